@@ -1,0 +1,83 @@
+# nuanyang build. `make` builds build/nuanyang; `make run` and `make test` also
+# install missing Debian packages (scripts/deps.sh) first. Every binary is
+# built twice: hardened (build/) and with AddressSanitizer + UBSan (build/asan/).
+
+CC      ?= gcc
+PKGS    := sqlite3 jansson libpq openssl
+WARN    := -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g
+HARDEN  := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
+           -fcf-protection -fPIE
+SAN     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# lazily expanded: pkg-config runs after scripts/deps.sh installed the packages
+PKGCFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKGLIBS   = $(shell pkg-config --libs $(PKGS)) -lm
+CMOCKA    = $(shell pkg-config --libs cmocka)
+
+SRC      := $(wildcard src/*.c)
+LIBSRC   := $(filter-out src/main.c,$(SRC))
+TESTSRC  := $(wildcard tests/test_*.c)
+TESTLIB  := tests/testutil.c
+BENCHSRC := $(wildcard bench/bench_*.c)
+
+OBJ      := $(LIBSRC:src/%.c=build/obj/%.o)
+SOBJ     := $(LIBSRC:src/%.c=build/asan/obj/%.o)
+TESTS    := $(TESTSRC:tests/%.c=build/tests/%)
+STESTS   := $(TESTSRC:tests/%.c=build/asan/tests/%)
+BENCHES  := $(BENCHSRC:bench/%.c=build/bench/%)
+
+DB      ?= var/demo.db
+
+.PHONY: all build deps deps-test run test check bench clean format demo
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS) $(BENCHES)
+
+deps:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+
+build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
+	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -c $< -o $@
+build/asan/obj/%.o: src/%.c $(wildcard src/*.h) | build/asan/obj
+	$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -c $< -o $@
+
+build/nuanyang: build/obj/main.o $(OBJ)
+	$(CC) $(HARDEN) -pie -Wl,-z,relro,-z,now $^ $(PKGLIBS) -o $@
+build/asan/nuanyang: build/asan/obj/main.o $(SOBJ)
+	$(CC) $(SAN) $^ $(PKGLIBS) -o $@
+
+build/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(OBJ) | build/tests
+	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(OBJ) $(PKGLIBS) $(CMOCKA) -o $@
+build/asan/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(SOBJ) | build/asan/tests
+	$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(SOBJ) $(PKGLIBS) $(CMOCKA) -o $@
+build/bench/%: bench/%.c $(OBJ) | build/bench
+	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) -o $@
+
+build/obj build/asan/obj build/tests build/asan/tests build/bench var:
+	mkdir -p $@
+
+# The demo district, created once; then its statistics.
+run: deps
+	@$(MAKE) --no-print-directory build/nuanyang var
+	@if [ ! -e $(DB) ]; then \
+	  echo "Creating the demo district in $(DB) ..."; \
+	  build/nuanyang demo --db $(DB) || exit 1; fi
+	@build/nuanyang stats --db $(DB)
+
+# Unit and CLI tests on SQLite, then on a throw-away PostgreSQL cluster
+# (NUANYANG_SKIP_PG=1 skips the PostgreSQL run, and says so).
+test: deps deps-test
+	@$(MAKE) --no-print-directory build
+	@tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build/nuanyang $(BENCHES)
+	@bench/run.sh
+
+format:
+	clang-format -i src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c)
+
+clean:
+	rm -rf build

@@ -1,0 +1,27 @@
+#!/bin/sh
+# deps.sh - make sure the Debian packages nuanyang builds and tests with are
+# installed. As root, missing ones are installed with apt-get; otherwise the
+# exact command is printed and the script fails.
+#   scripts/deps.sh build   packages to build and run
+#   scripts/deps.sh test    also those the test suite needs (PostgreSQL server)
+set -eu
+build_pkgs="gcc make pkg-config libsqlite3-dev libjansson-dev libpq-dev libssl-dev"
+test_pkgs="libcmocka-dev postgresql sqlite3"
+want="$build_pkgs"
+[ "${1:-build}" = test ] && want="$want $test_pkgs"
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" = 0 ]; then
+    echo "deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && $cmd >/dev/null
+else
+    echo "deps: missing Debian packages:$missing" >&2
+    echo "deps: run as root:  apt-get update && $cmd" >&2
+    exit 1
+fi

@@ -1,0 +1,321 @@
+/* store.h - the domain-level storage interface of nuanyang.
+ *
+ * Callers (CLI, import/export, demo, later the server, triage and case
+ * workflow) speak only in domain terms: units, groups, households, messages,
+ * cases. No SQL leaves the drivers. store.c picks a driver from the URI given
+ * to store_open(): a "postgresql://" / "postgres://" URI or a libpq keyword
+ * string ("host=... dbname=...") selects the PostgreSQL driver (store_pg.c);
+ * anything else is a SQLite file path (store_sqlite.c).
+ *
+ * Conventions shared by every function below:
+ *  - return NY_OK or a negative NY_E* code (err.h); details go to *e.
+ *  - strings in structs are UTF-8, borrowed: on input the caller keeps them
+ *    alive for the call; on output (callbacks) they are valid only during the
+ *    callback. NULL means "absent" only where a field says so.
+ *  - times are int64 Unix seconds (UTC).
+ *  - *_put_batch inserts n rows in order, resolving referenced codes to ids;
+ *    on failure e->index names the failing element and the batch's rows are
+ *    not written (the caller's enclosing transaction, if any, stays usable
+ *    only for rollback). ids_out, when not NULL, receives the new row ids.
+ *    Duplicate unique keys fail with NY_EEXIST, unknown references with
+ *    NY_ENOTFOUND.
+ *  - *_each iterates in a stable order (by code or by id) and calls fn for each
+ *    row; fn returns NY_OK to continue, anything else stops the iteration and
+ *    is returned.
+ *  - A store handle is used by one thread at a time. */
+#ifndef NY_STORE_H
+#define NY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct store store;
+
+/* The schema version this program writes (the last migration). */
+#define STORE_SCHEMA_VERSION 3
+
+typedef struct store_open_opts {
+    /* Apply migrations only up to this version (0 = latest). For tests that
+     * need an old-version database. */
+    int target_version;
+    /* Open an existing database only; fail with NY_ENOTFOUND if absent. */
+    int must_exist;
+} store_open_opts;
+
+/* Opens (creating if needed) the database named by uri, applies pending
+ * migrations in one transaction each and returns the handle in *out. A
+ * database whose schema version is newer than STORE_SCHEMA_VERSION is refused
+ * with NY_EVERSION; an unreachable server gives NY_EUNAVAIL. opts may be
+ * NULL. */
+int store_open(const char *uri, const store_open_opts *opts, store **out, ny_err *e);
+
+/* Closes the handle; NULL is allowed. */
+void store_close(store *s);
+
+/* "sqlite" or "postgresql". */
+const char *store_engine(const store *s);
+
+/* Current schema version of the open database. */
+int store_schema_version(store *s, int *version, ny_err *e);
+
+/* Explicit transactions. Without one, each call commits on its own. */
+int store_begin(store *s, ny_err *e);
+int store_commit(store *s, ny_err *e);
+int store_rollback(store *s, ny_err *e);
+
+/* ---- organisational units ------------------------------------------------
+ * level: district, street, community, grid (see domain.h). Codes: district,
+ * street and community codes are 12 digits (6 county + 3 street + 3
+ * community); grid codes are the community code plus a 3-digit suffix. The
+ * subtree of a unit is every unit whose code starts with the unit's
+ * significant prefix (domain_unit_prefix()). */
+typedef struct store_unit {
+    int64_t id;              /* output only */
+    const char *code;
+    const char *name;
+    const char *level;       /* "district" | "street" | "community" | "grid" */
+    const char *parent_code; /* NULL for the district */
+} store_unit;
+
+int store_unit_put_batch(store *s, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e);
+
+/* Finds one unit by code; NY_ENOTFOUND if absent. fn is called once. */
+int store_unit_get(store *s, const char *code, int (*fn)(void *ctx, const store_unit *u),
+                   void *ctx, ny_err *e);
+
+/* The unit with code root_code and all units below it, ordered by code
+ * (parents before children). root_code NULL = the whole tree. */
+int store_units_subtree(store *s, const char *root_code,
+                        int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e);
+
+/* ---- households -------------------------------------------------------- */
+typedef struct store_household {
+    int64_t id;
+    const char *code;      /* unique household code */
+    const char *grid_code; /* must name a grid */
+    const char *address;
+    int size;              /* persons, 1..99 */
+    const char *phone;     /* stored in full; mask with domain_mask_phone() on output; may be "" */
+} store_household;
+
+int store_household_put_batch(store *s, const store_household *h, size_t n, int64_t *ids_out,
+                              ny_err *e);
+int store_households_each(store *s, int (*fn)(void *ctx, const store_household *h), void *ctx,
+                          ny_err *e);
+
+/* ---- enterprises ------------------------------------------------------- */
+typedef struct store_enterprise {
+    int64_t id;
+    const char *uscc; /* 18-character unified social credit code, unique */
+    const char *name;
+    const char *industry;
+    const char *grid_code;
+} store_enterprise;
+
+int store_enterprise_put_batch(store *s, const store_enterprise *x, size_t n, int64_t *ids_out,
+                               ny_err *e);
+int store_enterprises_each(store *s, int (*fn)(void *ctx, const store_enterprise *x), void *ctx,
+                           ny_err *e);
+
+/* ---- chat groups ------------------------------------------------------- */
+typedef struct store_group {
+    int64_t id;
+    const char *platform;    /* wechat | wecom | dingtalk | feishu | webhook */
+    const char *external_id; /* unique per platform */
+    const char *kind;        /* resident | enterprise */
+    const char *unit_code;   /* owning unit (usually a grid) */
+    const char *name;
+    int members;
+    const char *target;      /* outbound target, e.g. a robot webhook URL; may be "" */
+} store_group;
+
+int store_group_put_batch(store *s, const store_group *g, size_t n, int64_t *ids_out, ny_err *e);
+int store_groups_each(store *s, int (*fn)(void *ctx, const store_group *g), void *ctx, ny_err *e);
+
+/* ---- staff ------------------------------------------------------------- */
+typedef struct store_staff {
+    int64_t id;
+    const char *account;    /* login name, unique */
+    const char *name;
+    const char *phone;
+    const char *role;       /* grid_worker | community | street | district | department | admin */
+    const char *unit_code;
+    const char *department; /* for role department: its name, else "" */
+} store_staff;
+
+int store_staff_put_batch(store *s, const store_staff *p, size_t n, int64_t *ids_out, ny_err *e);
+int store_staff_each(store *s, int (*fn)(void *ctx, const store_staff *p), void *ctx, ny_err *e);
+
+/* ---- policies (knowledge base) ----------------------------------------- */
+typedef struct store_policy {
+    int64_t id;
+    const char *code; /* unique, e.g. "dibao" */
+    const char *title;
+    const char *category; /* one of the seven domains (domain.h) */
+    const char *audience; /* resident | enterprise | both */
+    const char *department;
+    const char *summary; /* <= 200 characters */
+    const char *eligibility;
+    const char *how_to_apply;
+    const char *keywords; /* ';'-separated */
+} store_policy;
+
+int store_policy_put_batch(store *s, const store_policy *p, size_t n, int64_t *ids_out, ny_err *e);
+int store_policies_each(store *s, int (*fn)(void *ctx, const store_policy *p), void *ctx,
+                        ny_err *e);
+
+/* ---- lexicon ------------------------------------------------------------
+ * kind "literal" matches term as written; kind "pattern" is term with '…'
+ * standing for a gap of a few characters (e.g. "电梯…坏"). */
+typedef struct store_lexeme {
+    int64_t id;
+    const char *term; /* unique */
+    const char *kind; /* literal | pattern */
+    const char *intent;   /* intent hint or "" */
+    const char *category; /* category hint or "" */
+    double weight;
+    const char *action; /* "" or an action name such as "notify_grid" */
+} store_lexeme;
+
+int store_lexicon_put_batch(store *s, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
+int store_lexicon_each(store *s, int (*fn)(void *ctx, const store_lexeme *l), void *ctx,
+                       ny_err *e);
+
+/* ---- messages ------------------------------------------------------------
+ * Unique on (connector, external_id): a second put of the same pair fails
+ * with NY_EEXIST. intent/category/triage are NULL until triaged. */
+typedef struct store_message {
+    int64_t id;
+    int64_t group_id;
+    const char *connector;   /* who delivered it ("demo", "wecom:main", ...) */
+    const char *external_id; /* the connector's message id */
+    const char *sender_id;
+    const char *sender_name;
+    int64_t sent_at;
+    const char *text;
+    const char *intent;   /* NULL if not triaged */
+    const char *category; /* NULL if not triaged */
+    const char *triage;   /* JSON text of the triage result, NULL if not triaged */
+} store_message;
+
+int store_message_put_batch(store *s, const store_message *m, size_t n, int64_t *ids_out,
+                            ny_err *e);
+int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), void *ctx,
+                        ny_err *e);
+
+/* ---- cases and their transaction log ------------------------------------ */
+typedef struct store_case {
+    int64_t id;
+    const char *source;   /* lead | walk_in | phone | patrol | hotline */
+    const char *title;
+    const char *description;
+    const char *category;
+    const char *urgency;  /* emergency | utility | general | complex (12345 classes) */
+    int priority;         /* 0 normal, raised by supervision */
+    const char *status;   /* reported accepted in_progress resolved verified closed suspended */
+    const char *level;    /* level of the unit holding it */
+    int64_t unit_id;
+    const char *department; /* at district level: responsible department, else "" */
+    const char *location;
+    const char *photo_url;
+    const char *reporter;   /* display name or "" */
+    int64_t opened_at;
+    int64_t due_at;    /* next deadline, 0 = none */
+    int64_t closed_at; /* 0 = open */
+    int overdue;       /* 1 once a deadline was missed */
+    int satisfaction;  /* 0 = not rated, else 1..5 */
+} store_case;
+
+int store_case_put_batch(store *s, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
+int store_cases_each(store *s, int (*fn)(void *ctx, const store_case *c), void *ctx, ny_err *e);
+
+/* One entry of a case's append-only transaction log. The database refuses
+ * UPDATE and DELETE on the log. changes is a JSON object
+ * {"field":[old,new],...}. */
+typedef struct store_case_event {
+    int64_t id;
+    int64_t case_id;
+    int64_t at;
+    const char *actor;  /* staff account, "system" or "resident:<sender id>" */
+    const char *action; /* report, accept, escalate, resolve, ... */
+    const char *changes;
+    const char *note;
+} store_case_event;
+
+int store_case_event_append_batch(store *s, const store_case_event *ev, size_t n,
+                                  int64_t *ids_out, ny_err *e);
+int store_case_events_each(store *s, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
+                           ny_err *e);
+
+/* ---- leads: messages the assistant found to need a person ---------------- */
+typedef struct store_lead {
+    int64_t id;
+    int64_t message_id; /* unique: one lead per message */
+    int64_t group_id;
+    int64_t unit_id;    /* unit told (the group's grid) */
+    const char *intent;
+    const char *category;
+    int64_t created_at;
+    int64_t case_id;    /* 0 = no case yet */
+} store_lead;
+
+int store_lead_put_batch(store *s, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
+int store_leads_each(store *s, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
+
+/* ---- counts ------------------------------------------------------------- */
+typedef struct store_stats {
+    long units_district, units_street, units_community, units_grid;
+    long groups_resident, groups_enterprise;
+    long households, enterprises, staff, messages, leads;
+    long cases_open, cases_closed;
+    long policies, lexicon;
+} store_stats;
+
+int store_stats_get(store *s, store_stats *out, ny_err *e);
+
+/* ---- claimable jobs (work that must happen exactly once across nodes) ----
+ * A job is enqueued once (dedupe_key unique when not NULL: a second enqueue
+ * with the same key is a no-op returning NY_EEXIST) and claimed by one worker
+ * at a time with a lease. A claim whose lease expired (its worker died) can be
+ * claimed again by anyone. */
+typedef struct store_job {
+    int64_t id;
+    const char *kind;
+    const char *dedupe_key; /* may be NULL */
+    const char *payload;    /* JSON text */
+    int64_t run_at;
+    int attempts;           /* claims so far, including the current one */
+} store_job;
+
+int store_job_enqueue(store *s, const store_job *job, int64_t *id_out, ny_err *e);
+
+/* Claims the due job (run_at <= now) with the smallest run_at whose kind is
+ * kind (NULL = any) and that is ready or whose lease expired, for worker,
+ * until now + lease_seconds. Returns NY_OK and fills *job (strings valid until
+ * the next call on s), or NY_ENOTFOUND when nothing is due. */
+int store_job_claim(store *s, const char *kind, const char *worker, int64_t now,
+                    int lease_seconds, store_job *job, ny_err *e);
+
+/* Marks a job claimed by worker done. NY_ECONFLICT if worker no longer holds
+ * the claim (its lease expired and another worker took it). */
+int store_job_done(store *s, int64_t id, const char *worker, int64_t now, ny_err *e);
+
+/* Releases a claimed job for a retry at retry_at, recording error.
+ * NY_ECONFLICT as for store_job_done. */
+int store_job_retry(store *s, int64_t id, const char *worker, int64_t retry_at, const char *error,
+                    ny_err *e);
+
+/* ---- cache versions: how nodes learn that shared data changed -------------
+ * name is e.g. "lexicon", "policies", "units". */
+int store_cache_version(store *s, const char *name, int64_t *version, ny_err *e);
+int store_cache_bump(store *s, const char *name, ny_err *e);
+
+/* ---- whole-database digest -------------------------------------------------
+ * SHA-256 (hex, 64 chars + NUL) over every domain row in a canonical order,
+ * independent of engine and of row ids where codes exist. Two databases with
+ * the same content have the same digest. */
+int store_digest(store *s, char hex_out[65], ny_err *e);
+
+#endif

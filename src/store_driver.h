@@ -1,0 +1,56 @@
+/* store_driver.h - the contract between store.c and an engine driver.
+ *
+ * Internal to the storage layer: only store.c and the drivers include it. A
+ * driver fills one const struct store_driver; every entry has the meaning of
+ * the store_* function of the same name in store.h, with the driver's own
+ * handle (impl) in place of the store. All SQL lives in the drivers:
+ * store_sqlite.c for SQLite and store_pg.c for PostgreSQL. */
+#ifndef NY_STORE_DRIVER_H
+#define NY_STORE_DRIVER_H
+
+#include "store.h"
+
+struct store_driver {
+    const char *name;
+    /* Opens/creates the database, migrates it, returns the driver handle. */
+    int (*open)(const char *uri, const store_open_opts *opts, void **impl, ny_err *e);
+    void (*close)(void *impl);
+    int (*schema_version)(void *impl, int *version, ny_err *e);
+    int (*begin)(void *impl, ny_err *e);
+    int (*commit)(void *impl, ny_err *e);
+    int (*rollback)(void *impl, ny_err *e);
+    int (*unit_put_batch)(void *impl, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e);
+    int (*unit_get)(void *impl, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e);
+    int (*units_subtree)(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e);
+    int (*household_put_batch)(void *impl, const store_household *h, size_t n, int64_t *ids_out, ny_err *e);
+    int (*households_each)(void *impl, int (*fn)(void *ctx, const store_household *h), void *ctx, ny_err *e);
+    int (*enterprise_put_batch)(void *impl, const store_enterprise *x, size_t n, int64_t *ids_out, ny_err *e);
+    int (*enterprises_each)(void *impl, int (*fn)(void *ctx, const store_enterprise *x), void *ctx, ny_err *e);
+    int (*group_put_batch)(void *impl, const store_group *g, size_t n, int64_t *ids_out, ny_err *e);
+    int (*groups_each)(void *impl, int (*fn)(void *ctx, const store_group *g), void *ctx, ny_err *e);
+    int (*staff_put_batch)(void *impl, const store_staff *p, size_t n, int64_t *ids_out, ny_err *e);
+    int (*staff_each)(void *impl, int (*fn)(void *ctx, const store_staff *p), void *ctx, ny_err *e);
+    int (*policy_put_batch)(void *impl, const store_policy *p, size_t n, int64_t *ids_out, ny_err *e);
+    int (*policies_each)(void *impl, int (*fn)(void *ctx, const store_policy *p), void *ctx, ny_err *e);
+    int (*lexicon_put_batch)(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
+    int (*lexicon_each)(void *impl, int (*fn)(void *ctx, const store_lexeme *l), void *ctx, ny_err *e);
+    int (*message_put_batch)(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
+    int (*messages_each)(void *impl, int (*fn)(void *ctx, const store_message *m), void *ctx, ny_err *e);
+    int (*case_put_batch)(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
+    int (*cases_each)(void *impl, int (*fn)(void *ctx, const store_case *c), void *ctx, ny_err *e);
+    int (*case_event_append_batch)(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out, ny_err *e);
+    int (*case_events_each)(void *impl, int (*fn)(void *ctx, const store_case_event *ev), void *ctx, ny_err *e);
+    int (*lead_put_batch)(void *impl, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
+    int (*leads_each)(void *impl, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
+    int (*stats_get)(void *impl, store_stats *out, ny_err *e);
+    int (*job_enqueue)(void *impl, const store_job *job, int64_t *id_out, ny_err *e);
+    int (*job_claim)(void *impl, const char *kind, const char *worker, int64_t now, int lease_seconds, store_job *job, ny_err *e);
+    int (*job_done)(void *impl, int64_t id, const char *worker, int64_t now, ny_err *e);
+    int (*job_retry)(void *impl, int64_t id, const char *worker, int64_t retry_at, const char *error, ny_err *e);
+    int (*cache_version)(void *impl, const char *name, int64_t *version, ny_err *e);
+    int (*cache_bump)(void *impl, const char *name, ny_err *e);};
+
+extern const struct store_driver store_sqlite_driver;
+extern const struct store_driver store_pg_driver;
+
+#endif
