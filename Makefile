@@ -3,14 +3,15 @@
 # built twice: hardened (build/) and with AddressSanitizer + UBSan (build/asan/).
 
 CC      ?= gcc
-PKGS    := sqlite3 jansson libpq openssl
+PKGS    := sqlite3 jansson libpq openssl libutf8proc opencc
 WARN    := -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g
 HARDEN  := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
            -fcf-protection -fPIE
 SAN     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # lazily expanded: pkg-config runs after scripts/deps.sh installed the packages
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKGLIBS   = $(shell pkg-config --libs $(PKGS)) -lm
+PKGLIBS   = $(shell pkg-config --libs $(PKGS)) -llinear -lm
+BENCHLIBS = $(shell pkg-config --libs libhs 2>/dev/null)
 CMOCKA    = $(shell pkg-config --libs cmocka)
 
 SRC      := $(wildcard src/*.c)
@@ -27,16 +28,18 @@ BENCHES  := $(BENCHSRC:bench/%.c=build/bench/%)
 
 DB      ?= var/demo.db
 
-.PHONY: all build deps deps-test run test check bench clean format demo
+.PHONY: all build deps deps-test deps-bench run test bench clean format
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS) $(BENCHES)
+build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS)
 
 deps:
 	@scripts/deps.sh build
 deps-test:
 	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
 
 build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
 	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -c $< -o $@
@@ -53,7 +56,7 @@ build/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(OBJ) | build/tests
 build/asan/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(SOBJ) | build/asan/tests
 	$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(SOBJ) $(PKGLIBS) $(CMOCKA) -o $@
 build/bench/%: bench/%.c $(OBJ) | build/bench
-	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) -o $@
+	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
 
 build/obj build/asan/obj build/tests build/asan/tests build/bench var:
 	mkdir -p $@
@@ -72,7 +75,7 @@ test: deps deps-test
 	@$(MAKE) --no-print-directory build
 	@tests/run.sh
 
-bench: deps
+bench: deps deps-bench
 	@$(MAKE) --no-print-directory build/nuanyang $(BENCHES)
 	@bench/run.sh
 

@@ -4,11 +4,17 @@
 # exact command is printed and the script fails.
 #   scripts/deps.sh build   packages to build and run
 #   scripts/deps.sh test    also those the test suite needs (PostgreSQL server)
+#   scripts/deps.sh bench   also those the benchmarks compare against
 set -eu
-build_pkgs="gcc make pkg-config libsqlite3-dev libjansson-dev libpq-dev libssl-dev"
-test_pkgs="libcmocka-dev postgresql sqlite3"
+build_pkgs="gcc make pkg-config libsqlite3-dev libjansson-dev libpq-dev libssl-dev
+    libutf8proc-dev libopencc-dev opencc liblinear-dev"
+test_pkgs="libcmocka-dev postgresql sqlite3 python3"
+bench_pkgs="libhyperscan-dev fasttext hyperfine"
 want="$build_pkgs"
-[ "${1:-build}" = test ] && want="$want $test_pkgs"
+case "${1:-build}" in
+test) want="$want $test_pkgs" ;;
+bench) want="$want $bench_pkgs" ;;
+esac
 missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
