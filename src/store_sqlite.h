@@ -1,0 +1,146 @@
+/* store_sqlite.h - shared internals of the SQLite driver.
+ *
+ * Internal to store_sqlite.c (connection, migrations, transactions, jobs,
+ * counters), store_sqlite_write.c (the *_put_batch entries) and
+ * store_sqlite_read.c (the *_each entries). Nothing outside these files
+ * includes it; everyone else reaches the driver through store_driver.h. */
+#ifndef NY_STORE_SQLITE_H
+#define NY_STORE_SQLITE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* Every cached statement of a handle, prepared on first use. */
+enum sq_stmt_id {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_SAVEPOINT,
+    SQ_RELEASE,
+    SQ_ROLLBACK_TO,
+    SQ_HAS_META,
+    SQ_VERSION_GET,
+    SQ_STATS,
+    SQ_JOB_ENQUEUE,
+    SQ_JOB_PICK,
+    SQ_JOB_TAKE,
+    SQ_JOB_DONE,
+    SQ_JOB_RETRY,
+    SQ_CACHE_GET,
+    SQ_CACHE_BUMP,
+    SQ_UNIT_LOOKUP,
+    SQ_GROUP_EXISTS,
+    SQ_UNIT_EXISTS,
+    SQ_CASE_EXISTS,
+    SQ_MESSAGE_EXISTS,
+    SQ_INS_UNIT,
+    SQ_INS_HOUSEHOLD,
+    SQ_INS_ENTERPRISE,
+    SQ_INS_GROUP,
+    SQ_INS_STAFF,
+    SQ_INS_POLICY,
+    SQ_INS_LEXEME,
+    SQ_INS_MESSAGE,
+    SQ_INS_CASE,
+    SQ_INS_EVENT,
+    SQ_INS_LEAD,
+    SQ_UNIT_GET,
+    SQ_UNITS_ALL,
+    SQ_UNITS_RANGE,
+    SQ_HOUSEHOLDS,
+    SQ_ENTERPRISES,
+    SQ_GROUPS,
+    SQ_STAFF,
+    SQ_POLICIES,
+    SQ_LEXICON,
+    SQ_MESSAGES,
+    SQ_CASES,
+    SQ_EVENTS,
+    SQ_LEADS,
+    SQ_NSTMT
+};
+
+/* The driver handle behind a SQLite store. */
+struct sq {
+    sqlite3 *db;
+    char *path;                 /* as given to open, for messages */
+    sqlite3_stmt *st[SQ_NSTMT]; /* cached statements, NULL until first use */
+    char *job_str[3];           /* kind, dedupe_key, payload of the last claim */
+};
+
+/* Returns in *out the cached statement id, preparing it from sql on first
+ * use. The statement is reset and unbound. NY_ERR if it cannot be prepared or
+ * is still being stepped by an enclosing iteration (a callback of an *_each
+ * may not run the same iteration again). */
+int sq_stmt(struct sq *h, enum sq_stmt_id id, const char *sql, sqlite3_stmt **out, ny_err *e);
+
+/* Resets st and clears its bindings; always call after a statement's use. */
+void sq_reset(sqlite3_stmt *st);
+
+/* Steps st once: 1 on a row, NY_OK when done, or an NY_* code from
+ * sq_error(). */
+int sq_next(struct sq *h, sqlite3_stmt *st, ny_err *e);
+
+/* Turns the failure rc of the last call on h->db into an NY_* code and a
+ * message starting with what: unique violations give NY_EEXIST, foreign keys
+ * NY_ENOTFOUND, other constraints NY_EINVAL, the append-only triggers
+ * NY_ECONFLICT, busy/locked NY_EUNAVAIL, anything else NY_ERR. */
+int sq_error(struct sq *h, int rc, ny_err *e, const char *what);
+
+/* Binds text (NULL binds SQL NULL); the string must outlive the step. */
+void sq_bind_text(sqlite3_stmt *st, int col, const char *text);
+
+/* Column col as text, NULL for SQL NULL; valid until the next step/reset. */
+const char *sq_text(sqlite3_stmt *st, int col);
+
+/* Starts the atomic scope of one batch: BEGIN IMMEDIATE when no transaction
+ * is open (*own = 1), else a SAVEPOINT inside the caller's (*own = 0). */
+int sq_batch_begin(struct sq *h, int *own, ny_err *e);
+
+/* Ends the scope opened by sq_batch_begin: commits/releases when rc is NY_OK,
+ * else undoes everything since sq_batch_begin. Returns rc, or the commit's
+ * failure. */
+int sq_batch_end(struct sq *h, int own, int rc, ny_err *e);
+
+/* Write entries of the driver table (store_sqlite_write.c); each behaves as
+ * the store_* function of the same name in store.h. */
+int sq_unit_put_batch(void *impl, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e);
+int sq_household_put_batch(void *impl, const store_household *x, size_t n, int64_t *ids_out,
+                           ny_err *e);
+int sq_enterprise_put_batch(void *impl, const store_enterprise *x, size_t n, int64_t *ids_out,
+                            ny_err *e);
+int sq_group_put_batch(void *impl, const store_group *g, size_t n, int64_t *ids_out, ny_err *e);
+int sq_staff_put_batch(void *impl, const store_staff *p, size_t n, int64_t *ids_out, ny_err *e);
+int sq_policy_put_batch(void *impl, const store_policy *p, size_t n, int64_t *ids_out, ny_err *e);
+int sq_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
+int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
+int sq_case_put_batch(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
+int sq_case_event_append_batch(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out,
+                               ny_err *e);
+int sq_lead_put_batch(void *impl, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
+
+/* Read entries of the driver table (store_sqlite_read.c); each behaves as
+ * the store_* function of the same name in store.h. */
+int sq_unit_get(void *impl, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx,
+                ny_err *e);
+int sq_units_subtree(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
+                     void *ctx, ny_err *e);
+int sq_households_each(void *impl, int (*fn)(void *ctx, const store_household *x), void *ctx,
+                       ny_err *e);
+int sq_enterprises_each(void *impl, int (*fn)(void *ctx, const store_enterprise *x), void *ctx,
+                        ny_err *e);
+int sq_groups_each(void *impl, int (*fn)(void *ctx, const store_group *g), void *ctx, ny_err *e);
+int sq_staff_each(void *impl, int (*fn)(void *ctx, const store_staff *p), void *ctx, ny_err *e);
+int sq_policies_each(void *impl, int (*fn)(void *ctx, const store_policy *p), void *ctx, ny_err *e);
+int sq_lexicon_each(void *impl, int (*fn)(void *ctx, const store_lexeme *l), void *ctx, ny_err *e);
+int sq_messages_each(void *impl, int (*fn)(void *ctx, const store_message *m), void *ctx,
+                     ny_err *e);
+int sq_cases_each(void *impl, int (*fn)(void *ctx, const store_case *c), void *ctx, ny_err *e);
+int sq_case_events_each(void *impl, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
+                        ny_err *e);
+int sq_leads_each(void *impl, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
+
+#endif
