@@ -116,12 +116,24 @@ int pg_error(struct pg *h, const PGresult *r, ny_err *e, const char *what)
     return pg_error_at(h, r, -1, e, what);
 }
 
+/* After a lost connection, outside a transaction of the caller's: connects
+ * again (the prepared statements went with the old session). If that fails
+ * too, the statement about to run reports NY_EUNAVAIL. */
+static void pg_revive(struct pg *h)
+{
+    if (PQstatus(h->conn) != CONNECTION_BAD || h->in_tx)
+        return;
+    PQreset(h->conn);
+    h->nprepared = 0;
+}
+
 int pg_run(struct pg *h, const char *sql, int n, const char *const *vals, PGresult **out, ny_err *e,
            const char *what)
 {
     char name[16];
     int k = 0;
     *out = NULL;
+    pg_revive(h);
     while (k < h->nprepared && h->prepared[k] != sql)
         k++;
     snprintf(name, sizeof name, "ny%d", k);
@@ -150,6 +162,7 @@ int pg_run(struct pg *h, const char *sql, int n, const char *const *vals, PGresu
 
 int pg_cmd(struct pg *h, const char *sql, ny_err *e, const char *what)
 {
+    pg_revive(h);
     PGresult *r = PQexec(h->conn, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = NY_OK;
@@ -161,6 +174,7 @@ int pg_cmd(struct pg *h, const char *sql, ny_err *e, const char *what)
 
 int pg_batch_begin(struct pg *h, int *own, ny_err *e)
 {
+    pg_revive(h);
     *own = PQtransactionStatus(h->conn) == PQTRANS_IDLE;
     return pg_cmd(h, *own ? "BEGIN" : "SAVEPOINT ny_batch", e, "begin batch");
 }
@@ -195,16 +209,16 @@ static void pg_quiet(void *arg, const char *message)
 /* Connects to uri; dbname, when not NULL, replaces the database it names. */
 static PGconn *pg_connect(const char *uri, const char *dbname)
 {
-    /* entries after the expanded uri override it, entries before are defaults */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", "dbname", NULL};
-    const char *vals[] = {"10", "nuanyang", uri, dbname, NULL};
+    /* entries after the expanded uri override it, entries before are defaults;
+     * as connection options they also hold for PQreset() */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname",
+                          "client_encoding", "dbname",           NULL};
+    const char *vals[] = {"10", "nuanyang", uri, "UTF8", dbname, NULL};
     if (!dbname)
-        keys[3] = NULL;
+        keys[4] = NULL;
     PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (c && PQstatus(c) == CONNECTION_OK) {
+    if (c)
         PQsetNoticeProcessor(c, pg_quiet, NULL);
-        PQsetClientEncoding(c, "UTF8");
-    }
     return c;
 }
 
@@ -277,26 +291,43 @@ static int pg_open_conn(struct pg *h, const char *uri, int must_exist, ny_err *e
     return NY_OK;
 }
 
-/* Schema version inside the migration transaction: 0 for an empty database. */
+/* Reads meta.schema_version; a database without a meta table is version 0,
+ * but only if its schema holds no tables: another program's are not adopted. */
 static int pg_read_version(struct pg *h, int *version, ny_err *e)
 {
-    static const char has_meta[] = "SELECT to_regclass('meta') IS NOT NULL";
+    static const char probe[] =
+        "SELECT to_regclass('meta') IS NOT NULL, (SELECT count(*) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+        " AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))";
     static const char get[] = "SELECT value FROM meta WHERE key = 'schema_version'";
     PGresult *r;
-    int rc = pg_run(h, has_meta, 0, NULL, &r, e, "read schema version");
+    *version = 0;
+    int rc = pg_run(h, probe, 0, NULL, &r, e, "read schema version");
     if (rc != NY_OK)
         return rc;
-    int exists = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int has_meta = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int64_t objects = pg_int(r, 0, 1);
     PQclear(r);
-    *version = 0;
-    if (!exists)
-        return NY_OK;
+    if (!has_meta)
+        return objects == 0 ? NY_OK
+                            : ny_err_set(e, NY_ERR,
+                                         "PostgreSQL database \"%s\" belongs to another program "
+                                         "(it has tables but no nuanyang meta table)",
+                                         PQdb(h->conn));
     if ((rc = pg_run(h, get, 0, NULL, &r, e, "read schema version")) != NY_OK)
         return rc;
-    if (PQntuples(r) == 1)
-        *version = (int)pg_int(r, 0, 0);
+    const char *text = PQntuples(r) == 1 ? pg_text(r, 0, 0) : NULL;
+    char *end = NULL;
+    long v = text ? strtol(text, &end, 10) : -1;
+    if (!text)
+        rc = ny_err_set(e, NY_ERR, "database \"%s\": meta has no schema_version", PQdb(h->conn));
+    else if (*end || v < 0 || v > 1000000)
+        rc = ny_err_set(e, NY_ERR, "database \"%s\": meta has a malformed schema_version",
+                        PQdb(h->conn));
+    else
+        *version = (int)v;
     PQclear(r);
-    return NY_OK;
+    return rc;
 }
 
 /* One step: under the lock, applies the next migration if one is due. *done
@@ -315,9 +346,9 @@ static int pg_migrate_step(struct pg *h, int target, int *done, ny_err *e)
         return rc;
     if (v > STORE_SCHEMA_VERSION)
         return ny_err_set(e, NY_EVERSION,
-                          "database schema version %d is newer than this program's (%d): "
-                          "upgrade nuanyang",
-                          v, STORE_SCHEMA_VERSION);
+                          "database \"%s\" has schema version %d, newer than this nuanyang "
+                          "supports (%d); upgrade nuanyang",
+                          PQdb(h->conn), v, STORE_SCHEMA_VERSION);
     if (v >= target) {
         *done = 1;
         return NY_OK;
@@ -381,16 +412,8 @@ static int pg_open(const char *uri, const store_open_opts *opts, void **impl, ny
 
 static int pg_schema_version(void *impl, int *version, ny_err *e)
 {
-    struct pg *h = impl;
     ny_err_clear(e);
-    PGresult *r;
-    int rc = pg_run(h, "SELECT value FROM meta WHERE key = 'schema_version'", 0, NULL, &r, e,
-                    "read schema version");
-    if (rc != NY_OK)
-        return rc;
-    *version = PQntuples(r) == 1 ? (int)pg_int(r, 0, 0) : 0;
-    PQclear(r);
-    return NY_OK;
+    return pg_read_version(impl, version, e);
 }
 
 static int pg_begin(void *impl, ny_err *e)

@@ -2,7 +2,8 @@
  *
  * Internal to store_pg.c (connection, migrations, transactions, statement
  * cache, error mapping), store_pg_batch.c (batch machinery and array
- * parameters), store_pg_write.c (the *_put_batch entries), store_pg_read.c
+ * parameters), store_pg_write.c and store_pg_traffic.c (the *_put_batch
+ * entries), store_pg_read.c
  * (the *_each entries and counts) and store_pg_jobs.c (claimable jobs and
  * cache versions). Nothing outside these files includes it; everyone else
  * reaches the driver through store_driver.h. */
@@ -155,8 +156,20 @@ int pg_unit_lookup(struct pg *h, const char *code, int64_t *id, int *level, ny_e
 int pg_need_id(struct pg *h, const char *exists_sql, const char *name, int64_t rowid,
                const char *what, long i, ny_err *e);
 
-/* Write entries of the driver table (store_pg_write.c); each behaves as the
- * store_* function of the same name in store.h. */
+/* Writes the "what" of an element (e.g. "household '123'") for messages. */
+typedef void (*pg_what_fn)(const void *item, char *out, size_t outsz);
+
+/* s, or "(null)" for messages. */
+const char *pg_show(const char *s);
+
+/* NY_OK if value is one of list (or, when optional, NULL or ""); else
+ * NY_EINVAL "what: unknown field 'value' (expected a/b/c)" for element i. */
+int pg_check_enum(const char *const *list, const char *value, int optional, pg_what_fn what,
+                  const void *item, const char *field, long i, ny_err *e);
+
+/* Write entries of the driver table (store_pg_write.c and, for messages,
+ * cases, events and leads, store_pg_traffic.c); each behaves as the store_*
+ * function of the same name in store.h. */
 int pg_unit_put_batch(void *impl, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e);
 int pg_household_put_batch(void *impl, const store_household *x, size_t n, int64_t *ids_out,
                            ny_err *e);

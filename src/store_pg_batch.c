@@ -78,6 +78,22 @@ void pg_col_real(struct pg_cols *c, int k, double v)
     pg_buf_put(pg_col(c, k), num, strlen(num));
 }
 
+const char *pg_show(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+int pg_check_enum(const char *const *list, const char *value, int optional, pg_what_fn what,
+                  const void *item, const char *field, long i, ny_err *e)
+{
+    if (domain_index(list, value) >= 0 || (optional && (!value || !*value)))
+        return NY_OK;
+    char w[200];
+    what(item, w, sizeof w);
+    return ny_err_set_at(e, NY_EINVAL, i, "%s: unknown %s '%s' (expected %s)", w, field,
+                         pg_show(value), domain_list_text(list));
+}
+
 int pg_unit_lookup(struct pg *h, const char *code, int64_t *id, int *level, ny_err *e)
 {
     static const char sql[] = "SELECT id, level FROM units WHERE code = $1";

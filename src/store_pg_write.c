@@ -1,12 +1,14 @@
-/* store_pg_write.c - the *_put_batch entries of the PostgreSQL driver.
+/* store_pg_write.c - the *_put_batch entries of the PostgreSQL driver for
+ * organisation, people and knowledge.
  *
  * One struct pg_kind per table for pg_batch_run() (store_pg_batch.c): the
  * array-parameter INSERT, the element checks and the unique-violation wording.
  * The checks are those of store_sqlite_write.c in the same order and with the
  * same messages (vocabulary values against domain.h, referenced codes
  * resolved to ids with NY_ENOTFOUND naming an unknown code, a parent exactly
- * one level up, households and enterprises on grids, referenced row ids), so
- * both engines fail the same element of a batch with the same NY_* code.
+ * one level up, households and enterprises on grids), so both engines fail
+ * the same element of a batch with the same NY_* code. Messages, cases, their
+ * log and leads are in store_pg_traffic.c.
  * Units may name a parent earlier in the same batch; their ids are drawn from
  * the sequence in advance so that one INSERT can carry parents and children
  * alike. */
@@ -19,31 +21,10 @@
 
 static const char *const lexeme_kinds[] = {"literal", "pattern", NULL};
 
-/* Writes the "what" of an element (e.g. "household '123'") for messages. */
-typedef void (*what_fn)(const void *item, char *out, size_t outsz);
-
-static const char *show(const char *s)
-{
-    return s ? s : "(null)";
-}
-
-/* NY_OK if value is one of list (or, when optional, NULL or ""); else
- * NY_EINVAL naming the element and field. */
-static int check_enum(const char *const *list, const char *value, int optional, what_fn what,
-                      const void *item, const char *field, long i, ny_err *e)
-{
-    if (domain_index(list, value) >= 0 || (optional && (!value || !*value)))
-        return NY_OK;
-    char w[200];
-    what(item, w, sizeof w);
-    return ny_err_set_at(e, NY_EINVAL, i, "%s: unknown %s '%s' (expected %s)", w, field,
-                         show(value), domain_list_text(list));
-}
-
 /* The unit code element i refers to, resolved by pg_resolve_units; with
  * need_grid the unit must be a grid. */
 static int unit_ref(const struct pg_batch *b, size_t i, const char *code, int need_grid,
-                    what_fn what, ny_err *e)
+                    pg_what_fn what, ny_err *e)
 {
     if (b->ref[i] && (!need_grid || b->level[i] == 3))
         return NY_OK;
@@ -51,7 +32,7 @@ static int unit_ref(const struct pg_batch *b, size_t i, const char *code, int ne
     what(pg_item(b, i), w, sizeof w);
     if (!b->ref[i])
         return ny_err_set_at(e, NY_ENOTFOUND, (long)i, "%s: unknown %s '%s'", w,
-                             need_grid ? "grid" : "unit", show(code));
+                             need_grid ? "grid" : "unit", pg_show(code));
     return ny_err_set_at(e, NY_EINVAL, (long)i, "%s: unit '%s' is a %s, not a grid", w, code,
                          b->level[i] >= 0 ? domain_levels[b->level[i]] : "unit of unknown level");
 }
@@ -140,7 +121,7 @@ static int unit_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
     int lv = domain_level(u->level), plv = -1, has_parent = u->parent_code && *u->parent_code;
     if (lv < 0)
         return ny_err_set_at(e, NY_EINVAL, (long)i, "unit '%s': unknown level '%s' (expected %s)",
-                             u->code, show(u->level), domain_list_text(domain_levels));
+                             u->code, pg_show(u->level), domain_list_text(domain_levels));
     int64_t parent_id = 0;
     if (has_parent) {
         int found;
@@ -217,7 +198,7 @@ int pg_unit_put_batch(void *impl, const store_unit *u, size_t n, int64_t *ids_ou
 
 static void household_what(const void *item, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "household '%s'", show(((const store_household *)item)->code));
+    snprintf(out, outsz, "household '%s'", pg_show(((const store_household *)item)->code));
 }
 
 static const char *household_grid(const void *item)
@@ -278,7 +259,7 @@ int pg_household_put_batch(void *impl, const store_household *x, size_t n, int64
 
 static void enterprise_what(const void *item, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "enterprise '%s'", show(((const store_enterprise *)item)->uscc));
+    snprintf(out, outsz, "enterprise '%s'", pg_show(((const store_enterprise *)item)->uscc));
 }
 
 static const char *enterprise_grid(const void *item)
@@ -336,7 +317,7 @@ int pg_enterprise_put_batch(void *impl, const store_enterprise *x, size_t n, int
 static void group_what(const void *item, char *out, size_t outsz)
 {
     const store_group *g = item;
-    snprintf(out, outsz, "group '%s' on %s", show(g->external_id), show(g->platform));
+    snprintf(out, outsz, "group '%s' on %s", pg_show(g->external_id), pg_show(g->platform));
 }
 
 static const char *group_unit(const void *item)
@@ -353,9 +334,9 @@ static int group_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
 {
     (void)precise;
     const store_group *g = pg_item(b, i);
-    int rc = check_enum(domain_platforms, g->platform, 0, group_what, g, "platform", (long)i, e);
+    int rc = pg_check_enum(domain_platforms, g->platform, 0, group_what, g, "platform", (long)i, e);
     if (rc == NY_OK)
-        rc = check_enum(domain_group_kinds, g->kind, 0, group_what, g, "kind", (long)i, e);
+        rc = pg_check_enum(domain_group_kinds, g->kind, 0, group_what, g, "kind", (long)i, e);
     if (rc == NY_OK)
         rc = unit_ref(b, i, g->unit_code, 0, group_what, e);
     return rc;
@@ -400,7 +381,7 @@ int pg_group_put_batch(void *impl, const store_group *g, size_t n, int64_t *ids_
 
 static void staff_what(const void *item, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "staff '%s'", show(((const store_staff *)item)->account));
+    snprintf(out, outsz, "staff '%s'", pg_show(((const store_staff *)item)->account));
 }
 
 static const char *staff_unit(const void *item)
@@ -417,7 +398,7 @@ static int staff_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
 {
     (void)precise;
     const store_staff *p = pg_item(b, i);
-    int rc = check_enum(domain_roles, p->role, 0, staff_what, p, "role", (long)i, e);
+    int rc = pg_check_enum(domain_roles, p->role, 0, staff_what, p, "role", (long)i, e);
     if (rc == NY_OK)
         rc = unit_ref(b, i, p->unit_code, 0, staff_what, e);
     return rc;
@@ -461,16 +442,18 @@ int pg_staff_put_batch(void *impl, const store_staff *p, size_t n, int64_t *ids_
 
 static void policy_what(const void *item, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "policy '%s'", show(((const store_policy *)item)->code));
+    snprintf(out, outsz, "policy '%s'", pg_show(((const store_policy *)item)->code));
 }
 
 static int policy_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
 {
     (void)precise;
     const store_policy *p = pg_item(b, i);
-    int rc = check_enum(domain_audiences, p->audience, 0, policy_what, p, "audience", (long)i, e);
+    int rc =
+        pg_check_enum(domain_audiences, p->audience, 0, policy_what, p, "audience", (long)i, e);
     if (rc == NY_OK)
-        rc = check_enum(domain_categories, p->category, 0, policy_what, p, "category", (long)i, e);
+        rc = pg_check_enum(domain_categories, p->category, 0, policy_what, p, "category", (long)i,
+                           e);
     return rc;
 }
 
@@ -511,18 +494,19 @@ int pg_policy_put_batch(void *impl, const store_policy *p, size_t n, int64_t *id
 
 static void lexeme_what(const void *item, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "lexicon term '%s'", show(((const store_lexeme *)item)->term));
+    snprintf(out, outsz, "lexicon term '%s'", pg_show(((const store_lexeme *)item)->term));
 }
 
 static int lexeme_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
 {
     (void)precise;
     const store_lexeme *l = pg_item(b, i);
-    int rc = check_enum(lexeme_kinds, l->kind, 0, lexeme_what, l, "kind", (long)i, e);
+    int rc = pg_check_enum(lexeme_kinds, l->kind, 0, lexeme_what, l, "kind", (long)i, e);
     if (rc == NY_OK)
-        rc = check_enum(domain_intents, l->intent, 1, lexeme_what, l, "intent", (long)i, e);
+        rc = pg_check_enum(domain_intents, l->intent, 1, lexeme_what, l, "intent", (long)i, e);
     if (rc == NY_OK)
-        rc = check_enum(domain_categories, l->category, 1, lexeme_what, l, "category", (long)i, e);
+        rc = pg_check_enum(domain_categories, l->category, 1, lexeme_what, l, "category", (long)i,
+                           e);
     return rc;
 }
 
@@ -559,239 +543,4 @@ static const struct pg_kind lexeme_kind = {
 int pg_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e)
 {
     return pg_batch_run(impl, &lexeme_kind, l, n, ids_out, e);
-}
-
-/* ---- messages, cases, the case log, leads ------------------------------- */
-
-static const char group_exists_sql[] = "SELECT 1 FROM chat_groups WHERE id = $1";
-static const char unit_exists_sql[] = "SELECT 1 FROM units WHERE id = $1";
-static const char case_exists_sql[] = "SELECT 1 FROM cases WHERE id = $1";
-static const char message_exists_sql[] = "SELECT 1 FROM messages WHERE id = $1";
-
-static void message_what(const void *item, char *out, size_t outsz)
-{
-    const store_message *m = item;
-    snprintf(out, outsz, "message %s/%s", show(m->connector), show(m->external_id));
-}
-
-static int message_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
-{
-    const store_message *m = pg_item(b, i);
-    int rc = NY_OK;
-    if (precise) {
-        char w[200];
-        message_what(m, w, sizeof w);
-        rc = pg_need_id(b->h, group_exists_sql, "group", m->group_id, w, (long)i, e);
-    }
-    if (rc == NY_OK && m->intent)
-        rc = check_enum(domain_intents, m->intent, 0, message_what, m, "intent", (long)i, e);
-    if (rc == NY_OK && m->category)
-        rc = check_enum(domain_categories, m->category, 0, message_what, m, "category", (long)i, e);
-    return rc;
-}
-
-static void message_row(struct pg_batch *b, size_t i, struct pg_cols *c)
-{
-    const store_message *m = pg_item(b, i);
-    pg_col_int(c, 0, m->group_id);
-    pg_col_text(c, 1, m->connector);
-    pg_col_text(c, 2, m->external_id);
-    pg_col_text(c, 3, m->sender_id);
-    pg_col_text(c, 4, m->sender_name);
-    pg_col_int(c, 5, m->sent_at);
-    pg_col_text(c, 6, m->text);
-    pg_col_text(c, 7, m->intent);
-    pg_col_text(c, 8, m->category);
-    pg_col_text(c, 9, m->triage);
-}
-
-static void message_exists(const void *item, long i, ny_err *e)
-{
-    char w[200];
-    message_what(item, w, sizeof w);
-    ny_err_set_at(e, NY_EEXIST, i, "%s already exists", w);
-}
-
-static const struct pg_kind message_kind = {
-    "INSERT INTO messages(group_id, connector, external_id, sender_id, sender_name, sent_at,"
-    " text, intent, category, triage)"
-    " SELECT group_id, connector, external_id, sender_id, sender_name, sent_at, text, intent,"
-    " category, triage FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
-    " $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[])"
-    " WITH ORDINALITY AS v(group_id, connector, external_id, sender_id, sender_name, sent_at,"
-    " text, intent, category, triage, ord) ORDER BY ord RETURNING id",
-    10,
-    sizeof(store_message),
-    NULL,
-    message_check,
-    message_row,
-    message_exists};
-
-int pg_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
-{
-    return pg_batch_run(impl, &message_kind, m, n, ids_out, e);
-}
-
-static void case_what(const void *item, char *out, size_t outsz)
-{
-    snprintf(out, outsz, "case '%s'", show(((const store_case *)item)->title));
-}
-
-static int case_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
-{
-    const store_case *c = pg_item(b, i);
-    int rc = check_enum(domain_levels, c->level, 0, case_what, c, "level", (long)i, e);
-    if (rc == NY_OK && precise) {
-        char w[200];
-        case_what(c, w, sizeof w);
-        rc = pg_need_id(b->h, unit_exists_sql, "unit", c->unit_id, w, (long)i, e);
-    }
-    return rc;
-}
-
-static void case_row(struct pg_batch *b, size_t i, struct pg_cols *cols)
-{
-    const store_case *c = pg_item(b, i);
-    const char *text[] = {c->source, c->title, c->description, c->category, c->urgency};
-    for (int k = 0; k < 5; k++)
-        pg_col_text(cols, k, text[k]);
-    pg_col_int(cols, 5, c->priority);
-    pg_col_text(cols, 6, c->status);
-    pg_col_text(cols, 7, c->level);
-    pg_col_int(cols, 8, c->unit_id);
-    pg_col_text(cols, 9, c->department);
-    pg_col_text(cols, 10, c->location);
-    pg_col_text(cols, 11, c->photo_url);
-    pg_col_text(cols, 12, c->reporter);
-    pg_col_int(cols, 13, c->opened_at);
-    pg_col_opt(cols, 14, c->due_at);
-    pg_col_opt(cols, 15, c->closed_at);
-    pg_col_int(cols, 16, c->overdue);
-    pg_col_opt(cols, 17, c->satisfaction);
-}
-
-static const struct pg_kind case_kind = {
-    "INSERT INTO cases(source, title, description, category, urgency, priority, status, level,"
-    " unit_id, department, location, photo_url, reporter, opened_at, due_at, closed_at,"
-    " overdue, satisfaction)"
-    " SELECT source, title, description, category, urgency, priority, status, level, unit_id,"
-    " department, location, photo_url, reporter, opened_at, due_at, closed_at, overdue,"
-    " satisfaction FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-    " $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[],"
-    " $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::int[], $18::int[])"
-    " WITH ORDINALITY AS v(source, title, description, category, urgency, priority, status,"
-    " level, unit_id, department, location, photo_url, reporter, opened_at, due_at,"
-    " closed_at, overdue, satisfaction, ord) ORDER BY ord RETURNING id",
-    18,
-    sizeof(store_case),
-    NULL,
-    case_check,
-    case_row,
-    NULL};
-
-int pg_case_put_batch(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e)
-{
-    return pg_batch_run(impl, &case_kind, c, n, ids_out, e);
-}
-
-static int event_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
-{
-    const store_case_event *ev = pg_item(b, i);
-    if (!precise)
-        return NY_OK;
-    char w[200];
-    snprintf(w, sizeof w, "event '%s' of case %lld", show(ev->action), (long long)ev->case_id);
-    return pg_need_id(b->h, case_exists_sql, "case", ev->case_id, w, (long)i, e);
-}
-
-static void event_row(struct pg_batch *b, size_t i, struct pg_cols *c)
-{
-    const store_case_event *ev = pg_item(b, i);
-    pg_col_int(c, 0, ev->case_id);
-    pg_col_int(c, 1, ev->at);
-    pg_col_text(c, 2, ev->actor);
-    pg_col_text(c, 3, ev->action);
-    pg_col_text(c, 4, ev->changes);
-    pg_col_text(c, 5, ev->note);
-}
-
-static const struct pg_kind event_kind = {
-    "INSERT INTO case_events(case_id, at, actor, action, changes, note)"
-    " SELECT case_id, at, actor, action, changes, note FROM unnest($1::bigint[],"
-    " $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY"
-    " AS v(case_id, at, actor, action, changes, note, ord) ORDER BY ord RETURNING id",
-    6,
-    sizeof(store_case_event),
-    NULL,
-    event_check,
-    event_row,
-    NULL};
-
-int pg_case_event_append_batch(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out,
-                               ny_err *e)
-{
-    return pg_batch_run(impl, &event_kind, ev, n, ids_out, e);
-}
-
-static void lead_what(const void *item, char *out, size_t outsz)
-{
-    snprintf(out, outsz, "lead for message %lld",
-             (long long)((const store_lead *)item)->message_id);
-}
-
-static int lead_check(struct pg_batch *b, size_t i, int precise, ny_err *e)
-{
-    const store_lead *l = pg_item(b, i);
-    int rc = check_enum(domain_intents, l->intent, 0, lead_what, l, "intent", (long)i, e);
-    if (rc == NY_OK)
-        rc = check_enum(domain_categories, l->category, 0, lead_what, l, "category", (long)i, e);
-    if (rc != NY_OK || !precise)
-        return rc;
-    char w[200];
-    lead_what(l, w, sizeof w);
-    rc = pg_need_id(b->h, message_exists_sql, "message", l->message_id, w, (long)i, e);
-    if (rc == NY_OK)
-        rc = pg_need_id(b->h, group_exists_sql, "group", l->group_id, w, (long)i, e);
-    if (rc == NY_OK)
-        rc = pg_need_id(b->h, unit_exists_sql, "unit", l->unit_id, w, (long)i, e);
-    if (rc == NY_OK && l->case_id)
-        rc = pg_need_id(b->h, case_exists_sql, "case", l->case_id, w, (long)i, e);
-    return rc;
-}
-
-static void lead_row(struct pg_batch *b, size_t i, struct pg_cols *c)
-{
-    const store_lead *l = pg_item(b, i);
-    pg_col_int(c, 0, l->message_id);
-    pg_col_int(c, 1, l->group_id);
-    pg_col_int(c, 2, l->unit_id);
-    pg_col_text(c, 3, l->intent);
-    pg_col_text(c, 4, l->category);
-    pg_col_int(c, 5, l->created_at);
-    pg_col_opt(c, 6, l->case_id);
-}
-
-static void lead_exists(const void *item, long i, ny_err *e)
-{
-    char w[200];
-    lead_what(item, w, sizeof w);
-    ny_err_set_at(e, NY_EEXIST, i, "a %s already exists", w);
-}
-
-static const struct pg_kind lead_kind = {
-    "INSERT INTO leads(message_id, group_id, unit_id, intent, category, created_at, case_id)"
-    " SELECT message_id, group_id, unit_id, intent, category, created_at, case_id FROM"
-    " unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[],"
-    " $7::bigint[]) WITH ORDINALITY AS v(message_id, group_id, unit_id, intent, category,"
-    " created_at, case_id, ord) ORDER BY ord RETURNING id",
-    7,
-    sizeof(store_lead),
-    NULL,
-    lead_check,
-    lead_row,
-    lead_exists};
-
-int pg_lead_put_batch(void *impl, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e)
-{
-    return pg_batch_run(impl, &lead_kind, l, n, ids_out, e);
 }

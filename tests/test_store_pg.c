@@ -3,14 +3,15 @@
  * Runs when NUANYANG_TEST_PG names a server (tests/run.sh starts one) and
  * skips otherwise; engine-independent behaviour is covered by test_store.c
  * on both engines. Here: a database with a newer schema is refused
- * (NY_EVERSION), an unreachable server is NY_EUNAVAIL with libpq's reason, a
- * missing database is created (or NY_ENOTFOUND with must_exist), nodes
- * starting at once migrate exactly once (advisory lock), old target versions
- * migrate forward, case_events refuses UPDATE, DELETE and TRUNCATE from any
- * client, a cache bump is announced with NOTIFY, and ordering and unit
- * subtrees stay byte-wise under a database whose default collation is not
- * (ICU zh). The test talks to the server with libpq where it has to act
- * outside the store interface. */
+ * (NY_EVERSION), so is one holding another program's tables; an unreachable
+ * server is NY_EUNAVAIL with libpq's reason; a missing database is created
+ * (or NY_ENOTFOUND with must_exist); nodes starting at once migrate exactly
+ * once (advisory lock); old target versions migrate forward; case_events
+ * refuses UPDATE, DELETE and TRUNCATE from any client; a cache bump is
+ * announced with NOTIFY; a lost connection is reported once and then
+ * re-established; and ordering and unit subtrees stay byte-wise under a
+ * database whose default collation is not (ICU zh). The test talks to the
+ * server with libpq where it has to act outside the store interface. */
 #include "testutil.h"
 
 #include <libpq-fe.h>
@@ -75,6 +76,22 @@ static void test_newer_schema_refused(void **state)
     assert_null(s);
     assert_non_null(strstr(e.msg, "99"));
     assert_non_null(strstr(e.msg, "upgrade nuanyang"));
+    free(uri);
+}
+
+static void test_foreign_database_refused(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_PG();
+    char *uri = strdup(tu_db_uri("pg_foreign"));
+    PGconn *c = connect_ok(uri);
+    exec_ok(c, "CREATE TABLE invoices(id int PRIMARY KEY)");
+    PQfinish(c);
+    store *s;
+    ny_err e;
+    assert_int_equal(store_open(uri, NULL, &s, &e), NY_ERR);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "another program"));
     free(uri);
 }
 
@@ -290,6 +307,54 @@ static void test_cache_bump_notifies(void **state)
     free(uri);
 }
 
+/* Ends the store's server session (application_name "nuanyang") from outside
+ * and waits until it is gone. */
+static void kill_sessions(const char *uri)
+{
+    PGconn *c = connect_ok(uri);
+    exec_ok(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+               " WHERE datname = current_database() AND application_name = 'nuanyang'");
+    for (int tries = 0; tries < 500; tries++) {
+        PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity"
+                                " WHERE datname = current_database()"
+                                " AND application_name = 'nuanyang'");
+        int left = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        if (left == 0)
+            break;
+        usleep(10000);
+    }
+    PQfinish(c);
+}
+
+static void test_reconnect_after_lost_connection(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_PG();
+    char *uri = strdup(tu_db_uri("pg_lost"));
+    store *s;
+    ny_err e;
+    store_stats st;
+    assert_int_equal(store_open(uri, NULL, &s, &e), NY_OK);
+    small_tree(s);
+
+    kill_sessions(uri);
+    assert_int_equal(store_stats_get(s, &st, &e), NY_EUNAVAIL); /* noticed here */
+    assert_int_equal(store_stats_get(s, &st, &e), NY_OK);       /* connected again */
+    assert_int_equal(st.units_grid, 1);
+
+    /* inside a transaction the loss is reported until the caller ends it */
+    assert_int_equal(store_begin(s, &e), NY_OK);
+    kill_sessions(uri);
+    assert_int_equal(store_stats_get(s, &st, &e), NY_EUNAVAIL);
+    assert_int_equal(store_stats_get(s, &st, &e), NY_EUNAVAIL);
+    assert_int_equal(store_rollback(s, &e), NY_OK);
+    assert_int_equal(store_stats_get(s, &st, &e), NY_OK);
+    assert_int_equal(st.units_district, 1);
+    store_close(s);
+    free(uri);
+}
+
 /* ---- byte-wise order under a linguistic default collation ---------------- */
 
 struct codes {
@@ -355,12 +420,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_foreign_database_refused),
         cmocka_unit_test(test_unreachable_server),
         cmocka_unit_test(test_missing_database),
         cmocka_unit_test(test_concurrent_first_open),
         cmocka_unit_test(test_old_version_migrates_forward),
         cmocka_unit_test(test_case_events_append_only),
         cmocka_unit_test(test_cache_bump_notifies),
+        cmocka_unit_test(test_reconnect_after_lost_connection),
         cmocka_unit_test(test_order_is_bytewise_under_icu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
