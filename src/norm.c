@@ -362,28 +362,6 @@ static int sink_cp(const norm_table *t, sink *k, int32_t cp, uint32_t a, uint32_
     }
 }
 
-/* Normalises the valid UTF-8 segment in[a..z) (a starter and the combining
- * marks after it) with utf8proc and emits it through the table. */
-static int sink_segment(const norm_table *t, sink *k, const uint8_t *in, size_t a, size_t z)
-{
-    int32_t r[1024];
-    long n = nfkc_cf(in + a, z - a, r, 1024);
-    if (n < 0) { /* cannot happen for SEG_MARKS marks; keep the characters */
-        n = 0;
-        for (size_t i = a; i < z && n < 1024;) {
-            utf8proc_ssize_t l = utf8proc_iterate(in + i, (utf8proc_ssize_t)(z - i), &r[n]);
-            if (l <= 0)
-                break;
-            n++;
-            i += (size_t)l;
-        }
-    }
-    for (long i = 0; i < n; i++)
-        if (sink_cp(t, k, r[i], (uint32_t)a, (uint32_t)z) != NY_OK)
-            return NY_ERR;
-    return NY_OK;
-}
-
 /* Decodes one UTF-8 character at in[i..len); returns its length, or 0 when
  * the byte at i does not start a valid character. */
 static inline size_t decode(const uint8_t *in, size_t i, size_t len, int32_t *cp)
@@ -423,7 +401,7 @@ static inline size_t decode(const uint8_t *in, size_t i, size_t len, int32_t *cp
     return 0;
 }
 
-/* 1 when the code point at in[i] (length l) composes with what precedes it. */
+/* 1 when cp may compose with what precedes it. */
 static int comb_at(const norm_table *t, int32_t cp)
 {
     if (cp <= 0xFFFF)
@@ -431,17 +409,55 @@ static int comb_at(const norm_table *t, int32_t cp)
     return is_comb_cp(cp);
 }
 
-/* The end of the run of at most SEG_MARKS combining characters from i. */
-static size_t comb_run_end(const norm_table *t, const uint8_t *in, size_t i, size_t len)
+/* 1 when normalisation removes cp. */
+static int dropped_cp(const norm_table *t, int32_t cp)
 {
-    int marks = 0;
+    if (cp <= 0xFFFF)
+        return E_KIND(t->e[cp]) == K_DROP;
+    return utf8proc_get_property(cp)->ignorable;
+}
+
+/* The segment that composition re-normalises starts at a, with the starter
+ * when `starter` is set, and runs over the following combining and removed
+ * characters, at most SEG_MARKS of them (counted in *count). Removed
+ * characters belong to it because the output will not contain them: marks on
+ * both sides of a U+200B compose as if it were not there. Returns the end. */
+static size_t seg_end(const norm_table *t, const uint8_t *in, size_t a, size_t len, int starter,
+                      int *count)
+{
     int32_t cp;
-    size_t l;
-    while (i < len && marks < SEG_MARKS && (l = decode(in, i, len, &cp)) != 0 && comb_at(t, cp)) {
+    size_t i = a, l;
+    if (starter)
+        i += decode(in, i, len, &cp);
+    *count = 0;
+    while (i < len && *count < SEG_MARKS && (l = decode(in, i, len, &cp)) != 0 &&
+           (comb_at(t, cp) || dropped_cp(t, cp))) {
         i += l;
-        marks++;
+        (*count)++;
     }
     return i;
+}
+
+/* Normalises the segment in[a..z) (valid UTF-8, see seg_end) without its
+ * removed characters with utf8proc and emits the result through the table. */
+static int sink_segment(const norm_table *t, sink *k, const uint8_t *in, size_t a, size_t z)
+{
+    uint8_t seg[(SEG_MARKS + 1) * 4];
+    size_t sl = 0, l;
+    int32_t cp, r[1024];
+    for (size_t i = a; i < z && (l = decode(in, i, z, &cp)) != 0; i += l) {
+        if (!dropped_cp(t, cp)) {
+            memcpy(seg + sl, in + i, l);
+            sl += l;
+        }
+    }
+    long n = nfkc_cf(seg, sl, r, 1024);
+    if (n < 0) /* cannot happen: at most 33 characters of at most 18 each */
+        return NY_ERR;
+    for (long i = 0; i < n; i++)
+        if (sink_cp(t, k, r[i], (uint32_t)a, (uint32_t)z) != NY_OK)
+            return NY_ERR;
+    return NY_OK;
 }
 
 /* A code point above the BMP that needs utf8proc (decomposition, case
@@ -498,7 +514,7 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
     int pend = 0;
     uint32_t pa = 0, pb = 0;
     size_t st_in = NO_STARTER, st_out = 0; /* the last starter: input offset, output length */
-    int st_pend = 0;
+    int st_pend = 0, st_count = 0;         /* and what was pending, characters since */
     while (i < len) {
         uint8_t c = in[i];
         if (c < 0x80) {
@@ -507,15 +523,18 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 st_in = i;
                 st_out = n;
                 st_pend = pend;
+                st_count = 0;
                 FLUSH_SPACE();
                 PUT(r, i, i + 1);
-            } else {
-                if (r == ' ' && n > 0) {
+            } else if (r == ' ') {
+                if (n > 0) {
                     if (!pend)
                         pa = (uint32_t)i;
                     pend = 1;
                     pb = (uint32_t)(i + 1);
                 }
+                st_in = NO_STARTER;
+            } else if (++st_count >= SEG_MARKS) {
                 st_in = NO_STARTER;
             }
             i++;
@@ -532,6 +551,7 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 st_in = i;
                 st_out = n;
                 st_pend = pend;
+                st_count = 0;
                 FLUSH_SPACE();
                 PUT(c, i, i + 3);
                 PUT(in[i + 1], i, i + 3);
@@ -565,6 +585,7 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 st_in = i;
                 st_out = n;
                 st_pend = pend;
+                st_count = 0;
                 FLUSH_SPACE();
                 PUT(in[i], i, i + l);
                 PUT(in[i + 1], i, i + l);
@@ -581,6 +602,7 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 st_in = i;
                 st_out = n;
                 st_pend = pend;
+                st_count = 0;
                 FLUSH_SPACE();
                 const char *src = t->pool + E_OFF(x);
                 if (!offs && rl <= 8) {
@@ -604,7 +626,8 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 i += l;
                 continue;
             default:
-                st_in = NO_STARTER;
+                if (++st_count >= SEG_MARKS)
+                    st_in = NO_STARTER;
                 i += l;
                 continue;
             }
@@ -614,32 +637,35 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
         sink k = {b, n, pend, pa, pb, offs};
         int rc;
         if (comb_at(t, cp)) {
-            size_t a = i;
-            if (st_in != NO_STARTER) {
-                a = st_in;
+            int starter = st_in != NO_STARTER;
+            size_t a = starter ? st_in : i;
+            if (starter) {
                 k.n = st_out;
                 k.pend = st_pend;
             }
-            size_t z = comb_run_end(t, in, i, len);
+            size_t z = seg_end(t, in, a, len, starter, &st_count);
             rc = sink_segment(t, &k, in, a, z);
-            st_in = NO_STARTER;
+            if (!starter || st_count >= SEG_MARKS)
+                st_in = NO_STARTER;
             i = z;
+        } else if (l == 4 && utf8proc_get_property(cp)->ignorable) {
+            if (++st_count >= SEG_MARKS)
+                st_in = NO_STARTER;
+            rc = NY_OK;
+            i += l;
         } else {
             st_in = i;
             st_out = n;
             st_pend = pend;
+            st_count = 0;
             if (l < 4) {
                 rc = sink_cp(t, &k, cp, (uint32_t)i, (uint32_t)(i + l));
             } else {
                 const utf8proc_property_t *p = utf8proc_get_property(cp);
-                if (p->ignorable) {
-                    st_in = NO_STARTER;
-                    rc = NY_OK;
-                } else if (p->decomp_seqindex == UINT16_MAX && p->casefold_seqindex == UINT16_MAX) {
+                if (p->decomp_seqindex == UINT16_MAX && p->casefold_seqindex == UINT16_MAX)
                     rc = sink_bytes(&k, in + i, l, (uint32_t)i, (uint32_t)(i + l));
-                } else {
+                else
                     rc = sink_astral(t, &k, in, i, l);
-                }
             }
             i += l;
         }
