@@ -420,8 +420,9 @@ static int pg_begin(void *impl, ny_err *e)
 {
     struct pg *h = impl;
     ny_err_clear(e);
-    if (h->in_tx || PQtransactionStatus(h->conn) != PQTRANS_IDLE)
-        return ny_err_set(e, NY_ERR, "begin: a transaction is already open");
+    PGTransactionStatusType ts = PQtransactionStatus(h->conn); /* UNKNOWN: lost, see pg_cmd */
+    if (h->in_tx || ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE)
+        return ny_err_set(e, NY_ECONFLICT, "a transaction is already open");
     int rc = pg_cmd(h, "BEGIN", e, "begin");
     h->in_tx = rc == NY_OK;
     return rc;
@@ -432,7 +433,7 @@ static int pg_commit(void *impl, ny_err *e)
     struct pg *h = impl;
     ny_err_clear(e);
     if (!h->in_tx)
-        return ny_err_set(e, NY_ERR, "commit: no transaction is open");
+        return ny_err_set(e, NY_ECONFLICT, "no transaction is open");
     h->in_tx = 0;
     PGresult *r = PQexec(h->conn, "COMMIT");
     int rc = NY_OK;
@@ -449,7 +450,7 @@ static int pg_rollback(void *impl, ny_err *e)
     struct pg *h = impl;
     ny_err_clear(e);
     if (!h->in_tx)
-        return ny_err_set(e, NY_ERR, "rollback: no transaction is open");
+        return ny_err_set(e, NY_ECONFLICT, "no transaction is open");
     h->in_tx = 0;
     return pg_cmd(h, "ROLLBACK", e, "rollback");
 }
