@@ -1,23 +1,25 @@
 /* match.c - the keyword capture stage of the triage pipeline: an
- * Aho–Corasick automaton over the bytes of normalised UTF-8, compiled once
- * from the lexicon and scanned by any number of threads, plus the holder that
- * swaps a rebuilt automaton in while readers keep using the old one.
+ * Aho–Corasick automaton over the characters of normalised UTF-8, compiled
+ * once from the lexicon and scanned, without locks, by any number of threads
+ * (match_holder.c swaps a rebuilt one in).
  *
  * Every distinct string (a literal term, or the head or the tail of a gap
- * pattern) is a "part" and ends at one trie node. States near the root (at
- * most DENSE_DEPTH bytes deep) and states with many children get a dense row
- * of complete transitions over byte classes; the automaton spends most of its
- * time there, one load per byte. Deeper states keep only their own edges and
- * a failure link. Transitions carry OUTBIT when the target state ends a part
- * (itself or along its failure chain), so the scan loop tests one bit per
- * byte. A part that is the head of a pattern is logged with its position; when
- * a tail ends, the log is searched backwards for the nearest head within the
- * gap. Since the parts are whole UTF-8 strings and the text is valid UTF-8, a
- * match starts and ends on character boundaries. */
+ * pattern) is a "part" and ends at one trie node. The automaton works on
+ * symbols: each code point that occurs in some part has a number, every other
+ * character is symbol 0 and sends the automaton back to the root without a
+ * lookup. The root has a dense row over all symbols; the edges of the other
+ * states live in one open-addressing hash table keyed by (state, symbol), with
+ * a failure link per state. This keeps the whole automaton of a lexicon of
+ * thousands of entries within a few hundred KiB, which on a loaded machine
+ * matters more than the number of instructions (a byte-level DFA with dense
+ * rows everywhere was three times slower here: it does not fit the cache).
+ * Working on whole characters also means a match can never split one, even in
+ * invalid UTF-8. Transitions carry OUTBIT when the target ends a part (itself
+ * or along its failure chain), so the scan loop tests one bit per character.
+ * A part that is the head of a pattern is logged with its position; when a
+ * tail ends, the logged heads are walked back from the nearest. */
 #include "match.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,25 +29,40 @@
 #define OUTBIT 0x80000000u
 #define IDMASK 0x7FFFFFFFu
 #define NONE UINT32_MAX
-#define DENSE_DEPTH 2  /* states this close to the root get a dense row */
-#define DENSE_FANOUT 8 /* and so do states with more children than this */
+#define MAX_SYMS 65535u /* symbols are 16-bit in the BMP map */
 
-enum { IT_LIT = 0, IT_TAIL = 1 };
-
-/* What an occurrence of a part means: a literal entry, or the tail of a
- * pattern entry whose head is part `head`. */
+/* What an occurrence of a part means: a literal entry (head NONE), or the
+ * tail of a pattern entry whose head is part `head`. */
 typedef struct item {
-    uint32_t entry;
-    uint16_t kind;
-    uint16_t gap;
     uint32_t head;
+    uint32_t entry;
+    uint32_t gap;
 } item;
 
-typedef struct sstate { /* a sparse state: own edges and failure link */
-    uint32_t fail;      /* with OUTBIT */
-    uint32_t ebeg;      /* first edge in ebyte/etgt */
-    uint32_t ecnt;
-} sstate;
+typedef struct pinfo { /* per part; its items end where the next part's begin */
+    uint32_t len;      /* bytes */
+    uint32_t ibeg;     /* items: pattern tails sorted by head, then ... */
+    uint32_t ilit;     /* ... the literals */
+    uint16_t maxgap;   /* largest gap of the patterns this part is the tail of */
+    uint16_t is_head;  /* some pattern has this part as its head */
+} pinfo;
+
+typedef struct snode { /* per state */
+    uint64_t kids;     /* bit (symbol & 63) set for the symbols of its edges */
+    uint32_t fail;     /* failure target (with OUTBIT) */
+    uint32_t part;     /* the part ending here, or NONE */
+} snode;
+
+typedef struct edge { /* key = state * (nsyms + 1) + symbol; 0 for a free slot */
+    uint32_t key;
+    uint32_t target; /* with OUTBIT */
+} edge;
+
+typedef struct pairslot { /* the patterns of one (head, tail) pair of parts */
+    uint32_t head;        /* NONE for a free slot */
+    uint32_t tail;
+    uint32_t first; /* their first item (among the tail's, sorted by head) */
+} pairslot;
 
 typedef struct headpos { /* a logged occurrence of a pattern head */
     uint32_t part, start, end;
@@ -54,90 +71,120 @@ typedef struct headpos { /* a logged occurrence of a pattern head */
 struct match_set {
     atomic_long refs;
     size_t nentries;
-    uint32_t nstates, ndense, nclass;
-    uint8_t cls[256]; /* byte → class; class 0: bytes on no edge */
-    uint32_t *dense;  /* ndense rows of nclass targets (with OUTBIT) */
-    sstate *sparse;   /* states ndense .. nstates-1 */
-    uint8_t *ebyte;   /* edge labels of sparse states */
-    uint32_t *etgt;   /* edge targets (with OUTBIT) */
-    uint32_t *spart;  /* state → part ending there, or NONE */
-    uint32_t *dict;   /* state → next state on its failure chain ending a part */
+    uint32_t nstates, nsyms;
+    uint16_t *bmp;    /* BMP code point → symbol */
+    uint32_t *astral; /* sorted code points above the BMP that have symbols */
+    uint32_t nastral; /* their symbols are nsyms - nastral + 1 + index */
+    uint32_t *root;   /* symbol → target from the root (nsyms + 1 entries) */
+    snode *nodes;     /* per state */
+    uint32_t *dict;   /* state → next state on its failure chain ending a part, or NONE */
+    edge *edges;      /* the other states' edges */
+    uint32_t hmask;   /* edges has hmask + 1 slots */
+    uint32_t hshift;  /* 32 - log2(hmask + 1) */
     uint32_t nparts;
-    uint32_t *plen; /* part → length in bytes */
-    uint8_t *phead; /* part → 1 when some pattern has it as head */
-    uint32_t *ibeg; /* part → first item (nparts + 1 entries) */
+    pinfo *parts;
     item *items;
+    pairslot *pairs; /* (head, tail) → items */
+    uint32_t pmask, pshift;
     uint32_t horizon; /* bytes of head history a tail may need */
 };
+
+static uint32_t hash_slot(uint32_t key, uint32_t shift)
+{
+    return (uint32_t)(key * 2654435761u) >> shift;
+}
+
+static uint32_t pair_slot(uint32_t head, uint32_t tail, uint32_t shift)
+{
+    uint64_t key = (uint64_t)head << 32 | tail;
+    return (uint32_t)((key * 0x9E3779B97F4A7C15u) >> (32 + shift));
+}
+
+/* The symbol of code point cp, 0 when no part contains it. */
+static inline uint32_t sym_of(const match_set *m, int32_t cp)
+{
+    if (cp < 0x10000)
+        return m->bmp[cp];
+    uint32_t a = 0, z = m->nastral;
+    while (a < z) {
+        uint32_t mid = a + (z - a) / 2;
+        if (m->astral[mid] < (uint32_t)cp)
+            a = mid + 1;
+        else
+            z = mid;
+    }
+    if (a < m->nastral && m->astral[a] == (uint32_t)cp)
+        return m->nsyms - m->nastral + 1 + a;
+    return 0;
+}
 
 /* ---- compiling ---- */
 
 typedef struct trie {
     uint32_t n, cap;
-    uint32_t *first, *next, *part, *fail, *depth, *nkids;
-    uint8_t *byte;
-    uint32_t root_kid[256];
+    uint32_t *first, *next, *sym, *part, *fail; /* per node */
+    uint32_t *root_kid;                         /* symbol → node, NONE */
 } trie;
 
 static void trie_free(trie *t)
 {
     free(t->first);
     free(t->next);
+    free(t->sym);
     free(t->part);
     free(t->fail);
-    free(t->depth);
-    free(t->nkids);
-    free(t->byte);
+    free(t->root_kid);
 }
 
 static int trie_grow(trie *t)
 {
     uint32_t cap = t->cap ? t->cap * 2 : 1024;
-    uint32_t **arr[] = {&t->first, &t->next, &t->part, &t->fail, &t->depth, &t->nkids};
+    uint32_t **arr[] = {&t->first, &t->next, &t->sym, &t->part, &t->fail};
     for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++) {
         uint32_t *p = realloc(*arr[i], cap * sizeof **arr[i]);
         if (!p)
             return NY_ERR;
         *arr[i] = p;
     }
-    uint8_t *b = realloc(t->byte, cap);
-    if (!b)
-        return NY_ERR;
-    t->byte = b;
     t->cap = cap;
     return NY_OK;
 }
 
-static uint32_t trie_kid(const trie *t, uint32_t u, uint8_t c)
+static uint32_t trie_kid(const trie *t, uint32_t u, uint32_t sym)
 {
     if (u == 0)
-        return t->root_kid[c];
+        return t->root_kid[sym];
     for (uint32_t v = t->first[u]; v != NONE; v = t->next[v])
-        if (t->byte[v] == c)
+        if (t->sym[v] == sym)
             return v;
     return NONE;
 }
 
-/* Adds s to the trie and returns its node in *node. */
-static int trie_add(trie *t, const char *s, uint32_t *node)
+/* Adds the part s (valid UTF-8, all its code points have symbols) and
+ * returns its node in *node. */
+static int trie_add(trie *t, const match_set *m, const char *s, uint32_t *node)
 {
+    const uint8_t *p = (const uint8_t *)s;
+    size_t len = strlen(s), i = 0;
     uint32_t u = 0;
-    for (const uint8_t *p = (const uint8_t *)s; *p; p++) {
-        uint32_t v = trie_kid(t, u, *p);
+    while (i < len) {
+        int32_t cp = 0;
+        i += norm_utf8_decode(p, i, len, &cp);
+        uint32_t sym = sym_of(m, cp), v = trie_kid(t, u, sym);
         if (v == NONE) {
             if (t->n == t->cap && trie_grow(t) != NY_OK)
                 return NY_ERR;
             v = t->n++;
             t->first[v] = NONE;
             t->part[v] = NONE;
-            t->nkids[v] = 0;
-            t->byte[v] = *p;
-            t->depth[v] = t->depth[u] + 1;
-            t->next[v] = t->first[u];
-            t->first[u] = v;
-            t->nkids[u]++;
-            if (u == 0)
-                t->root_kid[*p] = v;
+            t->sym[v] = sym;
+            if (u == 0) {
+                t->next[v] = NONE;
+                t->root_kid[sym] = v;
+            } else {
+                t->next[v] = t->first[u];
+                t->first[u] = v;
+            }
         }
         u = v;
     }
@@ -145,11 +192,11 @@ static int trie_add(trie *t, const char *s, uint32_t *node)
     return NY_OK;
 }
 
-/* The complete transition of node u on byte c, following failure links. */
-static uint32_t trie_delta(const trie *t, uint32_t u, uint8_t c)
+/* The complete transition of node u on sym, following failure links. */
+static uint32_t trie_delta(const trie *t, uint32_t u, uint32_t sym)
 {
     for (;;) {
-        uint32_t v = trie_kid(t, u, c);
+        uint32_t v = trie_kid(t, u, sym);
         if (v != NONE)
             return v;
         if (u == 0)
@@ -168,120 +215,239 @@ static int check_part(const char *s, size_t idx, const char *what, ny_err *e)
     return NY_OK;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Numbers the code points of all parts: BMP ones in order of appearance,
+ * then those above the BMP in code point order. */
+static int number_symbols(match_set *m, const match_entry *ents, size_t n, ny_err *e)
+{
+    m->bmp = calloc(0x10000, sizeof *m->bmp);
+    size_t acap = 0;
+    if (!m->bmp)
+        return NY_ERR;
+    for (size_t x = 0; x < n; x++) {
+        const char *s[2] = {ents[x].head, ents[x].tail};
+        for (int k = 0; k < 2 && s[k]; k++) {
+            const uint8_t *p = (const uint8_t *)s[k];
+            size_t len = strlen(s[k]), i = 0;
+            while (i < len) {
+                int32_t cp = 0;
+                i += norm_utf8_decode(p, i, len, &cp);
+                if (cp < 0x10000) {
+                    if (m->bmp[cp] == 0) {
+                        if (m->nsyms == MAX_SYMS)
+                            return ny_err_set(e, NY_EINVAL,
+                                              "match_compile: more than %u "
+                                              "distinct characters",
+                                              MAX_SYMS);
+                        m->bmp[cp] = (uint16_t)++m->nsyms;
+                    }
+                    continue;
+                }
+                if (m->nastral == acap) {
+                    acap = acap ? 2 * acap : 64;
+                    uint32_t *a = realloc(m->astral, acap * sizeof *a);
+                    if (!a)
+                        return NY_ERR;
+                    m->astral = a;
+                }
+                m->astral[m->nastral++] = (uint32_t)cp;
+            }
+        }
+    }
+    if (m->nastral) {
+        qsort(m->astral, m->nastral, sizeof *m->astral, cmp_u32);
+        uint32_t k = 1;
+        for (uint32_t i = 1; i < m->nastral; i++)
+            if (m->astral[i] != m->astral[k - 1])
+                m->astral[k++] = m->astral[i];
+        m->nastral = k;
+    }
+    if (m->nsyms + m->nastral > MAX_SYMS)
+        return ny_err_set(e, NY_EINVAL, "match_compile: more than %u distinct characters",
+                          MAX_SYMS);
+    m->nsyms += m->nastral;
+    return NY_OK;
+}
+
+/* Items by head part, then entry; literals (head NONE) last. */
+static int item_cmp(const void *a, const void *b)
+{
+    const item *x = a, *y = b;
+    if (x->head != y->head)
+        return x->head < y->head ? -1 : 1;
+    return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+match_set *match_retain(match_set *m)
+{
+    atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
 void match_release(match_set *m)
 {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
         return;
-    free(m->dense);
-    free(m->sparse);
-    free(m->ebyte);
-    free(m->etgt);
-    free(m->spart);
+    free(m->bmp);
+    free(m->astral);
+    free(m->root);
+    free(m->nodes);
     free(m->dict);
-    free(m->plen);
-    free(m->phead);
-    free(m->ibeg);
+    free(m->edges);
+    free(m->parts);
     free(m->items);
+    free(m->pairs);
     free(m);
 }
 
 /* Lays the trie out as the scan automaton (see the file comment). */
-static int build_automaton(match_set *m, trie *t)
+static int build_automaton(match_set *m, trie *t, ny_err *e)
 {
-    uint32_t n = t->n;
-    uint32_t *order = malloc(n * sizeof *order); /* BFS order */
-    uint32_t *newid = malloc(n * sizeof *newid); /* node → state id */
-    uint32_t *dict = malloc(n * sizeof *dict);   /* node → dictionary link (node) */
+    uint32_t n = t->n, nedges = n - 1, rootkids = 0;
+    uint32_t *order = malloc(n * sizeof *order); /* BFS order = state ids */
+    uint32_t *id = malloc(n * sizeof *id);
+    uint32_t *dict = malloc(n * sizeof *dict);
     int rc = NY_ERR;
-    if (!order || !newid || !dict)
+    if (!order || !id || !dict)
         goto out;
-    /* breadth-first: failure and dictionary links */
     uint32_t qh = 0, qt = 0;
     order[qt++] = 0;
     t->fail[0] = 0;
     dict[0] = NONE;
     while (qh < qt) {
         uint32_t u = order[qh++];
-        for (uint32_t v = t->first[u]; v != NONE; v = t->next[v]) {
-            t->fail[v] = u == 0 ? 0 : trie_delta(t, t->fail[u], t->byte[v]);
+        for (uint32_t sym = 1; u == 0 && sym <= m->nsyms; sym++) {
+            uint32_t v = t->root_kid[sym];
+            if (v == NONE)
+                continue;
+            t->fail[v] = 0;
+            dict[v] = NONE;
+            order[qt++] = v;
+            rootkids++;
+        }
+        for (uint32_t v = u == 0 ? NONE : t->first[u]; v != NONE; v = t->next[v]) {
+            t->fail[v] = trie_delta(t, t->fail[u], t->sym[v]);
             uint32_t f = t->fail[v];
             dict[v] = t->part[f] != NONE ? f : dict[f];
             order[qt++] = v;
         }
     }
-    /* dense states first, both groups in BFS order */
-    uint32_t nd = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t u = order[k];
-        if (t->depth[u] <= DENSE_DEPTH || t->nkids[u] > DENSE_FANOUT)
-            newid[u] = nd++;
+    for (uint32_t k = 0; k < n; k++)
+        id[order[k]] = k;
+    if ((uint64_t)n * (m->nsyms + 1) >= UINT32_MAX || n > IDMASK) {
+        rc = ny_err_set(e, NY_EINVAL, "match_compile: lexicon too large (%u states)", n);
+        goto out;
     }
-    uint32_t ns = nd;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t u = order[k];
-        if (!(t->depth[u] <= DENSE_DEPTH || t->nkids[u] > DENSE_FANOUT))
-            newid[u] = ns++;
+    nedges -= rootkids;
+    uint32_t slots = 16, bits = 4;
+    while (slots < 2 * nedges) {
+        slots *= 2;
+        bits++;
     }
     m->nstates = n;
-    m->ndense = nd;
-    /* byte classes: one per byte that labels an edge, class 0 for the rest
-     * (byte 0 included: parts are C strings, so at most 255 classes more) */
-    uint8_t rep[256];
-    int used[256] = {0};
-    for (uint32_t v = 1; v < n; v++)
-        used[t->byte[v]] = 1;
-    m->nclass = 1;
-    rep[0] = 0;
-    for (int c = 0; c < 256; c++) {
-        m->cls[c] = 0;
-        if (used[c]) {
-            m->cls[c] = (uint8_t)m->nclass;
-            rep[m->nclass++] = (uint8_t)c;
-        }
-    }
-    uint32_t nedges = 0;
-    for (uint32_t u = 0; u < n; u++)
-        if (newid[u] >= nd)
-            nedges += t->nkids[u];
-    m->dense = malloc((size_t)nd * m->nclass * sizeof *m->dense);
-    m->sparse = malloc((n - nd + 1) * sizeof *m->sparse);
-    m->ebyte = malloc(nedges + 1);
-    m->etgt = malloc((nedges + 1) * sizeof *m->etgt);
-    m->spart = malloc(n * sizeof *m->spart);
+    m->hmask = slots - 1;
+    m->hshift = 32 - bits;
+    m->root = malloc((m->nsyms + 1) * sizeof *m->root);
+    m->nodes = calloc(n, sizeof *m->nodes);
     m->dict = malloc(n * sizeof *m->dict);
-    if (!m->dense || !m->sparse || !m->ebyte || !m->etgt || !m->spart || !m->dict)
+    m->edges = calloc(slots, sizeof *m->edges);
+    if (!m->root || !m->nodes || !m->dict || !m->edges)
         goto out;
-#define TARGET(node) (newid[node] | (t->part[node] != NONE || dict[node] != NONE ? OUTBIT : 0u))
-    uint32_t ne = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t u = order[k], id = newid[u];
-        m->spart[id] = t->part[u];
-        m->dict[id] = dict[u] == NONE ? NONE : newid[dict[u]];
-        if (id < nd) {
-            uint32_t *row = m->dense + (size_t)id * m->nclass;
-            row[0] = 0;
-            for (uint32_t c = 1; c < m->nclass; c++) {
-                uint32_t v = trie_delta(t, u, rep[c]);
-                row[c] = TARGET(v);
-            }
-        } else {
-            sstate *ss = &m->sparse[id - nd];
-            ss->fail = TARGET(t->fail[u]);
-            ss->ebeg = ne;
-            ss->ecnt = t->nkids[u];
-            for (uint32_t v = t->first[u]; v != NONE; v = t->next[v]) {
-                m->ebyte[ne] = t->byte[v];
-                m->etgt[ne++] = TARGET(v);
-            }
+#define TARGET(node) (id[node] | (t->part[node] != NONE || dict[node] != NONE ? OUTBIT : 0u))
+    m->root[0] = 0;
+    for (uint32_t sym = 1; sym <= m->nsyms; sym++)
+        m->root[sym] = t->root_kid[sym] == NONE ? 0 : TARGET(t->root_kid[sym]);
+    for (uint32_t u = 0; u < n; u++) {
+        snode *nd = &m->nodes[id[u]];
+        nd->fail = TARGET(t->fail[u]);
+        nd->part = t->part[u];
+        m->dict[id[u]] = dict[u] == NONE ? NONE : id[dict[u]];
+        for (uint32_t v = u == 0 ? NONE : t->first[u]; v != NONE; v = t->next[v]) {
+            uint32_t key = id[u] * (m->nsyms + 1) + t->sym[v];
+            uint32_t h = hash_slot(key, m->hshift);
+            while (m->edges[h].key != 0)
+                h = (h + 1) & m->hmask;
+            m->edges[h] = (edge){key, TARGET(v)};
+            nd->kids |= (uint64_t)1 << (t->sym[v] & 63);
         }
     }
 #undef TARGET
     rc = NY_OK;
 out:
     free(order);
-    free(newid);
+    free(id);
     free(dict);
     return rc;
+}
+
+/* Groups the items by the part whose occurrence reports them: a literal by
+ * its term, a pattern by its tail. */
+static int build_items(match_set *m, const match_entry *entries, size_t n, const uint32_t *head,
+                       const uint32_t *tail)
+{
+    m->items = malloc((n + 1) * sizeof *m->items);
+    if (!m->items)
+        return NY_ERR;
+    /* count into ilit, then turn counts into starts, then fill with ilit as
+     * the cursor; the part after the last is a sentinel */
+    for (size_t i = 0; i < n; i++)
+        m->parts[entries[i].tail ? tail[i] : head[i]].ilit++;
+    uint32_t at = 0;
+    for (uint32_t p = 0; p <= m->nparts; p++) {
+        m->parts[p].ibeg = at;
+        at += m->parts[p].ilit;
+        m->parts[p].ilit = m->parts[p].ibeg;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int pat = entries[i].tail != NULL;
+        pinfo *pi = &m->parts[pat ? tail[i] : head[i]];
+        m->items[pi->ilit++] = (item){pat ? head[i] : NONE, (uint32_t)i, pat ? entries[i].gap : 0};
+        if (pat) {
+            m->parts[head[i]].is_head = 1;
+            if (entries[i].gap > pi->maxgap)
+                pi->maxgap = (uint16_t)entries[i].gap;
+            if (4 * entries[i].gap + pi->len > m->horizon)
+                m->horizon = 4 * entries[i].gap + pi->len;
+        }
+    }
+    uint32_t npairs = 0;
+    for (uint32_t p = 0; p < m->nparts; p++) {
+        pinfo *pi = &m->parts[p];
+        qsort(m->items + pi->ibeg, pi->ilit - pi->ibeg, sizeof *m->items, item_cmp);
+        while (pi->ilit > pi->ibeg && m->items[pi->ilit - 1].head == NONE)
+            pi->ilit--;
+        npairs += pi->ilit - pi->ibeg;
+    }
+    /* the pair table: at most one slot per pattern, at most half full */
+    uint32_t slots = 16, bits = 4;
+    while (2 * slots < 3 * npairs) {
+        slots *= 2;
+        bits++;
+    }
+    m->pairs = malloc(slots * sizeof *m->pairs);
+    if (!m->pairs)
+        return NY_ERR;
+    m->pmask = slots - 1;
+    m->pshift = 32 - bits;
+    for (uint32_t k = 0; k < slots; k++)
+        m->pairs[k].head = NONE;
+    for (uint32_t p = 0; p < m->nparts; p++) {
+        const pinfo *pi = &m->parts[p];
+        for (uint32_t a = pi->ibeg, z; a < pi->ilit; a = z) {
+            for (z = a + 1; z < pi->ilit && m->items[z].head == m->items[a].head; z++)
+                ;
+            uint32_t k = pair_slot(m->items[a].head, p, m->pshift);
+            while (m->pairs[k].head != NONE)
+                k = (k + 1) & m->pmask;
+            m->pairs[k] = (pairslot){m->items[a].head, p, a};
+        }
+    }
+    return NY_OK;
 }
 
 int match_compile(const match_entry *entries, size_t n, match_set **out, ny_err *e)
@@ -301,85 +467,67 @@ int match_compile(const match_entry *entries, size_t n, match_set **out, ny_err 
                                  entries[i].gap, MATCH_GAP_MAX);
     }
     match_set *m = calloc(1, sizeof *m);
+    if (m)
+        atomic_init(&m->refs, 1);
     trie t = {0};
     uint32_t *head = malloc((n + 1) * sizeof *head); /* entry → head part */
-    uint32_t *tail = malloc((n + 1) * sizeof *tail); /* entry → tail or literal part */
-    if (!m || !head || !tail || trie_grow(&t) != NY_OK)
-        goto oom;
-    atomic_init(&m->refs, 1);
+    uint32_t *tail = malloc((n + 1) * sizeof *tail); /* entry → tail part */
+    int rc = NY_ERR;
+    if (!m || !head || !tail)
+        goto fail;
     m->nentries = n;
-    memset(t.root_kid, 0xFF, sizeof t.root_kid);
+    rc = number_symbols(m, entries, n, e);
+    if (rc != NY_OK)
+        goto fail;
+    rc = NY_ERR;
+    if (trie_grow(&t) != NY_OK)
+        goto fail;
+    t.root_kid = malloc((m->nsyms + 1) * sizeof *t.root_kid);
+    if (!t.root_kid)
+        goto fail;
+    memset(t.root_kid, 0xFF, (m->nsyms + 1) * sizeof *t.root_kid);
     t.n = 1;
-    t.first[0] = NONE;
-    t.part[0] = NONE;
-    t.depth[0] = 0;
-    t.nkids[0] = 0;
-    t.byte[0] = 0;
+    t.first[0] = t.next[0] = t.part[0] = NONE;
+    t.sym[0] = 0;
     /* parts: one per distinct string */
     for (size_t i = 0; i < n; i++) {
         const char *s[2] = {entries[i].head, entries[i].tail};
         uint32_t *dst[2] = {head, tail};
         for (int k = 0; k < 2; k++) {
             uint32_t node;
-            if (!s[k]) {
-                dst[k][i] = NONE;
+            dst[k][i] = NONE;
+            if (!s[k])
                 continue;
-            }
-            if (trie_add(&t, s[k], &node) != NY_OK)
-                goto oom;
+            if (trie_add(&t, m, s[k], &node) != NY_OK)
+                goto fail;
             if (t.part[node] == NONE)
                 t.part[node] = m->nparts++;
             dst[k][i] = t.part[node];
         }
     }
-    m->plen = calloc(m->nparts + 1, sizeof *m->plen);
-    m->phead = calloc(m->nparts + 1, 1);
-    m->ibeg = calloc(m->nparts + 2, sizeof *m->ibeg);
-    m->items = malloc((n + 1) * sizeof *m->items);
-    if (!m->plen || !m->phead || !m->ibeg || !m->items)
-        goto oom;
-    for (uint32_t v = 1; v < t.n; v++)
-        if (t.part[v] != NONE)
-            m->plen[t.part[v]] = t.depth[v];
-    /* items grouped by the part whose occurrence reports them */
-    for (size_t i = 0; i < n; i++)
-        m->ibeg[(entries[i].tail ? tail[i] : head[i]) + 1]++;
-    for (uint32_t p = 0; p < m->nparts; p++)
-        m->ibeg[p + 1] += m->ibeg[p];
+    m->parts = calloc(m->nparts + 1, sizeof *m->parts);
+    if (!m->parts)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
-        int pat = entries[i].tail != NULL;
-        uint32_t p = pat ? tail[i] : head[i];
-        item *it = &m->items[m->ibeg[p]++];
-        it->entry = (uint32_t)i;
-        it->kind = pat ? IT_TAIL : IT_LIT;
-        it->gap = pat ? (uint16_t)entries[i].gap : 0;
-        it->head = pat ? head[i] : NONE;
-        if (pat) {
-            m->phead[head[i]] = 1;
-            uint32_t h = 4 * entries[i].gap + m->plen[tail[i]];
-            if (h > m->horizon)
-                m->horizon = h;
-        }
+        m->parts[head[i]].len = (uint32_t)strlen(entries[i].head);
+        if (entries[i].tail)
+            m->parts[tail[i]].len = (uint32_t)strlen(entries[i].tail);
     }
-    for (uint32_t p = m->nparts; p > 0; p--) /* undo the shift of the fill */
-        m->ibeg[p] = m->ibeg[p - 1];
-    m->ibeg[0] = 0;
-    if (build_automaton(m, &t) != NY_OK)
-        goto oom;
+    if (build_items(m, entries, n, head, tail) != NY_OK ||
+        (rc = build_automaton(m, &t, e)) != NY_OK)
+        goto fail;
     trie_free(&t);
     free(head);
     free(tail);
     *out = m;
     return NY_OK;
-oom:
+fail:
     trie_free(&t);
     free(head);
     free(tail);
-    if (m) {
-        atomic_init(&m->refs, 1);
+    if (m)
         match_release(m);
-    }
-    return ny_err_set(e, NY_ERR, "match_compile: out of memory");
+    return rc == NY_ERR ? ny_err_set(e, NY_ERR, "match_compile: out of memory") : rc;
 }
 
 /* The part of raw term text before and after the first run of U+2026. */
@@ -484,48 +632,60 @@ static int log_push(match_hits *h, uint32_t horizon, uint32_t part, uint32_t sta
     return NY_OK;
 }
 
-/* The tail of pattern `it` occupies [start, end): reports it when a head
- * ends at most it->gap characters before start. */
-static int tail_hit(const match_hits *h, const item *it, const uint8_t *p, uint32_t start,
-                    uint32_t *hstart)
+/* The part `part` (pi), the tail of some patterns, occurs at [start, end):
+ * walks the logged heads from the nearest back while they are close enough,
+ * and reports each pattern whose head is found at most its gap away. A head
+ * part is looked at only at its nearest occurrence (stamped with this walk's
+ * generation); the patterns of a (head, tail) pair come from a hash table, so
+ * the cost does not grow with the number of objects crossed with one problem
+ * word. */
+static int tail_hits(const match_set *m, match_hits *h, uint32_t part, const pinfo *pi,
+                     const uint8_t *p, uint32_t start, uint32_t end)
 {
+    if (++h->gen == 0) { /* wrapped: forget all stamps */
+        memset(h->stamp, 0, h->stampcap * sizeof *h->stamp);
+        h->gen = 1;
+    }
     const headpos *lg = h->log;
     for (size_t k = h->logn; k > h->loglo; k--) {
         const headpos *hp = &lg[k - 1];
         if (hp->end > start)
             continue;
-        if (start - hp->end > 4u * it->gap)
-            return 0;
-        if (hp->part != it->head)
+        if (start - hp->end > 4 * pi->maxgap)
+            break;
+        if (h->stamp[hp->part] == h->gen)
+            continue;
+        h->stamp[hp->part] = h->gen;
+        const pairslot *ps = &m->pairs[pair_slot(hp->part, part, m->pshift)];
+        while (ps->head != NONE && (ps->head != hp->part || ps->tail != part))
+            ps = &m->pairs[(uint32_t)(ps - m->pairs + 1) & m->pmask];
+        if (ps->head == NONE)
             continue;
         uint32_t chars = 0;
-        for (uint32_t i = hp->end; i < start && chars <= it->gap; i++)
+        for (uint32_t i = hp->end; i < start && chars <= pi->maxgap; i++)
             chars += (p[i] & 0xC0) != 0x80;
-        if (chars > it->gap)
-            return 0;
-        *hstart = hp->start;
-        return 1;
+        for (uint32_t j = ps->first; j < pi->ilit && m->items[j].head == hp->part; j++)
+            if (chars <= m->items[j].gap && hit_push(h, m->items[j].entry, hp->start, end) != NY_OK)
+                return NY_ERR;
     }
-    return 0;
+    return NY_OK;
 }
 
 /* Reports everything that ends at byte `end` in state s. */
 static int report(const match_set *m, uint32_t s, const uint8_t *p, uint32_t end, match_hits *h)
 {
     for (; s != NONE; s = m->dict[s]) {
-        uint32_t part = m->spart[s];
+        uint32_t part = m->nodes[s].part;
         if (part == NONE)
             continue;
-        uint32_t start = end - m->plen[part];
-        for (uint32_t k = m->ibeg[part]; k < m->ibeg[part + 1]; k++) {
-            const item *it = &m->items[k];
-            uint32_t hs = start;
-            if (it->kind == IT_TAIL && !tail_hit(h, it, p, start, &hs))
-                continue;
-            if (hit_push(h, it->entry, hs, end) != NY_OK)
+        const pinfo *pi = &m->parts[part];
+        uint32_t start = end - pi->len;
+        if (pi->ilit > pi->ibeg && tail_hits(m, h, part, pi, p, start, end) != NY_OK)
+            return NY_ERR;
+        for (uint32_t k = pi->ilit; k < pi[1].ibeg; k++)
+            if (hit_push(h, m->items[k].entry, start, end) != NY_OK)
                 return NY_ERR;
-        }
-        if (m->phead[part] && log_push(h, m->horizon, part, start, end) != NY_OK)
+        if (pi->is_head && log_push(h, m->horizon, part, start, end) != NY_OK)
             return NY_ERR;
     }
     return NY_OK;
@@ -537,29 +697,62 @@ int match_scan(const match_set *m, const char *text, size_t len, match_hits *h, 
     h->loglo = h->logn = 0;
     if (len > UINT32_MAX)
         return ny_err_set(e, NY_EINVAL, "match_scan: %zu bytes are too many", len);
+    if (h->stampcap < m->nparts) {
+        uint32_t *st = realloc(h->stamp, m->nparts * sizeof *st);
+        if (!st)
+            return ny_err_set(e, NY_ERR, "match_scan: out of memory");
+        memset(st + h->stampcap, 0, (m->nparts - h->stampcap) * sizeof *st);
+        h->stamp = st;
+        h->stampcap = m->nparts;
+    }
     const uint8_t *p = (const uint8_t *)text;
-    const uint32_t nd = m->ndense, nc = m->nclass;
-    const uint32_t *dense = m->dense;
-    const uint8_t *cls = m->cls;
+    const uint16_t *bmp = m->bmp;
+    const uint32_t *root = m->root;
+    const snode *nodes = m->nodes;
+    const edge *edges = m->edges;
+    const uint32_t nsym1 = m->nsyms + 1, hmask = m->hmask, hshift = m->hshift;
     uint32_t s = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = p[i];
-        uint32_t x = s & IDMASK;
-        while (x >= nd) {
-            const sstate *ss = &m->sparse[x - nd];
-            uint32_t k = ss->ebeg, kend = k + ss->ecnt;
-            while (k < kend && m->ebyte[k] != c)
-                k++;
-            if (k < kend) {
-                s = m->etgt[k];
-                goto moved;
-            }
-            s = ss->fail;
-            x = s & IDMASK;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t sym;
+        int32_t cp = 0;
+        size_t l;
+        if (p[i] < 0x80) {
+            sym = bmp[p[i]];
+            l = 1;
+        } else if ((l = norm_utf8_decode(p, i, len, &cp)) != 0) {
+            sym = sym_of(m, cp);
+        } else { /* a byte that is no character: nothing matches across it */
+            sym = 0;
+            l = 1;
         }
-        s = dense[x * nc + cls[c]];
+        i += l;
+        if (sym == 0) {
+            s = 0;
+            continue;
+        }
+        for (;;) {
+            uint32_t x = s & IDMASK;
+            if (x == 0) {
+                s = root[sym];
+                break;
+            }
+            const snode *nd = &nodes[x];
+            if (nd->kids >> (sym & 63) & 1) { /* some edge may have this symbol */
+                uint32_t key = x * nsym1 + sym;
+                for (uint32_t k = hash_slot(key, hshift);; k = (k + 1) & hmask) {
+                    if (edges[k].key == key) {
+                        s = edges[k].target;
+                        goto moved;
+                    }
+                    if (edges[k].key == 0)
+                        break;
+                }
+            }
+            s = nd->fail;
+        }
     moved:
-        if ((s & OUTBIT) && report(m, s & IDMASK, p, (uint32_t)(i + 1), h) != NY_OK) {
+        if ((s & OUTBIT) && report(m, s & IDMASK, p, (uint32_t)i, h) != NY_OK) {
             h->n = 0;
             return ny_err_set(e, NY_ERR, "match_scan: out of memory");
         }
@@ -573,70 +766,6 @@ void match_hits_free(match_hits *h)
         return;
     free(h->v);
     free(h->log);
+    free(h->stamp);
     *h = (match_hits)MATCH_HITS_INIT;
-}
-
-/* ---- hot reload ---- */
-
-/* Readers announce themselves in active[epoch & 1] for the few instructions
- * between loading `cur` and taking their reference. A writer publishes the
- * new set, then twice flips the epoch and waits for the counter of the old
- * parity to drain: afterwards no reader can still be about to take a
- * reference to the old set, so the holder's reference can go. New readers use
- * the other counter, so the writer never waits for them. */
-struct match_holder {
-    _Atomic(match_set *) cur;
-    atomic_uint epoch;
-    atomic_long active[2];
-    pthread_mutex_t wlock; /* serialises writers */
-};
-
-int match_holder_new(match_set *m, match_holder **out, ny_err *e)
-{
-    ny_err_clear(e);
-    match_holder *h = calloc(1, sizeof *h);
-    if (!h || pthread_mutex_init(&h->wlock, NULL) != 0) {
-        free(h);
-        match_release(m);
-        *out = NULL;
-        return ny_err_set(e, NY_ERR, "match_holder_new: out of memory");
-    }
-    atomic_init(&h->cur, m);
-    atomic_init(&h->epoch, 0);
-    atomic_init(&h->active[0], 0);
-    atomic_init(&h->active[1], 0);
-    *out = h;
-    return NY_OK;
-}
-
-match_set *match_holder_acquire(match_holder *h)
-{
-    unsigned ep = atomic_load(&h->epoch) & 1u;
-    atomic_fetch_add(&h->active[ep], 1);
-    match_set *m = atomic_load(&h->cur);
-    atomic_fetch_add(&m->refs, 1);
-    atomic_fetch_sub(&h->active[ep], 1);
-    return m;
-}
-
-void match_holder_swap(match_holder *h, match_set *next)
-{
-    pthread_mutex_lock(&h->wlock);
-    match_set *old = atomic_exchange(&h->cur, next);
-    for (int phase = 0; phase < 2; phase++) {
-        unsigned ep = atomic_fetch_add(&h->epoch, 1) & 1u;
-        while (atomic_load(&h->active[ep]) != 0)
-            sched_yield();
-    }
-    pthread_mutex_unlock(&h->wlock);
-    match_release(old);
-}
-
-void match_holder_free(match_holder *h)
-{
-    if (!h)
-        return;
-    match_release(atomic_load(&h->cur));
-    pthread_mutex_destroy(&h->wlock);
-    free(h);
 }

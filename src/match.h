@@ -8,10 +8,11 @@
  * them itself. A scan reports every occurrence of every entry with its byte
  * range in the scanned text: overlapping and nested terms are all reported
  * (电梯, 电梯坏 and 梯坏 in 电梯坏了), and a match always covers whole UTF-8
- * characters. A pattern is reported once per occurrence of its tail that
- * follows an occurrence of its head, with at most `gap` characters between the
- * end of the head and the start of the tail; the hit runs from the start of
- * the nearest such head to the end of the tail.
+ * characters; a byte of the text that is not part of a valid character
+ * matches nothing and separates what is on either side. A pattern is reported once per occurrence
+ * of its tail that follows an occurrence of its head, with at most `gap` characters between the end
+ * of the head and the start of the tail; the hit runs from the start of the nearest such head to
+ * the end of the tail.
  *
  * Hits come in order of their end offset. Offsets are byte offsets into the
  * scanned (normalised) text; norm_span maps them back to the original text.
@@ -60,11 +61,14 @@ typedef struct match_hits {
     size_t cap;
     void *log; /* recent pattern heads (internal scratch) */
     size_t loglo, logn, logcap;
+    uint32_t *stamp; /* per part: the last tail walk that saw it (internal) */
+    size_t stampcap;
+    uint32_t gen;
 } match_hits;
 
 #define MATCH_HITS_INIT                                                                            \
     {                                                                                              \
-        NULL, 0, 0, NULL, 0, 0, 0                                                                  \
+        NULL, 0, 0, NULL, 0, 0, 0, NULL, 0, 0                                                      \
     }
 
 typedef struct match_set match_set;
@@ -84,6 +88,10 @@ int match_compile(const match_entry *entries, size_t n, match_set **out, ny_err 
  * that is empty after normalisation is NY_EINVAL. */
 int match_compile_terms(const norm_table *nt, const char *const *terms, size_t n, match_set **out,
                         ny_err *e);
+
+/* Adds a reference to m (for another thread or a longer life) and returns
+ * m; pair it with one match_release. */
+match_set *match_retain(match_set *m);
 
 /* Drops one reference to m and frees it when that was the last; NULL is
  * ignored. Each match_compile*, and each match_holder_acquire, is paired with

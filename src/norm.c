@@ -362,45 +362,6 @@ static int sink_cp(const norm_table *t, sink *k, int32_t cp, uint32_t a, uint32_
     }
 }
 
-/* Decodes one UTF-8 character at in[i..len); returns its length, or 0 when
- * the byte at i does not start a valid character. */
-static inline size_t decode(const uint8_t *in, size_t i, size_t len, int32_t *cp)
-{
-    uint8_t c = in[i];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (i + 1 < len && (in[i + 1] & 0xC0) == 0x80) {
-            *cp = ((int32_t)(c & 0x1F) << 6) | (in[i + 1] & 0x3F);
-            return 2;
-        }
-        return 0;
-    }
-    if ((c & 0xF0) == 0xE0) {
-        if (i + 2 < len && (in[i + 1] & 0xC0) == 0x80 && (in[i + 2] & 0xC0) == 0x80) {
-            int32_t v = ((int32_t)(c & 0x0F) << 12) | ((int32_t)(in[i + 1] & 0x3F) << 6) |
-                        (in[i + 2] & 0x3F);
-            if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))
-                return 0;
-            *cp = v;
-            return 3;
-        }
-        return 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4 && i + 3 < len && (in[i + 1] & 0xC0) == 0x80 &&
-        (in[i + 2] & 0xC0) == 0x80 && (in[i + 3] & 0xC0) == 0x80) {
-        int32_t v = ((int32_t)(c & 0x07) << 18) | ((int32_t)(in[i + 1] & 0x3F) << 12) |
-                    ((int32_t)(in[i + 2] & 0x3F) << 6) | (in[i + 3] & 0x3F);
-        if (v < 0x10000 || v > 0x10FFFF)
-            return 0;
-        *cp = v;
-        return 4;
-    }
-    return 0;
-}
-
 /* 1 when cp may compose with what precedes it. */
 static int comb_at(const norm_table *t, int32_t cp)
 {
@@ -428,9 +389,9 @@ static size_t seg_end(const norm_table *t, const uint8_t *in, size_t a, size_t l
     int32_t cp;
     size_t i = a, l;
     if (starter)
-        i += decode(in, i, len, &cp);
+        i += norm_utf8_decode(in, i, len, &cp);
     *count = 0;
-    while (i < len && *count < SEG_MARKS && (l = decode(in, i, len, &cp)) != 0 &&
+    while (i < len && *count < SEG_MARKS && (l = norm_utf8_decode(in, i, len, &cp)) != 0 &&
            (comb_at(t, cp) || dropped_cp(t, cp))) {
         i += l;
         (*count)++;
@@ -445,7 +406,7 @@ static int sink_segment(const norm_table *t, sink *k, const uint8_t *in, size_t 
     uint8_t seg[(SEG_MARKS + 1) * 4];
     size_t sl = 0, l;
     int32_t cp, r[1024];
-    for (size_t i = a; i < z && (l = decode(in, i, z, &cp)) != 0; i += l) {
+    for (size_t i = a; i < z && (l = norm_utf8_decode(in, i, z, &cp)) != 0; i += l) {
         if (!dropped_cp(t, cp)) {
             memcpy(seg + sl, in + i, l);
             sl += l;
@@ -560,7 +521,7 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 continue;
             }
         } else {
-            l = decode(in, i, len, &cp);
+            l = norm_utf8_decode(in, i, len, &cp);
         }
         if (l == 0) {
             if (strict) {

@@ -96,6 +96,16 @@ static void test_utf8_boundaries(void **state)
     }
     match_hits_free(&h);
     match_release(m);
+    /* bytes that are no character match nothing and break a match */
+    const char *two[] = {"电梯", "梯", NULL};
+    m = lits(two);
+    scan(m, "电\xFF梯 \xE7\x94电梯\xB5", &h);
+    assert_int_equal(h.n, 3);
+    expect_hit(&h, 0, 1, 4, 7);
+    expect_hit(&h, 1, 0, 10, 16);
+    expect_hit(&h, 2, 1, 13, 16);
+    match_hits_free(&h);
+    match_release(m);
     /* a byte string that spans two characters is no term: rejected */
     match_entry bad[] = {{"中", NULL, 0}, {"\xB8\xAD\xE4", NULL, 0}};
     ny_err e;
