@@ -159,6 +159,26 @@ static void test_list_copies(void **state)
     policy_list_free(NULL);
 }
 
+/* The rows of a database, through the store iterator, rank like the originals. */
+static void test_list_from_store(void **state)
+{
+    (void)state;
+    store *s = tu_open_fresh("policy");
+    ny_err e;
+    assert_int_equal(store_policy_put_batch(s, mini, NMINI, NULL, &e), NY_OK);
+    policy_list l = POLICY_LIST_INIT;
+    assert_int_equal(store_policies_each(s, policy_list_add, &l, &e), NY_OK);
+    store_close(s);
+    assert_int_equal(l.n, NMINI);
+    policy_index *ix;
+    policy_hit h[4];
+    assert_int_equal(policy_index_build(l.rows, l.n, &ix, &e), NY_OK);
+    assert_int_equal(rank(ix, "稳岗补贴怎么申请", "enterprise", h, 4), 1);
+    assert_string_equal(l.rows[h[0].policy].code, "wengang");
+    policy_index_free(ix);
+    policy_list_free(&l);
+}
+
 static void test_list_csv_errors(void **state)
 {
     (void)state;
@@ -602,11 +622,12 @@ static void test_lexicon_csv(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mini_audience),      cmocka_unit_test(test_mini_title_and_errors),
-        cmocka_unit_test(test_list_copies),        cmocka_unit_test(test_list_csv_errors),
-        cmocka_unit_test(test_policies_csv),       cmocka_unit_test(test_lexicon_csv),
-        cmocka_unit_test(test_defaults_questions), cmocka_unit_test(test_defaults_nothing),
-        cmocka_unit_test(test_defaults_audience),  cmocka_unit_test(test_defaults_threads),
+        cmocka_unit_test(test_mini_audience),    cmocka_unit_test(test_mini_title_and_errors),
+        cmocka_unit_test(test_list_copies),      cmocka_unit_test(test_list_from_store),
+        cmocka_unit_test(test_list_csv_errors),  cmocka_unit_test(test_policies_csv),
+        cmocka_unit_test(test_lexicon_csv),      cmocka_unit_test(test_defaults_questions),
+        cmocka_unit_test(test_defaults_nothing), cmocka_unit_test(test_defaults_audience),
+        cmocka_unit_test(test_defaults_threads),
     };
     /* the group set-up loads the shipped knowledge base for the defaults tests */
     return cmocka_run_group_tests_name("policy", tests, kb_setup, kb_teardown);
