@@ -22,11 +22,10 @@ expect() {
 contains() {
     if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1 (no '$3' in output)"; sed 's/^/    /' "$2" | head -5; fi
 }
-serial=0
-fresh_db() { # prints a new empty database URI
-    serial=$((serial + 1))
+fresh_db() { # prints a new empty database URI (runs in a subshell: no counters)
+    local serial; serial=$(mktemp -u XXXXXX | tr 'A-Z' 'a-z')
     if [ -n "${NUANYANG_TEST_PG:-}" ]; then
-        local name="ny_cli_$$_$serial"
+        local name="ny_cli_${serial}"
         psql -q "$NUANYANG_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
         echo "$NUANYANG_TEST_PG dbname=$name"
     else
