@@ -83,7 +83,8 @@ void norm_buf_free(norm_buf *b);
  * length (1-4), or returns 0 when the byte at i does not start a valid,
  * complete character (stray continuation byte, overlong form, surrogate,
  * above U+10FFFF, truncated). Shared by the normaliser and the matcher. */
-static inline size_t norm_utf8_decode(const uint8_t *in, size_t i, size_t len, int32_t *cp)
+static inline __attribute__((always_inline)) size_t norm_utf8_decode(const uint8_t *in, size_t i,
+                                                                     size_t len, int32_t *cp)
 {
     uint8_t c = in[i];
     if (c < 0x80) {
