@@ -13,24 +13,22 @@
  * all. */
 #include "match.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <threads.h>
 
 struct match_holder {
     _Atomic(match_set *) cur;
     atomic_uint epoch;
     atomic_long active[2];
-    pthread_mutex_t wlock; /* serialises writers */
+    atomic_flag wlock; /* serialises writers (swaps are rare: a spin lock) */
 };
 
 int match_holder_new(match_set *m, match_holder **out, ny_err *e)
 {
     ny_err_clear(e);
     match_holder *h = calloc(1, sizeof *h);
-    if (!h || pthread_mutex_init(&h->wlock, NULL) != 0) {
-        free(h);
+    if (!h) {
         match_release(m);
         *out = NULL;
         return ny_err_set(e, NY_ERR, "match_holder_new: out of memory");
@@ -39,6 +37,7 @@ int match_holder_new(match_set *m, match_holder **out, ny_err *e)
     atomic_init(&h->epoch, 0);
     atomic_init(&h->active[0], 0);
     atomic_init(&h->active[1], 0);
+    atomic_flag_clear(&h->wlock);
     *out = h;
     return NY_OK;
 }
@@ -55,14 +54,15 @@ match_set *match_holder_acquire(match_holder *h)
 
 void match_holder_swap(match_holder *h, match_set *next)
 {
-    pthread_mutex_lock(&h->wlock);
+    while (atomic_flag_test_and_set(&h->wlock))
+        thrd_yield();
     match_set *old = atomic_exchange(&h->cur, next);
     for (int phase = 0; phase < 2; phase++) {
         unsigned ep = atomic_fetch_add(&h->epoch, 1) & 1u;
         while (atomic_load(&h->active[ep]) != 0)
-            sched_yield();
+            thrd_yield();
     }
-    pthread_mutex_unlock(&h->wlock);
+    atomic_flag_clear(&h->wlock);
     match_release(old);
 }
 
@@ -71,6 +71,5 @@ void match_holder_free(match_holder *h)
     if (!h)
         return;
     match_release(atomic_load(&h->cur));
-    pthread_mutex_destroy(&h->wlock);
     free(h);
 }

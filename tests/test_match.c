@@ -4,6 +4,7 @@
  * generated 10,000-entry lexicon checked against a naive reference matcher on
  * random texts, and hot reload while several threads scan. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,7 +411,7 @@ static void test_hot_reload(void **state)
         match_holder_swap(hd, m);
     }
     while (atomic_load(&c.scans) < 1000)
-        sched_yield();
+        (void)sched_yield();
     atomic_store(&c.stop, 1);
     for (int i = 0; i < NTHREADS; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
