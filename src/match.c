@@ -40,6 +40,7 @@ typedef struct item {
 } item;
 
 typedef struct pinfo { /* per part; its items end where the next part's begin */
+    uint64_t heads;    /* bit (head & 63) set for the heads of its patterns */
     uint32_t len;      /* bytes */
     uint32_t ibeg;     /* items: pattern tails sorted by head, then ... */
     uint32_t ilit;     /* ... the literals */
@@ -411,6 +412,7 @@ static int build_items(match_set *m, const match_entry *entries, size_t n, const
             m->parts[head[i]].is_head = 1;
             if (entries[i].gap > pi->maxgap)
                 pi->maxgap = (uint16_t)entries[i].gap;
+            pi->heads |= (uint64_t)1 << (head[i] & 63);
             if (4 * entries[i].gap + pi->len > m->horizon)
                 m->horizon = 4 * entries[i].gap + pi->len;
         }
@@ -653,7 +655,7 @@ static int tail_hits(const match_set *m, match_hits *h, uint32_t part, const pin
             continue;
         if (start - hp->end > 4 * pi->maxgap)
             break;
-        if (h->stamp[hp->part] == h->gen)
+        if (!(pi->heads >> (hp->part & 63) & 1) || h->stamp[hp->part] == h->gen)
             continue;
         h->stamp[hp->part] = h->gen;
         const pairslot *ps = &m->pairs[pair_slot(hp->part, part, m->pshift)];
