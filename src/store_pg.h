@@ -3,10 +3,10 @@
  * Internal to store_pg.c (connection, migrations, transactions, statement
  * cache, error mapping), store_pg_batch.c (batch machinery and array
  * parameters), store_pg_write.c and store_pg_traffic.c (the *_put_batch
- * entries), store_pg_read.c
- * (the *_each entries and counts) and store_pg_jobs.c (claimable jobs and
- * cache versions). Nothing outside these files includes it; everyone else
- * reaches the driver through store_driver.h. */
+ * entries), store_pg_read.c (the *_each entries and counts) and
+ * store_pg_jobs.c (claimable jobs and cache versions). Nothing outside these
+ * files includes it; everyone else reaches the driver through
+ * store_driver.h. */
 #ifndef NY_STORE_PG_H
 #define NY_STORE_PG_H
 
@@ -16,8 +16,8 @@
 
 #include "store.h"
 
-/* Statements prepared on one connection, at most. */
-#define PG_MAX_STMT 64
+/* Statements prepared on one connection, at most (the driver has about 50). */
+#define PG_MAX_STMT 128
 
 /* The driver handle behind a PostgreSQL store: one connection. */
 struct pg {
