@@ -61,12 +61,15 @@ build/bench/%: bench/%.c $(OBJ) | build/bench
 build/obj build/asan/obj build/tests build/asan/tests build/bench var:
 	mkdir -p $@
 
-# The demo district, created once; then its statistics.
+# The demo district with the default policies and lexicon, created once;
+# then its statistics.
 run: deps
 	@$(MAKE) --no-print-directory build/nuanyang var
 	@if [ ! -e $(DB) ]; then \
 	  echo "Creating the demo district in $(DB) ..."; \
-	  build/nuanyang demo --db $(DB) || exit 1; fi
+	  build/nuanyang demo --db $(DB) || exit 1; \
+	  build/nuanyang import --db $(DB) policies data/policies.csv || exit 1; \
+	  build/nuanyang import --db $(DB) lexicon data/lexicon.csv || exit 1; fi
 	@build/nuanyang stats --db $(DB)
 
 # Unit and CLI tests on SQLite, then on a throw-away PostgreSQL cluster

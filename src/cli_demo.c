@@ -127,6 +127,16 @@ static json_t *stats_json(const store_stats *st, const char *engine, int version
                      "lexicon", (json_int_t)st->lexicon);
 }
 
+/* Terminal columns of a UTF-8 label: CJK characters take two. */
+static int display_width(const char *s)
+{
+    int w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            w += *p < 0x80 ? 1 : 2;
+    return w;
+}
+
 static void stats_table(const store_stats *st, const char *engine, int version)
 {
     const struct {
@@ -145,7 +155,8 @@ static void stats_table(const store_stats *st, const char *engine, int version)
     printf("%s database, schema version %d, %ld district\n", engine, version,
            st->units_district);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        printf("  %-28s %10ld\n", rows[i].label, rows[i].value);
+        printf("  %s%*s %10ld\n", rows[i].label, 28 - display_width(rows[i].label), "",
+               rows[i].value);
 }
 
 int cmd_stats(int argc, char **argv)
