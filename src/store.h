@@ -14,9 +14,9 @@
  *    callback. NULL means "absent" only where a field says so.
  *  - times are int64 Unix seconds (UTC).
  *  - *_put_batch inserts n rows in order, resolving referenced codes to ids;
- *    on failure e->index names the failing element and the batch's rows are
- *    not written (the caller's enclosing transaction, if any, stays usable
- *    only for rollback). ids_out, when not NULL, receives the new row ids.
+ *    on failure e->index names the failing element and none of the batch's
+ *    rows are written (the caller's enclosing transaction, if any, stays
+ *    usable). ids_out, when not NULL, receives the new row ids.
  *    Duplicate unique keys fail with NY_EEXIST, unknown references with
  *    NY_ENOTFOUND.
  *  - *_each iterates in a stable order (by code or by id) and calls fn for each
@@ -44,7 +44,9 @@ typedef struct store_open_opts {
     int must_exist;
 } store_open_opts;
 
-/* Opens (creating if needed) the database named by uri, applies pending
+/* Opens (creating if needed: a SQLite file, or a PostgreSQL database through
+ * the server's "postgres" database, which needs CREATEDB) the database named
+ * by uri, applies pending
  * migrations in one transaction each and returns the handle in *out. A
  * database whose schema version is newer than STORE_SCHEMA_VERSION is refused
  * with NY_EVERSION; an unreachable server gives NY_EUNAVAIL. opts may be
@@ -314,8 +316,9 @@ int store_cache_bump(store *s, const char *name, ny_err *e);
 
 /* ---- whole-database digest -------------------------------------------------
  * SHA-256 (hex, 64 chars + NUL) over every domain row in a canonical order,
- * independent of engine and of row ids where codes exist. Two databases with
- * the same content have the same digest. */
+ * independent of engine and of row ids (references are hashed as codes or as
+ * ranks), so gaps in id sequences do not matter. Two databases with the same
+ * content have the same digest. */
 int store_digest(store *s, char hex_out[65], ny_err *e);
 
 #endif

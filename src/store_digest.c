@@ -8,8 +8,11 @@
  * keys are left out; where a message, case or lead refers to a unit or group
  * by id, the digest uses the unit's code or the group's platform and external
  * id instead, so two databases loaded with the same content in any engine
- * hash alike. Messages, cases, events and leads have no natural key; their
- * ids are part of their content. */
+ * hash alike. Messages, cases, events and leads have no natural key: they
+ * are hashed in id order with each id replaced by its rank (1, 2, 3 ...), and
+ * references to messages and cases by the rank of the row they name, so gaps
+ * in id sequences (PostgreSQL does not reuse the ids of rolled-back inserts)
+ * do not change the digest. */
 #include "store.h"
 
 #include <openssl/evp.h>
@@ -28,10 +31,18 @@ struct keymap {
     size_t n, cap;
 };
 
+/* Ids of a table without natural key, in ascending order as iterated. */
+struct idlist {
+    int64_t *v;
+    size_t n, cap;
+};
+
 /* The digest in progress; rc is sticky: after a failure nothing is added. */
 struct dg {
     EVP_MD_CTX *md;
     struct keymap units, groups;
+    struct idlist messages, cases;
+    int64_t events, leads; /* rows seen so far */
     int rc;
     ny_err *e;
 };
@@ -75,6 +86,37 @@ static void put_double(struct dg *d, double v)
     char buf[40];
     snprintf(buf, sizeof buf, "%.17g", v);
     put_str(d, buf);
+}
+
+/* Records id (ascending) and returns its rank, 1-based. */
+static int64_t idlist_add(struct dg *d, struct idlist *l, int64_t id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        int64_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            if (d->rc == NY_OK)
+                d->rc = ny_err_set(d->e, NY_ERR, "out of memory");
+            return 0;
+        }
+        l->v = v, l->cap = cap;
+    }
+    l->v[l->n++] = id;
+    return (int64_t)l->n;
+}
+
+/* The rank of id in l, or 0 for 0 (no reference) and for unknown ids. */
+static int64_t idlist_rank(const struct idlist *l, int64_t id)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->v[lo] == id ? (int64_t)lo + 1 : 0;
 }
 
 /* Terminates a row; returns the sticky status for the *_each callback. */
@@ -234,7 +276,7 @@ static int on_lexeme(void *ctx, const store_lexeme *l)
 static int on_message(void *ctx, const store_message *m)
 {
     struct dg *d = ctx;
-    put_int(d, m->id);
+    put_int(d, idlist_add(d, &d->messages, m->id));
     put_key(d, &d->groups, m->group_id, "group");
     put_str(d, m->connector);
     put_str(d, m->external_id);
@@ -251,7 +293,7 @@ static int on_message(void *ctx, const store_message *m)
 static int on_case(void *ctx, const store_case *c)
 {
     struct dg *d = ctx;
-    put_int(d, c->id);
+    put_int(d, idlist_add(d, &d->cases, c->id));
     put_str(d, c->source);
     put_str(d, c->title);
     put_str(d, c->description);
@@ -276,8 +318,8 @@ static int on_case(void *ctx, const store_case *c)
 static int on_event(void *ctx, const store_case_event *ev)
 {
     struct dg *d = ctx;
-    put_int(d, ev->id);
-    put_int(d, ev->case_id);
+    put_int(d, ++d->events);
+    put_int(d, idlist_rank(&d->cases, ev->case_id));
     put_int(d, ev->at);
     put_str(d, ev->actor);
     put_str(d, ev->action);
@@ -289,14 +331,14 @@ static int on_event(void *ctx, const store_case_event *ev)
 static int on_lead(void *ctx, const store_lead *l)
 {
     struct dg *d = ctx;
-    put_int(d, l->id);
-    put_int(d, l->message_id);
+    put_int(d, ++d->leads);
+    put_int(d, idlist_rank(&d->messages, l->message_id));
     put_key(d, &d->groups, l->group_id, "group");
     put_key(d, &d->units, l->unit_id, "unit");
     put_str(d, l->intent);
     put_str(d, l->category);
     put_int(d, l->created_at);
-    put_int(d, l->case_id);
+    put_int(d, idlist_rank(&d->cases, l->case_id));
     return end_row(d);
 }
 
@@ -362,5 +404,7 @@ int store_digest(store *s, char hex_out[65], ny_err *e)
     EVP_MD_CTX_free(d.md);
     keymap_free(&d.units);
     keymap_free(&d.groups);
+    free(d.messages.v);
+    free(d.cases.v);
     return rc;
 }

@@ -745,6 +745,10 @@ static void seed_reordered(store *s)
     MUST(store_policy_put_batch(s, po, 2, NULL, &e));
     const store_lexeme lx[2] = {lexicon[1], lexicon[0]};
     MUST(store_lexicon_put_batch(s, lx, 2, NULL, &e));
+    /* a failed batch: PostgreSQL does not reuse the ids it drew, SQLite does */
+    store_message dup[2] = {message_rows[0], message_rows[0]};
+    dup[0].group_id = dup[1].group_id = ids.group[0];
+    assert_int_equal(store_message_put_batch(s, dup, 2, NULL, &e), NY_EEXIST);
     seed_dependents(s, ids.unit, ids.group, &ids);
 }
 
