@@ -97,6 +97,14 @@ check "about 70 communities" units.community 60 80
 check "125k-135k households" households 125000 135000
 check "2.2k-2.4k enterprises" enterprises 2200 2400
 expect 1 "demo refuses a database that has a district" $NY demo --db "$demo"
+if [ -n "${NUANYANG_TEST_PG:-}" ]; then # the same district on both engines
+    $NY demo --db "$tmp/same.db" 2>/dev/null
+    $NY stats --db "$tmp/same.db" --json --digest | sed 's/"engine":"[a-z]*",//' >"$tmp/sq.json"
+    $NY stats --db "$demo" --json --digest | sed 's/"engine":"[a-z]*",//' >"$tmp/pg.json"
+    grep -q '"digest":"[0-9a-f]\{64\}"' "$tmp/pg.json" && cmp -s "$tmp/sq.json" "$tmp/pg.json" &&
+        ok "PostgreSQL and SQLite demo: same counts and digest" ||
+        bad "PostgreSQL and SQLite demo: same counts and digest"
+fi
 expect 0 "stats table" $NY stats --db "$demo"
 contains "table names the groups" "$tmp/out" "resident groups"
 
