@@ -28,6 +28,15 @@ BENCHES  := $(BENCHSRC:bench/%.c=build/bench/%)
 
 DB      ?= var/demo.db
 
+# quiet rules unless V=1
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n'
+endif
+
 .PHONY: all build deps deps-test deps-bench run test bench clean format
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -42,24 +51,31 @@ deps-bench:
 	@scripts/deps.sh bench
 
 build/obj/%.o: src/%.c $(wildcard src/*.h) | build/obj
-	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -c $< -o $@
+	$(say) CC $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -c $< -o $@
 build/asan/obj/%.o: src/%.c $(wildcard src/*.h) | build/asan/obj
-	$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -c $< -o $@
+	$(say) CC $@
+	$(Q)$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -c $< -o $@
 
 build/nuanyang: build/obj/main.o $(OBJ)
-	$(CC) $(HARDEN) -pie -Wl,-z,relro,-z,now $^ $(PKGLIBS) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(HARDEN) -pie -Wl,-z,relro,-z,now $^ $(PKGLIBS) -o $@
 build/asan/nuanyang: build/asan/obj/main.o $(SOBJ)
-	$(CC) $(SAN) $^ $(PKGLIBS) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(SAN) $^ $(PKGLIBS) -o $@
 
 build/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(OBJ) | build/tests
-	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(OBJ) $(PKGLIBS) $(CMOCKA) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(OBJ) $(PKGLIBS) $(CMOCKA) -o $@
 build/asan/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(SOBJ) | build/asan/tests
-	$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(SOBJ) $(PKGLIBS) $(CMOCKA) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(SOBJ) $(PKGLIBS) $(CMOCKA) -o $@
 build/bench/%: bench/%.c $(OBJ) | build/bench
-	$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
 
 build/obj build/asan/obj build/tests build/asan/tests build/bench var:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 # The demo district with the default policies and lexicon, created once;
 # then its statistics.
