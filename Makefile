@@ -3,7 +3,7 @@
 # built twice: hardened (build/) and with AddressSanitizer + UBSan (build/asan/).
 
 CC      ?= gcc
-PKGS    := sqlite3 jansson libpq openssl libutf8proc opencc
+PKGS    := sqlite3 jansson libpq openssl libutf8proc opencc libsodium
 WARN    := -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g
 HARDEN  := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
            -fcf-protection -fPIE

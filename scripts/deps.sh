@@ -7,7 +7,7 @@
 #   scripts/deps.sh bench   also those the benchmarks compare against
 set -eu
 build_pkgs="gcc make pkg-config libsqlite3-dev libjansson-dev libpq-dev libssl-dev
-    libutf8proc-dev libopencc-dev opencc liblinear-dev"
+    libutf8proc-dev libopencc-dev opencc liblinear-dev libsodium-dev"
 test_pkgs="libcmocka-dev postgresql sqlite3 python3"
 bench_pkgs="libhyperscan-dev fasttext hyperfine"
 want="$build_pkgs"
