@@ -2,13 +2,16 @@
  *
  * store_open() decides from the URI which engine driver serves the database
  * and every other store_* call forwards to that driver's table (see
- * store_driver.h). Engine-independent services built only on the domain
- * interface, such as store_digest(), live in store_digest.c. */
+ * store_driver.h). The account and connector calls first check their
+ * arguments here, once for both engines, so that both refuse the same input
+ * with the same code and message. Engine-independent services built only on
+ * the domain interface, such as store_digest(), live in store_digest.c. */
 #include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "store_driver.h"
 
 struct store {
@@ -227,4 +230,206 @@ int store_cache_version(store *s, const char *name, int64_t *version, ny_err *e)
 int store_cache_bump(store *s, const char *name, ny_err *e)
 {
     return s->drv->cache_bump(s->impl, name, e);
+}
+
+/* ---- accounts and connectors: argument checks, then the driver ------------ */
+
+static const char *const connector_kinds[] = {"webhook", "wecom", NULL};
+
+static int need_account(const char *account, ny_err *e)
+{
+    ny_err_clear(e);
+    if (!account || !*account)
+        return ny_err_set(e, NY_EINVAL, "no account given");
+    return NY_OK;
+}
+
+static int need_hash(const char *hash, ny_err *e)
+{
+    ny_err_clear(e);
+    size_t n = hash ? strspn(hash, "0123456789abcdef") : 0;
+    if (n != 64 || hash[n] != '\0')
+        return ny_err_set(e, NY_EINVAL, "a session token hash is 64 lowercase hex digits");
+    return NY_OK;
+}
+
+/* 1 if text is 1..max characters of [A-Za-z0-9._-]. */
+static int is_name(const char *text, size_t max)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    size_t n = text ? strspn(text, ok) : 0;
+    return n > 0 && n <= max && text[n] == '\0';
+}
+
+static int is_empty(const char *text)
+{
+    return !text || !*text;
+}
+
+static int check_connector(const store_connector *c, ny_err *e)
+{
+    ny_err_clear(e);
+    if (!is_name(c->name, 64))
+        return ny_err_set(e, NY_EINVAL, "a connector name is 1..64 of A-Z a-z 0-9 . _ -");
+    if (domain_index(connector_kinds, c->kind) < 0)
+        return ny_err_set(e, NY_EINVAL, "connector '%s': unknown kind '%s' (expected %s)", c->name,
+                          c->kind ? c->kind : "(null)", domain_list_text(connector_kinds));
+    if (!is_name(c->key, 128))
+        return ny_err_set(e, NY_EINVAL, "connector '%s': a key is 1..128 of A-Z a-z 0-9 . _ -",
+                          c->name);
+    if (is_empty(c->secret))
+        return ny_err_set(e, NY_EINVAL, "connector '%s' needs a secret", c->name);
+    if (c->disabled != 0 && c->disabled != 1)
+        return ny_err_set(e, NY_EINVAL, "connector '%s': disabled is 0 or 1", c->name);
+    if (c->created_at < 0)
+        return ny_err_set(e, NY_EINVAL, "connector '%s': negative created_at", c->name);
+    if (strcmp(c->kind, "webhook") == 0) {
+        if (!is_empty(c->wecom_token) || !is_empty(c->wecom_aes_key) ||
+            !is_empty(c->wecom_receive_id))
+            return ny_err_set(e, NY_EINVAL, "webhook connector '%s' has WeCom fields", c->name);
+        return NY_OK;
+    }
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *aes = c->wecom_aes_key;
+    if (is_empty(c->wecom_token))
+        return ny_err_set(e, NY_EINVAL, "WeCom connector '%s' needs the callback token", c->name);
+    if (!aes || strspn(aes, b64) != 43 || aes[43] != '\0')
+        return ny_err_set(e, NY_EINVAL,
+                          "WeCom connector '%s': the EncodingAESKey is 43 base64 characters",
+                          c->name);
+    return NY_OK;
+}
+
+int store_staff_find(store *s, const char *account, int (*fn)(void *ctx, const store_staff *p),
+                     void *ctx, ny_err *e)
+{
+    int rc = need_account(account, e);
+    return rc != NY_OK ? rc : s->drv->staff_find(s->impl, account, fn, ctx, e);
+}
+
+int store_credential_get(store *s, const char *account,
+                         int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                         void *ctx, ny_err *e)
+{
+    int rc = need_account(account, e);
+    return rc != NY_OK ? rc : s->drv->credential_get(s->impl, account, fn, ctx, e);
+}
+
+int store_credentials_each(store *s,
+                           int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                           void *ctx, ny_err *e)
+{
+    return s->drv->credentials_each(s->impl, fn, ctx, e);
+}
+
+int store_credential_put(store *s, const char *account, const store_credential *c, ny_err *e)
+{
+    int rc = need_account(account, e);
+    if (rc != NY_OK)
+        return rc;
+    if (c->disabled != 0 && c->disabled != 1)
+        return ny_err_set(e, NY_EINVAL, "account '%s': disabled is 0 or 1", account);
+    if (c->failures < 0 || c->locked_until < 0 || c->password_changed_at < 0)
+        return ny_err_set(e, NY_EINVAL, "account '%s': negative failure count or time", account);
+    return s->drv->credential_put(s->impl, account, c, e);
+}
+
+int store_login_failed(store *s, const char *account, int64_t now, const store_lockout *lock,
+                       int *failures, int64_t *locked_until, ny_err *e)
+{
+    int rc = need_account(account, e);
+    if (rc != NY_OK)
+        return rc;
+    if (lock->threshold < 1 || lock->threshold > 1000 || lock->base_seconds < 1 ||
+        lock->base_seconds > 86400 || lock->max_seconds < lock->base_seconds ||
+        lock->max_seconds > 31 * 86400)
+        return ny_err_set(e, NY_EINVAL,
+                          "lockout out of range (threshold 1..1000, base 1..86400 s,"
+                          " max base..31 days)");
+    int n = 0;
+    int64_t until = 0;
+    rc = s->drv->login_failed(s->impl, account, now, lock, &n, &until, e);
+    if (rc == NY_OK && failures)
+        *failures = n;
+    if (rc == NY_OK && locked_until)
+        *locked_until = until;
+    return rc;
+}
+
+int store_login_succeeded(store *s, const char *account, ny_err *e)
+{
+    int rc = need_account(account, e);
+    return rc != NY_OK ? rc : s->drv->login_succeeded(s->impl, account, e);
+}
+
+int store_session_put(store *s, const store_session *x, int64_t *id_out, ny_err *e)
+{
+    int rc = need_hash(x->token_hash, e);
+    if (rc == NY_OK)
+        rc = need_account(x->account, e);
+    if (rc == NY_OK && x->expires_at <= x->created_at)
+        rc = ny_err_set(e, NY_EINVAL, "a session must expire after it was created");
+    return rc != NY_OK ? rc : s->drv->session_put(s->impl, x, id_out, e);
+}
+
+int store_session_find(store *s, const char *token_hash, int64_t now,
+                       int (*fn)(void *ctx, const store_session *x, const store_staff *p),
+                       void *ctx, ny_err *e)
+{
+    int rc = need_hash(token_hash, e);
+    return rc != NY_OK ? rc : s->drv->session_find(s->impl, token_hash, now, fn, ctx, e);
+}
+
+int store_session_touch(store *s, const char *token_hash, int64_t now, ny_err *e)
+{
+    int rc = need_hash(token_hash, e);
+    return rc != NY_OK ? rc : s->drv->session_touch(s->impl, token_hash, now, e);
+}
+
+int store_session_revoke(store *s, const char *token_hash, int64_t now, ny_err *e)
+{
+    int rc = need_hash(token_hash, e);
+    return rc != NY_OK ? rc : s->drv->session_revoke(s->impl, token_hash, now, e);
+}
+
+int store_sessions_revoke_staff(store *s, const char *account, int64_t now, long *count, ny_err *e)
+{
+    long n = 0;
+    int rc = need_account(account, e);
+    if (rc == NY_OK)
+        rc = s->drv->sessions_revoke_staff(s->impl, account, now, &n, e);
+    if (rc == NY_OK && count)
+        *count = n;
+    return rc;
+}
+
+int store_connector_put(store *s, const store_connector *c, int64_t *id_out, ny_err *e)
+{
+    int rc = check_connector(c, e);
+    return rc != NY_OK ? rc : s->drv->connector_put(s->impl, c, id_out, e);
+}
+
+int store_connector_find(store *s, const char *name, int (*fn)(void *ctx, const store_connector *c),
+                         void *ctx, ny_err *e)
+{
+    ny_err_clear(e);
+    if (!name)
+        return ny_err_set(e, NY_EINVAL, "no connector name given");
+    return s->drv->connector_find(s->impl, name, fn, ctx, e);
+}
+
+int store_connector_find_by_key(store *s, const char *key,
+                                int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                                ny_err *e)
+{
+    ny_err_clear(e);
+    if (!key)
+        return ny_err_set(e, NY_EINVAL, "no connector key given");
+    return s->drv->connector_find_by_key(s->impl, key, fn, ctx, e);
+}
+
+int store_connectors_each(store *s, int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                          ny_err *e)
+{
+    return s->drv->connectors_each(s->impl, fn, ctx, e);
 }

@@ -34,7 +34,7 @@
 typedef struct store store;
 
 /* The schema version this program writes (the last migration). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store_open_opts {
     /* Apply migrations only up to this version (0 = latest). For tests that
@@ -313,6 +313,135 @@ int store_job_retry(store *s, int64_t id, const char *worker, int64_t retry_at, 
  * name is e.g. "lexicon", "policies", "units". */
 int store_cache_version(store *s, const char *name, int64_t *version, ny_err *e);
 int store_cache_bump(store *s, const char *name, ny_err *e);
+
+/* ---- accounts: staff credentials and login sessions ----------------------
+ * Accounts are staff rows (above) plus their credentials. Credentials are
+ * kept apart from the staff row, so staff import/export and store_digest()
+ * never see them. A staff member without stored credentials has none: no
+ * password (cannot log in), enabled, no failures, not locked. Accounts are
+ * named by their login name (staff.account); an unknown one is NY_ENOTFOUND.
+ * Password hashing and the login rules belong to the auth module (auth.h);
+ * the store keeps what it is given. */
+
+/* Finds the staff member with login name account; fn is called once with
+ * the row (role and unit code included). NY_ENOTFOUND if absent. */
+int store_staff_find(store *s, const char *account, int (*fn)(void *ctx, const store_staff *p),
+                     void *ctx, ny_err *e);
+
+typedef struct store_credential {
+    const char *password_hash;   /* argon2id encoded string; NULL = no password */
+    int disabled;                /* 1 = may not log in */
+    int failures;                /* failed logins since the last success */
+    int64_t locked_until;        /* no login before this time; 0 = not locked */
+    int64_t password_changed_at; /* 0 = never set */
+} store_credential;
+
+/* Calls fn once with the staff row and the credentials of account (all
+ * defaults when none are stored). NY_ENOTFOUND if the account is unknown. */
+int store_credential_get(store *s, const char *account,
+                         int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                         void *ctx, ny_err *e);
+
+/* Every staff member with their credentials, by account. */
+int store_credentials_each(store *s,
+                           int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                           void *ctx, ny_err *e);
+
+/* Stores every field of *c as the credentials of account, replacing any it
+ * had. NY_EINVAL for disabled not 0/1 or a negative count or time. */
+int store_credential_put(store *s, const char *account, const store_credential *c, ny_err *e);
+
+/* How repeated failed logins lock an account: after the threshold-th failure
+ * in a row, and after each one beyond it, the account is locked until
+ * now + min(max_seconds, base_seconds * 2^(failures - threshold)). */
+typedef struct store_lockout {
+    int threshold;        /* 1..1000 */
+    int64_t base_seconds; /* 1..86400 */
+    int64_t max_seconds;  /* base_seconds..31 days */
+} store_lockout;
+
+/* Records one failed login of account at now, atomically (concurrent
+ * failures all count): failures + 1 and, per *lock, a new locked_until
+ * (otherwise it is kept). The new values go to *failures and *locked_until
+ * (either may be NULL). NY_EINVAL for lockout values out of range. */
+int store_login_failed(store *s, const char *account, int64_t now, const store_lockout *lock,
+                       int *failures, int64_t *locked_until, ny_err *e);
+
+/* Records a successful login: failures 0, not locked. Changes nothing else;
+ * fine for an account without stored credentials. */
+int store_login_succeeded(store *s, const char *account, ny_err *e);
+
+/* A login session. Only the SHA-256 of the bearer token is stored; each
+ * session call below refuses a malformed token_hash with NY_EINVAL. */
+typedef struct store_session {
+    int64_t id;
+    const char *token_hash; /* 64 lowercase hex digits, unique */
+    const char *account;
+    int64_t created_at;
+    int64_t expires_at; /* > created_at */
+    int64_t last_seen;
+} store_session;
+
+/* Stores a new session (last_seen = created_at) and its id in *id_out (may
+ * be NULL). NY_EINVAL for expires_at <= created_at,
+ * NY_EEXIST for a hash already stored, NY_ENOTFOUND for an unknown account. */
+int store_session_put(store *s, const store_session *x, int64_t *id_out, ny_err *e);
+
+/* Finds the live session with token_hash at now: not revoked, expires_at >
+ * now, and its account not disabled. fn is called once with the session and
+ * its staff row. NY_ENOTFOUND when there is no such session. */
+int store_session_find(store *s, const char *token_hash, int64_t now,
+                       int (*fn)(void *ctx, const store_session *x, const store_staff *p),
+                       void *ctx, ny_err *e);
+
+/* Moves the session's last_seen forward to now (never back). NY_ENOTFOUND
+ * if no unrevoked session has token_hash. */
+int store_session_touch(store *s, const char *token_hash, int64_t now, ny_err *e);
+
+/* Revokes the session with token_hash at now (logout). NY_ENOTFOUND if no
+ * unrevoked session has that hash. */
+int store_session_revoke(store *s, const char *token_hash, int64_t now, ny_err *e);
+
+/* Revokes every unrevoked session of account at now; *count (may be NULL)
+ * receives how many. NY_ENOTFOUND for an unknown account. */
+int store_sessions_revoke_staff(store *s, const char *account, int64_t now, long *count, ny_err *e);
+
+/* ---- connectors: the chat bridges allowed to post messages ---------------
+ * A connector authenticates with its key (public, sent with each request)
+ * and its secret (the HMAC key; stored as given, because verifying a
+ * signature needs it). A wecom connector also has the callback token, the
+ * 43-character EncodingAESKey and the receive id (may be "" for AI-bot
+ * callbacks); for a webhook connector those are "". */
+typedef struct store_connector {
+    int64_t id;
+    const char *name; /* unique; 1..64 of [A-Za-z0-9._-] */
+    const char *kind; /* webhook | wecom */
+    const char *key;  /* unique; 1..128 of [A-Za-z0-9._-] */
+    const char *secret;
+    const char *wecom_token;
+    const char *wecom_aes_key;
+    const char *wecom_receive_id;
+    int disabled; /* 1 = requests are refused */
+    int64_t created_at;
+} store_connector;
+
+/* Stores the connector named c->name, replacing every field of an existing
+ * one of that name except its id and created_at; the row id goes to *id_out
+ * (may be NULL). NY_EINVAL for a malformed field, NY_EEXIST when another
+ * connector has the key. */
+int store_connector_put(store *s, const store_connector *c, int64_t *id_out, ny_err *e);
+
+/* Finds one connector by name, or by key; fn is called once. NY_ENOTFOUND
+ * if absent. Disabled connectors are found too (the caller refuses them). */
+int store_connector_find(store *s, const char *name, int (*fn)(void *ctx, const store_connector *c),
+                         void *ctx, ny_err *e);
+int store_connector_find_by_key(store *s, const char *key,
+                                int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                                ny_err *e);
+
+/* Every connector, by name. */
+int store_connectors_each(store *s, int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                          ny_err *e);
 
 /* ---- whole-database digest -------------------------------------------------
  * SHA-256 (hex, 64 chars + NUL) over every domain row in a canonical order,

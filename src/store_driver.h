@@ -48,7 +48,25 @@ struct store_driver {
     int (*job_done)(void *impl, int64_t id, const char *worker, int64_t now, ny_err *e);
     int (*job_retry)(void *impl, int64_t id, const char *worker, int64_t retry_at, const char *error, ny_err *e);
     int (*cache_version)(void *impl, const char *name, int64_t *version, ny_err *e);
-    int (*cache_bump)(void *impl, const char *name, ny_err *e);};
+    int (*cache_bump)(void *impl, const char *name, ny_err *e);
+    /* Accounts and connectors: store.c has checked the arguments as store.h
+     * describes (account not NULL, hash format, ranges, connector fields). */
+    int (*staff_find)(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p), void *ctx, ny_err *e);
+    int (*credential_get)(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p, const store_credential *c), void *ctx, ny_err *e);
+    int (*credentials_each)(void *impl, int (*fn)(void *ctx, const store_staff *p, const store_credential *c), void *ctx, ny_err *e);
+    int (*credential_put)(void *impl, const char *account, const store_credential *c, ny_err *e);
+    int (*login_failed)(void *impl, const char *account, int64_t now, const store_lockout *lock, int *failures, int64_t *locked_until, ny_err *e);
+    int (*login_succeeded)(void *impl, const char *account, ny_err *e);
+    int (*session_put)(void *impl, const store_session *x, int64_t *id_out, ny_err *e);
+    int (*session_find)(void *impl, const char *token_hash, int64_t now, int (*fn)(void *ctx, const store_session *x, const store_staff *p), void *ctx, ny_err *e);
+    int (*session_touch)(void *impl, const char *token_hash, int64_t now, ny_err *e);
+    int (*session_revoke)(void *impl, const char *token_hash, int64_t now, ny_err *e);
+    int (*sessions_revoke_staff)(void *impl, const char *account, int64_t now, long *count, ny_err *e);
+    int (*connector_put)(void *impl, const store_connector *c, int64_t *id_out, ny_err *e);
+    int (*connector_find)(void *impl, const char *name, int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+    int (*connector_find_by_key)(void *impl, const char *key, int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+    int (*connectors_each)(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+};
 
 extern const struct store_driver store_sqlite_driver;
 extern const struct store_driver store_pg_driver;

@@ -3,10 +3,10 @@
  * Internal to store_pg.c (connection, migrations, transactions, statement
  * cache, error mapping), store_pg_batch.c (batch machinery and array
  * parameters), store_pg_write.c and store_pg_traffic.c (the *_put_batch
- * entries), store_pg_read.c (the *_each entries and counts) and
- * store_pg_jobs.c (claimable jobs and cache versions). Nothing outside these
- * files includes it; everyone else reaches the driver through
- * store_driver.h. */
+ * entries), store_pg_read.c (the *_each entries and counts),
+ * store_pg_jobs.c (claimable jobs and cache versions) and store_pg_auth.c
+ * (accounts, sessions, connectors). Nothing outside these files includes
+ * it; everyone else reaches the driver through store_driver.h. */
 #ifndef NY_STORE_PG_H
 #define NY_STORE_PG_H
 
@@ -16,7 +16,7 @@
 
 #include "store.h"
 
-/* Statements prepared on one connection, at most (the driver has about 50). */
+/* Statements prepared on one connection, at most (the driver has about 65). */
 #define PG_MAX_STMT 128
 
 /* The driver handle behind a PostgreSQL store: one connection. */
@@ -215,5 +215,34 @@ int pg_job_retry(void *impl, int64_t id, const char *worker, int64_t retry_at, c
                  ny_err *e);
 int pg_cache_version(void *impl, const char *name, int64_t *version, ny_err *e);
 int pg_cache_bump(void *impl, const char *name, ny_err *e);
+
+/* Accounts, sessions and connectors (store_pg_auth.c); store.c has checked
+ * the arguments as store.h describes. */
+int pg_staff_find(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p),
+                  void *ctx, ny_err *e);
+int pg_credential_get(void *impl, const char *account,
+                      int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                      void *ctx, ny_err *e);
+int pg_credentials_each(void *impl,
+                        int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                        void *ctx, ny_err *e);
+int pg_credential_put(void *impl, const char *account, const store_credential *c, ny_err *e);
+int pg_login_failed(void *impl, const char *account, int64_t now, const store_lockout *lock,
+                    int *failures, int64_t *locked_until, ny_err *e);
+int pg_login_succeeded(void *impl, const char *account, ny_err *e);
+int pg_session_put(void *impl, const store_session *x, int64_t *id_out, ny_err *e);
+int pg_session_find(void *impl, const char *token_hash, int64_t now,
+                    int (*fn)(void *ctx, const store_session *x, const store_staff *p), void *ctx,
+                    ny_err *e);
+int pg_session_touch(void *impl, const char *token_hash, int64_t now, ny_err *e);
+int pg_session_revoke(void *impl, const char *token_hash, int64_t now, ny_err *e);
+int pg_sessions_revoke_staff(void *impl, const char *account, int64_t now, long *count, ny_err *e);
+int pg_connector_put(void *impl, const store_connector *c, int64_t *id_out, ny_err *e);
+int pg_connector_find(void *impl, const char *name, int (*fn)(void *ctx, const store_connector *c),
+                      void *ctx, ny_err *e);
+int pg_connector_find_by_key(void *impl, const char *key,
+                             int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+int pg_connectors_each(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                       ny_err *e);
 
 #endif

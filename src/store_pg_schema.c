@@ -175,6 +175,30 @@ const char *const store_pg_migrations[] = {
     " done_at bigint,"
     " last_error text NOT NULL DEFAULT '');"
     "CREATE INDEX jobs_due ON jobs(status, run_at);",
+
+    /* 4: accounts (credentials of staff, login sessions) and connectors */
+    "CREATE TABLE credentials(staff_id bigint PRIMARY KEY REFERENCES staff(id),"
+    " password_hash text,"
+    " disabled integer NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
+    " failures integer NOT NULL DEFAULT 0 CHECK(failures>=0),"
+    " locked_until bigint NOT NULL DEFAULT 0,"
+    " password_changed_at bigint NOT NULL DEFAULT 0);"
+    "CREATE TABLE sessions(" ID " token_hash" KEY " NOT NULL UNIQUE CHECK(length(token_hash)=64),"
+    " staff_id bigint NOT NULL REFERENCES staff(id),"
+    " created_at bigint NOT NULL,"
+    " expires_at bigint NOT NULL CHECK(expires_at>created_at),"
+    " last_seen bigint NOT NULL,"
+    " revoked_at bigint);"
+    "CREATE INDEX sessions_staff ON sessions(staff_id);"
+    "CREATE TABLE connectors(" ID " name" KEY " NOT NULL UNIQUE,"
+    " kind text NOT NULL CHECK(kind IN('webhook','wecom')),"
+    " key" KEY " NOT NULL UNIQUE,"
+    " secret text NOT NULL,"
+    " wecom_token text NOT NULL DEFAULT '',"
+    " wecom_aes_key text NOT NULL DEFAULT '',"
+    " wecom_receive_id text NOT NULL DEFAULT '',"
+    " disabled integer NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
+    " created_at bigint NOT NULL);",
 };
 
 const int store_pg_migration_count =

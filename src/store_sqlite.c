@@ -5,9 +5,10 @@
  * timeout for concurrent processes), brings its schema up to date with the
  * migrations of store_sqlite_schema.c, and serves transactions, statistics,
  * claimable jobs and cache counters. The row-level entries live in
- * store_sqlite_write.c and store_sqlite_read.c; this file also holds the
- * helpers they share (statement cache, error mapping, batch scopes) and the
- * driver table store_sqlite_driver. */
+ * store_sqlite_write.c and store_sqlite_read.c, accounts and connectors in
+ * store_sqlite_auth.c; this file also holds the helpers they share
+ * (statement cache, error mapping, batch scopes) and the driver table
+ * store_sqlite_driver. */
 #include "store_sqlite.h"
 
 #include <stdio.h>
@@ -608,4 +609,19 @@ const struct store_driver store_sqlite_driver = {
     .job_retry = sq_job_retry,
     .cache_version = sq_cache_version,
     .cache_bump = sq_cache_bump,
+    .staff_find = sq_staff_find,
+    .credential_get = sq_credential_get,
+    .credentials_each = sq_credentials_each,
+    .credential_put = sq_credential_put,
+    .login_failed = sq_login_failed,
+    .login_succeeded = sq_login_succeeded,
+    .session_put = sq_session_put,
+    .session_find = sq_session_find,
+    .session_touch = sq_session_touch,
+    .session_revoke = sq_session_revoke,
+    .sessions_revoke_staff = sq_sessions_revoke_staff,
+    .connector_put = sq_connector_put,
+    .connector_find = sq_connector_find,
+    .connector_find_by_key = sq_connector_find_by_key,
+    .connectors_each = sq_connectors_each,
 };

@@ -1,8 +1,9 @@
 /* store_sqlite.h - shared internals of the SQLite driver.
  *
  * Internal to store_sqlite.c (connection, migrations, transactions, jobs,
- * counters), store_sqlite_write.c (the *_put_batch entries) and
- * store_sqlite_read.c (the *_each entries). Nothing outside these files
+ * counters), store_sqlite_write.c (the *_put_batch entries),
+ * store_sqlite_read.c (the *_each entries) and store_sqlite_auth.c
+ * (accounts, sessions, connectors). Nothing outside these files
  * includes it; everyone else reaches the driver through store_driver.h. */
 #ifndef NY_STORE_SQLITE_H
 #define NY_STORE_SQLITE_H
@@ -60,6 +61,22 @@ enum sq_stmt_id {
     SQ_CASES,
     SQ_EVENTS,
     SQ_LEADS,
+    SQ_STAFF_FIND,
+    SQ_STAFF_ID,
+    SQ_CRED_GET,
+    SQ_CREDS,
+    SQ_CRED_PUT,
+    SQ_LOGIN_FAILED,
+    SQ_LOGIN_OK,
+    SQ_SESSION_PUT,
+    SQ_SESSION_FIND,
+    SQ_SESSION_TOUCH,
+    SQ_SESSION_REVOKE,
+    SQ_SESSIONS_REVOKE,
+    SQ_CONN_PUT,
+    SQ_CONN_FIND,
+    SQ_CONN_BY_KEY,
+    SQ_CONNS,
     SQ_NSTMT
 };
 
@@ -142,5 +159,35 @@ int sq_cases_each(void *impl, int (*fn)(void *ctx, const store_case *c), void *c
 int sq_case_events_each(void *impl, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
                         ny_err *e);
 int sq_leads_each(void *impl, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
+
+/* Account and connector entries of the driver table (store_sqlite_auth.c);
+ * each behaves as the store_* function of the same name in store.h, whose
+ * argument checks store.c has already made. */
+int sq_staff_find(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p),
+                  void *ctx, ny_err *e);
+int sq_credential_get(void *impl, const char *account,
+                      int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                      void *ctx, ny_err *e);
+int sq_credentials_each(void *impl,
+                        int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                        void *ctx, ny_err *e);
+int sq_credential_put(void *impl, const char *account, const store_credential *c, ny_err *e);
+int sq_login_failed(void *impl, const char *account, int64_t now, const store_lockout *lock,
+                    int *failures, int64_t *locked_until, ny_err *e);
+int sq_login_succeeded(void *impl, const char *account, ny_err *e);
+int sq_session_put(void *impl, const store_session *x, int64_t *id_out, ny_err *e);
+int sq_session_find(void *impl, const char *token_hash, int64_t now,
+                    int (*fn)(void *ctx, const store_session *x, const store_staff *p), void *ctx,
+                    ny_err *e);
+int sq_session_touch(void *impl, const char *token_hash, int64_t now, ny_err *e);
+int sq_session_revoke(void *impl, const char *token_hash, int64_t now, ny_err *e);
+int sq_sessions_revoke_staff(void *impl, const char *account, int64_t now, long *count, ny_err *e);
+int sq_connector_put(void *impl, const store_connector *c, int64_t *id_out, ny_err *e);
+int sq_connector_find(void *impl, const char *name, int (*fn)(void *ctx, const store_connector *c),
+                      void *ctx, ny_err *e);
+int sq_connector_find_by_key(void *impl, const char *key,
+                             int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+int sq_connectors_each(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                       ny_err *e);
 
 #endif

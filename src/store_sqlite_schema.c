@@ -193,6 +193,39 @@ const char *const store_sqlite_migrations[] = {
     " done_at INTEGER,"
     " last_error TEXT NOT NULL DEFAULT '') STRICT;"
     "CREATE INDEX jobs_due ON jobs(status, run_at);",
+
+    /* 4: accounts (credentials of staff, login sessions) and connectors.
+     * Credentials live beside staff, keyed by staff id, so staff rows, their
+     * import/export and the digest stay free of secrets; a staff member
+     * without a credentials row has no password and cannot log in. The
+     * UNIQUE constraints index sessions by token hash and connectors by key. */
+    "CREATE TABLE credentials("
+    " staff_id INTEGER PRIMARY KEY REFERENCES staff(id),"
+    " password_hash TEXT,"
+    " disabled INTEGER NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
+    " failures INTEGER NOT NULL DEFAULT 0 CHECK(failures>=0),"
+    " locked_until INTEGER NOT NULL DEFAULT 0,"
+    " password_changed_at INTEGER NOT NULL DEFAULT 0) STRICT;"
+    "CREATE TABLE sessions("
+    " id INTEGER PRIMARY KEY,"
+    " token_hash TEXT NOT NULL UNIQUE CHECK(length(token_hash)=64),"
+    " staff_id INTEGER NOT NULL REFERENCES staff(id),"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL CHECK(expires_at>created_at),"
+    " last_seen INTEGER NOT NULL,"
+    " revoked_at INTEGER) STRICT;"
+    "CREATE INDEX sessions_staff ON sessions(staff_id);"
+    "CREATE TABLE connectors("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL CHECK(kind IN('webhook','wecom')),"
+    " key TEXT NOT NULL UNIQUE,"
+    " secret TEXT NOT NULL,"
+    " wecom_token TEXT NOT NULL DEFAULT '',"
+    " wecom_aes_key TEXT NOT NULL DEFAULT '',"
+    " wecom_receive_id TEXT NOT NULL DEFAULT '',"
+    " disabled INTEGER NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
+    " created_at INTEGER NOT NULL) STRICT;",
 };
 
 const int store_sqlite_migration_count =
