@@ -17,6 +17,7 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 
 /* The database named by --db, or $NUANYANG_DB, or NULL after printing a usage
  * message for cmd. */

@@ -1,7 +1,8 @@
 /* cli_demo.c - the `demo` and `stats` subcommands.
  *
  * `demo` fills an empty database with the deterministic Yangshan-scale
- * district from the demo module, showing progress on stderr; `stats` prints
+ * district from the demo module, showing progress on stderr, and ends with
+ * the table of demo logins (one per role) on stdout; `stats` prints
  * the counts of a database as a readable table or, with --json, as one JSON
  * object that scripts and tests compare across engines. */
 #include <errno.h>
@@ -82,7 +83,8 @@ int cmd_demo(int argc, char **argv)
                    "enterprise groups, ~130,000 households, ~2,300 enterprises and the staff.\n"
                    "--messages N also writes N chat messages spread over a year, with leads\n"
                    "and cases for the ~4%% that need a person. The same seed (default 1)\n"
-                   "always gives the same district.\n");
+                   "always gives the same district. One account per role gets the demo\n"
+                   "password " DEMO_PASSWORD "; the logins are printed at the end.\n");
             return CLI_OK;
         } else {
             return cli_usage_error("demo", "bad option");
@@ -107,6 +109,12 @@ int cmd_demo(int argc, char **argv)
     if (rc != NY_OK)
         return cli_fail("demo", &e);
     fprintf(stderr, "done in %.1f s\n", now_seconds() - p.started);
+    printf("demo logins (演示账号, for the demo district only):\n"
+           "  %-12s %-18s %-13s %s\n",
+           "role", "account", "password", "sees");
+    for (int i = 0; i < DEMO_LOGINS; i++)
+        printf("  %-12s %-18s %-13s %s\n", demo_logins[i].role, demo_logins[i].account,
+               DEMO_PASSWORD, demo_logins[i].unit);
     return CLI_OK;
 }
 

@@ -5,16 +5,19 @@
  * the district stage by stage: the fixed unit tree of 羊山新区 (seven streets
  * and townships, 71 communities and villages, 414 grids), the staff accounts
  * of every level (their login names are documented in demo.h), the
- * households and enterprises (demo_people.c), the 820 resident and 31
- * enterprise chat groups, and finally the optional year of messages with
- * leads and cases (demo_messages.c). The tree and the accounts do not depend
- * on the seed; everything else does, through per-stage random streams
- * (demo_int.h), so equal seeds give equal databases. */
+ * demo passwords of one login per role (auth.h), the households and
+ * enterprises (demo_people.c), the 820 resident and 31 enterprise chat
+ * groups, and finally the optional year of messages with leads and cases
+ * (demo_messages.c). The tree and the accounts do not depend on the seed;
+ * everything else does, through per-stage random streams (demo_int.h), so
+ * equal seeds give equal databases (password hashes aside: their salts are
+ * random, and the digest leaves credentials out). */
 #include "demo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "demo_int.h"
 #include "domain.h"
@@ -81,6 +84,15 @@ static const struct {
     {"dept-jiaotong", "区交通运输局"}, {"dept-jiaoti", "区教体局"},
     {"dept-renshe", "区人社局"},       {"dept-shangwu", "区商务局"},
     {"dept-weijian", "区卫健委"},
+};
+
+const demo_login demo_logins[DEMO_LOGINS] = {
+    {"admin", "admin", "羊山新区"},
+    {"district", "district1", "羊山新区"},
+    {"street", "street01", "前进街道"},
+    {"community", "comm411571001001", "新都社区"},
+    {"grid_worker", "gw411571001001001", "新都社区第一网格"},
+    {"department", "dept-zhujian", "区住建局"},
 };
 
 void demo_progress(const demo_world *w, const char *stage, long done, long total)
@@ -465,6 +477,18 @@ static int put_groups(store *s, demo_world *w, ny_err *e)
     return NY_OK;
 }
 
+/* Gives the demo logins DEMO_PASSWORD. */
+static int put_logins(store *s, const demo_world *w, ny_err *e)
+{
+    int64_t now = (int64_t)time(NULL);
+    for (int i = 0; i < DEMO_LOGINS; i++) {
+        int rc = auth_set_password(s, w->opts->auth, demo_logins[i].account, DEMO_PASSWORD, now, e);
+        if (rc != NY_OK)
+            return rc;
+    }
+    return NY_OK;
+}
+
 /* ---- the whole run ------------------------------------------------------- */
 static int has_units(store *s, int *yes, ny_err *e)
 {
@@ -485,8 +509,8 @@ static int build(store *s, demo_world *w, ny_err *e)
                           "the database already holds units; the demo needs an empty database");
     layout(w);
     if ((rc = put_units(s, w, e)) != NY_OK || (rc = put_staff(s, w, e)) != NY_OK ||
-        (rc = demo_households(s, w, e)) != NY_OK || (rc = demo_enterprises(s, w, e)) != NY_OK ||
-        (rc = put_groups(s, w, e)) != NY_OK)
+        (rc = put_logins(s, w, e)) != NY_OK || (rc = demo_households(s, w, e)) != NY_OK ||
+        (rc = demo_enterprises(s, w, e)) != NY_OK || (rc = put_groups(s, w, e)) != NY_OK)
         return rc;
     if (w->opts->messages > 0)
         rc = demo_messages(s, w, e);

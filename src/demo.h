@@ -13,12 +13,18 @@
  * dept-huanbao, dept-jiaotong, dept-jiaoti, dept-renshe, dept-shangwu,
  * dept-weijian; streetNN and streetNNb (NN = the street's 2-digit number,
  * 01..07); comm<community code> and, where a community has a second
- * officer, comm<community code>b; gw<grid code> for each grid worker. */
+ * officer, comm<community code>b; gw<grid code> for each grid worker.
+ *
+ * One account per role can log in: demo_logins[] lists them, and
+ * demo_generate gives each the password DEMO_PASSWORD (argon2id-hashed with
+ * a random salt, so credentials are outside the determinism promise; the
+ * digest does not read them). The other accounts have no password. */
 #ifndef NY_DEMO_H
 #define NY_DEMO_H
 
 #include <stdint.h>
 
+#include "auth.h"
 #include "err.h"
 #include "store.h"
 
@@ -33,7 +39,23 @@ typedef struct demo_opts {
      * "units", "staff", "households", "enterprises", "groups", "messages". */
     void (*progress)(void *ctx, const char *stage, long done, long total);
     void *progress_ctx;
+    /* argon2id costs of the demo passwords (NULL = auth's defaults). */
+    const auth_params *auth;
 } demo_opts;
+
+/* The password of the demo logins: for the demo district only. */
+#define DEMO_PASSWORD "yangshan2026"
+
+/* The demo logins, one per role: admin, district, street, community,
+ * grid_worker, department, in that order. */
+typedef struct demo_login {
+    const char *role;
+    const char *account;
+    const char *unit; /* the unit whose subtree the account sees */
+} demo_login;
+
+#define DEMO_LOGINS 6
+extern const demo_login demo_logins[DEMO_LOGINS];
 
 /* Writes the demo district into s, all in one transaction: on any failure
  * the transaction is rolled back and the database is left as it was. A

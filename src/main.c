@@ -21,6 +21,7 @@ static const struct command {
     {"export", cmd_export, "write units, groups, staff, households, ... as CSV"},
     {"demo", cmd_demo, "generate the Yangshan-scale demo district"},
     {"stats", cmd_stats, "print counts of everything in a database"},
+    {"user", cmd_user, "add staff accounts, set passwords, disable, enable, list"},
 };
 
 static void usage(FILE *out)

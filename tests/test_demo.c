@@ -5,11 +5,15 @@
  * the real district's scale, the named units, one grid worker per grid,
  * valid credit codes, the message year, the share of messages that became
  * leads, a case with a sensible log for every lead. Two more generations
- * check determinism (same seed, same digest; another seed, another digest);
- * the refusals reuse the first district, so the suite makes three. */
+ * check determinism (same seed, same digest; another seed, another digest:
+ * the digest leaves out the demo passwords, whose salts are random); the
+ * refusals reuse the first district, so the suite makes three. The demo
+ * logins, one per role, log in with DEMO_PASSWORD; no other account can. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "demo.h"
 #include "domain.h"
 #include "testutil.h"
@@ -24,6 +28,10 @@
 enum { MESSAGES = 20000 };
 #define YEAR_START 1764518400LL /* 2025-12-01 00:00 China time */
 #define YEAR_END (YEAR_START + 365 * 86400LL)
+
+/* Cheapest argon2id costs for the demo passwords. */
+static const auth_params cheap = {
+    crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN, 0, {0, 0, 0}};
 
 /* The district every read-only test looks at, and its digest. */
 static store *district;
@@ -58,7 +66,7 @@ static int setup(void **state)
     ny_err e;
     struct progress_log log = {0};
     district = tu_open_fresh("demo");
-    demo_opts o = {1, MESSAGES, on_progress, &log};
+    demo_opts o = {1, MESSAGES, on_progress, &log, &cheap};
     MUST(demo_generate(district, &o, &e));
     MUST(store_digest(district, district_digest, &e));
     assert_int_equal(log.stages, 6);
@@ -176,6 +184,57 @@ static void test_staff(void **state)
     assert_int_equal(c.departments, 7);
     assert_int_equal(c.admins, 1);
     assert_int_equal(c.bad, 0);
+}
+
+/* ---- demo logins --------------------------------------------------------- */
+struct cred_count {
+    int with_password, demo;
+};
+
+static int count_password(void *ctx, const store_staff *p, const store_credential *c)
+{
+    struct cred_count *k = ctx;
+    if (!c->password_hash)
+        return NY_OK;
+    k->with_password++;
+    for (int i = 0; i < DEMO_LOGINS; i++)
+        k->demo += strcmp(p->account, demo_logins[i].account) == 0;
+    return NY_OK;
+}
+
+static int unit_name(void *ctx, const store_unit *u)
+{
+    snprintf(ctx, 64, "%s", u->name);
+    return NY_OK;
+}
+
+static void test_logins(void **state)
+{
+    (void)state;
+    ny_err e;
+    const int64_t now = 1767225600;
+    char token[AUTH_TOKEN_LEN + 1], name[64];
+    auth_identity who, again;
+    const char *roles[] = {"admin", "district", "street", "community", "grid_worker", "department"};
+    for (int i = 0; i < DEMO_LOGINS; i++) {
+        MUST(auth_login(district, &cheap, demo_logins[i].account, DEMO_PASSWORD, now, token, &who,
+                        &e));
+        MUST(auth_session_check(district, token, now + 1, &again, &e));
+        assert_string_equal(again.account, demo_logins[i].account);
+        assert_string_equal(who.role, demo_logins[i].role);
+        assert_string_equal(who.role, roles[i]); /* one per role, in order */
+        MUST(store_unit_get(district, who.unit_code, unit_name, name, &e));
+        if (strcmp(who.role, "department") == 0)
+            assert_string_equal(who.department, demo_logins[i].unit);
+        else
+            assert_string_equal(name, demo_logins[i].unit);
+    }
+    struct cred_count k = {0};
+    MUST(store_credentials_each(district, count_password, &k, &e));
+    assert_int_equal(k.with_password, DEMO_LOGINS);
+    assert_int_equal(k.demo, DEMO_LOGINS);
+    assert_int_equal(auth_login(district, &cheap, "district2", DEMO_PASSWORD, now, token, NULL, &e),
+                     NY_EINVAL);
 }
 
 /* ---- enterprises and households ------------------------------------------ */
@@ -315,7 +374,7 @@ static void digest_of(uint64_t seed, long messages, char out[65])
 {
     ny_err e;
     store *s = tu_open_fresh("demo_seed");
-    demo_opts o = {seed, messages, NULL, NULL};
+    demo_opts o = {seed, messages, NULL, NULL, &cheap};
     MUST(demo_generate(s, &o, &e));
     MUST(store_digest(s, out, &e));
     store_close(s);
@@ -336,10 +395,10 @@ static void test_refusals(void **state)
     (void)state;
     ny_err e;
     char before[65], after[65];
-    demo_opts bad = {1, -1, NULL, NULL};
+    demo_opts bad = {1, -1, NULL, NULL, &cheap};
     assert_int_equal(demo_generate(district, &bad, &e), NY_EINVAL);
     /* a database with units is refused and left as it was */
-    demo_opts o = {5, 10, NULL, NULL};
+    demo_opts o = {5, 10, NULL, NULL, &cheap};
     MUST(store_digest(district, before, &e));
     assert_int_equal(demo_generate(district, &o, &e), NY_EEXIST);
     MUST(store_digest(district, after, &e));
@@ -349,10 +408,10 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counts),   cmocka_unit_test(test_named_units),
-        cmocka_unit_test(test_staff),    cmocka_unit_test(test_people),
-        cmocka_unit_test(test_messages), cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_counts),      cmocka_unit_test(test_named_units),
+        cmocka_unit_test(test_staff),       cmocka_unit_test(test_logins),
+        cmocka_unit_test(test_people),      cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_determinism), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
