@@ -1,0 +1,228 @@
+/* model.h - the intent and category classifiers of the assistant.
+ *
+ * A model is a linear classifier over hashed features of one message: the
+ * character 1..n-grams of its normalised text (sublinear term frequency times
+ * IDF, the vector scaled to unit L2 norm) plus optional keyword features that
+ * the caller supplies as (id, value) pairs (summed per id, then ln(1 + sum)), typically the intent
+ * and category hints of lexicon matches weighted by their entry weight. Prediction adds the
+ * per-class weights of every feature and picks the best score; it allocates
+ * nothing and needs a workspace (model_ws) per thread. Models are trained
+ * with liblinear (model_train), with the regularisation constant and, for a
+ * safety class such as "emergency", a score offset chosen by cross-validation
+ * inside the training data, and are kept in a small binary file (model_save,
+ * model_load) that holds the hashing parameters, the label names and the
+ * non-zero weight rows. The module also reads the labelled TSV data sets,
+ * makes stratified folds and computes the evaluation figures. */
+#ifndef NY_MODEL_H
+#define NY_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define MODEL_MAX_CLASSES 16
+#define MODEL_MAX_CHARS 8192 /* code points of a text that make features */
+#define MODEL_MAX_EXTRA 256  /* caller-supplied features per text */
+
+/* How a text becomes features; stored in the model file. */
+typedef struct model_spec {
+    unsigned hash_bits; /* the feature space has 2^hash_bits buckets (12..24) */
+    unsigned min_n;     /* shortest character n-gram (1..4) */
+    unsigned max_n;     /* longest character n-gram (min_n..5) */
+    unsigned flags;     /* MODEL_F_* */
+    uint32_t seed;      /* hashing seed */
+    float extra_scale;  /* multiplier of caller-supplied feature values */
+} model_spec;
+
+enum {
+    MODEL_F_DIGITS = 1u << 0,   /* every ASCII digit counts as '0' */
+    MODEL_F_BOUNDARY = 1u << 1, /* n-grams also span the start and end of the text */
+    MODEL_F_IDF = 1u << 2,      /* n-gram values are weighted by the model's IDF */
+};
+
+/* A caller-supplied feature, e.g. a lexicon hint: id names it (see
+ * model_feature_id), value is its strength. */
+typedef struct model_extra {
+    uint32_t id;
+    float value;
+} model_extra;
+
+typedef struct model_clf model_clf;
+typedef struct model_ws model_ws;
+
+/* The default feature specification used by `nuanyang train`. */
+model_spec model_spec_default(void);
+
+/* A stable feature id for a name such as "intent=emergency"; equal names give
+ * equal ids in every build. */
+uint32_t model_feature_id(const char *name);
+
+/* Creates a workspace for feature extraction and prediction with spec.
+ * Returns NY_OK, NY_EINVAL for a bad spec or NY_ERR when out of memory. */
+int model_ws_new(const model_spec *spec, model_ws **out, ny_err *e);
+
+/* Frees a workspace; NULL is allowed. */
+void model_ws_free(model_ws *ws);
+
+/* Computes the feature vector that model m sees for text (len bytes of UTF-8;
+ * invalid bytes count as U+FFFD, code points past MODEL_MAX_CHARS and extras
+ * past MODEL_MAX_EXTRA are ignored) plus nextra caller features. Sets *idx and
+ * *val to n bucket indices (distinct, unordered) and values that stay valid
+ * until the next use of ws, and returns n. ws must have been made with
+ * model_get_spec(m). */
+size_t model_features(const model_clf *m, model_ws *ws, const char *text, size_t len,
+                      const model_extra *extra, size_t nextra, const uint32_t **idx,
+                      const float **val);
+
+/* Classifies text (as model_features) and returns the index of the best
+ * class. When scores is not NULL it receives model_nclasses(m) decision
+ * values (higher is more likely). ws must have been made with model_spec(m).
+ * Never fails and allocates nothing. */
+int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len,
+                  const model_extra *extra, size_t nextra, float *scores);
+
+/* The feature specification of m. */
+const model_spec *model_get_spec(const model_clf *m);
+
+/* Number of classes of m, and the name of class i (0 <= i < nclasses). */
+size_t model_nclasses(const model_clf *m);
+const char *model_label(const model_clf *m, size_t i);
+
+/* Index of the class called name, or -1. */
+int model_label_index(const model_clf *m, const char *name);
+
+/* The free-text training summary stored with m ("" if none). */
+const char *model_info(const model_clf *m);
+
+/* Number of non-zero weight rows of m. */
+size_t model_nrows(const model_clf *m);
+
+/* Writes m to path (replacing it atomically through a temporary file).
+ * Returns NY_OK or NY_ERR with the reason. */
+int model_save(const model_clf *m, const char *path, ny_err *e);
+
+/* Reads a model written by model_save. Returns NY_OK, NY_ENOTFOUND when the
+ * file does not exist, NY_EVERSION for a newer format, NY_EINVAL for a
+ * damaged file or NY_ERR. */
+int model_load(const char *path, model_clf **out, ny_err *e);
+
+/* Frees a model; NULL is allowed. */
+void model_free(model_clf *m);
+
+/* Safety rule: 1 when text carries an unmistakable cue of danger happening
+ * now (fire, gas leak, someone collapsed or not breathing, a cry for help),
+ * or when urgent is non-zero (a lexicon entry with the "urgent" action
+ * matched), and is not plainly negated, past, hypothetical or a question about
+ * rules ("演练", "如果", "怎么办"); 0 otherwise. text is normalised UTF-8. */
+int model_emergency_cue(const char *text, size_t len, int urgent);
+
+/* ---- keyword features ---- */
+
+/* Appends to out[n..cap) the features of one lexicon hit: "intent=<intent>"
+ * and "category=<category>" (a NULL or empty hint adds nothing) with value
+ * weight. Returns the new count. Triage calls it for each hit of its matcher,
+ * so the models see the same features as in training. */
+size_t model_hint_features(const char *intent, const char *category, float weight, model_extra *out,
+                           size_t n, size_t cap);
+
+/* A lexicon file compiled for feature extraction (train, eval, tests). */
+typedef struct model_lexicon model_lexicon;
+
+/* Loads a lexicon CSV with header term,kind,intent,category,weight,action
+ * (data/lexicon.csv). Returns NY_OK, NY_ENOTFOUND, NY_EINVAL (with the line)
+ * or NY_ERR. */
+int model_lexicon_load(const char *path, model_lexicon **out, ny_err *e);
+
+/* Frees a lexicon; NULL is allowed. */
+void model_lexicon_free(model_lexicon *lx);
+
+/* Scans normalised text and fills out (up to cap) with the hint features of
+ * every hit, as model_hint_features; sets *urgent (when not NULL) to 1 when
+ * an entry with the action "urgent" matched. Returns the number of features.
+ * Keeps its scratch space in lx: one thread at a time. */
+size_t model_lexicon_features(model_lexicon *lx, const char *text, size_t len, model_extra *out,
+                              size_t cap, int *urgent);
+
+/* ---- data sets and evaluation ---- */
+
+/* One labelled example: label indices into domain_intents and
+ * domain_categories (domain.h; -1 when the file does not give that label) and
+ * the text (title and body of an appeal joined with a space). */
+typedef struct model_example {
+    int intent;
+    int category;
+    char *text;
+    size_t len;
+} model_example;
+
+typedef struct model_dataset {
+    model_example *ex;
+    size_t n, cap;
+} model_dataset;
+
+/* Appends the examples of a labelled TSV file to *ds (which starts zeroed).
+ * Chat files have the columns intent, category, text; appeal files category,
+ * title, body; the kind is recognised from the first column. Returns NY_OK,
+ * NY_ENOTFOUND, NY_EINVAL (with the line in e->index) or NY_ERR. */
+int model_dataset_read(model_dataset *ds, const char *path, ny_err *e);
+
+/* Appends every *.tsv file of directory dir, in name order; a missing
+ * directory adds nothing. Errors as model_dataset_read. */
+int model_dataset_read_dir(model_dataset *ds, const char *dir, ny_err *e);
+
+/* Frees the examples of ds and zeroes it. */
+void model_dataset_free(model_dataset *ds);
+
+/* The label of example i for the task: 0 intent, 1 category. */
+enum { MODEL_TASK_INTENT = 0, MODEL_TASK_CATEGORY = 1 };
+int model_example_label(const model_example *x, int task);
+
+/* Assigns each of the n examples a fold 0..k-1 (fold has n entries) so that
+ * every label value is spread evenly over the folds, shuffled with the given
+ * seed (the same seed gives the same folds). Returns NY_OK, NY_EINVAL (k < 2)
+ * or NY_ERR. */
+int model_folds(const int *labels, size_t n, unsigned k, uint32_t seed, int *fold, ny_err *e);
+
+/* Confusion counts and the figures derived from them. */
+typedef struct model_scores {
+    size_t nclasses;
+    size_t cm[MODEL_MAX_CLASSES][MODEL_MAX_CLASSES]; /* [gold][predicted] */
+    double precision[MODEL_MAX_CLASSES], recall[MODEL_MAX_CLASSES], f1[MODEL_MAX_CLASSES];
+    size_t support[MODEL_MAX_CLASSES];
+    double accuracy, macro_f1;
+} model_scores;
+
+/* Fills s from n gold and predicted label pairs over nclasses classes;
+ * macro-F1 averages the classes that occur in gold or predictions. */
+void model_score(const int *gold, const int *pred, size_t n, size_t nclasses, model_scores *s);
+
+/* ---- training ---- */
+
+typedef struct model_train_opts {
+    model_spec spec;
+    const char *const *labels; /* class names, NULL-terminated */
+    int safety_class;          /* class whose recall is protected, or -1 */
+    double safety_recall;      /* inner cross-validation recall the offset aims at */
+    double safety_precision;   /* ... without letting that class's precision fall below */
+    unsigned inner_folds;      /* folds for choosing C (and the offset); >= 2 */
+    double fixed_c;            /* > 0: no search, L2-loss SVM with this C and balanced
+                                  class weights, no safety offset (quick training) */
+    int verbose;               /* progress lines on stderr */
+    /* Optional caller features of a text (e.g. lexicon hints): fills up to cap
+     * entries of out and returns how many. */
+    size_t (*extra)(void *ctx, const char *text, size_t len, model_extra *out, size_t cap);
+    void *extra_ctx;
+    const char *note; /* appended to the stored training summary, or NULL */
+} model_train_opts;
+
+/* Trains a model on the n examples texts[i] with labels[i] (index into
+ * opts->labels; negative labels are skipped): chooses the solver and C by
+ * inner cross-validation (macro-F1), then the smallest safety offset that
+ * reaches the recall aim (or the largest that keeps the precision floor),
+ * and trains the final model on everything. Returns NY_OK, NY_EINVAL (no examples, bad spec)
+ * or NY_ERR. */
+int model_train(const model_train_opts *opts, const char *const *texts, const size_t *lens,
+                const int *labels, size_t n, model_clf **out, ny_err *e);
+
+#endif

@@ -1,0 +1,320 @@
+/* test_model.c - unit tests of the intent and category classifiers (model.h).
+ *
+ * Feature extraction is checked for determinism and for the things it must
+ * ignore (case, white space runs, digits); the model file for an exact round
+ * trip and for refusing damaged files; the emergency rule for cues, blockers
+ * and the lexicon's urgent flag. A quality regression test trains the intent
+ * and category models on 80% of the shared chat messages (stratified, fixed
+ * seed, quick fixed-C training) and asserts floors a little below what that
+ * split measures on the other 20%. Finally the committed models in
+ * data/models/ must load and classify a few obvious messages. Runs with the
+ * repository root as working directory and reads ../shared/datasets. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
+#include "model.h"
+#include "norm.h"
+
+#define CHAT "../shared/datasets/group_messages_train.tsv"
+/* Floors for the 80/20 split of test_quality_floor, a little below what it
+ * measured when they were set (see data/models/README.md). */
+#define INTENT_FLOOR 0.80
+#define EMERGENCY_RECALL_FLOOR 0.80
+#define CATEGORY_FLOOR 0.65
+
+static size_t features(model_ws *ws, const char *text, const uint32_t **idx, const float **val,
+                       const model_clf *m)
+{
+    return model_features(m, ws, text, strlen(text), NULL, 0, idx, val);
+}
+
+/* Feature vectors as sorted (index, value) text, for comparison. */
+static char *vector_text(model_ws *ws, const model_clf *m, const char *text)
+{
+    const uint32_t *idx;
+    const float *val;
+    size_t n = features(ws, text, &idx, &val, m);
+    char *out = calloc(n * 32 + 1, 1);
+    assert_non_null(out);
+    uint32_t last = 0;
+    size_t len = 0;
+    for (size_t k = 0; k < n; k++) { /* selection in increasing index order */
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if ((k == 0 || idx[i] > last) && (best == n || idx[i] < idx[best]))
+                best = i;
+        last = idx[best];
+        len += (size_t)sprintf(out + len, "%u:%.5f ", idx[best], (double)val[best]);
+    }
+    return out;
+}
+
+/* A tiny model with the default spec (weights irrelevant here). */
+static model_clf *quick_model(const char *const *texts, const int *labels, size_t n)
+{
+    model_train_opts o = {.spec = model_spec_default(),
+                          .labels = domain_intents,
+                          .safety_class = -1,
+                          .inner_folds = 2,
+                          .fixed_c = 1};
+    size_t lens[16];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(texts[i]);
+    model_clf *m;
+    ny_err e;
+    if (model_train(&o, texts, lens, labels, n, &m, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    return m;
+}
+
+static const char *const tiny_texts[] = {"请问低保怎么申请", "着火了快来人", "路灯坏了",
+                                         "物业不管事",       "谢谢大家",     "帮我搬个东西"};
+static const int tiny_labels[] = {0, 3, 2, 4, 5, 1};
+
+static void test_features_deterministic(void **state)
+{
+    (void)state;
+    model_clf *m = quick_model(tiny_texts, tiny_labels, 6);
+    model_ws *a, *b;
+    ny_err e;
+    assert_int_equal(model_ws_new(model_get_spec(m), &a, &e), NY_OK);
+    assert_int_equal(model_ws_new(model_get_spec(m), &b, &e), NY_OK);
+    char *x = vector_text(a, m, "5号楼电梯坏了 有人被困");
+    char *y = vector_text(b, m, "5号楼电梯坏了 有人被困");
+    char *z = vector_text(a, m, "5号楼电梯坏了 有人被困"); /* workspace reuse */
+    assert_string_equal(x, y);
+    assert_string_equal(x, z);
+    free(y);
+    free(z);
+    /* digits fold to one class, white space runs collapse, ASCII case folds */
+    y = vector_text(a, m, "8号楼电梯坏了   有人被困");
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    x = vector_text(a, m, "ETC怎么办");
+    y = vector_text(a, m, "etc怎么办");
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    /* unit length without extras; bad UTF-8 does not crash */
+    const uint32_t *idx;
+    const float *val;
+    size_t n = features(a, "电梯坏了", &idx, &val, m);
+    double norm = 0;
+    for (size_t i = 0; i < n; i++)
+        norm += (double)val[i] * val[i];
+    assert_true(n > 0 && norm > 0.999 && norm < 1.001);
+    assert_true(model_features(m, a, "\xff\xfe\xe7\x94", 4, NULL, 0, &idx, &val) > 0);
+    assert_true(model_features(m, a, "", 0, NULL, 0, &idx, &val) <= 1); /* start-end bigram */
+    /* caller features are added on top */
+    model_extra ex[2];
+    size_t ne = model_hint_features("emergency", "无", 3.0f, ex, 0, 2);
+    assert_int_equal(ne, 2);
+    assert_int_equal(ex[0].id, model_feature_id("intent=emergency"));
+    assert_int_equal(model_features(m, a, "电梯坏了", strlen("电梯坏了"), ex, ne, &idx, &val),
+                     n + 2);
+    assert_int_equal(model_feature_id("intent=emergency"), 0xf8e61dd3u);
+    model_ws_free(a);
+    model_ws_free(b);
+    model_free(m);
+}
+
+static void test_save_load_round_trip(void **state)
+{
+    (void)state;
+    model_clf *m = quick_model(tiny_texts, tiny_labels, 6);
+    const char *path = tu_tmp_path("tiny.model");
+    ny_err e;
+    assert_int_equal(model_save(m, path, &e), NY_OK);
+    model_clf *l;
+    assert_int_equal(model_load(path, &l, &e), NY_OK);
+    assert_int_equal(model_nclasses(l), model_nclasses(m));
+    assert_int_equal(model_nrows(l), model_nrows(m));
+    assert_string_equal(model_info(l), model_info(m));
+    assert_string_equal(model_label(l, 3), "emergency");
+    assert_int_equal(model_label_index(l, "other"), 5);
+    model_ws *ws;
+    assert_int_equal(model_ws_new(model_get_spec(l), &ws, &e), NY_OK);
+    const char *probe[] = {"请问低保怎么申请", "着火了", "路灯又坏了", "谢谢", "不相干的话"};
+    for (size_t i = 0; i < 5; i++) {
+        float s1[MODEL_MAX_CLASSES], s2[MODEL_MAX_CLASSES];
+        int p1 = model_predict(m, ws, probe[i], strlen(probe[i]), NULL, 0, s1);
+        int p2 = model_predict(l, ws, probe[i], strlen(probe[i]), NULL, 0, s2);
+        assert_int_equal(p1, p2);
+        assert_memory_equal(s1, s2, model_nclasses(m) * sizeof *s1);
+    }
+    model_ws_free(ws);
+    model_free(l);
+    /* a damaged byte is caught by the checksum; a missing file is NY_ENOTFOUND */
+    char *data = tu_read_file(path);
+    free(data);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 40, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, 40, SEEK_SET), 0);
+    fputc(c ^ 0x55, f);
+    fclose(f);
+    assert_int_equal(model_load(path, &l, &e), NY_EINVAL);
+    assert_null(l);
+    assert_int_equal(model_load(tu_tmp_path("absent.model"), &l, &e), NY_ENOTFOUND);
+    model_free(m);
+}
+
+static void test_emergency_rule(void **state)
+{
+    (void)state;
+    const char *yes[] = {"着火了快来人", "楼道里一股煤气味 好像漏气了", "我爸晕倒了 叫不醒",
+                         "不是演练 真着火了", "电梯困人了"};
+    const char *no[] = {"昨天着火那家已经没事了", "下周消防演练", "请问着火了应该怎么办",
+                        "路灯坏了", "如果燃气泄漏打哪个电话"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(model_emergency_cue(yes[i], strlen(yes[i]), 0), 1);
+        assert_int_equal(model_emergency_cue(no[i], strlen(no[i]), 0), 0);
+    }
+    assert_int_equal(model_emergency_cue("路灯坏了", strlen("路灯坏了"), 1), 1);
+    assert_int_equal(model_emergency_cue("昨天的事", strlen("昨天的事"), 1), 0);
+}
+
+/* The shared chat set, normalised; NULL texts when it is missing. */
+static model_dataset load_chat(void)
+{
+    model_dataset ds = {0};
+    ny_err e;
+    if (model_dataset_read(&ds, CHAT, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    norm_table *t;
+    assert_int_equal(norm_open(&t, &e), NY_OK);
+    norm_buf b = NORM_BUF_INIT;
+    for (size_t i = 0; i < ds.n; i++) {
+        assert_int_equal(norm_text(t, ds.ex[i].text, ds.ex[i].len, 0, &b, &e), NY_OK);
+        free(ds.ex[i].text);
+        ds.ex[i].text = strdup(b.s);
+        assert_non_null(ds.ex[i].text);
+        ds.ex[i].len = b.len;
+    }
+    norm_buf_free(&b);
+    norm_close(t);
+    return ds;
+}
+
+/* Trains task on the folds other than 0 of 5 and scores fold 0. */
+static void split_score(const model_dataset *ds, int task, model_scores *s)
+{
+    size_t n = ds->n;
+    int *labels = malloc(n * sizeof *labels), *fold = malloc(n * sizeof *fold);
+    int *train_labels = malloc(n * sizeof *train_labels);
+    const char **texts = malloc(n * sizeof *texts);
+    size_t *lens = malloc(n * sizeof *lens);
+    int *gold = malloc(n * sizeof *gold), *pred = malloc(n * sizeof *pred);
+    assert_true(labels && fold && train_labels && texts && lens && gold && pred);
+    for (size_t i = 0; i < n; i++) {
+        labels[i] = model_example_label(&ds->ex[i], task);
+        texts[i] = ds->ex[i].text;
+        lens[i] = ds->ex[i].len;
+    }
+    ny_err e;
+    assert_int_equal(model_folds(labels, n, 5, 7u, fold, &e), NY_OK);
+    for (size_t i = 0; i < n; i++)
+        train_labels[i] = fold[i] == 0 ? -1 : labels[i];
+    model_train_opts o = {.spec = model_spec_default(),
+                          .labels = task == MODEL_TASK_INTENT ? domain_intents : domain_categories,
+                          .safety_class = -1,
+                          .inner_folds = 2,
+                          .fixed_c = 1};
+    model_clf *m;
+    if (model_train(&o, texts, lens, train_labels, n, &m, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    model_ws *ws;
+    assert_int_equal(model_ws_new(model_get_spec(m), &ws, &e), NY_OK);
+    size_t k = 0;
+    int em = model_label_index(m, "emergency");
+    for (size_t i = 0; i < n; i++) {
+        if (fold[i] != 0)
+            continue;
+        int p = model_predict(m, ws, texts[i], lens[i], NULL, 0, NULL);
+        if (task == MODEL_TASK_INTENT && p != em && model_emergency_cue(texts[i], lens[i], 0))
+            p = em;
+        gold[k] = labels[i];
+        pred[k++] = p;
+    }
+    model_score(gold, pred, k, task == MODEL_TASK_INTENT ? 6 : 8, s);
+    model_ws_free(ws);
+    model_free(m);
+    free(labels);
+    free(fold);
+    free(train_labels);
+    free(texts);
+    free(lens);
+    free(gold);
+    free(pred);
+}
+
+static void test_quality_floor(void **state)
+{
+    (void)state;
+    model_dataset ds = load_chat();
+    assert_true(ds.n > 1000);
+    model_scores s;
+    split_score(&ds, MODEL_TASK_INTENT, &s);
+    print_message("intent held-out macro-F1 %.4f, emergency recall %.3f precision %.3f\n",
+                  s.macro_f1, s.recall[3], s.precision[3]);
+    assert_true(s.macro_f1 >= INTENT_FLOOR);
+    assert_true(s.recall[3] >= EMERGENCY_RECALL_FLOOR);
+    split_score(&ds, MODEL_TASK_CATEGORY, &s);
+    print_message("category held-out macro-F1 %.4f\n", s.macro_f1);
+    assert_true(s.macro_f1 >= CATEGORY_FLOOR);
+    model_dataset_free(&ds);
+}
+
+static void test_committed_models(void **state)
+{
+    (void)state;
+    model_clf *intent, *category;
+    model_lexicon *lx;
+    ny_err e;
+    if (model_load("data/models/intent.model", &intent, &e) != NY_OK ||
+        model_load("data/models/category.model", &category, &e) != NY_OK ||
+        model_lexicon_load("data/lexicon.csv", &lx, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    model_ws *ws;
+    assert_int_equal(model_ws_new(model_get_spec(intent), &ws, &e), NY_OK);
+    static const struct {
+        const char *text, *intent, *category;
+    } cases[] = {
+        {"着火了快来人", "emergency", NULL},
+        {"请问低保怎么申请", "consult", "劳动和社会保障"},
+        {"小区门口的路灯坏了好几天了", "report", "城乡建设"},
+        {"谢谢网格员 辛苦了", "other", "无"},
+        {"请问医保每年交多少钱", "consult", "卫生计生"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *t = cases[i].text;
+        model_extra ex[MODEL_MAX_EXTRA];
+        size_t ne = model_lexicon_features(lx, t, strlen(t), ex, MODEL_MAX_EXTRA, NULL);
+        int p = model_predict(intent, ws, t, strlen(t), ex, ne, NULL);
+        assert_string_equal(model_label(intent, (size_t)p), cases[i].intent);
+        if (cases[i].category) {
+            p = model_predict(category, ws, t, strlen(t), ex, ne, NULL);
+            assert_string_equal(model_label(category, (size_t)p), cases[i].category);
+        }
+    }
+    model_ws_free(ws);
+    model_lexicon_free(lx);
+    model_free(intent);
+    model_free(category);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_features_deterministic), cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_emergency_rule),         cmocka_unit_test(test_quality_floor),
+        cmocka_unit_test(test_committed_models),
+    };
+    return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
