@@ -44,15 +44,17 @@ typedef struct auth_params {
     store_lockout lockout;       /* AUTH_LOCK_THRESHOLD, AUTH_LOCK_BASE, AUTH_LOCK_MAX */
 } auth_params;
 
-/* Who a session belongs to: what the server needs to scope every request. */
+/* Who a session belongs to: what the server needs to scope every request.
+ * Staff fields longer than these buffers (far beyond what import allows)
+ * make auth_login and auth_session_check fail with NY_ERR. */
 typedef struct auth_identity {
     int64_t staff_id;
-    char account[64];
-    char name[64];
-    char role[16];       /* grid_worker | community | street | district | department | admin */
-    char unit_code[32];  /* the unit whose subtree the account may see */
-    char department[64]; /* for role department, else "" */
-    int64_t expires_at;  /* when the session ends */
+    char account[256];
+    char name[256];
+    char role[16];        /* grid_worker | community | street | district | department | admin */
+    char unit_code[32];   /* the unit whose subtree the account may see */
+    char department[256]; /* for role department, else "" */
+    int64_t expires_at;   /* when the session ends */
 } auth_identity;
 
 /* NY_OK if password may be set for account, else NY_EINVAL with the reason

@@ -162,6 +162,19 @@ static void test_login(void **state)
     /* success resets the count */
     MUST(auth_login(s, &cheap, "admin", PASSWORD, T0 + 20, token, NULL, &e));
     assert_int_equal(cred_of(s, "admin").failures, 0);
+
+    /* names and departments as long as import allows (50 characters) */
+    char long_name[160] = "", long_dept[160] = "";
+    for (int i = 0; i < 50; i++) {
+        strcat(long_name, "羊");
+        strcat(long_dept, "局");
+    }
+    store_staff p = {0, "long-name", long_name, "", "department", "411571000000", long_dept};
+    MUST(store_staff_put_batch(s, &p, 1, NULL, &e));
+    MUST(auth_set_password(s, &cheap, "long-name", PASSWORD, T0, &e));
+    MUST(auth_login(s, &cheap, "long-name", PASSWORD, T0, token, &who, &e));
+    assert_string_equal(who.name, long_name);
+    assert_string_equal(who.department, long_dept);
     store_close(s);
 }
 
