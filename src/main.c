@@ -22,6 +22,7 @@ static const struct command {
     {"demo", cmd_demo, "generate the Yangshan-scale demo district"},
     {"stats", cmd_stats, "print counts of everything in a database"},
     {"user", cmd_user, "add staff accounts, set passwords, disable, enable, list"},
+    {"triage", cmd_triage, "triage chat messages from stdin into JSON lines"},
     {"train", cmd_train, "train the intent and category models into data/models"},
     {"eval", cmd_eval, "score the models on a labelled file (or cross-validate)"},
 };

@@ -1,0 +1,648 @@
+/* triage.c - the assistant's engine and its per-message pipeline (triage.h).
+ *
+ * The engine gathers what the other modules provide: the normalisation table
+ * (norm_), the lexicon compiled into a keyword automaton (match_), the policy
+ * index (policy_), the intent and category models (model_) and, from a
+ * database, the organisation that says who is told (triage_org.c). Each
+ * lexicon version pairs the automaton with the rows it was compiled from plus
+ * the decision's cue words (triage_decide.c), so one scan serves the model
+ * features, the keywords of the result and the decision. A version is
+ * published through a match_holder; the engine's list of live versions maps
+ * the automaton a thread acquired back to its rows, and a workspace keeps a
+ * reference to the version of its last message so the keyword strings of
+ * its result stay valid however often the lexicon is reloaded meanwhile.
+ *
+ * triage_message then runs: normalise, scan, features, the two models (a
+ * message that is empty after normalisation is other and 无 without them),
+ * the emergency safety rule, the policy ranker for consult and help, and the
+ * decision. It allocates only when a message is larger than any before it
+ * on the workspace. */
+#include "triage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "domain.h"
+#include "triage_int.h"
+
+/* ---- lexicon rows -------------------------------------------------------- */
+
+/* Rows with owned strings, collected from the CSV file or the database. */
+typedef struct lexrows {
+    store_lexeme *v;
+    size_t n, cap;
+} lexrows;
+
+static void lexrows_free(lexrows *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->v[i].term);
+        free((char *)l->v[i].intent);
+        free((char *)l->v[i].category);
+        free((char *)l->v[i].action);
+    }
+    free(l->v);
+    *l = (lexrows){NULL, 0, 0};
+}
+
+/* store_lexicon_each callback: appends a copy of *x to the lexrows ctx. */
+static int lexrows_add(void *ctx, const store_lexeme *x)
+{
+    lexrows *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        store_lexeme *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return NY_ERR;
+        l->v = v;
+        l->cap = cap;
+    }
+    store_lexeme *y = &l->v[l->n];
+    *y = (store_lexeme){0,
+                        strdup(x->term ? x->term : ""),
+                        "",
+                        strdup(x->intent ? x->intent : ""),
+                        strdup(x->category ? x->category : ""),
+                        x->weight,
+                        strdup(x->action ? x->action : "")};
+    y->kind = "";
+    l->n++;
+    if (!y->term || !y->intent || !y->category || !y->action)
+        return NY_ERR;
+    return NY_OK;
+}
+
+/* The result of a store_*_each call whose callback may have stopped it for
+ * want of memory without a message (e was cleared before the call). */
+static int each_result(int rc, ny_err *e)
+{
+    if (rc == NY_ERR && e && !e->msg[0])
+        ny_err_set(e, NY_ERR, "out of memory");
+    return rc;
+}
+
+/* Reads the lexicon CSV at path (header term,kind,intent,category,weight,action). */
+static int lexrows_load_csv(lexrows *l, const char *path, ny_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ny_err_set(e, NY_ENOTFOUND, "%s: cannot open", path);
+    csv_reader *r;
+    int rc = csv_open(f, &r, e);
+    if (rc != NY_OK) {
+        fclose(f);
+        return rc;
+    }
+    csv_record rec;
+    for (int header = 1;; header = 0) {
+        if ((rc = csv_next(r, &rec, e)) != NY_OK) {
+            char why[sizeof e->msg] = "bad record";
+            if (e)
+                memcpy(why, e->msg, sizeof why);
+            rc = ny_err_set(e, rc, "%s:%ld: %s", path, rec.line, why);
+            break;
+        }
+        if (rec.n == 0)
+            break;
+        if (header) {
+            static const char *const cols[] = {"term",     "kind",   "intent",
+                                               "category", "weight", "action"};
+            for (size_t i = 0; i < 6 && rc == NY_OK; i++)
+                if (rec.n != 6 || strcmp(rec.fields[i], cols[i]) != 0)
+                    rc = ny_err_set(e, NY_EINVAL,
+                                    "%s:1: expected header term,kind,intent,category,weight,action",
+                                    path);
+            if (rc != NY_OK)
+                break;
+            continue;
+        }
+        char *end;
+        double w = rec.n == 6 ? strtod(rec.fields[4], &end) : 0;
+        if (rec.n != 6 || *end || !(w > 0)) {
+            rc = ny_err_set(e, NY_EINVAL, "%s:%ld: expected 6 fields and a positive weight", path,
+                            rec.line);
+            break;
+        }
+        store_lexeme x = {0, rec.fields[0], rec.fields[1], rec.fields[2], rec.fields[3],
+                          w, rec.fields[5]};
+        if (lexrows_add(l, &x) != NY_OK) {
+            rc = ny_err_set(e, NY_ERR, "out of memory");
+            break;
+        }
+    }
+    csv_close(r);
+    fclose(f);
+    return rc;
+}
+
+/* ---- lexicon versions ------------------------------------------------------ */
+
+static void lex_free(tri_lex *x)
+{
+    if (!x)
+        return;
+    match_release(x->set);
+    free(x->ent);
+    free(x->pool);
+    free(x);
+}
+
+static const char *const actions[] = {"", "notify_grid", "notify_community", "urgent", NULL};
+
+/* Checks row i and fills entry x from it; the term is copied to *pool. */
+static int entry_from_row(const store_lexeme *row, size_t i, tri_entry *x, char **pool, ny_err *e)
+{
+    int in = *row->intent ? domain_index(domain_intents, row->intent) : -2;
+    int ca = *row->category ? domain_index(domain_categories, row->category) : -2;
+    int ac = domain_index(actions, row->action);
+    if (in == -1 || ca == -1 || ac < 0 || !(row->weight > 0) || !*row->term)
+        return ny_err_set_at(e, NY_EINVAL, (long)i,
+                             "lexicon row %zu (%.80s): bad intent, category, action or weight", i,
+                             row->term);
+    size_t tl = strlen(row->term) + 1;
+    memcpy(*pool, row->term, tl);
+    *x = (tri_entry){*pool,
+                     in >= 0 ? domain_intents[in] : "",
+                     ca >= 0 ? domain_categories[ca] : "",
+                     actions[ac],
+                     (float)row->weight,
+                     ac == 3   ? TRI_URGENT
+                     : ac == 2 ? TRI_COMMUNITY
+                               : 0u,
+                     -1,
+                     0,
+                     {{0, 0}, {0, 0}}};
+    x->nfeat = model_hint_features(x->intent, x->category, x->weight, x->feat, 0, 2);
+    *pool += tl;
+    return NY_OK;
+}
+
+/* Compiles n lexicon rows plus the decision cues into a new version. */
+static int lex_build(const norm_table *nt, const store_lexeme *rows, size_t n, tri_lex **out,
+                     ny_err *e)
+{
+    *out = NULL;
+    size_t total = n + tri_ncues, bytes = 1;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(rows[i].term ? rows[i].term : "") + 1;
+    tri_lex *x = calloc(1, sizeof *x);
+    const char **terms = malloc(total * sizeof *terms);
+    if (x) {
+        x->ent = malloc(total * sizeof *x->ent);
+        x->pool = malloc(bytes);
+    }
+    if (!x || !terms || !x->ent || !x->pool) {
+        free(terms);
+        lex_free(x);
+        return ny_err_set(e, NY_ERR, "out of memory");
+    }
+    char *pool = x->pool;
+    int rc = NY_OK;
+    for (size_t i = 0; i < n && rc == NY_OK; i++) {
+        store_lexeme row = rows[i];
+        row.term = row.term ? row.term : "";
+        row.intent = row.intent ? row.intent : "";
+        row.category = row.category ? row.category : "";
+        row.action = row.action ? row.action : "";
+        rc = entry_from_row(&row, i, &x->ent[i], &pool, e);
+        terms[i] = x->ent[i].term;
+    }
+    for (size_t k = 0; k < tri_ncues && rc == NY_OK; k++) {
+        x->ent[n + k] =
+            (tri_entry){tri_cues[k].term, "", "", "", 0, tri_cues[k].flags, tri_cues[k].category, 0,
+                        {{0, 0}, {0, 0}}};
+        terms[n + k] = tri_cues[k].term;
+    }
+    if (rc == NY_OK)
+        rc = match_compile_terms(nt, terms, total, &x->set, e);
+    free(terms);
+    if (rc != NY_OK) {
+        lex_free(x);
+        return rc;
+    }
+    x->nlex = n;
+    x->ntotal = total;
+    *out = x;
+    return NY_OK;
+}
+
+static void lock(atomic_flag *f)
+{
+    while (atomic_flag_test_and_set(f))
+        thrd_yield();
+}
+
+/* Drops a workspace's reference to x; frees x when it was retired and this
+ * was the last reference. */
+static void lex_unref(triage_engine *en, tri_lex *x)
+{
+    if (!x)
+        return;
+    int dead = 0;
+    lock(&en->lock);
+    if (--x->refs == 0 && x->retired) {
+        for (tri_lex **p = &en->lexes; *p; p = &(*p)->next)
+            if (*p == x) {
+                *p = x->next;
+                break;
+            }
+        dead = 1;
+    }
+    atomic_flag_clear(&en->lock);
+    if (dead)
+        lex_free(x);
+}
+
+/* Makes x the current version: listed first, then published. The previous
+ * current version (the one listed that is not retired) is retired and freed
+ * unless a workspace still holds it. Publications are serialised as a whole,
+ * so the holder's current set is always the newest listed version; the list
+ * itself changes under the engine's lock. */
+static void lex_publish(triage_engine *en, tri_lex *x)
+{
+    lock(&en->publish);
+    lock(&en->lock);
+    tri_lex *old = en->lexes;
+    while (old && old->retired)
+        old = old->next;
+    x->next = en->lexes;
+    en->lexes = x;
+    atomic_flag_clear(&en->lock);
+    match_holder_swap(en->holder, match_retain(x->set));
+    int dead = 0;
+    lock(&en->lock);
+    if (old) {
+        old->retired = 1;
+        dead = old->refs == 0;
+    }
+    for (tri_lex **p = &en->lexes; dead && *p; p = &(*p)->next)
+        if (*p == old) {
+            *p = old->next;
+            break;
+        }
+    atomic_flag_clear(&en->lock);
+    atomic_flag_clear(&en->publish);
+    if (dead)
+        lex_free(old);
+}
+
+/* Points ws at the current version (with a reference), keeping its own when
+ * it is still current. */
+static int ws_lex(triage_ws *ws, ny_err *e)
+{
+    triage_engine *en = ws->en;
+    tri_lex *found = NULL;
+    for (;;) {
+        match_set *s = match_holder_acquire(en->holder);
+        if (ws->lex && ws->lex->set == s) {
+            match_release(s);
+            return NY_OK;
+        }
+        lock(&en->lock);
+        for (tri_lex *x = en->lexes; x; x = x->next)
+            if (x->set == s) {
+                found = x;
+                x->refs++;
+                break;
+            }
+        atomic_flag_clear(&en->lock);
+        match_release(s);
+        if (found)
+            break;
+        /* s was retired and unlisted between acquire and lookup: take the newer one */
+    }
+    if (ws->seencap < found->ntotal) {
+        uint32_t *seen = realloc(ws->seen, found->ntotal * sizeof *seen);
+        if (!seen) {
+            lex_unref(en, found);
+            return ny_err_set(e, NY_ERR, "out of memory");
+        }
+        ws->seen = seen;
+        ws->seencap = found->ntotal;
+    }
+    memset(ws->seen, 0, found->ntotal * sizeof *ws->seen);
+    ws->stamp = 0;
+    lex_unref(en, ws->lex);
+    ws->lex = found;
+    return NY_OK;
+}
+
+int triage_reload_rows(triage_engine *en, const store_lexeme *rows, size_t n, ny_err *e)
+{
+    ny_err_clear(e);
+    tri_lex *x;
+    int rc = lex_build(en->nt, rows, n, &x, e);
+    if (rc != NY_OK)
+        return rc;
+    lex_publish(en, x);
+    return NY_OK;
+}
+
+/* Reads the lexicon rows from db (when not NULL) or else, or when db has
+ * none, from the default file. */
+static int read_lexicon(const triage_engine *en, store *db, lexrows *l, ny_err *e)
+{
+    if (db) {
+        ny_err_clear(e);
+        int rc = each_result(store_lexicon_each(db, lexrows_add, l, e), e);
+        if (rc != NY_OK)
+            return rc;
+        if (l->n)
+            return NY_OK;
+    }
+    return lexrows_load_csv(l, en->lexicon_path, e);
+}
+
+int triage_reload(triage_engine *en, store *db, ny_err *e)
+{
+    ny_err_clear(e);
+    lexrows l = {NULL, 0, 0};
+    int rc = read_lexicon(en, db, &l, e);
+    if (rc == NY_OK)
+        rc = triage_reload_rows(en, l.v, l.n, e);
+    lexrows_free(&l);
+    return rc;
+}
+
+size_t triage_lexicon_size(triage_engine *en)
+{
+    match_set *s = match_holder_acquire(en->holder);
+    size_t n = match_entries(s) - tri_ncues;
+    match_release(s);
+    return n;
+}
+
+/* ---- engine ---------------------------------------------------------------- */
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = malloc(dl + nl + 2);
+    if (p) {
+        memcpy(p, dir, dl);
+        p[dl] = '/';
+        memcpy(p + dl + 1, name, nl + 1);
+    }
+    return p;
+}
+
+/* Loads one model and maps its labels onto the domain list. */
+static int load_model(const char *dir, const char *file, const char *const *vocab, model_clf **out,
+                      int *map, ny_err *e)
+{
+    char *path = path_join(dir, file);
+    if (!path)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    int rc = model_load(path, out, e);
+    for (size_t i = 0; rc == NY_OK && i < model_nclasses(*out); i++)
+        if ((map[i] = domain_index(vocab, model_label(*out, i))) < 0)
+            rc = ny_err_set(e, NY_EINVAL, "%s: unknown class '%s'", path, model_label(*out, i));
+    free(path);
+    return rc;
+}
+
+static int load_policies(triage_engine *en, const char *data_dir, store *db, ny_err *e)
+{
+    int rc = NY_OK;
+    ny_err_clear(e);
+    if (db &&
+        (rc = each_result(store_policies_each(db, policy_list_add, &en->policies, e), e)) != NY_OK)
+        return rc;
+    if (en->policies.n == 0) {
+        char *path = path_join(data_dir, "policies.csv");
+        if (!path)
+            return ny_err_set(e, NY_ERR, "out of memory");
+        rc = access(path, F_OK) == 0 ? policy_list_load_csv(&en->policies, path, e)
+                                     : ny_err_set(e, NY_ENOTFOUND, "%s: no such file", path);
+        free(path);
+        if (rc != NY_OK)
+            return rc;
+    }
+    return policy_index_build(en->policies.rows, en->policies.n, &en->pix, e);
+}
+
+int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
+{
+    ny_err_clear(e);
+    *out = NULL;
+    if (!o || !o->data_dir)
+        return ny_err_set(e, NY_EINVAL, "triage_open: no data directory");
+    triage_engine *en = calloc(1, sizeof *en);
+    if (!en)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    atomic_flag_clear(&en->lock);
+    atomic_flag_clear(&en->publish);
+    char *models = o->models_dir ? strdup(o->models_dir) : path_join(o->data_dir, "models");
+    en->lexicon_path = path_join(o->data_dir, "lexicon.csv");
+    int rc = models && en->lexicon_path ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    if (rc == NY_OK)
+        rc = norm_open(&en->nt, e);
+    if (rc == NY_OK)
+        rc = load_model(models, "intent.model", domain_intents, &en->intent_m, en->intent_map, e);
+    if (rc == NY_OK)
+        rc = load_model(models, "category.model", domain_categories, &en->category_m,
+                        en->category_map, e);
+    if (rc == NY_OK)
+        rc = load_policies(en, o->data_dir, o->db, e);
+    if (rc == NY_OK && o->db)
+        rc = tri_org_load(&en->org, o->db, e);
+    lexrows l = {NULL, 0, 0};
+    tri_lex *x = NULL;
+    if (rc == NY_OK)
+        rc = read_lexicon(en, o->db, &l, e);
+    if (rc == NY_OK)
+        rc = lex_build(en->nt, l.v, l.n, &x, e);
+    lexrows_free(&l);
+    free(models);
+    if (rc == NY_OK && (rc = match_holder_new(match_retain(x->set), &en->holder, e)) == NY_OK)
+        en->lexes = x;
+    else
+        lex_free(x);
+    if (rc != NY_OK) {
+        triage_close(en);
+        return rc;
+    }
+    *out = en;
+    return NY_OK;
+}
+
+void triage_close(triage_engine *en)
+{
+    if (!en)
+        return;
+    match_holder_free(en->holder);
+    while (en->lexes) {
+        tri_lex *x = en->lexes;
+        en->lexes = x->next;
+        lex_free(x);
+    }
+    model_free(en->intent_m);
+    model_free(en->category_m);
+    policy_index_free(en->pix);
+    policy_list_free(&en->policies);
+    tri_org_free(&en->org);
+    norm_close(en->nt);
+    free(en->lexicon_path);
+    free(en);
+}
+
+int triage_find_group(const triage_engine *en, const char *external_id, triage_group *g, ny_err *e)
+{
+    const tri_group *x = external_id ? tri_org_group(&en->org, external_id) : NULL;
+    if (!x)
+        return ny_err_set(e, NY_ENOTFOUND, "no group with external id '%.200s'",
+                          external_id ? external_id : "");
+    g->kind = x->kind;
+    g->unit_code = x->unit_code;
+    return NY_OK;
+}
+
+/* ---- workspace and pipeline ------------------------------------------------ */
+
+int triage_ws_new(triage_engine *en, triage_ws **out, ny_err *e)
+{
+    *out = NULL;
+    triage_ws *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    ws->en = en;
+    int rc = model_ws_new(model_get_spec(en->intent_m), &ws->mi, e);
+    if (rc == NY_OK)
+        rc = model_ws_new(model_get_spec(en->category_m), &ws->mc, e);
+    if (rc != NY_OK) {
+        triage_ws_free(ws);
+        return rc;
+    }
+    *out = ws;
+    return NY_OK;
+}
+
+void triage_ws_free(triage_ws *ws)
+{
+    if (!ws)
+        return;
+    lex_unref(ws->en, ws->lex);
+    norm_buf_free(&ws->nb);
+    match_hits_free(&ws->hits);
+    model_ws_free(ws->mi);
+    model_ws_free(ws->mc);
+    free(ws->kw);
+    free(ws->seen);
+    free(ws->reply);
+    free(ws);
+}
+
+/* Turns the hits of the scan into keywords, model features and signals;
+ * returns the number of features. */
+static size_t collect(triage_ws *ws, triage_result *r, tri_signals *s)
+{
+    const tri_lex *lx = ws->lex;
+    size_t nf = 0, nk = 0;
+    if (++ws->stamp == 0) {
+        memset(ws->seen, 0, lx->ntotal * sizeof *ws->seen);
+        ws->stamp = 1;
+    }
+    for (size_t i = 0; i < ws->hits.n; i++) {
+        const match_hit *h = &ws->hits.v[i];
+        const tri_entry *x = &lx->ent[h->entry];
+        s->flags |= x->flags;
+        if (h->entry >= lx->nlex) {
+            if (x->flags & TRI_DISTRICT)
+                s->district_mask |= 1u << x->cue_category;
+            continue;
+        }
+        for (size_t k = 0; k < x->nfeat && nf < MODEL_MAX_EXTRA; k++)
+            ws->extra[nf++] = x->feat[k];
+        triage_keyword *kw = &ws->kw[nk++];
+        size_t os, oe;
+        norm_span(&ws->nb, h->start, h->end, &os, &oe);
+        *kw = (triage_keyword){x->term,
+                               x->intent,
+                               x->category,
+                               x->action,
+                               x->weight,
+                               h->entry,
+                               h->start,
+                               h->end,
+                               (uint32_t)os,
+                               (uint32_t)oe,
+                               ws->seen[h->entry] == ws->stamp};
+        ws->seen[h->entry] = ws->stamp;
+    }
+    r->keywords = ws->kw;
+    r->nkeywords = nk;
+    return nf;
+}
+
+int triage_message(triage_ws *ws, const char *text, size_t len, const triage_group *g,
+                   triage_result *r, ny_err *e)
+{
+    enum { NONE = 7 }; /* domain_categories: 无 */
+    triage_engine *en = ws->en;
+    const char *kind = g ? g->kind : NULL;
+    if (kind && domain_index(domain_group_kinds, kind) < 0)
+        return ny_err_set(e, NY_EINVAL, "group kind '%.40s' is not resident or enterprise", kind);
+    if (len > TRIAGE_MAX_TEXT)
+        len = TRIAGE_MAX_TEXT;
+    int rc = norm_text(en->nt, text, len, NORM_OFFSETS, &ws->nb, e);
+    if (rc == NY_OK)
+        rc = ws_lex(ws, e);
+    if (rc == NY_OK)
+        rc = match_scan(ws->lex->set, ws->nb.s, ws->nb.len, &ws->hits, e);
+    if (rc != NY_OK)
+        return rc;
+    if (ws->kwcap < ws->hits.n) {
+        size_t cap = ws->hits.n + 64;
+        triage_keyword *kw = realloc(ws->kw, cap * sizeof *kw);
+        if (!kw)
+            return ny_err_set(e, NY_ERR, "out of memory");
+        ws->kw = kw;
+        ws->kwcap = cap;
+    }
+    tri_signals sig = {0, 0};
+    size_t nf = collect(ws, r, &sig);
+    const char *t = ws->nb.s;
+    size_t tl = ws->nb.len;
+    r->norm = t;
+    r->norm_len = tl;
+    static const int EMERGENCY = 3, CONSULT = 0, HELP = 1, OTHER = 5; /* domain_intents order */
+    if (tl == 0) { /* nothing left to read (empty, blank, control characters only) */
+        r->intent = OTHER;
+        r->category = NONE;
+    } else {
+        r->intent = en->intent_map[model_predict(en->intent_m, ws->mi, t, tl, ws->extra, nf, NULL)];
+        r->category =
+            en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, NULL)];
+    }
+    r->overridden = 0;
+    if (r->intent != EMERGENCY && model_emergency_cue(t, tl, (sig.flags & TRI_URGENT) != 0)) {
+        r->intent = EMERGENCY;
+        r->overridden = 1;
+    }
+    r->intent_name = domain_intents[r->intent];
+    r->category_name = domain_categories[r->category];
+    r->npolicies = 0;
+    if (r->intent == CONSULT || r->intent == HELP) {
+        policy_hit ph[TRIAGE_MAX_POLICIES];
+        size_t np = 0;
+        if ((rc = policy_rank(en->pix, t, tl, kind, ph, TRIAGE_MAX_POLICIES, &np, e)) != NY_OK)
+            return rc;
+        for (size_t i = 0; i < np; i++) {
+            const store_policy *p = &en->policies.rows[ph[i].policy];
+            r->policies[i] = (triage_policy){p->code,    p->title,        p->department,
+                                             p->summary, p->how_to_apply, ph[i].score};
+        }
+        r->npolicies = np;
+    }
+    return tri_decide(en, ws, g, &sig, r, e);
+}
+
+const char *triage_priority_name(int priority)
+{
+    static const char *const names[] = {"urgent", "high", "normal", "low"};
+    return priority >= 0 && priority <= 3 ? names[priority] : "normal";
+}
