@@ -35,7 +35,8 @@ int store_open(const char *uri, const store_open_opts *opts, store **out, ny_err
     ny_err_clear(e);
     *out = NULL;
     if (!uri || !*uri)
-        return ny_err_set(e, NY_EINVAL, "no database given (use --db FILE or --db postgresql://...)");
+        return ny_err_set(e, NY_EINVAL,
+                          "no database given (use --db FILE or --db postgresql://...)");
     store *s = calloc(1, sizeof *s);
     if (!s)
         return ny_err_set(e, NY_ERR, "out of memory");
@@ -87,32 +88,66 @@ int store_unit_put_batch(store *s, const store_unit *u, size_t n, int64_t *ids_o
     return s->drv->unit_put_batch(s->impl, u, n, ids_out, e);
 }
 
-int store_unit_get(store *s, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e)
+int store_unit_get(store *s, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx,
+                   ny_err *e)
 {
     return s->drv->unit_get(s->impl, code, fn, ctx, e);
 }
 
-int store_units_subtree(store *s, const char *root_code, int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e)
+/* Receives the root unit's level and code for store_units_subtree. */
+struct subtree_root {
+    char level[16];
+    char code[32];
+};
+
+static int subtree_root_keep(void *ctx, const store_unit *u)
 {
-    return s->drv->units_subtree(s->impl, root_code, fn, ctx, e);
+    struct subtree_root *r = ctx;
+    if (strlen(u->level) >= sizeof r->level || strlen(u->code) >= sizeof r->code)
+        return NY_EINVAL;
+    strcpy(r->level, u->level);
+    strcpy(r->code, u->code);
+    return NY_OK;
 }
 
-int store_household_put_batch(store *s, const store_household *h, size_t n, int64_t *ids_out, ny_err *e)
+int store_units_subtree(store *s, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
+                        void *ctx, ny_err *e)
+{
+    ny_err_clear(e);
+    if (!root_code)
+        return s->drv->units_prefixed(s->impl, NULL, fn, ctx, e);
+    struct subtree_root r;
+    char prefix[16];
+    int rc = s->drv->unit_get(s->impl, root_code, subtree_root_keep, &r, e);
+    if (rc == NY_OK && domain_unit_prefix(r.level, r.code, prefix, sizeof prefix) != NY_OK)
+        rc = NY_EINVAL;
+    if (rc == NY_EINVAL)
+        return ny_err_set(e, rc, "unit '%s' has a malformed code", root_code);
+    if (rc != NY_OK)
+        return rc;
+    return s->drv->units_prefixed(s->impl, prefix, fn, ctx, e);
+}
+
+int store_household_put_batch(store *s, const store_household *h, size_t n, int64_t *ids_out,
+                              ny_err *e)
 {
     return s->drv->household_put_batch(s->impl, h, n, ids_out, e);
 }
 
-int store_households_each(store *s, int (*fn)(void *ctx, const store_household *h), void *ctx, ny_err *e)
+int store_households_each(store *s, int (*fn)(void *ctx, const store_household *h), void *ctx,
+                          ny_err *e)
 {
     return s->drv->households_each(s->impl, fn, ctx, e);
 }
 
-int store_enterprise_put_batch(store *s, const store_enterprise *x, size_t n, int64_t *ids_out, ny_err *e)
+int store_enterprise_put_batch(store *s, const store_enterprise *x, size_t n, int64_t *ids_out,
+                               ny_err *e)
 {
     return s->drv->enterprise_put_batch(s->impl, x, n, ids_out, e);
 }
 
-int store_enterprises_each(store *s, int (*fn)(void *ctx, const store_enterprise *x), void *ctx, ny_err *e)
+int store_enterprises_each(store *s, int (*fn)(void *ctx, const store_enterprise *x), void *ctx,
+                           ny_err *e)
 {
     return s->drv->enterprises_each(s->impl, fn, ctx, e);
 }
@@ -162,7 +197,8 @@ int store_message_put_batch(store *s, const store_message *m, size_t n, int64_t 
     return s->drv->message_put_batch(s->impl, m, n, ids_out, e);
 }
 
-int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), void *ctx, ny_err *e)
+int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), void *ctx,
+                        ny_err *e)
 {
     return s->drv->messages_each(s->impl, fn, ctx, e);
 }
@@ -177,12 +213,14 @@ int store_cases_each(store *s, int (*fn)(void *ctx, const store_case *c), void *
     return s->drv->cases_each(s->impl, fn, ctx, e);
 }
 
-int store_case_event_append_batch(store *s, const store_case_event *ev, size_t n, int64_t *ids_out, ny_err *e)
+int store_case_event_append_batch(store *s, const store_case_event *ev, size_t n, int64_t *ids_out,
+                                  ny_err *e)
 {
     return s->drv->case_event_append_batch(s->impl, ev, n, ids_out, e);
 }
 
-int store_case_events_each(store *s, int (*fn)(void *ctx, const store_case_event *ev), void *ctx, ny_err *e)
+int store_case_events_each(store *s, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
+                           ny_err *e)
 {
     return s->drv->case_events_each(s->impl, fn, ctx, e);
 }
@@ -207,7 +245,8 @@ int store_job_enqueue(store *s, const store_job *job, int64_t *id_out, ny_err *e
     return s->drv->job_enqueue(s->impl, job, id_out, e);
 }
 
-int store_job_claim(store *s, const char *kind, const char *worker, int64_t now, int lease_seconds, store_job *job, ny_err *e)
+int store_job_claim(store *s, const char *kind, const char *worker, int64_t now, int lease_seconds,
+                    store_job *job, ny_err *e)
 {
     return s->drv->job_claim(s->impl, kind, worker, now, lease_seconds, job, e);
 }
@@ -217,7 +256,8 @@ int store_job_done(store *s, int64_t id, const char *worker, int64_t now, ny_err
     return s->drv->job_done(s->impl, id, worker, now, e);
 }
 
-int store_job_retry(store *s, int64_t id, const char *worker, int64_t retry_at, const char *error, ny_err *e)
+int store_job_retry(store *s, int64_t id, const char *worker, int64_t retry_at, const char *error,
+                    ny_err *e)
 {
     return s->drv->job_retry(s->impl, id, worker, retry_at, error, e);
 }

@@ -20,52 +20,84 @@ struct store_driver {
     int (*commit)(void *impl, ny_err *e);
     int (*rollback)(void *impl, ny_err *e);
     int (*unit_put_batch)(void *impl, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e);
-    int (*unit_get)(void *impl, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e);
-    int (*units_subtree)(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e);
-    int (*household_put_batch)(void *impl, const store_household *h, size_t n, int64_t *ids_out, ny_err *e);
-    int (*households_each)(void *impl, int (*fn)(void *ctx, const store_household *h), void *ctx, ny_err *e);
-    int (*enterprise_put_batch)(void *impl, const store_enterprise *x, size_t n, int64_t *ids_out, ny_err *e);
-    int (*enterprises_each)(void *impl, int (*fn)(void *ctx, const store_enterprise *x), void *ctx, ny_err *e);
+    int (*unit_get)(void *impl, const char *code, int (*fn)(void *ctx, const store_unit *u),
+                    void *ctx, ny_err *e);
+    /* Units whose code starts with prefix (NULL = all), ordered by code; the
+     * root lookup of store_units_subtree() is done once, in store.c. */
+    int (*units_prefixed)(void *impl, const char *prefix, int (*fn)(void *ctx, const store_unit *u),
+                          void *ctx, ny_err *e);
+    int (*household_put_batch)(void *impl, const store_household *h, size_t n, int64_t *ids_out,
+                               ny_err *e);
+    int (*households_each)(void *impl, int (*fn)(void *ctx, const store_household *h), void *ctx,
+                           ny_err *e);
+    int (*enterprise_put_batch)(void *impl, const store_enterprise *x, size_t n, int64_t *ids_out,
+                                ny_err *e);
+    int (*enterprises_each)(void *impl, int (*fn)(void *ctx, const store_enterprise *x), void *ctx,
+                            ny_err *e);
     int (*group_put_batch)(void *impl, const store_group *g, size_t n, int64_t *ids_out, ny_err *e);
-    int (*groups_each)(void *impl, int (*fn)(void *ctx, const store_group *g), void *ctx, ny_err *e);
+    int (*groups_each)(void *impl, int (*fn)(void *ctx, const store_group *g), void *ctx,
+                       ny_err *e);
     int (*staff_put_batch)(void *impl, const store_staff *p, size_t n, int64_t *ids_out, ny_err *e);
     int (*staff_each)(void *impl, int (*fn)(void *ctx, const store_staff *p), void *ctx, ny_err *e);
-    int (*policy_put_batch)(void *impl, const store_policy *p, size_t n, int64_t *ids_out, ny_err *e);
-    int (*policies_each)(void *impl, int (*fn)(void *ctx, const store_policy *p), void *ctx, ny_err *e);
-    int (*lexicon_put_batch)(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
-    int (*lexicon_each)(void *impl, int (*fn)(void *ctx, const store_lexeme *l), void *ctx, ny_err *e);
-    int (*message_put_batch)(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
-    int (*messages_each)(void *impl, int (*fn)(void *ctx, const store_message *m), void *ctx, ny_err *e);
+    int (*policy_put_batch)(void *impl, const store_policy *p, size_t n, int64_t *ids_out,
+                            ny_err *e);
+    int (*policies_each)(void *impl, int (*fn)(void *ctx, const store_policy *p), void *ctx,
+                         ny_err *e);
+    int (*lexicon_put_batch)(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out,
+                             ny_err *e);
+    int (*lexicon_each)(void *impl, int (*fn)(void *ctx, const store_lexeme *l), void *ctx,
+                        ny_err *e);
+    int (*message_put_batch)(void *impl, const store_message *m, size_t n, int64_t *ids_out,
+                             ny_err *e);
+    int (*messages_each)(void *impl, int (*fn)(void *ctx, const store_message *m), void *ctx,
+                         ny_err *e);
     int (*case_put_batch)(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
     int (*cases_each)(void *impl, int (*fn)(void *ctx, const store_case *c), void *ctx, ny_err *e);
-    int (*case_event_append_batch)(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out, ny_err *e);
-    int (*case_events_each)(void *impl, int (*fn)(void *ctx, const store_case_event *ev), void *ctx, ny_err *e);
+    int (*case_event_append_batch)(void *impl, const store_case_event *ev, size_t n,
+                                   int64_t *ids_out, ny_err *e);
+    int (*case_events_each)(void *impl, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
+                            ny_err *e);
     int (*lead_put_batch)(void *impl, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
     int (*leads_each)(void *impl, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
     int (*stats_get)(void *impl, store_stats *out, ny_err *e);
     int (*job_enqueue)(void *impl, const store_job *job, int64_t *id_out, ny_err *e);
-    int (*job_claim)(void *impl, const char *kind, const char *worker, int64_t now, int lease_seconds, store_job *job, ny_err *e);
+    int (*job_claim)(void *impl, const char *kind, const char *worker, int64_t now,
+                     int lease_seconds, store_job *job, ny_err *e);
     int (*job_done)(void *impl, int64_t id, const char *worker, int64_t now, ny_err *e);
-    int (*job_retry)(void *impl, int64_t id, const char *worker, int64_t retry_at, const char *error, ny_err *e);
+    int (*job_retry)(void *impl, int64_t id, const char *worker, int64_t retry_at,
+                     const char *error, ny_err *e);
     int (*cache_version)(void *impl, const char *name, int64_t *version, ny_err *e);
     int (*cache_bump)(void *impl, const char *name, ny_err *e);
     /* Accounts and connectors: store.c has checked the arguments as store.h
      * describes (account not NULL, hash format, ranges, connector fields). */
-    int (*staff_find)(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p), void *ctx, ny_err *e);
-    int (*credential_get)(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p, const store_credential *c), void *ctx, ny_err *e);
-    int (*credentials_each)(void *impl, int (*fn)(void *ctx, const store_staff *p, const store_credential *c), void *ctx, ny_err *e);
+    int (*staff_find)(void *impl, const char *account, int (*fn)(void *ctx, const store_staff *p),
+                      void *ctx, ny_err *e);
+    int (*credential_get)(void *impl, const char *account,
+                          int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                          void *ctx, ny_err *e);
+    int (*credentials_each)(void *impl,
+                            int (*fn)(void *ctx, const store_staff *p, const store_credential *c),
+                            void *ctx, ny_err *e);
     int (*credential_put)(void *impl, const char *account, const store_credential *c, ny_err *e);
-    int (*login_failed)(void *impl, const char *account, int64_t now, const store_lockout *lock, int *failures, int64_t *locked_until, ny_err *e);
+    int (*login_failed)(void *impl, const char *account, int64_t now, const store_lockout *lock,
+                        int *failures, int64_t *locked_until, ny_err *e);
     int (*login_succeeded)(void *impl, const char *account, ny_err *e);
     int (*session_put)(void *impl, const store_session *x, int64_t *id_out, ny_err *e);
-    int (*session_find)(void *impl, const char *token_hash, int64_t now, int (*fn)(void *ctx, const store_session *x, const store_staff *p), void *ctx, ny_err *e);
+    int (*session_find)(void *impl, const char *token_hash, int64_t now,
+                        int (*fn)(void *ctx, const store_session *x, const store_staff *p),
+                        void *ctx, ny_err *e);
     int (*session_touch)(void *impl, const char *token_hash, int64_t now, ny_err *e);
     int (*session_revoke)(void *impl, const char *token_hash, int64_t now, ny_err *e);
-    int (*sessions_revoke_staff)(void *impl, const char *account, int64_t now, long *count, ny_err *e);
+    int (*sessions_revoke_staff)(void *impl, const char *account, int64_t now, long *count,
+                                 ny_err *e);
     int (*connector_put)(void *impl, const store_connector *c, int64_t *id_out, ny_err *e);
-    int (*connector_find)(void *impl, const char *name, int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
-    int (*connector_find_by_key)(void *impl, const char *key, int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
-    int (*connectors_each)(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+    int (*connector_find)(void *impl, const char *name,
+                          int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
+    int (*connector_find_by_key)(void *impl, const char *key,
+                                 int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                                 ny_err *e);
+    int (*connectors_each)(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx,
+                           ny_err *e);
 };
 
 extern const struct store_driver store_sqlite_driver;

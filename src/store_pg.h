@@ -188,8 +188,8 @@ int pg_lead_put_batch(void *impl, const store_lead *l, size_t n, int64_t *ids_ou
 /* Read entries of the driver table (store_pg_read.c). */
 int pg_unit_get(void *impl, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx,
                 ny_err *e);
-int pg_units_subtree(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
-                     void *ctx, ny_err *e);
+int pg_units_prefixed(void *impl, const char *prefix, int (*fn)(void *ctx, const store_unit *u),
+                      void *ctx, ny_err *e);
 int pg_households_each(void *impl, int (*fn)(void *ctx, const store_household *x), void *ctx,
                        ny_err *e);
 int pg_enterprises_each(void *impl, int (*fn)(void *ctx, const store_enterprise *x), void *ctx,

@@ -96,41 +96,15 @@ int pg_unit_get(void *impl, const char *code, int (*fn)(void *ctx, const store_u
     return rc;
 }
 
-/* Receives the root unit's level and code for pg_units_subtree. */
-struct root {
-    char level[16];
-    char code[32];
-};
-
-static int root_keep(void *ctx, const store_unit *u)
-{
-    struct root *r = ctx;
-    if (strlen(u->level) >= sizeof r->level || strlen(u->code) >= sizeof r->code)
-        return NY_EINVAL;
-    strcpy(r->level, u->level);
-    strcpy(r->code, u->code);
-    return NY_OK;
-}
-
-int pg_units_subtree(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
-                     void *ctx, ny_err *e)
+int pg_units_prefixed(void *impl, const char *prefix, int (*fn)(void *ctx, const store_unit *u),
+                      void *ctx, ny_err *e)
 {
     PGresult *r;
     int rows, rc;
     ny_err_clear(e);
-    if (!root_code) {
+    if (!prefix) {
         rc = pg_run(impl, UNIT_SELECT "ORDER BY u.code", 0, NULL, &r, e, "query failed");
     } else {
-        struct root root;
-        char prefix[16];
-        rc = pg_unit_get(impl, root_code, root_keep, &root, e);
-        if (rc == NY_OK &&
-            domain_unit_prefix(root.level, root.code, prefix, sizeof prefix) != NY_OK)
-            rc = NY_EINVAL;
-        if (rc == NY_EINVAL)
-            return ny_err_set(e, rc, "unit '%s' has a malformed code", root_code);
-        if (rc != NY_OK)
-            return rc;
         /* ':' sorts right after '9': [prefix, prefix':') is "starts with prefix" */
         const char *vals[] = {prefix};
         rc = pg_run(impl, UNIT_SELECT "WHERE u.code >= $1 AND u.code < $1 || ':' ORDER BY u.code",

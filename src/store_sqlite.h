@@ -143,8 +143,8 @@ int sq_lead_put_batch(void *impl, const store_lead *l, size_t n, int64_t *ids_ou
  * the store_* function of the same name in store.h. */
 int sq_unit_get(void *impl, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx,
                 ny_err *e);
-int sq_units_subtree(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
-                     void *ctx, ny_err *e);
+int sq_units_prefixed(void *impl, const char *prefix, int (*fn)(void *ctx, const store_unit *u),
+                      void *ctx, ny_err *e);
 int sq_households_each(void *impl, int (*fn)(void *ctx, const store_household *x), void *ctx,
                        ny_err *e);
 int sq_enterprises_each(void *impl, int (*fn)(void *ctx, const store_enterprise *x), void *ctx,

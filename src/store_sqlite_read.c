@@ -51,42 +51,17 @@ int sq_unit_get(void *impl, const char *code, int (*fn)(void *ctx, const store_u
     return rc;
 }
 
-/* Receives the root unit's level and code for sq_units_subtree. */
-struct root {
-    char level[16];
-    char code[32];
-};
-
-static int root_keep(void *ctx, const store_unit *u)
-{
-    struct root *r = ctx;
-    if (strlen(u->level) >= sizeof r->level || strlen(u->code) >= sizeof r->code)
-        return NY_EINVAL;
-    strcpy(r->level, u->level);
-    strcpy(r->code, u->code);
-    return NY_OK;
-}
-
-int sq_units_subtree(void *impl, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
-                     void *ctx, ny_err *e)
+int sq_units_prefixed(void *impl, const char *prefix, int (*fn)(void *ctx, const store_unit *u),
+                      void *ctx, ny_err *e)
 {
     struct sq *h = impl;
     sqlite3_stmt *st;
-    int rows;
+    int rows, rc;
     ny_err_clear(e);
-    if (!root_code) {
-        int rc = sq_stmt(h, SQ_UNITS_ALL, UNIT_SELECT "ORDER BY u.code", &st, e);
+    if (!prefix) {
+        rc = sq_stmt(h, SQ_UNITS_ALL, UNIT_SELECT "ORDER BY u.code", &st, e);
         return rc == NY_OK ? units_run(h, st, fn, ctx, &rows, e) : rc;
     }
-    struct root r;
-    char prefix[16];
-    int rc = sq_unit_get(h, root_code, root_keep, &r, e);
-    if (rc == NY_OK && domain_unit_prefix(r.level, r.code, prefix, sizeof prefix) != NY_OK)
-        rc = NY_EINVAL;
-    if (rc == NY_EINVAL)
-        return ny_err_set(e, rc, "unit '%s' has a malformed code", root_code);
-    if (rc != NY_OK)
-        return rc;
     /* ':' sorts right after '9': [prefix, prefix':') is "starts with prefix" */
     rc = sq_stmt(h, SQ_UNITS_RANGE,
                  UNIT_SELECT "WHERE u.code>=?1 AND u.code<?1||':' ORDER BY u.code", &st, e);
