@@ -15,13 +15,6 @@
 #include "auth.h"
 #include "testutil.h"
 
-#define MUST(call)                                                                                 \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != NY_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e.msg);                                           \
-    } while (0)
-
 #define PASSWORD "yangshan2026"
 #define T0 1767225600LL /* 2026-01-01 00:00 UTC */
 

@@ -18,13 +18,6 @@
 #include "domain.h"
 #include "testutil.h"
 
-#define MUST(call)                                                                                 \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != NY_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e.msg);                                           \
-    } while (0)
-
 enum { MESSAGES = 20000 };
 #define YEAR_START 1764518400LL /* 2025-12-01 00:00 China time */
 #define YEAR_END (YEAR_START + 365 * 86400LL)

@@ -15,13 +15,6 @@
 #include "testutil.h"
 
 /* Runs a store call that must succeed; needs a local ny_err e. */
-#define MUST(call)                                                                                 \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != NY_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e.msg);                                           \
-    } while (0)
-
 /* The demo district's top: two streets, three communities, four grids, in
  * code order (the order *_each returns them). */
 static const store_unit units[] = {

@@ -11,13 +11,6 @@
 
 #include "testutil.h"
 
-#define MUST(call)                                                                                 \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != NY_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e.msg);                                           \
-    } while (0)
-
 static const store_unit units[] = {
     {0, "411571000000", "羊山新区", "district", NULL},
     {0, "411571001000", "前进街道", "street", "411571000000"},

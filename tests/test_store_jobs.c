@@ -10,13 +10,6 @@
 #include "testutil.h"
 
 /* Runs a store call that must succeed; needs a local ny_err e. */
-#define MUST(call)                                                                                 \
-    do {                                                                                           \
-        int rc_ = (call);                                                                          \
-        if (rc_ != NY_OK)                                                                          \
-            fail_msg("%s -> %d: %s", #call, rc_, e.msg);                                           \
-    } while (0)
-
 static void test_jobs(void **state)
 {
     (void)state;

@@ -36,6 +36,13 @@ void tu_write_file(const char *path, const char *text);
 /* Reads the whole file into a malloc'd NUL-terminated string (or fails). */
 char *tu_read_file(const char *path);
 
-
+/* Fails the test unless call returns NY_OK, showing the message of the
+ * caller's ny_err, which must be named e. */
+#define MUST(call)                                                                                 \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_ != NY_OK)                                                                          \
+            fail_msg("%s -> %d: %s", #call, rc_, e.msg);                                           \
+    } while (0)
 
 #endif
