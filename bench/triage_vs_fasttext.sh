@@ -12,7 +12,9 @@
 # (default 200,000). nuanyang is timed on one thread and on its default
 # threads, plus its start-up (`nuanyang triage </dev/null`: normalisation
 # table, lexicon, policies, models). Timing by hyperfine (median of RUNS runs,
-# default 5, after one warm-up) when installed, else by this script.
+# default 5, after one warm-up) when installed, else by this script; with
+# hyperfine the table also gives the CPU time, steadier than wall time on a
+# busy machine.
 # Usage: bench/triage_vs_fasttext.sh [LINES] [RUNS]; env NY (default
 # build/nuanyang) and NUANYANG_DATA pass through.
 set -eu
@@ -80,12 +82,14 @@ lines=("$LINES" "$LINES" "$LINES" "$LINES" 0 0)
 got=$($NY triage <"$dir/lines.txt" | wc -l)
 [ "$got" = "$LINES" ] || { echo "triage_vs_fasttext: nuanyang wrote $got lines for $LINES"; exit 1; }
 
-medians=()
+medians=() cpus=()
 if command -v hyperfine >/dev/null; then
     hyperfine --warmup 1 --runs "$RUNS" --style none --export-json "$dir/times.json" \
-        "${cmds[@]}" >/dev/null
+        "${cmds[@]}" >/dev/null 2>"$dir/hyperfine.log"
     mapfile -t medians < <(python3 -c 'import json,sys
 for r in json.load(open(sys.argv[1]))["results"]: print(r["median"])' "$dir/times.json")
+    mapfile -t cpus < <(python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["results"]: print(r["user"] + r["system"])' "$dir/times.json")
     how="hyperfine --warmup 1 --runs $RUNS"
 else
     for c in "${cmds[@]}"; do
@@ -96,20 +100,21 @@ else
             ts+=("$(echo "$t1 - $t0" | bc)")
         done
         medians+=("$(printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')")
+        cpus+=(0)
     done
     how="date, median of $RUNS runs after one warm-up"
 fi
 
 echo "triage_vs_fasttext: $LINES chat messages (column 3 of $SRC, repeated), timing: $how"
 echo
-echo "| command | median s | lines/s | time vs fasttext predict (characters) |"
-echo "|---|---|---|---|"
+echo "| command | median s | lines/s | time vs fasttext predict (characters) | CPU s (user+sys, mean) |"
+echo "|---|---|---|---|---|"
 for i in "${!names[@]}"; do
     python3 -c 'import sys
-name, m, n, ref = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+name, m, n, ref, cpu = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 rate = "%.0f" % (n / m) if n else "-"
-print("| %s | %.3f | %s | %.2f |" % (name, m, rate, m / ref))' \
-        "${names[$i]}" "${medians[$i]}" "${lines[$i]}" "${medians[2]}"
+print("| %s | %.3f | %s | %.2f | %s |" % (name, m, rate, m / ref, "%.3f" % cpu if cpu else "-"))' \
+        "${names[$i]}" "${medians[$i]}" "${lines[$i]}" "${medians[2]}" "${cpus[$i]}"
 done
 echo
 echo "commands:"

@@ -19,6 +19,7 @@
  * on the workspace. */
 #include "triage.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,19 +391,38 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-/* Loads one model and maps its labels onto the domain list. */
-static int load_model(const char *dir, const char *file, const char *const *vocab, model_clf **out,
-                      int *map, ny_err *e)
+/* One model to load, possibly on a thread of its own. */
+typedef struct model_job {
+    const char *dir, *file;
+    const char *const *vocab;
+    model_clf *m;
+    int *map;
+    int rc;
+    ny_err e;
+} model_job;
+
+/* Loads a model and maps its labels onto the domain list. */
+static void *load_model(void *arg)
 {
-    char *path = path_join(dir, file);
-    if (!path)
-        return ny_err_set(e, NY_ERR, "out of memory");
-    int rc = model_load(path, out, e);
-    for (size_t i = 0; rc == NY_OK && i < model_nclasses(*out); i++)
-        if ((map[i] = domain_index(vocab, model_label(*out, i))) < 0)
-            rc = ny_err_set(e, NY_EINVAL, "%s: unknown class '%s'", path, model_label(*out, i));
+    model_job *j = arg;
+    char *path = path_join(j->dir, j->file);
+    j->rc = path ? model_load(path, &j->m, &j->e) : ny_err_set(&j->e, NY_ERR, "out of memory");
+    for (size_t i = 0; j->rc == NY_OK && i < model_nclasses(j->m); i++)
+        if ((j->map[i] = domain_index(j->vocab, model_label(j->m, i))) < 0)
+            j->rc =
+                ny_err_set(&j->e, NY_EINVAL, "%s: unknown class '%s'", path, model_label(j->m, i));
     free(path);
-    return rc;
+    return NULL;
+}
+
+/* Loads both models of jobs (the larger first). */
+static void *load_category_then_intent(void *arg)
+{
+    model_job *jobs = arg;
+    load_model(&jobs[1]);
+    if (jobs[1].rc == NY_OK)
+        load_model(&jobs[0]);
+    return NULL;
 }
 
 static int load_policies(triage_engine *en, const char *data_dir, store *db, ny_err *e)
@@ -439,13 +459,16 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
     char *models = o->models_dir ? strdup(o->models_dir) : path_join(o->data_dir, "models");
     en->lexicon_path = path_join(o->data_dir, "lexicon.csv");
     int rc = models && en->lexicon_path ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    /* the models load on a second thread while this one builds the rest */
+    model_job jobs[2] = {
+        {models, "intent.model", domain_intents, NULL, en->intent_map, NY_OK, {0, -1, ""}},
+        {models, "category.model", domain_categories, NULL, en->category_map, NY_OK, {0, -1, ""}}};
+    pthread_t th;
+    int threaded = rc == NY_OK && pthread_create(&th, NULL, load_category_then_intent, jobs) == 0;
+    if (rc == NY_OK && !threaded)
+        load_category_then_intent(jobs);
     if (rc == NY_OK)
         rc = norm_open(&en->nt, e);
-    if (rc == NY_OK)
-        rc = load_model(models, "intent.model", domain_intents, &en->intent_m, en->intent_map, e);
-    if (rc == NY_OK)
-        rc = load_model(models, "category.model", domain_categories, &en->category_m,
-                        en->category_map, e);
     if (rc == NY_OK)
         rc = load_policies(en, o->data_dir, o->db, e);
     if (rc == NY_OK && o->db)
@@ -457,7 +480,14 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
     if (rc == NY_OK)
         rc = lex_build(en->nt, l.v, l.n, &x, e);
     lexrows_free(&l);
+    if (threaded)
+        pthread_join(th, NULL);
     free(models);
+    en->intent_m = jobs[0].m;
+    en->category_m = jobs[1].m;
+    for (int k = 0; k < 2 && rc == NY_OK; k++)
+        if ((rc = jobs[k].rc) != NY_OK && e)
+            *e = jobs[k].e;
     if (rc == NY_OK && (rc = match_holder_new(match_retain(x->set), &en->holder, e)) == NY_OK)
         en->lexes = x;
     else

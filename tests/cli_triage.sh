@@ -79,7 +79,7 @@ expect 2 "bad group kind" $NY triage --group-kind school
 expect 2 "stray argument" $NY triage extra
 expect 2 "option without value" $NY triage --group
 expect 1 "missing data directory" $NY triage --data "$tmp/none" </dev/null
-grep -q "lexicon.csv\|models" "$tmp/err" && ok "missing data is named" || bad "missing data is named"
+grep -qF "$tmp/none" "$tmp/err" && ok "missing data is named" || bad "missing data is named"
 expect 0 "empty input" $NY triage </dev/null
 is "empty input gives empty output" "$(wc -c <"$tmp/out")" 0
 
