@@ -1,10 +1,14 @@
 #!/bin/bash
-# run.sh - the benchmarks behind `make bench`. Each prints its own figures;
-# docs/BENCHMARKS.md records results with the command that produced them.
+# run.sh - the benchmarks behind `make bench`: every build/bench/bench_*
+# program (in-process measurements, each against a baseline in the same run),
+# then the end-to-end comparisons driven by scripts. Each prints its own
+# figures; docs/BENCHMARKS.md records results with the command that made them.
 set -eu
 cd "$(dirname "$0")/.."
 for b in build/bench/bench_*; do
     [ -x "$b" ] || continue
     echo "== $(basename "$b")"
-    "$b" "$@"
+    "$b"
 done
+echo "== triage_vs_fasttext.sh"
+bench/triage_vs_fasttext.sh
