@@ -3,14 +3,14 @@
 # built twice: hardened (build/) and with AddressSanitizer + UBSan (build/asan/).
 
 CC      ?= gcc
-PKGS    := sqlite3 jansson libpq openssl libutf8proc opencc libsodium
+PKGS    := sqlite3 jansson libpq openssl libutf8proc opencc libsodium libmicrohttpd libcurl
 WARN    := -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g
 HARDEN  := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
            -fcf-protection -fPIE
 SAN     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # lazily expanded: pkg-config runs after scripts/deps.sh installed the packages
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKGLIBS   = $(shell pkg-config --libs $(PKGS)) -llinear -lm
+PKGLIBS   = $(shell pkg-config --libs $(PKGS)) -llinear -lm -pthread
 BENCHLIBS = $(shell pkg-config --libs libhs 2>/dev/null)
 CMOCKA    = $(shell pkg-config --libs cmocka)
 
