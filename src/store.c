@@ -203,6 +203,86 @@ int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), 
     return s->drv->messages_each(s->impl, fn, ctx, e);
 }
 
+/* The earlier element of m[0..i) with the same connector and external id,
+ * or -1. */
+static long same_earlier(const store_message *m, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(m[j].connector, m[i].connector) == 0 &&
+            strcmp(m[j].external_id, m[i].external_id) == 0)
+            return (long)j;
+    return -1;
+}
+
+/* One attempt of store_message_ingest_batch: finds what is stored, then
+ * inserts the rest as one batch. fresh and where are scratch arrays of n. */
+static int ingest_once(store *s, const store_message *m, size_t n, int64_t *ids_out, int *dup,
+                       store_message *fresh, size_t *where, ny_err *e)
+{
+    size_t nfresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].connector || !m[i].external_id)
+            return ny_err_set_at(e, NY_EINVAL, (long)i, "message %zu has no connector or id", i);
+        long j = same_earlier(m, i);
+        if (j >= 0) {
+            dup[i] = 2 + (int)j; /* resolved after the insert */
+            continue;
+        }
+        int rc = s->drv->message_find(s->impl, m[i].connector, m[i].external_id, &ids_out[i], e);
+        if (rc == NY_OK) {
+            dup[i] = 1;
+            continue;
+        }
+        if (rc != NY_ENOTFOUND) {
+            if (e)
+                e->index = (long)i;
+            return rc;
+        }
+        ny_err_clear(e);
+        dup[i] = 0;
+        where[nfresh] = i;
+        fresh[nfresh++] = m[i];
+    }
+    int64_t *newids = calloc(nfresh ? nfresh : 1, sizeof *newids);
+    if (!newids)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    int rc = nfresh ? s->drv->message_put_batch(s->impl, fresh, nfresh, newids, e) : NY_OK;
+    if (rc != NY_OK && e && e->index >= 0 && (size_t)e->index < nfresh)
+        e->index = (long)where[e->index];
+    for (size_t k = 0; rc == NY_OK && k < nfresh; k++)
+        ids_out[where[k]] = newids[k];
+    free(newids);
+    for (size_t i = 0; rc == NY_OK && i < n; i++)
+        if (dup[i] >= 2) {
+            ids_out[i] = ids_out[dup[i] - 2];
+            dup[i] = 1;
+        }
+    return rc;
+}
+
+int store_message_ingest_batch(store *s, const store_message *m, size_t n, int64_t *ids_out,
+                               int *duplicate_out, ny_err *e)
+{
+    ny_err_clear(e);
+    if (n == 0)
+        return NY_OK;
+    store_message *fresh = malloc(n * sizeof *fresh);
+    size_t *where = malloc(n * sizeof *where);
+    int rc = NY_ERR;
+    if (!fresh || !where) {
+        rc = ny_err_set(e, NY_ERR, "out of memory");
+    } else {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            rc = ingest_once(s, m, n, ids_out, duplicate_out, fresh, where, e);
+            if (rc != NY_EEXIST)
+                break;
+        }
+    }
+    free(fresh);
+    free(where);
+    return rc;
+}
+
 int store_case_put_batch(store *s, const store_case *c, size_t n, int64_t *ids_out, ny_err *e)
 {
     return s->drv->case_put_batch(s->impl, c, n, ids_out, e);

@@ -74,7 +74,7 @@ int store_rollback(store *s, ny_err *e);
  * subtree of a unit is every unit whose code starts with the unit's
  * significant prefix (domain_unit_prefix()). */
 typedef struct store_unit {
-    int64_t id;              /* output only */
+    int64_t id; /* output only */
     const char *code;
     const char *name;
     const char *level;       /* "district" | "street" | "community" | "grid" */
@@ -84,13 +84,13 @@ typedef struct store_unit {
 int store_unit_put_batch(store *s, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e);
 
 /* Finds one unit by code; NY_ENOTFOUND if absent. fn is called once. */
-int store_unit_get(store *s, const char *code, int (*fn)(void *ctx, const store_unit *u),
-                   void *ctx, ny_err *e);
+int store_unit_get(store *s, const char *code, int (*fn)(void *ctx, const store_unit *u), void *ctx,
+                   ny_err *e);
 
 /* The unit with code root_code and all units below it, ordered by code
  * (parents before children). root_code NULL = the whole tree. */
-int store_units_subtree(store *s, const char *root_code,
-                        int (*fn)(void *ctx, const store_unit *u), void *ctx, ny_err *e);
+int store_units_subtree(store *s, const char *root_code, int (*fn)(void *ctx, const store_unit *u),
+                        void *ctx, ny_err *e);
 
 /* ---- households -------------------------------------------------------- */
 typedef struct store_household {
@@ -98,8 +98,8 @@ typedef struct store_household {
     const char *code;      /* unique household code */
     const char *grid_code; /* must name a grid */
     const char *address;
-    int size;              /* persons, 1..99 */
-    const char *phone;     /* stored in full; mask with domain_mask_phone() on output; may be "" */
+    int size;          /* persons, 1..99 */
+    const char *phone; /* stored in full; mask with domain_mask_phone() on output; may be "" */
 } store_household;
 
 int store_household_put_batch(store *s, const store_household *h, size_t n, int64_t *ids_out,
@@ -130,7 +130,7 @@ typedef struct store_group {
     const char *unit_code;   /* owning unit (usually a grid) */
     const char *name;
     int members;
-    const char *target;      /* outbound target, e.g. a robot webhook URL; may be "" */
+    const char *target; /* outbound target, e.g. a robot webhook URL; may be "" */
 } store_group;
 
 int store_group_put_batch(store *s, const store_group *g, size_t n, int64_t *ids_out, ny_err *e);
@@ -139,10 +139,10 @@ int store_groups_each(store *s, int (*fn)(void *ctx, const store_group *g), void
 /* ---- staff ------------------------------------------------------------- */
 typedef struct store_staff {
     int64_t id;
-    const char *account;    /* login name, unique */
+    const char *account; /* login name, unique */
     const char *name;
     const char *phone;
-    const char *role;       /* grid_worker | community | street | district | department | admin */
+    const char *role; /* grid_worker | community | street | district | department | admin */
     const char *unit_code;
     const char *department; /* for role department: its name, else "" */
 } store_staff;
@@ -173,8 +173,8 @@ int store_policies_each(store *s, int (*fn)(void *ctx, const store_policy *p), v
  * standing for a gap of a few characters (e.g. "电梯…坏"). */
 typedef struct store_lexeme {
     int64_t id;
-    const char *term; /* unique */
-    const char *kind; /* literal | pattern */
+    const char *term;     /* unique */
+    const char *kind;     /* literal | pattern */
     const char *intent;   /* intent hint or "" */
     const char *category; /* category hint or "" */
     double weight;
@@ -182,8 +182,7 @@ typedef struct store_lexeme {
 } store_lexeme;
 
 int store_lexicon_put_batch(store *s, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
-int store_lexicon_each(store *s, int (*fn)(void *ctx, const store_lexeme *l), void *ctx,
-                       ny_err *e);
+int store_lexicon_each(store *s, int (*fn)(void *ctx, const store_lexeme *l), void *ctx, ny_err *e);
 
 /* ---- messages ------------------------------------------------------------
  * Unique on (connector, external_id): a second put of the same pair fails
@@ -207,22 +206,35 @@ int store_message_put_batch(store *s, const store_message *m, size_t n, int64_t 
 int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), void *ctx,
                         ny_err *e);
 
+/* Idempotent ingest: like store_message_put_batch, but a message whose
+ * (connector, external_id) is already stored, or repeats an earlier element
+ * of the same batch, is not an error. duplicate_out[i] (required) becomes 1
+ * for such a message and ids_out[i] (required) the id of the message already
+ * stored, which is left unchanged; new messages get 0 and their new id. The
+ * new messages are written atomically (as one *_put_batch); any other failure
+ * (unknown group, bad intent, ...) writes nothing and names the element's
+ * index in the given array. A concurrent writer storing the same message
+ * between the check and the insert makes the batch start over (at most three
+ * times), so two nodes ingesting one message store it once. */
+int store_message_ingest_batch(store *s, const store_message *m, size_t n, int64_t *ids_out,
+                               int *duplicate_out, ny_err *e);
+
 /* ---- cases and their transaction log ------------------------------------ */
 typedef struct store_case {
     int64_t id;
-    const char *source;   /* lead | walk_in | phone | patrol | hotline */
+    const char *source; /* lead | walk_in | phone | patrol | hotline */
     const char *title;
     const char *description;
     const char *category;
-    const char *urgency;  /* emergency | utility | general | complex (12345 classes) */
-    int priority;         /* 0 normal, raised by supervision */
-    const char *status;   /* reported accepted in_progress resolved verified closed suspended */
-    const char *level;    /* level of the unit holding it */
+    const char *urgency; /* emergency | utility | general | complex (12345 classes) */
+    int priority;        /* 0 normal, raised by supervision */
+    const char *status;  /* reported accepted in_progress resolved verified closed suspended */
+    const char *level;   /* level of the unit holding it */
     int64_t unit_id;
     const char *department; /* at district level: responsible department, else "" */
     const char *location;
     const char *photo_url;
-    const char *reporter;   /* display name or "" */
+    const char *reporter; /* display name or "" */
     int64_t opened_at;
     int64_t due_at;    /* next deadline, 0 = none */
     int64_t closed_at; /* 0 = open */
@@ -246,8 +258,8 @@ typedef struct store_case_event {
     const char *note;
 } store_case_event;
 
-int store_case_event_append_batch(store *s, const store_case_event *ev, size_t n,
-                                  int64_t *ids_out, ny_err *e);
+int store_case_event_append_batch(store *s, const store_case_event *ev, size_t n, int64_t *ids_out,
+                                  ny_err *e);
 int store_case_events_each(store *s, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
                            ny_err *e);
 
@@ -256,11 +268,11 @@ typedef struct store_lead {
     int64_t id;
     int64_t message_id; /* unique: one lead per message */
     int64_t group_id;
-    int64_t unit_id;    /* unit told (the group's grid) */
+    int64_t unit_id; /* unit told (the group's grid) */
     const char *intent;
     const char *category;
     int64_t created_at;
-    int64_t case_id;    /* 0 = no case yet */
+    int64_t case_id; /* 0 = no case yet */
 } store_lead;
 
 int store_lead_put_batch(store *s, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
@@ -288,7 +300,7 @@ typedef struct store_job {
     const char *dedupe_key; /* may be NULL */
     const char *payload;    /* JSON text */
     int64_t run_at;
-    int attempts;           /* claims so far, including the current one */
+    int attempts; /* claims so far, including the current one */
 } store_job;
 
 int store_job_enqueue(store *s, const store_job *job, int64_t *id_out, ny_err *e);
@@ -297,8 +309,8 @@ int store_job_enqueue(store *s, const store_job *job, int64_t *id_out, ny_err *e
  * kind (NULL = any) and that is ready or whose lease expired, for worker,
  * until now + lease_seconds. Returns NY_OK and fills *job (strings valid until
  * the next call on s), or NY_ENOTFOUND when nothing is due. */
-int store_job_claim(store *s, const char *kind, const char *worker, int64_t now,
-                    int lease_seconds, store_job *job, ny_err *e);
+int store_job_claim(store *s, const char *kind, const char *worker, int64_t now, int lease_seconds,
+                    store_job *job, ny_err *e);
 
 /* Marks a job claimed by worker done. NY_ECONFLICT if worker no longer holds
  * the claim (its lease expired and another worker took it). */

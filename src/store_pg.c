@@ -479,6 +479,7 @@ const struct store_driver store_pg_driver = {
     .lexicon_put_batch = pg_lexicon_put_batch,
     .lexicon_each = pg_lexicon_each,
     .message_put_batch = pg_message_put_batch,
+    .message_find = pg_message_find,
     .messages_each = pg_messages_each,
     .case_put_batch = pg_case_put_batch,
     .cases_each = pg_cases_each,

@@ -88,6 +88,25 @@ int pg_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *
     return pg_batch_run(impl, &message_kind, m, n, ids_out, e);
 }
 
+int pg_message_find(void *impl, const char *connector, const char *external_id, int64_t *id,
+                    ny_err *e)
+{
+    static const char sql[] = "SELECT id FROM messages WHERE connector = $1 AND external_id = $2";
+    const char *vals[] = {connector, external_id};
+    PGresult *r;
+    ny_err_clear(e);
+    *id = 0;
+    int rc = pg_run(impl, sql, 2, vals, &r, e, "query failed");
+    if (rc != NY_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        *id = pg_int(r, 0, 0);
+    else
+        rc = NY_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
 static void case_what(const void *item, char *out, size_t outsz)
 {
     snprintf(out, outsz, "case '%s'", pg_show(((const store_case *)item)->title));

@@ -595,6 +595,7 @@ const struct store_driver store_sqlite_driver = {
     .lexicon_put_batch = sq_lexicon_put_batch,
     .lexicon_each = sq_lexicon_each,
     .message_put_batch = sq_message_put_batch,
+    .message_find = sq_message_find,
     .messages_each = sq_messages_each,
     .case_put_batch = sq_case_put_batch,
     .cases_each = sq_cases_each,

@@ -1,0 +1,182 @@
+/* test_store_ingest.c - tests of store_message_ingest_batch, the idempotent
+ * message ingest the server uses.
+ *
+ * On either engine, like test_store.c: new messages are stored with their
+ * ids; a repeat of a stored (connector, external id) is reported as a
+ * duplicate with the stored id and changes nothing; a repeat inside one
+ * batch is stored once; the same external id from another connector is a
+ * different message; a bad element (unknown group) writes nothing of the
+ * batch and is named by its index in the caller's array; and the call works
+ * inside a caller's transaction. */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static const store_unit units[] = {
+    {0, "411571000000", "羊山新区", "district", NULL},
+    {0, "411571001000", "前进街道", "street", "411571000000"},
+    {0, "411571001001", "新都社区", "community", "411571001000"},
+    {0, "411571001001001", "新都社区第一网格", "grid", "411571001001"},
+};
+
+static int64_t seed(store *s)
+{
+    ny_err e;
+    store_group g = {0, "webhook", "g1", "resident", "411571001001001", "一网格群", 10, ""};
+    int64_t gid = 0;
+    MUST(store_unit_put_batch(s, units, sizeof units / sizeof units[0], NULL, &e));
+    MUST(store_group_put_batch(s, &g, 1, &gid, &e));
+    return gid;
+}
+
+static store_message msg(int64_t gid, const char *conn, const char *id, const char *text)
+{
+    store_message m = {0,          gid,  conn,     id,         "u1",       "张三",
+                       1764547200, text, "report", "城乡建设", "{\"x\":1}"};
+    return m;
+}
+
+struct texts {
+    int n;
+    char text[8][64];
+};
+
+static int on_msg(void *ctx, const store_message *m)
+{
+    struct texts *t = ctx;
+    if (t->n < 8)
+        snprintf(t->text[t->n], sizeof t->text[0], "%s/%s:%s", m->connector, m->external_id,
+                 m->text);
+    t->n++;
+    return NY_OK;
+}
+
+static struct texts all(store *s)
+{
+    ny_err e;
+    struct texts t = {0};
+    MUST(store_messages_each(s, on_msg, &t, &e));
+    return t;
+}
+
+static void test_new_and_repeat(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_repeat");
+    int64_t gid = seed(s);
+    store_message a[2] = {msg(gid, "c1", "m1", "one"), msg(gid, "c1", "m2", "two")};
+    int64_t ids[3];
+    int dup[3];
+    MUST(store_message_ingest_batch(s, a, 2, ids, dup, &e));
+    assert_int_equal(dup[0], 0);
+    assert_int_equal(dup[1], 0);
+    assert_true(ids[0] > 0 && ids[1] > ids[0]);
+    int64_t first = ids[0], second = ids[1];
+
+    /* a repeat with other content changes nothing; a new one is stored */
+    store_message b[3] = {msg(gid, "c1", "m2", "changed"), msg(gid, "c1", "m3", "three"),
+                          msg(gid, "c2", "m1", "other connector")};
+    MUST(store_message_ingest_batch(s, b, 3, ids, dup, &e));
+    assert_int_equal(dup[0], 1);
+    assert_int_equal(ids[0], second);
+    assert_int_equal(dup[1], 0);
+    assert_int_equal(dup[2], 0);
+    assert_true(ids[1] != first && ids[2] != first);
+    struct texts t = all(s);
+    assert_int_equal(t.n, 4);
+    assert_string_equal(t.text[1], "c1/m2:two");
+
+    /* all duplicates: nothing written, ids reported */
+    MUST(store_message_ingest_batch(s, a, 2, ids, dup, &e));
+    assert_int_equal(dup[0] + dup[1], 2);
+    assert_int_equal(ids[0], first);
+    assert_int_equal(all(s).n, 4);
+    store_close(s);
+}
+
+static void test_repeat_within_batch(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_within");
+    int64_t gid = seed(s);
+    store_message a[3] = {msg(gid, "c1", "x", "first"), msg(gid, "c1", "y", "y"),
+                          msg(gid, "c1", "x", "second")};
+    int64_t ids[3];
+    int dup[3];
+    MUST(store_message_ingest_batch(s, a, 3, ids, dup, &e));
+    assert_int_equal(dup[0], 0);
+    assert_int_equal(dup[1], 0);
+    assert_int_equal(dup[2], 1);
+    assert_int_equal(ids[2], ids[0]);
+    struct texts t = all(s);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.text[0], "c1/x:first");
+    store_close(s);
+}
+
+static void test_bad_element(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_bad");
+    int64_t gid = seed(s);
+    store_message pre = msg(gid, "c1", "old", "old");
+    int64_t ids[3];
+    int dup[3];
+    MUST(store_message_ingest_batch(s, &pre, 1, ids, dup, &e));
+    /* element 2 names a missing group: its index is in the caller's array
+     * although element 0 is a duplicate and not inserted */
+    store_message a[3] = {msg(gid, "c1", "old", "old"), msg(gid, "c1", "n1", "n1"),
+                          msg(gid + 99, "c1", "n2", "n2")};
+    assert_int_equal(store_message_ingest_batch(s, a, 3, ids, dup, &e), NY_ENOTFOUND);
+    assert_int_equal(e.index, 2);
+    assert_int_equal(all(s).n, 1);
+
+    store_message bad = msg(gid, "c1", "n3", "n3");
+    bad.intent = "nonsense";
+    assert_int_equal(store_message_ingest_batch(s, &bad, 1, ids, dup, &e), NY_EINVAL);
+    assert_int_equal(e.index, 0);
+    assert_int_equal(all(s).n, 1);
+    MUST(store_message_ingest_batch(s, a, 0, ids, dup, &e));
+    store_close(s);
+}
+
+static void test_in_transaction(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_tx");
+    int64_t gid = seed(s);
+    store_message a[2] = {msg(gid, "c1", "m1", "one"), msg(gid, "c1", "m2", "two")};
+    int64_t ids[2];
+    int dup[2];
+    MUST(store_begin(s, &e));
+    MUST(store_message_ingest_batch(s, a, 2, ids, dup, &e));
+    MUST(store_message_ingest_batch(s, a, 2, ids, dup, &e));
+    assert_int_equal(dup[0] + dup[1], 2);
+    store_message bad = msg(gid + 99, "c1", "m9", "x");
+    assert_int_equal(store_message_ingest_batch(s, &bad, 1, ids, dup, &e), NY_ENOTFOUND);
+    MUST(store_commit(s, &e));
+    assert_int_equal(all(s).n, 2);
+
+    MUST(store_begin(s, &e));
+    store_message c = msg(gid, "c1", "m3", "three");
+    MUST(store_message_ingest_batch(s, &c, 1, ids, dup, &e));
+    MUST(store_rollback(s, &e));
+    assert_int_equal(all(s).n, 2);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_and_repeat),
+        cmocka_unit_test(test_repeat_within_batch),
+        cmocka_unit_test(test_bad_element),
+        cmocka_unit_test(test_in_transaction),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
