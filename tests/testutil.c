@@ -1,11 +1,13 @@
 /* testutil.c - fresh databases and scratch files for the tests (testutil.h).
  *
- * SQLite databases live in a per-process directory under $TMPDIR; PostgreSQL
- * databases are created on the cluster named by NUANYANG_TEST_PG with a name
- * unique to the process and call, and are left for the throw-away cluster to
- * take with it. */
+ * SQLite databases live in a per-process directory under $TMPDIR, removed at
+ * exit unless NUANYANG_TEST_KEEP is set; PostgreSQL databases are created on
+ * the cluster named by NUANYANG_TEST_PG with a name unique to the process and
+ * call, and are left for the throw-away cluster to take with it. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
+#include <ftw.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,21 @@
 #include <unistd.h>
 
 static char tmpdir[256];
+static pid_t tmpdir_owner;
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+/* Removes the scratch directory at exit, in the process that made it only
+ * (forked test workers exit too). */
+static void tu_cleanup(void)
+{
+    if (tmpdir[0] && getpid() == tmpdir_owner && !getenv("NUANYANG_TEST_KEEP"))
+        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static const char *tu_dir(void)
 {
@@ -21,6 +38,8 @@ static const char *tu_dir(void)
         snprintf(tmpdir, sizeof tmpdir, "%s/nuanyang-test.XXXXXX", base ? base : "/tmp");
         if (!mkdtemp(tmpdir))
             fail_msg("mkdtemp failed");
+        tmpdir_owner = getpid();
+        atexit(tu_cleanup);
     }
     return tmpdir;
 }
