@@ -9,7 +9,9 @@
  * are reset through the list of touched buckets. Counts c become 1 + ln c and
  * the vector is scaled to unit length; caller features are added after that,
  * so a long text does not dilute them: values of the same id add up and the
- * feature is extra_scale * ln(1 + sum), so many hits count, but not linearly. The model keeps a
+ * feature is extra_scale * ln(1 + sum), so many hits count, but not linearly
+ * (with MODEL_F_SHORT_EXTRA only in texts of at most MODEL_SHORT_CHARS code
+ * points: in a long appeal the many hits drowned out its n-grams). The model keeps a
  * dense weight matrix (bucket-major, one row of class weights per bucket) for fast lookups but
  * stores only its non-zero rows in the file, each weight as a 16-bit multiple
  * of one step (training rounds the weights to that grid already, so a loaded
@@ -33,7 +35,7 @@
 #include "model_int.h"
 
 #define MODEL_MAGIC "NYMODEL"
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u
 #define CP_BOS 0x02u
 #define CP_EOS 0x03u
 
@@ -53,6 +55,16 @@ model_spec model_spec_default(void)
                     .flags = MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF,
                     .seed = 0x6e79u,
                     .extra_scale = 1.0f};
+    return s;
+}
+
+model_spec model_task_spec(int task)
+{
+    model_spec s = model_spec_default();
+    if (task == MODEL_TASK_CATEGORY)
+        s.flags |= MODEL_F_SHORT_EXTRA;
+    else
+        s.extra_scale = 0.0f;
     return s;
 }
 
@@ -87,7 +99,8 @@ int model_spec_check(const model_spec *s, ny_err *e)
         return ny_err_set(e, NY_EINVAL, "hash_bits %u outside 12..24", s->hash_bits);
     if (s->min_n < 1 || s->min_n > 4 || s->max_n < s->min_n || s->max_n > 5)
         return ny_err_set(e, NY_EINVAL, "n-gram orders %u..%u outside 1..5", s->min_n, s->max_n);
-    if (s->flags & ~(unsigned)(MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF))
+    if (s->flags &
+        ~(unsigned)(MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF | MODEL_F_SHORT_EXTRA))
         return ny_err_set(e, NY_EINVAL, "unknown feature flags %#x", s->flags);
     if (!isfinite(s->extra_scale))
         return ny_err_set(e, NY_EINVAL, "extra_scale is not finite");
@@ -263,6 +276,8 @@ size_t model_extract(model_ws *ws, const float *idf, const char *text, size_t le
     }
     if (nextra > MODEL_MAX_EXTRA)
         nextra = MODEL_MAX_EXTRA;
+    if ((s->flags & MODEL_F_SHORT_EXTRA) && chars > MODEL_SHORT_CHARS)
+        nextra = 0;
     size_t first = n; /* caller features with the same id add up, then ln(1 + sum) */
     for (size_t i = 0; i < nextra; i++) {
         uint64_t h = mix(mix(s->seed, 0x4b57u), extra[i].id);

@@ -36,10 +36,17 @@ typedef struct model_spec {
 } model_spec;
 
 enum {
-    MODEL_F_DIGITS = 1u << 0,   /* every ASCII digit counts as '0' */
-    MODEL_F_BOUNDARY = 1u << 1, /* n-grams also span the start and end of the text */
-    MODEL_F_IDF = 1u << 2,      /* n-gram values are weighted by the model's IDF */
+    MODEL_F_DIGITS = 1u << 0,      /* every ASCII digit counts as '0' */
+    MODEL_F_BOUNDARY = 1u << 1,    /* n-grams also span the start and end of the text */
+    MODEL_F_IDF = 1u << 2,         /* n-gram values are weighted by the model's IDF */
+    MODEL_F_SHORT_EXTRA = 1u << 3, /* caller features count only for texts of at most
+                                      MODEL_SHORT_CHARS code points (chat messages, not
+                                      appeals: lexicon hints help the one and hurt the other) */
 };
+
+/* With MODEL_F_SHORT_EXTRA, the longest text (in code points, white space not
+ * counted) whose caller features count. */
+#define MODEL_SHORT_CHARS 64
 
 /* A caller-supplied feature, e.g. a lexicon hint: id names it (see
  * model_feature_id), value is its strength. */
@@ -177,6 +184,13 @@ void model_dataset_free(model_dataset *ds);
 /* The label of example i for the task: 0 intent, 1 category. */
 enum { MODEL_TASK_INTENT = 0, MODEL_TASK_CATEGORY = 1 };
 int model_example_label(const model_example *x, int task);
+
+/* The feature specification `nuanyang train` uses for task: for intent
+ * model_spec_default() with extra_scale 0 (the intent model ignores caller
+ * features: lexicon hints were measured to hurt it), for category
+ * model_spec_default() with MODEL_F_SHORT_EXTRA (lexicon hints help short
+ * chat messages and hurt long appeals). */
+model_spec model_task_spec(int task);
 
 /* Assigns each of the n examples a fold 0..k-1 (fold has n entries) so that
  * every label value is spread evenly over the folds, shuffled with the given
