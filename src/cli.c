@@ -1,11 +1,14 @@
 /* cli.c - helpers shared by the subcommands (see cli.h).
  *
- * Naming and opening the database, and printing runtime and usage errors, in
- * one place so that every subcommand reports problems the same way and maps
- * them to the same exit codes. */
+ * Naming and opening the database, finding the assistant's data directory,
+ * and printing runtime and usage errors, in one place so that every subcommand reports problems the
+ * same way and maps them to the same exit codes. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -46,3 +49,31 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+static int has_lexicon(const char *dir)
+{
+    char path[PATH_MAX];
+    return snprintf(path, sizeof path, "%s/lexicon.csv", dir) < (int)sizeof path &&
+           access(path, R_OK) == 0;
+}
+
+const char *cli_data_dir(const char *given, char *buf, size_t sz)
+{
+    if (given)
+        return snprintf(buf, sz, "%s", given) < (int)sz ? buf : NULL;
+    const char *env = getenv("NUANYANG_DATA");
+    if (env && *env)
+        return snprintf(buf, sz, "%s", env) < (int)sz ? buf : NULL;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        static const char *const up[] = {"/../data", "/../../data"};
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        for (size_t i = 0; i < 2; i++)
+            if (snprintf(buf, sz, "%s%s", exe, up[i]) < (int)sz && has_lexicon(buf))
+                return buf;
+    }
+    return snprintf(buf, sz, "data") < (int)sz ? buf : NULL;
+}

@@ -21,6 +21,8 @@ int cmd_user(int argc, char **argv);
 int cmd_triage(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_connector(int argc, char **argv);
 
 /* The database named by --db, or $NUANYANG_DB, or NULL after printing a usage
  * message for cmd. */
@@ -29,6 +31,13 @@ const char *cli_db_uri(const char *cmd, const char *given);
 /* Opens the database for cmd; prints the reason and returns CLI_FAIL (or
  * CLI_USAGE when no database was named) on failure. */
 int cli_open(const char *cmd, const char *uri, int must_exist, store **out);
+
+/* The assistant's data directory into buf (sz bytes): given (--data DIR),
+ * else $NUANYANG_DATA, else the data/ directory next to the build directory
+ * of the executable (build/nuanyang and build/asan/nuanyang find ./data of
+ * the repository), else ./data. Returns buf, or NULL when the path does not
+ * fit. */
+const char *cli_data_dir(const char *given, char *buf, size_t sz);
 
 /* Prints "nuanyang <cmd>: <msg>" to stderr and returns CLI_FAIL. */
 int cli_fail(const char *cmd, const ny_err *e);

@@ -184,38 +184,6 @@ static int flush(out *o, FILE *f)
     return o->failed ? -1 : 0;
 }
 
-/* ---- data directory ------------------------------------------------------------ */
-
-static int has_lexicon(const char *dir)
-{
-    char path[PATH_MAX];
-    return snprintf(path, sizeof path, "%s/lexicon.csv", dir) < (int)sizeof path &&
-           access(path, R_OK) == 0;
-}
-
-/* Finds the data directory (see the file comment) into buf; returns buf or NULL. */
-static const char *data_dir(const char *given, char *buf, size_t sz)
-{
-    if (given)
-        return snprintf(buf, sz, "%s", given) < (int)sz ? buf : NULL;
-    const char *env = getenv("NUANYANG_DATA");
-    if (env && *env)
-        return snprintf(buf, sz, "%s", env) < (int)sz ? buf : NULL;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        static const char *const up[] = {"/../data", "/../../data"};
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        for (size_t i = 0; i < 2; i++)
-            if (snprintf(buf, sz, "%s%s", exe, up[i]) < (int)sz && has_lexicon(buf))
-                return buf;
-    }
-    return snprintf(buf, sz, "data") < (int)sz ? buf : NULL;
-}
-
 /* ---- the command ---------------------------------------------------------------- */
 
 static int help(void)
@@ -434,7 +402,7 @@ int cmd_triage(int argc, char **argv)
     if (db_uri && !*db_uri)
         return cli_usage_error(CMD, "--db needs a database");
     char dir[PATH_MAX];
-    triage_opts to = {data_dir(data, dir, sizeof dir), NULL, NULL};
+    triage_opts to = {cli_data_dir(data, dir, sizeof dir), NULL, NULL};
     if (!to.data_dir)
         return cli_usage_error(CMD, "data directory path too long");
     int rc = db_uri ? cli_open(CMD, db_uri, 1, &to.db) : CLI_OK;

@@ -25,17 +25,21 @@ static const struct command {
     {"triage", cmd_triage, "triage chat messages from stdin into JSON lines"},
     {"train", cmd_train, "train the intent and category models into data/models"},
     {"eval", cmd_eval, "score the models on a labelled file (or cross-validate)"},
+    {"serve", cmd_serve, "run the platform server (ingest API, health, metrics)"},
+    {"connector", cmd_connector, "add a chat connector (prints its key and secret), list them"},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "nuanyang %s - 暖羊阳 网格化便民服务平台 (grid-governance convenience service)\n\n"
-                 "usage: nuanyang <command> [options]\n\ncommands:\n",
+    fprintf(out,
+            "nuanyang %s - 暖羊阳 网格化便民服务平台 (grid-governance convenience service)\n\n"
+            "usage: nuanyang <command> [options]\n\ncommands:\n",
             NUANYANG_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nEvery command takes --db FILE or --db postgresql://... (default: $NUANYANG_DB)\n"
-                 "and --help. Exit codes: 0 ok, 1 runtime error, 2 usage error.\n");
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\nEvery command takes --db FILE or --db postgresql://... (default: $NUANYANG_DB)\n"
+            "and --help. Exit codes: 0 ok, 1 runtime error, 2 usage error.\n");
 }
 
 int main(int argc, char **argv)

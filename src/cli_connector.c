@@ -1,0 +1,100 @@
+/* cli_connector.c - the `connector` subcommand: the chat bridges allowed to
+ * post messages to the server.
+ *
+ * `nuanyang connector add --db DB NAME [--kind webhook]` creates (or
+ * re-keys) a connector with a fresh key and secret from
+ * auth_connector_credentials and prints them once, as "key KEY" and
+ * "secret SECRET" lines, for the bridge's configuration; the server looks
+ * the key up and checks each request's HMAC with the secret (sign.h).
+ * `nuanyang connector list --db DB` prints name, kind and state, never a
+ * secret. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "cli.h"
+
+#define CMD "connector"
+
+static int help(void)
+{
+    printf("usage: nuanyang connector add --db FILE|URI NAME [--kind webhook]\n"
+           "       nuanyang connector list --db FILE|URI\n\n"
+           "add creates the connector NAME (or gives an existing one new credentials)\n"
+           "and prints its key and secret; list prints every connector (no secrets).\n");
+    return CLI_OK;
+}
+
+static int on_conn(void *ctx, const store_connector *c)
+{
+    (void)ctx;
+    printf("%s\t%s\t%s\n", c->name, c->kind, c->disabled ? "disabled" : "enabled");
+    return NY_OK;
+}
+
+int cmd_connector(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"kind", required_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *kind = "webhook";
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'k':
+            kind = optarg;
+            break;
+        case 'h':
+            return help();
+        case ':':
+            return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(CMD, "which command? add or list");
+    const char *verb = argv[optind++];
+    int add = strcmp(verb, "add") == 0;
+    if (!add && strcmp(verb, "list") != 0)
+        return cli_usage_error(CMD, "unknown command '%s' (add or list)", verb);
+    if (add && optind + 1 != argc)
+        return cli_usage_error(CMD, "add needs exactly one NAME");
+    if (!add && optind != argc)
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (strcmp(kind, "webhook") != 0)
+        return cli_usage_error(CMD,
+                               "--kind must be webhook (wecom connectors come with the "
+                               "WeCom callback), not '%s'",
+                               kind);
+    const char *uri = cli_db_uri(CMD, db);
+    if (!uri)
+        return CLI_USAGE;
+    store *s;
+    int rc = cli_open(CMD, uri, 1, &s);
+    if (rc != CLI_OK)
+        return rc;
+    ny_err e;
+    if (add) {
+        char key[AUTH_KEY_LEN + 1], secret[AUTH_SECRET_LEN + 1];
+        store_connector x = {0,  argv[optind], kind, key, secret,
+                             "", "",           "",   0,   (int64_t)time(NULL)};
+        if (auth_connector_credentials(key, secret, &e) != NY_OK ||
+            store_connector_put(s, &x, NULL, &e) != NY_OK)
+            rc = cli_fail(CMD, &e);
+        else
+            printf("key %s\nsecret %s\n", key, secret);
+    } else if (store_connectors_each(s, on_conn, NULL, &e) != NY_OK) {
+        rc = cli_fail(CMD, &e);
+    }
+    store_close(s);
+    return rc;
+}

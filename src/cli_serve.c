@@ -1,0 +1,200 @@
+/* cli_serve.c - the `serve` subcommand: runs the platform server.
+ *
+ * `nuanyang serve --db DB [--listen ADDR:PORT] [--config FILE]` starts the
+ * server of server.h and waits for SIGTERM or SIGINT, then stops it
+ * gracefully (no new connections, requests in flight finish, stores closed)
+ * and exits 0. The signals are blocked before the server's threads start, so
+ * only this thread receives them, through sigwait. The optional config file
+ * is a JSON object whose keys have the meaning of the options of the same
+ * name ("listen", "data", "threads", "max_body", "max_connections",
+ * "timeout"); options on the command line win. Log lines (JSON, one per
+ * line) go to stderr. */
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "server.h"
+
+#define CMD "serve"
+
+static int help(void)
+{
+    printf("usage: nuanyang serve --db FILE|URI [--listen ADDR:PORT] [--config FILE]\n"
+           "                      [--data DIR] [--threads N] [--max-body BYTES]\n\n"
+           "Runs the platform server until SIGTERM or SIGINT. Routes:\n"
+           "  GET  /healthz           {\"status\":\"ok\",\"engine\":...,\"schema_version\":...}\n"
+           "  GET  /metrics           Prometheus text format\n"
+           "  POST /api/v1/messages   signed connector ingest (see `nuanyang connector`)\n\n"
+           "  --listen ADDR:PORT  IPv4 address and port (default 127.0.0.1:8080)\n"
+           "  --config FILE       JSON object: listen, data, threads, max_body,\n"
+           "                      max_connections, timeout (seconds)\n"
+           "  --data DIR          the assistant's data directory (default: as `triage`)\n"
+           "  --threads N         worker threads (default: one per core)\n"
+           "  --max-body BYTES    request body limit (default 1048576)\n");
+    return CLI_OK;
+}
+
+/* "ADDR:PORT" into addr (a copy) and port. */
+static int parse_listen(const char *s, char *addr, size_t sz, unsigned short *port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    if (!colon || colon == s || (size_t)(colon - s) >= sz)
+        return 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 0 || p > 65535)
+        return 0;
+    memcpy(addr, s, (size_t)(colon - s));
+    addr[colon - s] = '\0';
+    *port = (unsigned short)p;
+    return 1;
+}
+
+/* Reads the config file into the settings not given on the command line. */
+static int read_config(const char *path, const char **listen, const char **data, long *threads,
+                       long *max_body, long *max_conn, long *timeout, json_t **keep)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!j || !json_is_object(j)) {
+        fprintf(stderr, "nuanyang %s: %s:%d: %s\n", CMD, path, je.line,
+                j ? "the config must be a JSON object" : je.text);
+        json_decref(j);
+        return CLI_FAIL;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+    {
+        long *num = strcmp(key, "threads") == 0           ? threads
+                    : strcmp(key, "max_body") == 0        ? max_body
+                    : strcmp(key, "max_connections") == 0 ? max_conn
+                    : strcmp(key, "timeout") == 0         ? timeout
+                                                          : NULL;
+        const char **str = strcmp(key, "listen") == 0 ? listen
+                           : strcmp(key, "data") == 0 ? data
+                                                      : NULL;
+        if (num && json_is_integer(v)) {
+            if (*num < 0)
+                *num = (long)json_integer_value(v);
+        } else if (str && json_is_string(v)) {
+            if (!*str)
+                *str = json_string_value(v);
+        } else {
+            fprintf(stderr, "nuanyang %s: %s: unknown key or wrong type: '%s'\n", CMD, path, key);
+            json_decref(j);
+            return CLI_FAIL;
+        }
+    }
+    *keep = j;
+    return CLI_OK;
+}
+
+static int number(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < lo || v > hi)
+        return cli_usage_error(CMD, "%s must be %ld..%ld, not '%s'", opt, lo, hi, s);
+    *out = v;
+    return CLI_OK;
+}
+
+static int run(const server_opts *o)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ny_err e;
+    server *sv;
+    if (server_start(o, &sv, &e) != NY_OK)
+        return cli_fail(CMD, &e);
+    fprintf(stderr,
+            "{\"level\":\"info\",\"msg\":\"listening\",\"url\":\"http://%s:%u\",\"pid\":%ld}\n",
+            o->listen_addr, server_port(sv), (long)getpid());
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d}\n", sig);
+    server_stop(sv, 10);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
+    return CLI_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'D'},
+        {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL;
+    long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
+    int c, rc = CLI_OK;
+    optind = 1;
+    opterr = 0;
+    while (rc == CLI_OK && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'D':
+            data = optarg;
+            break;
+        case 't':
+            rc = number("--threads", optarg, 1, 64, &threads);
+            break;
+        case 'b':
+            rc = number("--max-body", optarg, 1024, 64L << 20, &max_body);
+            break;
+        case 'h':
+            return help();
+        case ':':
+            return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (rc != CLI_OK)
+        return rc;
+    if (optind < argc)
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    const char *uri = cli_db_uri(CMD, db);
+    if (!uri)
+        return CLI_USAGE;
+    json_t *cfg = NULL;
+    if (config && (rc = read_config(config, &listen, &data, &threads, &max_body, &max_conn,
+                                    &timeout, &cfg)) != CLI_OK)
+        return rc;
+    char addr[64], dir[PATH_MAX];
+    server_opts o = {uri, cli_data_dir(data, dir, sizeof dir), addr, 8080, 0, 0, 0, 0};
+    if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
+        rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);
+    else if (!o.data_dir)
+        rc = cli_usage_error(CMD, "data directory path too long");
+    else if (threads > 64 || max_body > (64L << 20) || max_conn > 100000 || timeout > 3600)
+        rc = cli_usage_error(CMD, "a setting of %s is out of range", config ? config : "serve");
+    if (rc == CLI_OK) {
+        o.threads = threads > 0 ? (unsigned)threads : 0;
+        o.max_body = max_body > 0 ? (size_t)max_body : 0;
+        o.max_connections = max_conn > 0 ? (unsigned)max_conn : 0;
+        o.timeout_s = timeout > 0 ? (unsigned)timeout : 0;
+        rc = run(&o);
+    }
+    json_decref(cfg);
+    return rc;
+}

@@ -1,0 +1,355 @@
+/* server_http.c - the HTTP side of the server: libmicrohttpd setup, request
+ * bodies with their limit, routing, JSON errors, /healthz, /metrics and the
+ * JSON-lines access log.
+ *
+ * libmicrohttpd calls on_request several times per request: first with the
+ * headers (a request record is made and counted in flight), then with each
+ * piece of the body (kept up to the limit; beyond it only a flag is kept),
+ * then once more to answer. The route answers with a server_reply; on_done
+ * writes the access log line and ends the request's time in flight, which
+ * server_stop waits on. Routes that need the database or the assistant go
+ * through the calling thread's worker (server.c). */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server_int.h"
+
+const double server_buckets[SERVER_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                0.005,  0.01,    0.025,  0.1};
+const int server_statuses[SERVER_NSTATUS] = {200, 400, 401, 403, 404, 405,
+                                             413, 415, 422, 500, 503, 0};
+
+/* One request in progress. */
+struct req {
+    char *body;
+    size_t len, cap;
+    int too_large;
+    struct timespec t0;
+    int status;
+    size_t sent;
+    char method[12];
+    char path[160];
+    char detail[240]; /* the error message of a 4xx/5xx answer, for the log */
+};
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+void server_observe_triage(server_metrics *m, double seconds)
+{
+    size_t b = 0;
+    while (b < SERVER_NBUCKETS && seconds > server_buckets[b])
+        b++;
+    atomic_fetch_add(&m->triage_bucket[b], 1);
+    atomic_fetch_add(&m->triage_count, 1);
+    atomic_fetch_add(&m->triage_us_sum, (long)(seconds * 1e6));
+}
+
+int server_error(server_reply *r, int status, const char *msg, const char *field, long index)
+{
+    json_t *j = json_pack("{s:s, s:o, s:o}", "error", msg, "field",
+                          field ? json_string(field) : json_null(), "index",
+                          index >= 0 ? json_integer(index) : json_null());
+    free(r->body);
+    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    r->len = r->body ? strlen(r->body) : 0;
+    r->content_type = "application/json";
+    r->status = status;
+    json_decref(j);
+    return status;
+}
+
+int server_json(server_reply *r, json_t *j)
+{
+    free(r->body);
+    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!r->body)
+        return server_error(r, 500, "out of memory", NULL, -1);
+    r->len = strlen(r->body);
+    r->content_type = "application/json";
+    r->status = 200;
+    return 200;
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+static void healthz(server *sv, server_reply *r)
+{
+    ny_err e;
+    int version = 0;
+    server_worker *w = server_worker_get(sv, &e);
+    if (!w || store_schema_version(w->db, &version, &e) != NY_OK) {
+        server_error(r, 503, e.msg, NULL, -1);
+        return;
+    }
+    server_json(r, json_pack("{s:s, s:s, s:i}", "status", "ok", "engine", sv->engine_name,
+                             "schema_version", version));
+}
+
+static void counter(FILE *f, const char *name, const char *help, long v)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %ld\n", name, help, name, name, v);
+}
+
+static void metrics(server *sv, server_reply *r)
+{
+    server_metrics *m = &sv->m;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        server_error(r, 500, "out of memory", NULL, -1);
+        return;
+    }
+    counter(f, "nuanyang_messages_ingested_total", "Messages stored by the ingest API.",
+            atomic_load(&m->ingested));
+    counter(f, "nuanyang_messages_duplicate_total",
+            "Messages received again and answered as duplicate.", atomic_load(&m->duplicates));
+    counter(f, "nuanyang_leads_decided_total",
+            "Stored messages the assistant decided need a person.", atomic_load(&m->leads));
+    fprintf(f, "# HELP nuanyang_triage_seconds Time to triage one message.\n"
+               "# TYPE nuanyang_triage_seconds histogram\n");
+    long cum = 0;
+    for (size_t b = 0; b <= SERVER_NBUCKETS; b++) {
+        cum += atomic_load(&m->triage_bucket[b]);
+        if (b < SERVER_NBUCKETS)
+            fprintf(f, "nuanyang_triage_seconds_bucket{le=\"%g\"} %ld\n", server_buckets[b], cum);
+        else
+            fprintf(f, "nuanyang_triage_seconds_bucket{le=\"+Inf\"} %ld\n", cum);
+    }
+    fprintf(f, "nuanyang_triage_seconds_sum %.6f\nnuanyang_triage_seconds_count %ld\n",
+            (double)atomic_load(&m->triage_us_sum) / 1e6, atomic_load(&m->triage_count));
+    fprintf(f, "# HELP nuanyang_http_responses_total HTTP responses by status code.\n"
+               "# TYPE nuanyang_http_responses_total counter\n");
+    for (size_t i = 0; i < SERVER_NSTATUS; i++) {
+        long v = atomic_load(&m->status[i]);
+        if (server_statuses[i])
+            fprintf(f, "nuanyang_http_responses_total{code=\"%d\"} %ld\n", server_statuses[i], v);
+        else
+            fprintf(f, "nuanyang_http_responses_total{code=\"other\"} %ld\n", v);
+    }
+    fprintf(f,
+            "# HELP nuanyang_http_in_flight Requests being handled.\n"
+            "# TYPE nuanyang_http_in_flight gauge\nnuanyang_http_in_flight %d\n",
+            atomic_load(&sv->in_flight));
+    if (fclose(f) != 0) {
+        free(buf);
+        server_error(r, 500, "out of memory", NULL, -1);
+        return;
+    }
+    free(r->body);
+    r->body = buf;
+    r->len = len;
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static const char *header(void *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static void route(server *sv, struct MHD_Connection *c, struct req *q, server_reply *r)
+{
+    int get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
+    int post = strcmp(q->method, "POST") == 0;
+    char msg[200];
+    if (q->too_large) {
+        snprintf(msg, sizeof msg, "request body larger than %zu bytes", sv->o.max_body);
+        server_error(r, 413, msg, NULL, -1);
+    } else if (strcmp(q->path, "/healthz") == 0) {
+        if (get)
+            healthz(sv, r);
+        else
+            r->allow = "GET, HEAD";
+    } else if (strcmp(q->path, "/metrics") == 0) {
+        if (get)
+            metrics(sv, r);
+        else
+            r->allow = "GET, HEAD";
+    } else if (strcmp(q->path, "/api/v1/messages") == 0) {
+        if (post)
+            server_ingest(sv, c, header, q->body ? q->body : "", q->len, r);
+        else
+            r->allow = "POST";
+    } else {
+        snprintf(msg, sizeof msg, "no such route: %s %s", q->method, q->path);
+        server_error(r, 404, msg, NULL, -1);
+    }
+    if (r->allow) {
+        snprintf(msg, sizeof msg, "method %s not allowed here (allowed: %s)", q->method, r->allow);
+        server_error(r, 405, msg, NULL, -1);
+    }
+}
+
+/* ---- libmicrohttpd callbacks ------------------------------------------- */
+
+static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *q)
+{
+    server_reply r = {0};
+    route(sv, c, q, &r);
+    if (!r.body)
+        server_error(&r, 500, "out of memory", NULL, -1);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r.len, r.body ? r.body : (char *)"",
+                                        r.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r.body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", r.content_type);
+    if (r.allow)
+        MHD_add_response_header(resp, "Allow", r.allow);
+    if (r.status >= 400 && r.body) {
+        json_t *j = json_loadb(r.body, r.len, 0, NULL);
+        const char *why = json_string_value(json_object_get(j, "error"));
+        snprintf(q->detail, sizeof q->detail, "%s", why ? why : "");
+        json_decref(j);
+    }
+    q->status = r.status;
+    q->sent = r.len;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r.status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    server *sv = cls;
+    struct req *q = *con_cls;
+    if (!q) {
+        q = calloc(1, sizeof *q);
+        if (!q)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &q->t0);
+        snprintf(q->method, sizeof q->method, "%s", method);
+        snprintf(q->path, sizeof q->path, "%s", url);
+        atomic_fetch_add(&sv->in_flight, 1);
+        *con_cls = q;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > sv->o.max_body)
+            q->too_large = 1;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (q->too_large || q->len + n > sv->o.max_body) {
+            q->too_large = 1;
+            return MHD_YES;
+        }
+        if (q->len + n + 1 > q->cap) {
+            size_t cap = q->cap ? q->cap : 4096;
+            while (cap < q->len + n + 1)
+                cap *= 2;
+            char *p = realloc(q->body, cap);
+            if (!p)
+                return MHD_NO;
+            q->body = p;
+            q->cap = cap;
+        }
+        memcpy(q->body + q->len, upload, n);
+        q->len += n;
+        q->body[q->len] = '\0';
+        return MHD_YES;
+    }
+    return answer(sv, c, q);
+}
+
+static size_t status_slot(int status)
+{
+    for (size_t i = 0; i + 1 < SERVER_NSTATUS; i++)
+        if (server_statuses[i] == status)
+            return i;
+    return SERVER_NSTATUS - 1;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode why)
+{
+    (void)c;
+    server *sv = cls;
+    struct req *q = *con_cls;
+    if (!q)
+        return;
+    *con_cls = NULL;
+    if (q->status)
+        atomic_fetch_add(&sv->m.status[status_slot(q->status)], 1);
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:I}", "ts", ts, "level",
+                          q->status >= 500 || !q->status ? "error" : "info", "method", q->method,
+                          "path", q->path, "status", q->status, "ms", since(&q->t0) * 1e3, "in",
+                          (json_int_t)q->len, "out", (json_int_t)q->sent);
+    if (j && q->detail[0])
+        json_object_set_new(j, "error", json_string(q->detail));
+    if (j && why != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        json_object_set_new(j, "terminated", json_integer(why));
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
+    if (line)
+        fprintf(stderr, "%s\n", line);
+    free(line);
+    json_decref(j);
+    free(q->body);
+    free(q);
+    atomic_fetch_sub(&sv->in_flight, 1);
+}
+
+int server_http_start(server *sv, ny_err *e)
+{
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(sv->o.port);
+    if (inet_pton(AF_INET, sv->o.listen_addr, &addr.sin_addr) != 1)
+        return ny_err_set(e, NY_EINVAL, "listen address '%s' is not an IPv4 address",
+                          sv->o.listen_addr);
+    unsigned threads = sv->o.threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+    }
+    sv->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv,
+        MHD_OPTION_END);
+    if (!sv->daemon)
+        return ny_err_set(e, NY_EUNAVAIL, "cannot listen on %s:%u (address in use?)",
+                          sv->o.listen_addr, sv->o.port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    sv->port = info ? info->port : sv->o.port;
+    return NY_OK;
+}
+
+void server_http_quiesce(server *sv)
+{
+    if (!sv->daemon)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(sv->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void server_http_stop(server *sv)
+{
+    if (sv->daemon)
+        MHD_stop_daemon(sv->daemon);
+    sv->daemon = NULL;
+}

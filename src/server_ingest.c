@@ -1,0 +1,366 @@
+/* server_ingest.c - POST /api/v1/messages: chat bridges post group messages
+ * in; each is triaged and stored once.
+ *
+ * The order is what makes the endpoint safe to retry: the connector is
+ * authenticated first (X-Nuanyang-Key looked up in the store, the signature
+ * checked by sign_connector_verify over the raw body), then the whole body is
+ * checked — UTF-8, JSON, every field of every message, every group known —
+ * before anything is triaged or stored, so a refused request stores nothing.
+ * The messages are then triaged on the thread's workspace and written with
+ * store_message_ingest_batch, which is idempotent on (connector name,
+ * message id) and atomic; the answer is sent only after that commit, with
+ * "stored" or "duplicate" and the triage result per message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "domain.h"
+#include "server_int.h"
+#include "sign.h"
+
+/* One message of the request after validation; strings belong to the
+ * request's JSON document. */
+typedef struct in_msg {
+    const char *id, *sender_id, *sender_name, *text;
+    char id_buf[24], sender_buf[24]; /* integer ids written as text */
+    size_t text_len;
+    const server_group *g;
+    int64_t sent_at;
+} in_msg;
+
+/* The connector a request came from, copied out of the store callback. */
+typedef struct conn_info {
+    char name[80], secret[160];
+    int disabled;
+} conn_info;
+
+static int on_connector(void *ctx, const store_connector *c)
+{
+    conn_info *ci = ctx;
+    snprintf(ci->name, sizeof ci->name, "%s", c->name);
+    snprintf(ci->secret, sizeof ci->secret, "%s", c->secret);
+    ci->disabled = c->disabled;
+    return NY_OK;
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return 0;
+        v = v * 10 + (**p - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int server_parse_time(const char *s, int64_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, sign = 0;
+    const char *p = s;
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+        return NY_EINVAL;
+    p++;
+    if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+        return NY_EINVAL;
+    if (*p == ':') {
+        p++;
+        if (!digits(&p, 2, &sec))
+            return NY_EINVAL;
+        if (*p == '.' || *p == ',') {
+            p++;
+            if (*p < '0' || *p > '9')
+                return NY_EINVAL;
+            while (*p >= '0' && *p <= '9')
+                p++;
+        }
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p++ == '-' ? -1 : 1;
+        if (!digits(&p, 2, &oh))
+            return NY_EINVAL;
+        if (*p == ':')
+            p++;
+        if (*p && !digits(&p, 2, &om))
+            return NY_EINVAL;
+    } else {
+        return NY_EINVAL; /* an offset is required: local time is ambiguous */
+    }
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59 || oh > 14 || om > 59)
+        return NY_EINVAL;
+    *out =
+        days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+    return NY_OK;
+}
+
+/* ---- validation ----------------------------------------------------------- */
+
+/* A required id: a non-empty string of at most 128 bytes, or an integer
+ * (written into buf). NULL when absent or malformed. */
+static const char *id_of(json_t *v, char *buf, size_t sz)
+{
+    if (json_is_integer(v)) {
+        snprintf(buf, sz, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    const char *s = json_string_value(v);
+    size_t n = s ? json_string_length(v) : 0;
+    return s && n > 0 && n <= 128 && strlen(s) == n ? s : NULL;
+}
+
+/* Checks message j (index i) into *m; on failure answers r and returns the
+ * status. */
+static int check_message(const server *sv, json_t *j, long i, in_msg *m, server_reply *r)
+{
+    char why[240];
+    if (!json_is_object(j))
+        return server_error(r, 422, "a message must be a JSON object", NULL, i);
+    if (!(m->id = id_of(json_object_get(j, "id"), m->id_buf, sizeof m->id_buf)))
+        return server_error(r, 422, "id is missing or not a string of 1..128 bytes or an integer",
+                            "id", i);
+    const char *group = json_string_value(json_object_get(j, "group"));
+    if (!group || !*group)
+        return server_error(r, 422, "group is missing or not a non-empty string", "group", i);
+    if (!(m->g = server_group_find(sv, group))) {
+        snprintf(why, sizeof why, "unknown group '%.120s'", group);
+        return server_error(r, 422, why, "group", i);
+    }
+    json_t *sender = json_object_get(j, "sender");
+    if (!json_is_object(sender))
+        return server_error(r, 422, "sender is missing or not an object {id, name}", "sender", i);
+    if (!(m->sender_id = id_of(json_object_get(sender, "id"), m->sender_buf, sizeof m->sender_buf)))
+        return server_error(r, 422, "sender.id is missing or not a string or an integer",
+                            "sender.id", i);
+    json_t *name = json_object_get(sender, "name");
+    if (!json_is_string(name) || strlen(json_string_value(name)) != json_string_length(name))
+        return server_error(r, 422, "sender.name is missing or not a string", "sender.name", i);
+    m->sender_name = json_string_value(name);
+    json_t *text = json_object_get(j, "text");
+    if (!json_is_string(text) || json_string_length(text) == 0)
+        return server_error(r, 422, "text is missing or not a non-empty string", "text", i);
+    m->text = json_string_value(text);
+    m->text_len = json_string_length(text);
+    if (strlen(m->text) != m->text_len)
+        return server_error(r, 422, "text contains a NUL character", "text", i);
+    json_t *t = json_object_get(j, "time");
+    if (json_is_integer(t) && json_integer_value(t) >= 0 &&
+        json_integer_value(t) <= 253402300799LL) {
+        m->sent_at = json_integer_value(t);
+    } else if (!json_is_string(t) ||
+               server_parse_time(json_string_value(t), &m->sent_at) != NY_OK) {
+        return server_error(r, 422,
+                            "time is missing or not ISO-8601 with an offset "
+                            "(2026-05-01T08:30:00+08:00) or Unix seconds",
+                            "time", i);
+    }
+    json_t *mentions = json_object_get(j, "mentions");
+    int mentions_ok = !mentions || json_is_array(mentions);
+    for (size_t k = 0; mentions_ok && k < json_array_size(mentions); k++)
+        mentions_ok = json_is_string(json_array_get(mentions, k));
+    if (!mentions_ok)
+        return server_error(r, 422, "mentions must be an array of strings", "mentions", i);
+    return 0;
+}
+
+/* ---- triage ----------------------------------------------------------------- */
+
+/* The triage result as JSON (what is stored with the message and answered). */
+static json_t *result_json(const triage_result *t)
+{
+    json_t *kw = json_array(), *pol = json_array(), *who = json_array();
+    for (size_t i = 0; i < t->nkeywords; i++)
+        if (!t->keywords[i].repeat)
+            json_array_append_new(kw, json_string(t->keywords[i].term));
+    for (size_t i = 0; i < t->npolicies; i++)
+        json_array_append_new(
+            pol, json_pack("{s:s, s:s}", "id", t->policies[i].code, "title", t->policies[i].title));
+    for (size_t i = 0; i < t->nnotify; i++) {
+        const triage_notify *n = &t->notify[i];
+        json_t *o = json_pack("{s:s, s:o}", "role", n->role, "unit",
+                              n->unit_code ? json_string(n->unit_code) : json_null());
+        if (o && n->unit_name)
+            json_object_set_new(o, "unit_name", json_string(n->unit_name));
+        if (o && n->department)
+            json_object_set_new(o, "department", json_string(n->department));
+        if (o && n->account) {
+            json_object_set_new(o, "account", json_string(n->account));
+            json_object_set_new(o, "name", json_string(n->name));
+        }
+        json_array_append_new(who, o);
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "intent", t->intent_name, "category",
+                     t->category_name, "keywords", kw, "policies", pol, "notify", who, "reply",
+                     t->reply ? json_string(t->reply) : json_null(), "priority",
+                     triage_priority_name(t->priority));
+}
+
+/* Triages and stores n checked messages for connector; answers r. */
+static void triage_and_store(server *sv, server_worker *w, const char *connector, in_msg *in,
+                             size_t n, server_reply *r)
+{
+    store_message *rows = calloc(n, sizeof *rows);
+    json_t **res = calloc(n, sizeof *res);
+    char **texts = calloc(n, sizeof *texts);
+    int64_t *ids = calloc(n, sizeof *ids);
+    int *dup = calloc(n, sizeof *dup);
+    char *lead = calloc(n, 1);
+    ny_err e;
+    int rc = rows && res && texts && ids && dup && lead ? NY_OK
+                                                        : ny_err_set(&e, NY_ERR, "out of memory");
+    for (size_t i = 0; rc == NY_OK && i < n; i++) {
+        triage_group g = {in[i].g->kind, in[i].g->unit_code};
+        triage_result t;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = triage_message(w->ws, in[i].text, in[i].text_len, &g, &t, &e);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rc != NY_OK)
+            break;
+        server_observe_triage(&sv->m, (double)(t1.tv_sec - t0.tv_sec) +
+                                          (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        res[i] = result_json(&t);
+        texts[i] = res[i] ? json_dumps(res[i], JSON_COMPACT) : NULL;
+        if (!texts[i]) {
+            rc = ny_err_set(&e, NY_ERR, "out of memory");
+            break;
+        }
+        lead[i] = t.nnotify > 0;
+        rows[i] = (store_message){0,
+                                  in[i].g->id,
+                                  connector,
+                                  in[i].id,
+                                  in[i].sender_id,
+                                  in[i].sender_name,
+                                  in[i].sent_at,
+                                  in[i].text,
+                                  t.intent_name,
+                                  t.category_name,
+                                  texts[i]};
+    }
+    if (rc == NY_OK)
+        rc = store_message_ingest_batch(w->db, rows, n, ids, dup, &e);
+    if (rc == NY_OK) {
+        json_t *list = json_array();
+        long stored = 0, leads = 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object_set_new(res[i], "id", json_string(in[i].id));
+            json_object_set_new(res[i], "status", json_string(dup[i] ? "duplicate" : "stored"));
+            json_array_append(list, res[i]);
+            stored += !dup[i];
+            leads += !dup[i] && lead[i];
+        }
+        atomic_fetch_add(&sv->m.ingested, stored);
+        atomic_fetch_add(&sv->m.duplicates, (long)n - stored);
+        atomic_fetch_add(&sv->m.leads, leads);
+        server_json(r, json_pack("{s:o}", "results", list));
+    } else if (rc == NY_EUNAVAIL) {
+        server_error(r, 503, e.msg, NULL, -1);
+    } else if (rc == NY_ENOTFOUND || rc == NY_EINVAL) {
+        server_error(r, 422, e.msg, rc == NY_ENOTFOUND ? "group" : NULL, e.index);
+    } else {
+        server_error(r, 500, e.msg, NULL, e.index >= 0 ? e.index : -1);
+    }
+    for (size_t i = 0; i < n && res && texts; i++) {
+        json_decref(res[i]);
+        free(texts[i]);
+    }
+    free(rows);
+    free(res);
+    free(texts);
+    free(ids);
+    free(dup);
+    free(lead);
+}
+
+/* ---- the route ---------------------------------------------------------------- */
+
+/* Authenticates the request; on failure answers r and returns its status. */
+static int authenticate(server_worker *w, void *conn, server_header_fn hdr, const char *body,
+                        size_t len, conn_info *ci, server_reply *r)
+{
+    ny_err e;
+    const char *key = hdr(conn, SIGN_HEADER_KEY);
+    if (!key || !*key)
+        return server_error(r, 401, "missing " SIGN_HEADER_KEY " header", SIGN_HEADER_KEY, -1);
+    int rc = store_connector_find_by_key(w->db, key, on_connector, ci, &e);
+    if (rc == NY_ENOTFOUND)
+        return server_error(r, 401, "unknown connector key", SIGN_HEADER_KEY, -1);
+    if (rc != NY_OK)
+        return server_error(r, rc == NY_EUNAVAIL ? 503 : 500, e.msg, NULL, -1);
+    if (ci->disabled)
+        return server_error(r, 403, "connector is disabled", SIGN_HEADER_KEY, -1);
+    if (sign_connector_verify(ci->secret, hdr(conn, SIGN_HEADER_TIMESTAMP), body, len,
+                              hdr(conn, SIGN_HEADER_SIGNATURE), (int64_t)time(NULL), &e) != NY_OK)
+        return server_error(r, 401, e.msg, SIGN_HEADER_SIGNATURE, -1);
+    return 0;
+}
+
+void server_ingest(server *sv, void *conn, server_header_fn hdr, const char *body, size_t len,
+                   server_reply *r)
+{
+    ny_err e;
+    char why[600];
+    server_worker *w = server_worker_get(sv, &e);
+    if (!w) {
+        server_error(r, 503, e.msg, NULL, -1);
+        return;
+    }
+    conn_info ci = {0};
+    if (authenticate(w, conn, hdr, body, len, &ci, r))
+        return;
+    if (domain_utf8_check(body, len, &e) != NY_OK) {
+        snprintf(why, sizeof why, "body is not valid UTF-8: %s", e.msg);
+        server_error(r, 400, why, NULL, -1);
+        return;
+    }
+    json_error_t je;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        snprintf(why, sizeof why, "malformed JSON at line %d column %d: %s", je.line, je.column,
+                 je.text);
+        server_error(r, 400, why, NULL, -1);
+        return;
+    }
+    json_t *list = json_object_get(doc, "messages");
+    size_t n = list ? json_array_size(list) : 1;
+    if (!json_is_object(doc)) {
+        server_error(r, 422, "body must be a message object or {\"messages\":[...]}", NULL, -1);
+    } else if (list && !json_is_array(list)) {
+        server_error(r, 422, "messages must be an array", "messages", -1);
+    } else if (n == 0) {
+        server_error(r, 422, "messages is empty", "messages", -1);
+    } else if (n > SERVER_MAX_BATCH) {
+        snprintf(why, sizeof why, "at most %d messages per request, got %zu", SERVER_MAX_BATCH, n);
+        server_error(r, 413, why, "messages", -1);
+    } else {
+        in_msg *in = calloc(n, sizeof *in);
+        int bad = in ? 0 : server_error(r, 500, "out of memory", NULL, -1);
+        for (size_t i = 0; !bad && i < n; i++)
+            bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
+        if (!bad)
+            triage_and_store(sv, w, ci.name, in, n, r);
+        free(in);
+    }
+    json_decref(doc);
+}

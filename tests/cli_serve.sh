@@ -1,0 +1,134 @@
+#!/bin/bash
+# cli_serve.sh - end-to-end tests of `nuanyang serve` and `nuanyang connector`:
+# a fresh demo district, a connector, the server on a free loopback port, then
+# healthz, metrics, signed ingest (stored and triaged, duplicate, batch), every
+# refusal with its status and JSON reason (wrong or stale signature, unknown
+# key, unknown group with its index, missing field, bad time, malformed JSON,
+# invalid UTF-8, oversized body, batch over the limit, unknown route, wrong
+# method) storing nothing, and SIGTERM ending the server with exit 0 and every
+# acknowledged message in the database. Runs on SQLite, or on PostgreSQL when
+# the runner has exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+NY=${NY:-build/nuanyang}
+tmp=$(mktemp -d /tmp/nuanyang-serve.XXXXXX)
+pid=""
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+is() { # NAME GOT WANT
+    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (got '$2', wanted '$3')"; fi
+}
+fresh_db() { # prints a new empty database URI
+    local serial; serial=$(mktemp -u XXXXXX | tr 'A-Z' 'a-z')
+    if [ -n "${NUANYANG_TEST_PG:-}" ]; then
+        local name="ny_serve_${serial}"
+        psql -q "$NUANYANG_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
+        echo "$NUANYANG_TEST_PG dbname=$name"
+    else
+        echo "$tmp/db$serial.db"
+    fi
+}
+messages() { $NY stats --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])'; }
+# jq-like: field PATH of the JSON in $tmp/body (python expression on d)
+field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/body" "$1" 2>/dev/null; }
+
+db=$(fresh_db)
+$NY demo --db "$db" >/dev/null 2>&1 || { bad "demo database"; echo "$pass passed, $fail failed"; exit 1; }
+$NY connector add --db "$db" bridge >"$tmp/cred" 2>"$tmp/err"
+key=$(awk '$1=="key"{print $2}' "$tmp/cred"); secret=$(awk '$1=="secret"{print $2}' "$tmp/cred")
+if [ ${#key} = 32 ] && [ ${#secret} = 64 ]; then ok "connector add prints key and secret"; else bad "connector add"; fi
+$NY connector list --db "$db" >"$tmp/list"
+if grep -q "^bridge	webhook	enabled$" "$tmp/list" && ! grep -q "$secret" "$tmp/list"; then
+    ok "connector list shows the connector, not the secret"; else bad "connector list"; fi
+before=$(messages)
+group=$($NY export --db "$db" groups - 2>/dev/null | python3 -c 'import csv,sys; r=list(csv.DictReader(sys.stdin)); print([g for g in r if g["kind"]=="resident"][0]["external_id"])')
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+$NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 2>"$tmp/log" &
+pid=$!
+for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+get() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
+# post FILE [TIMESTAMP] [SECRET] [KEY] : signed POST of the file's bytes
+post() {
+    local ts=${2:-$(date +%s)} sec=${3:-$secret} k=${4:-$key} sig
+    sig=$({ printf '%s' "$ts"; cat "$1"; } | openssl dgst -sha256 -hmac "$sec" | awk '{print $NF}')
+    curl -s -o "$tmp/body" -w '%{http_code}' -X POST "$url/api/v1/messages" \
+        -H "X-Nuanyang-Key: $k" -H "X-Nuanyang-Timestamp: $ts" \
+        -H "X-Nuanyang-Signature: sha256=$sig" -H 'Content-Type: application/json' \
+        --data-binary "@$1"
+}
+msg() { # ID TEXT [GROUP] [TIME]
+    printf '{"id":"%s","group":"%s","sender":{"id":"u1","name":"张三"},"text":"%s","time":%s}' \
+        "$1" "${3:-$group}" "$2" "${4:-\"2026-05-01T08:30:00+08:00\"}"
+}
+
+is "healthz" "$(get "$url/healthz")" 200
+is "healthz says ok" "$(field 'd["status"]')" ok
+is "healthz names the engine" "$(field 'd["engine"]')" "$([ -n "${NUANYANG_TEST_PG:-}" ] && echo postgresql || echo sqlite)"
+is "healthz gives the schema version" "$(field 'd["schema_version"]')" 4
+
+msg e1 "着火了！3栋楼道冒烟，快来人" >"$tmp/one.json"
+is "signed message accepted" "$(post "$tmp/one.json")" 200
+is "stored" "$(field 'd["results"][0]["status"]')" stored
+is "triaged as emergency" "$(field 'd["results"][0]["intent"]')" emergency
+is "grid, community and street told" "$(field '",".join(n["role"] for n in d["results"][0]["notify"])')" "grid_worker,community,street"
+is "urgent" "$(field 'd["results"][0]["priority"]')" urgent
+is "repeat accepted" "$(post "$tmp/one.json")" 200
+is "repeat is a duplicate" "$(field 'd["results"][0]["status"]')" duplicate
+{ printf '{"messages":['; msg b1 "请问低保怎么申请"; printf ','; msg b2 "小区路灯坏了好几天了" "$group" 1777595400; printf ','; msg b3 "谢谢网格员"; printf ']}'; } >"$tmp/three.json"
+is "batch of 3 accepted" "$(post "$tmp/three.json")" 200
+is "batch of 3 stored" "$(field '",".join(r["status"] for r in d["results"])')" "stored,stored,stored"
+is "batch results keep the order" "$(field '",".join(r["id"] for r in d["results"])')" "b1,b2,b3"
+
+msg n1 "新消息" >"$tmp/new.json"
+is "wrong signature" "$(post "$tmp/new.json" "" "0000")" 401
+is "wrong signature names the header" "$(field 'd["field"]')" X-Nuanyang-Signature
+is "stale timestamp" "$(post "$tmp/new.json" $(( $(date +%s) - 400 )))" 401
+is "stale timestamp says so" "$(field '"stale" in d["error"]')" True
+is "unknown key" "$(post "$tmp/new.json" "" "" nosuchkey)" 401
+{ printf '{"messages":['; msg n2 "好的"; printf ','; msg n3 "在吗" "no-such-group"; printf ']}'; } >"$tmp/grp.json"
+is "unknown group" "$(post "$tmp/grp.json")" 422
+is "unknown group: field and index" "$(field 'd["field"]+"@"+str(d["index"])')" "group@1"
+printf '{"id":"n4","group":"%s","sender":{"id":"u1","name":"x"},"time":1}' "$group" >"$tmp/notext.json"
+is "missing text" "$(post "$tmp/notext.json")" 422
+is "missing text: field" "$(field 'd["field"]')" text
+msg n5 "你好" "$group" '"2026-05-01 08:30"' >"$tmp/badtime.json"
+is "time without offset" "$(post "$tmp/badtime.json")" 422
+is "bad time: field" "$(field 'd["field"]')" time
+printf '{"messages":[' >"$tmp/bad.json"
+is "malformed JSON" "$(post "$tmp/bad.json")" 400
+printf '{"id":"n6","group":"%s","sender":{"id":"u","name":"x"},"text":"\xff\xfe","time":1}' "$group" >"$tmp/utf8.json"
+is "invalid UTF-8" "$(post "$tmp/utf8.json")" 400
+is "invalid UTF-8 says so" "$(field '"UTF-8" in d["error"]')" True
+python3 -c 'import sys; sys.stdout.write("{\"pad\":\"" + "x"*(1<<20) + "\"}")' >"$tmp/big.json"
+is "body over 1 MiB" "$(post "$tmp/big.json")" 413
+python3 -c '
+import json,sys
+m=[{"id":"o%d"%i,"group":sys.argv[1],"sender":{"id":"u","name":"x"},"text":"hi","time":1} for i in range(1001)]
+sys.stdout.write(json.dumps({"messages":m}))' "$group" >"$tmp/1001.json"
+is "batch of 1001" "$(post "$tmp/1001.json")" 413
+is "batch limit says so" "$(field '"1000" in d["error"]')" True
+is "unknown route" "$(get "$url/api/v1/nothing")" 404
+is "unknown route is JSON" "$(field '"error" in d')" True
+is "wrong method" "$(get -X DELETE "$url/api/v1/messages")" 405
+
+get "$url/metrics" >/dev/null
+metric() { awk -v n="$1" '$1==n{print $2}' "$tmp/body"; }
+is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 4
+is "metrics: duplicates" "$(metric nuanyang_messages_duplicate_total)" 1
+is "metrics: 401s" "$(metric 'nuanyang_http_responses_total{code="401"}')" 3
+is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 5
+
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
+is "SIGTERM: exit 0" "$rc" 0
+if grep -q '"msg":"stopped"' "$tmp/log"; then ok "stopped cleanly"; else bad "no stop line in the log"; fi
+if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/log"; then
+    ok "log is JSON lines"; else bad "log is not JSON lines"; fi
+is "exactly the 4 acknowledged messages stored" "$(( $(messages) - before ))" 4
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
