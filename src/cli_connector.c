@@ -6,6 +6,8 @@
  * auth_connector_credentials and prints them once, as "key KEY" and
  * "secret SECRET" lines, for the bridge's configuration; the server looks
  * the key up and checks each request's HMAC with the secret (sign.h).
+ * `nuanyang connector disable|enable --db DB NAME` turns a connector's
+ * requests away (403) or back on without changing its credentials.
  * `nuanyang connector list --db DB` prints name, kind and state, never a
  * secret. */
 #include <getopt.h>
@@ -21,9 +23,11 @@
 static int help(void)
 {
     printf("usage: nuanyang connector add --db FILE|URI NAME [--kind webhook]\n"
+           "       nuanyang connector disable|enable --db FILE|URI NAME\n"
            "       nuanyang connector list --db FILE|URI\n\n"
            "add creates the connector NAME (or gives an existing one new credentials)\n"
-           "and prints its key and secret; list prints every connector (no secrets).\n");
+           "and prints its key and secret; disable makes the server refuse its\n"
+           "requests (403) until enable; list prints every connector (no secrets).\n");
     return CLI_OK;
 }
 
@@ -32,6 +36,22 @@ static int on_conn(void *ctx, const store_connector *c)
     (void)ctx;
     printf("%s\t%s\t%s\n", c->name, c->kind, c->disabled ? "disabled" : "enabled");
     return NY_OK;
+}
+
+/* What disable/enable writes back from inside store_connector_find. */
+struct toggle {
+    store *s;
+    int disabled;
+    ny_err *e;
+};
+
+/* Stores the connector found again with the toggle's disabled flag. */
+static int set_disabled(void *ctx, const store_connector *c)
+{
+    struct toggle *t = ctx;
+    store_connector x = *c;
+    x.disabled = t->disabled;
+    return store_connector_put(t->s, &x, NULL, t->e);
 }
 
 int cmd_connector(int argc, char **argv)
@@ -63,12 +83,13 @@ int cmd_connector(int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error(CMD, "which command? add or list");
     const char *verb = argv[optind++];
-    int add = strcmp(verb, "add") == 0;
-    if (!add && strcmp(verb, "list") != 0)
-        return cli_usage_error(CMD, "unknown command '%s' (add or list)", verb);
-    if (add && optind + 1 != argc)
-        return cli_usage_error(CMD, "add needs exactly one NAME");
-    if (!add && optind != argc)
+    int add = strcmp(verb, "add") == 0, list = strcmp(verb, "list") == 0;
+    int toggle = strcmp(verb, "disable") == 0 ? 1 : strcmp(verb, "enable") == 0 ? 0 : -1;
+    if (!add && !list && toggle < 0)
+        return cli_usage_error(CMD, "unknown command '%s' (add, disable, enable or list)", verb);
+    if (!list && optind + 1 != argc)
+        return cli_usage_error(CMD, "%s needs exactly one NAME", verb);
+    if (list && optind != argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (strcmp(kind, "webhook") != 0)
         return cli_usage_error(CMD,
@@ -92,6 +113,10 @@ int cmd_connector(int argc, char **argv)
             rc = cli_fail(CMD, &e);
         else
             printf("key %s\nsecret %s\n", key, secret);
+    } else if (toggle >= 0) {
+        struct toggle t = {s, toggle, &e};
+        if (store_connector_find(s, argv[optind], set_disabled, &t, &e) != NY_OK)
+            rc = cli_fail(CMD, &e);
     } else if (store_connectors_each(s, on_conn, NULL, &e) != NY_OK) {
         rc = cli_fail(CMD, &e);
     }

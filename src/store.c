@@ -214,39 +214,31 @@ static long same_earlier(const store_message *m, size_t i)
     return -1;
 }
 
-/* One attempt of store_message_ingest_batch: finds what is stored, then
- * inserts the rest as one batch. fresh and where are scratch arrays of n. */
+/* One attempt of store_message_ingest_batch: finds what is stored (one
+ * driver call), then inserts the rest as one batch. fresh and where are
+ * scratch arrays of n. */
 static int ingest_once(store *s, const store_message *m, size_t n, int64_t *ids_out, int *dup,
                        store_message *fresh, size_t *where, ny_err *e)
 {
-    size_t nfresh = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (!m[i].connector || !m[i].external_id)
             return ny_err_set_at(e, NY_EINVAL, (long)i, "message %zu has no connector or id", i);
-        long j = same_earlier(m, i);
-        if (j >= 0) {
-            dup[i] = 2 + (int)j; /* resolved after the insert */
-            continue;
+    int rc = s->drv->messages_find(s->impl, m, n, ids_out, e);
+    if (rc != NY_OK)
+        return rc;
+    size_t nfresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        long j = ids_out[i] ? -1 : same_earlier(m, i);
+        dup[i] = ids_out[i] ? 1 : j >= 0 ? 2 + (int)j : 0; /* 2 + j: resolved after the insert */
+        if (!dup[i]) {
+            where[nfresh] = i;
+            fresh[nfresh++] = m[i];
         }
-        int rc = s->drv->message_find(s->impl, m[i].connector, m[i].external_id, &ids_out[i], e);
-        if (rc == NY_OK) {
-            dup[i] = 1;
-            continue;
-        }
-        if (rc != NY_ENOTFOUND) {
-            if (e)
-                e->index = (long)i;
-            return rc;
-        }
-        ny_err_clear(e);
-        dup[i] = 0;
-        where[nfresh] = i;
-        fresh[nfresh++] = m[i];
     }
     int64_t *newids = calloc(nfresh ? nfresh : 1, sizeof *newids);
     if (!newids)
         return ny_err_set(e, NY_ERR, "out of memory");
-    int rc = nfresh ? s->drv->message_put_batch(s->impl, fresh, nfresh, newids, e) : NY_OK;
+    rc = nfresh ? s->drv->message_put_batch(s->impl, fresh, nfresh, newids, e) : NY_OK;
     if (rc != NY_OK && e && e->index >= 0 && (size_t)e->index < nfresh)
         e->index = (long)where[e->index];
     for (size_t k = 0; rc == NY_OK && k < nfresh; k++)

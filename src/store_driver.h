@@ -49,10 +49,9 @@ struct store_driver {
                         ny_err *e);
     int (*message_put_batch)(void *impl, const store_message *m, size_t n, int64_t *ids_out,
                              ny_err *e);
-    /* The id of the message (connector, external_id) in *id; NY_ENOTFOUND
-     * (no message set in e) when there is none. */
-    int (*message_find)(void *impl, const char *connector, const char *external_id, int64_t *id,
-                        ny_err *e);
+    /* For each of the n messages, the id of the stored message with its
+     * connector and external_id into ids_out[i], or 0 when there is none. */
+    int (*messages_find)(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
     int (*messages_each)(void *impl, int (*fn)(void *ctx, const store_message *m), void *ctx,
                          ny_err *e);
     int (*case_put_batch)(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);

@@ -180,8 +180,7 @@ int pg_staff_put_batch(void *impl, const store_staff *p, size_t n, int64_t *ids_
 int pg_policy_put_batch(void *impl, const store_policy *p, size_t n, int64_t *ids_out, ny_err *e);
 int pg_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
 int pg_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
-int pg_message_find(void *impl, const char *connector, const char *external_id, int64_t *id,
-                    ny_err *e);
+int pg_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
 int pg_case_put_batch(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
 int pg_case_event_append_batch(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out,
                                ny_err *e);

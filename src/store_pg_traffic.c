@@ -88,22 +88,34 @@ int pg_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *
     return pg_batch_run(impl, &message_kind, m, n, ids_out, e);
 }
 
-int pg_message_find(void *impl, const char *connector, const char *external_id, int64_t *id,
-                    ny_err *e)
+int pg_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
 {
-    static const char sql[] = "SELECT id FROM messages WHERE connector = $1 AND external_id = $2";
-    const char *vals[] = {connector, external_id};
-    PGresult *r;
+    static const char sql[] =
+        "SELECT m.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(connector, xid, ord)"
+        " LEFT JOIN messages m ON m.connector = v.connector AND m.external_id = v.xid"
+        " ORDER BY v.ord";
+    struct pg_cols c = {.n = 2};
     ny_err_clear(e);
-    *id = 0;
-    int rc = pg_run(impl, sql, 2, vals, &r, e, "query failed");
-    if (rc != NY_OK)
-        return rc;
-    if (PQntuples(r) == 1)
-        *id = pg_int(r, 0, 0);
-    else
-        rc = NY_ENOTFOUND;
+    for (int k = 0; k < 2; k++)
+        pg_buf_put(&c.col[k], "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        pg_col_text(&c, 0, m[i].connector);
+        pg_col_text(&c, 1, m[i].external_id);
+    }
+    for (int k = 0; k < 2; k++)
+        pg_buf_put(&c.col[k], "}", 1);
+    int rc = c.col[0].oom || c.col[1].oom ? ny_err_set(e, NY_ERR, "out of memory") : NY_OK;
+    PGresult *r = NULL;
+    const char *vals[] = {c.col[0].p, c.col[1].p};
+    if (rc == NY_OK)
+        rc = pg_run(impl, sql, 2, vals, &r, e, "query failed");
+    if (rc == NY_OK && (size_t)PQntuples(r) != n)
+        rc = ny_err_set(e, NY_ERR, "message lookup returned %d rows for %zu", PQntuples(r), n);
+    for (size_t i = 0; rc == NY_OK && i < n; i++)
+        ids_out[i] = pg_int(r, (int)i, 0);
     PQclear(r);
+    for (int k = 0; k < 2; k++)
+        pg_buf_free(&c.col[k]);
     return rc;
 }
 

@@ -461,28 +461,25 @@ int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *
     return batch(impl, m, sizeof *m, n, message_put, ids_out, e);
 }
 
-int sq_message_find(void *impl, const char *connector, const char *external_id, int64_t *id,
-                    ny_err *e)
+int sq_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
 {
     struct sq *h = impl;
     sqlite3_stmt *st;
     ny_err_clear(e);
-    *id = 0;
-    int rc = sq_stmt(h, SQ_MESSAGE_FIND,
-                     "SELECT id FROM messages WHERE connector=?1 AND external_id=?2", &st, e);
-    if (rc != NY_OK)
-        return rc;
-    sq_bind_text(st, 1, connector);
-    sq_bind_text(st, 2, external_id);
-    rc = sq_next(h, st, e);
-    if (rc == 1) {
-        *id = sqlite3_column_int64(st, 0);
-        rc = NY_OK;
-    } else if (rc == NY_OK) {
-        rc = NY_ENOTFOUND;
+    for (size_t i = 0; i < n; i++) {
+        int rc = sq_stmt(h, SQ_MESSAGE_FIND,
+                         "SELECT id FROM messages WHERE connector=?1 AND external_id=?2", &st, e);
+        if (rc != NY_OK)
+            return rc;
+        sq_bind_text(st, 1, m[i].connector);
+        sq_bind_text(st, 2, m[i].external_id);
+        rc = sq_next(h, st, e);
+        ids_out[i] = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+        sq_reset(st);
+        if (rc < 0)
+            return rc;
     }
-    sq_reset(st);
-    return rc;
+    return NY_OK;
 }
 
 static int case_put(struct sq *h, const void *item, long i, int64_t *id, ny_err *e)

@@ -5,7 +5,7 @@
 # refusal with its status and JSON reason (wrong or stale signature, unknown
 # key, unknown group with its index, missing field, bad time, malformed JSON,
 # invalid UTF-8, oversized body, batch over the limit, unknown route, wrong
-# method) storing nothing, and SIGTERM ending the server with exit 0 and every
+# method, disabled connector) storing nothing, and SIGTERM ending the server with exit 0 and every
 # acknowledged message in the database. Runs on SQLite, or on PostgreSQL when
 # the runner has exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
 set -u
@@ -116,19 +116,24 @@ is "unknown route" "$(get "$url/api/v1/nothing")" 404
 is "unknown route is JSON" "$(field '"error" in d')" True
 is "wrong method" "$(get -X DELETE "$url/api/v1/messages")" 405
 
+$NY connector disable --db "$db" bridge
+is "disabled connector" "$(post "$tmp/new.json")" 403
+$NY connector enable --db "$db" bridge
+is "enabled again" "$(post "$tmp/new.json")" 200
+
 get "$url/metrics" >/dev/null
 metric() { awk -v n="$1" '$1==n{print $2}' "$tmp/body"; }
-is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 4
+is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 5
 is "metrics: duplicates" "$(metric nuanyang_messages_duplicate_total)" 1
 is "metrics: 401s" "$(metric 'nuanyang_http_responses_total{code="401"}')" 3
-is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 5
+is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 6
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 is "SIGTERM: exit 0" "$rc" 0
 if grep -q '"msg":"stopped"' "$tmp/log"; then ok "stopped cleanly"; else bad "no stop line in the log"; fi
 if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/log"; then
     ok "log is JSON lines"; else bad "log is not JSON lines"; fi
-is "exactly the 4 acknowledged messages stored" "$(( $(messages) - before ))" 4
+is "exactly the 5 acknowledged messages stored" "$(( $(messages) - before ))" 5
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
