@@ -8,7 +8,8 @@
  * (signed connector ingest, see server_ingest.c). Every error is a JSON
  * body {"error":…,"field":…,"index":…}; each request is logged as one JSON
  * line on stderr. A message is acknowledged only after the transaction that
- * stores it has committed. */
+ * stores it has committed. The chat groups are read once at start: a group
+ * added to the database later is "unknown" until the server is restarted. */
 #ifndef NY_SERVER_H
 #define NY_SERVER_H
 
