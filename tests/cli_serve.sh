@@ -8,28 +8,9 @@
 # method, disabled connector) storing nothing, and SIGTERM ending the server with exit 0 and every
 # acknowledged message in the database. Runs on SQLite, or on PostgreSQL when
 # the runner has exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/.."
-NY=${NY:-build/nuanyang}
-tmp=$(mktemp -d /tmp/nuanyang-serve.XXXXXX)
+. "$(dirname "$0")/lib_cli.sh"
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-is() { # NAME GOT WANT
-    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (got '$2', wanted '$3')"; fi
-}
-fresh_db() { # prints a new empty database URI
-    local serial; serial=$(mktemp -u XXXXXX | tr 'A-Z' 'a-z')
-    if [ -n "${NUANYANG_TEST_PG:-}" ]; then
-        local name="ny_serve_${serial}"
-        psql -q "$NUANYANG_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
-        echo "$NUANYANG_TEST_PG dbname=$name"
-    else
-        echo "$tmp/db$serial.db"
-    fi
-}
 messages() { $NY stats --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])'; }
 # jq-like: field PATH of the JSON in $tmp/body (python expression on d)
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/body" "$1" 2>/dev/null; }
@@ -135,5 +116,4 @@ if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tm
     ok "log is JSON lines"; else bad "log is not JSON lines"; fi
 is "exactly the 5 acknowledged messages stored" "$(( $(messages) - before ))" 5
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -3,35 +3,7 @@
 # init, import errors, demo district counts, export round trip and the
 # schema-version guard. Runs on SQLite, or on PostgreSQL when the runner has
 # exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/.."
-NY=${NY:-build/nuanyang}
-tmp=$(mktemp -d /tmp/nuanyang-cli.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-# expect CODE NAME CMD... : the command exits with CODE
-expect() {
-    local want=$1 name=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
-    if [ "$got" = "$want" ]; then ok "$name"; else
-        bad "$name (exit $got, wanted $want)"; sed 's/^/    /' "$tmp/err" | head -5; fi
-}
-# contains NAME FILE TEXT
-contains() {
-    if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1 (no '$3' in output)"; sed 's/^/    /' "$2" | head -5; fi
-}
-fresh_db() { # prints a new empty database URI (runs in a subshell: no counters)
-    local serial; serial=$(mktemp -u XXXXXX | tr 'A-Z' 'a-z')
-    if [ -n "${NUANYANG_TEST_PG:-}" ]; then
-        local name="ny_cli_${serial}"
-        psql -q "$NUANYANG_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
-        echo "$NUANYANG_TEST_PG dbname=$name"
-    else
-        echo "$tmp/db$serial.db"
-    fi
-}
+. "$(dirname "$0")/lib_cli.sh"
 json_field() { # FILE PATH (e.g. groups.resident)
     python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): v=v[k]
@@ -126,5 +98,4 @@ if [ -z "${NUANYANG_TEST_PG:-}" ]; then
     contains "refusal says newer" "$tmp/err" "newer"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -7,33 +7,10 @@
 # data/ directory next to the build directory. Runs on SQLite, or on
 # PostgreSQL when the runner exported NUANYANG_TEST_PG. Ends with
 # "N passed, N failed".
-set -u
-cd "$(dirname "$0")/.."
-NY=${NY:-build/nuanyang}
-tmp=$(mktemp -d /tmp/nuanyang-triage.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
+. "$(dirname "$0")/lib_cli.sh"
 check() { # NAME CMD... : the command succeeds
     local name=$1; shift
     if "$@" >"$tmp/check" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$tmp/check" | head -5; fi
-}
-expect() { # CODE NAME CMD... : the command exits with CODE
-    local want=$1 name=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
-    if [ "$got" = "$want" ]; then ok "$name"; else
-        bad "$name (exit $got, wanted $want)"; sed 's/^/    /' "$tmp/err" | head -5; fi
-}
-fresh_db() { # prints a new empty database URI
-    local serial; serial=$(mktemp -u XXXXXX | tr 'A-Z' 'a-z')
-    if [ -n "${NUANYANG_TEST_PG:-}" ]; then
-        local name="ny_tri_${serial}"
-        psql -q "$NUANYANG_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
-        echo "$NUANYANG_TEST_PG dbname=$name"
-    else
-        echo "$tmp/db$serial.db"
-    fi
 }
 # jsonl FILE LINES : FILE holds LINES JSON objects with the contract's fields
 jsonl() {
@@ -159,5 +136,4 @@ if [ -z "${NUANYANG_TEST_PG:-}" ]; then
     expect 1 "missing database file" $NY triage --db "$tmp/none.db" </dev/null
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -4,37 +4,9 @@
 # passwd, disable/enable, list (never a hash), and the one login per role
 # that `nuanyang demo` sets up and prints. Runs on SQLite, or on PostgreSQL
 # when the runner has exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
-set -u
-cd "$(dirname "$0")/.."
-NY=${NY:-build/nuanyang}
-tmp=$(mktemp -d /tmp/nuanyang-user.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-# expect CODE NAME CMD... : the command exits with CODE (stdin from $tmp/in)
-expect() {
-    local want=$1 name=$2; shift 2
-    "$@" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"; local got=$?
-    if [ "$got" = "$want" ]; then ok "$name"; else
-        bad "$name (exit $got, wanted $want)"; sed 's/^/    /' "$tmp/err" | head -5; fi
-}
-# contains NAME FILE TEXT
-contains() {
-    if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1 (no '$3' in output)"; sed 's/^/    /' "$2" | head -5; fi
-}
+. "$(dirname "$0")/lib_cli.sh"
 lacks() { # NAME FILE TEXT
     if grep -qF -- "$3" "$2"; then bad "$1 ('$3' in output)"; else ok "$1"; fi
-}
-fresh_db() { # prints a new empty database URI (runs in a subshell: no counters)
-    local serial; serial=$(mktemp -u XXXXXX | tr 'A-Z' 'a-z')
-    if [ -n "${NUANYANG_TEST_PG:-}" ]; then
-        local name="ny_user_${serial}"
-        psql -q "$NUANYANG_TEST_PG" -c "CREATE DATABASE $name" >/dev/null || return 1
-        echo "$NUANYANG_TEST_PG dbname=$name"
-    else
-        echo "$tmp/db$serial.db"
-    fi
 }
 password() { printf '%s\n' "$1" >"$tmp/in"; }
 # account_field ACCOUNT FIELD : from `user list --json` of $db
@@ -44,10 +16,8 @@ account_field() {
 rows=[r for r in json.load(open(sys.argv[1])) if r["account"]==sys.argv[2]]
 print(rows[0][sys.argv[3]] if rows else "absent")' "$tmp/list.json" "$1" "$2"
 }
-is() { # NAME GOT WANT
-    if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (got '$2', wanted '$3')"; fi
-}
 : >"$tmp/in"
+EXPECT_IN=$tmp/in # every command reads the password file
 
 # usage and help
 expect 0 "user --help" $NY user --help
@@ -166,5 +136,4 @@ n=$(python3 -c 'import json,sys; print(sum(r["password"] for r in json.load(open
 is "only the six demo logins have a password" "$n" 6
 is "other demo accounts cannot log in" "$(account_field district2 state)" no-password
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
