@@ -121,7 +121,11 @@ void model_free(model_clf *m);
  * now (fire, gas leak, someone collapsed or not breathing, a cry for help),
  * or when urgent is non-zero (a lexicon entry with the "urgent" action
  * matched), and is not plainly negated, past, hypothetical or a question about
- * rules ("演练", "如果", "怎么办"); 0 otherwise. text is normalised UTF-8. */
+ * rules ("演练", "如果", "怎么办"); 0 otherwise. text is normalised UTF-8.
+ * Callable from any thread; the first call compiles the rule's terms into a
+ * keyword automaton, and each thread keeps one reused hit list (freed when
+ * the thread exits). Never fails: without memory for those it searches term
+ * by term, with the same decisions. */
 int model_emergency_cue(const char *text, size_t len, int urgent);
 
 /* ---- keyword features ---- */

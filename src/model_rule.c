@@ -9,10 +9,24 @@
  * plainly about the past or over ("昨天", "已经灭了"), hypothetical or
  * instructional ("如果", "演练", "提示"), or a question about rules; "不是演练"
  * cancels "演练". The lists are kept short on purpose: every entry was checked
- * against the labelled chat messages for the false alarms it causes. */
+ * against the labelled chat messages for the false alarms it causes.
+ *
+ * All cue and blocker terms (a cue "a|b" gives two) are compiled once, on
+ * first use, into one keyword automaton of match.h, and a message is scanned
+ * once; the decision is then read off the hits, with the same meaning as a
+ * search per term: "a|b" holds when some b starts at or after the end of the
+ * first a, and "不是" cancels "演练" only before its first occurrence. Each
+ * thread reuses its own hit list. Should the automaton or a hit list be
+ * unavailable (out of memory), the rule searches term by term instead, so it
+ * never fails. */
 #include "model.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <threads.h>
+
+#include "match.h"
 
 /* Cues: "a" or "a|b" (a, then later b). */
 static const char *const cues[] = {
@@ -61,7 +75,15 @@ static int has_cue(const char *text, size_t len, const char *cue)
     return a && find(text, len, bar + 1, (size_t)(a - text) + fl) != NULL;
 }
 
-int model_emergency_cue(const char *text, size_t len, int urgent)
+/* Whether the first "演练" at b is cancelled by "不是" right before it. */
+static int drill_denied(const char *text, const char *b)
+{
+    return b - text >= 6 && memcmp(b - 6, "不是", 6) == 0;
+}
+
+/* The rule by one search per term: the fallback when no automaton or hit
+ * list can be had. */
+static int cue_by_search(const char *text, size_t len, int urgent)
 {
     int cue = urgent != 0;
     for (size_t i = 0; !cue && i < sizeof cues / sizeof *cues; i++)
@@ -72,7 +94,118 @@ int model_emergency_cue(const char *text, size_t len, int urgent)
         const char *b = find(text, len, blockers[i], 0);
         if (!b)
             continue;
-        if (strcmp(blockers[i], "演练") == 0 && b - text >= 6 && memcmp(b - 6, "不是", 6) == 0)
+        if (strcmp(blockers[i], "演练") == 0 && drill_denied(text, b))
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+#define NCUES (sizeof cues / sizeof *cues)
+#define NBLOCKERS (sizeof blockers / sizeof *blockers)
+/* Automaton entries: every cue part (two for "a|b"), then the blockers. */
+#define NENTRIES (2 * NCUES + NBLOCKERS)
+#define NONE UINT32_MAX
+
+/* Built once by rule_init; read-only afterwards. */
+static match_set *rule_set;      /* NULL when compiling failed */
+static tss_t rule_hits;          /* each thread's match_hits */
+static int rule_hits_ok;         /* whether rule_hits was created */
+static uint32_t cue_head[NCUES]; /* entry of the term, or of a in "a|b" */
+static uint32_t cue_tail[NCUES]; /* entry of b in "a|b", or NONE */
+static uint32_t first_blocker;   /* entry of blockers[0] */
+static uint32_t nentries;        /* entries compiled */
+static uint32_t drill_entry;     /* entry of "演练" */
+static char parts[NCUES][2][64]; /* the split cue parts */
+static once_flag rule_once = ONCE_FLAG_INIT;
+
+static void hits_free(void *p)
+{
+    match_hits_free(p);
+    free(p);
+}
+
+static void rule_init(void)
+{
+    match_entry ent[NENTRIES];
+    uint32_t n = 0;
+    for (size_t i = 0; i < NCUES; i++) {
+        const char *bar = strchr(cues[i], '|');
+        size_t fl = bar ? (size_t)(bar - cues[i]) : strlen(cues[i]);
+        if (fl >= sizeof parts[i][0] || (bar && strlen(bar + 1) >= sizeof parts[i][1]))
+            return;
+        memcpy(parts[i][0], cues[i], fl);
+        parts[i][0][fl] = '\0';
+        cue_head[i] = n;
+        ent[n++] = (match_entry){parts[i][0], NULL, 0};
+        cue_tail[i] = NONE;
+        if (bar) {
+            strcpy(parts[i][1], bar + 1);
+            cue_tail[i] = n;
+            ent[n++] = (match_entry){parts[i][1], NULL, 0};
+        }
+    }
+    first_blocker = n;
+    drill_entry = NONE;
+    for (size_t i = 0; i < NBLOCKERS; i++) {
+        if (strcmp(blockers[i], "演练") == 0)
+            drill_entry = n;
+        ent[n++] = (match_entry){blockers[i], NULL, 0};
+    }
+    nentries = n;
+    if (tss_create(&rule_hits, hits_free) != thrd_success)
+        return;
+    rule_hits_ok = 1;
+    match_set *m;
+    if (match_compile(ent, n, &m, NULL) == NY_OK)
+        rule_set = m;
+}
+
+/* This thread's hit list, or NULL when none can be had. */
+static match_hits *thread_hits(void)
+{
+    match_hits *h = tss_get(rule_hits);
+    if (h)
+        return h;
+    h = malloc(sizeof *h);
+    if (!h)
+        return NULL;
+    *h = (match_hits)MATCH_HITS_INIT;
+    if (tss_set(rule_hits, h) != thrd_success) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+int model_emergency_cue(const char *text, size_t len, int urgent)
+{
+    call_once(&rule_once, rule_init);
+    match_hits *h = rule_set && rule_hits_ok ? thread_hits() : NULL;
+    if (!h || match_scan(rule_set, text, len, h, NULL) != NY_OK)
+        return cue_by_search(text, len, urgent);
+    /* Per entry: the end of its first occurrence and the start of its last
+     * (hits come in order of end offset, and all occurrences of one term
+     * have its length, so the first to end is also the first to start). */
+    uint32_t first_end[NENTRIES], last_start[NENTRIES];
+    memset(first_end, 0xFF, nentries * sizeof *first_end);
+    for (size_t k = 0; k < h->n; k++) {
+        const match_hit *x = &h->v[k];
+        if (first_end[x->entry] == NONE)
+            first_end[x->entry] = x->end;
+        last_start[x->entry] = x->start;
+    }
+    int cue = urgent != 0;
+    for (size_t i = 0; !cue && i < NCUES; i++) {
+        uint32_t a = first_end[cue_head[i]], b = cue_tail[i];
+        cue = a != NONE && (b == NONE || (first_end[b] != NONE && last_start[b] >= a));
+    }
+    if (!cue)
+        return 0;
+    for (uint32_t e = first_blocker; e < nentries; e++) {
+        if (first_end[e] == NONE)
+            continue;
+        if (e == drill_entry && drill_denied(text, text + first_end[e] - strlen("演练")))
             continue;
         return 0;
     }
