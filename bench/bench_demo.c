@@ -13,14 +13,8 @@
 #include <unistd.h>
 
 #include "demo.h"
+#include "bench_util.h"
 #include "store.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Removes the database file and the journal files SQLite may leave. */
 static void remove_db(const char *path)
@@ -48,11 +42,11 @@ static int run(unsigned long long seed, long messages)
     ny_err e;
     store_stats st;
     int rc = store_open(path, NULL, &s, &e);
-    double t0 = now(), t1 = t0;
+    double t0 = bench_wall_now(), t1 = t0;
     if (rc == NY_OK) {
         demo_opts o = {.seed = seed, .messages = messages};
         rc = demo_generate(s, &o, &e);
-        t1 = now();
+        t1 = bench_wall_now();
     }
     if (rc == NY_OK)
         rc = store_stats_get(s, &st, &e);

@@ -19,63 +19,8 @@
 #include <time.h>
 
 #include "match.h"
+#include "bench_util.h"
 #include "norm.h"
-
-typedef struct texts {
-    char **s;
-    size_t *len;
-    size_t n, cap, bytes;
-} texts;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static int texts_add(texts *t, const char *s, size_t len)
-{
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 1024;
-        char **ns = realloc(t->s, cap * sizeof *ns);
-        size_t *nl = ns ? realloc(t->len, cap * sizeof *nl) : NULL;
-        if (ns)
-            t->s = ns;
-        if (!nl)
-            return -1;
-        t->len = nl;
-        t->cap = cap;
-    }
-    t->s[t->n] = malloc(len + 1);
-    if (!t->s[t->n])
-        return -1;
-    memcpy(t->s[t->n], s, len);
-    t->s[t->n][len] = '\0';
-    t->len[t->n++] = len;
-    t->bytes += len;
-    return 0;
-}
-
-static void texts_free(texts *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        free(t->s[i]);
-    free(t->s);
-    free(t->len);
-}
 
 /* Column `col` (0-based) of every line of a TSV file, normalised. */
 static int load_column(const char *path, int col, const norm_table *nt, texts *out)
@@ -189,7 +134,7 @@ static int hs_build(const match_entry *ents, size_t n, int som, hs_engine *out)
         ids[i] = (unsigned)i;
     }
     hs_compile_error_t *err = NULL;
-    double t0 = now();
+    double t0 = bench_cpu_now();
     if (rc == 0 && hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)n,
                                     HS_MODE_BLOCK, NULL, &out->db, &err) != HS_SUCCESS) {
         fprintf(stderr, "hyperscan%s: %s (expression %d)\n", som ? " (SOM)" : "",
@@ -197,7 +142,7 @@ static int hs_build(const match_entry *ents, size_t n, int som, hs_engine *out)
         hs_free_compile_error(err);
         rc = -1;
     }
-    out->compile_s = now() - t0;
+    out->compile_s = bench_cpu_now() - t0;
     if (rc == 0 && hs_alloc_scratch(out->db, &out->scratch) != HS_SUCCESS)
         rc = -1;
     for (size_t i = 0; exprs && i < n; i++)
@@ -223,7 +168,7 @@ static result measure(const match_set *m, const hs_engine *hs, const texts *t, i
     int reps = 1;
     double rate[64], mb[64];
     for (int r = -1; r < runs; r++) { /* run -1 calibrates to about 0.2 s */
-        double t0 = now();
+        double t0 = bench_cpu_now();
         for (int k = 0; k < reps; k++) {
             hits = 0;
             for (size_t i = 0; i < t->n; i++) {
@@ -237,7 +182,7 @@ static result measure(const match_set *m, const hs_engine *hs, const texts *t, i
                 }
             }
         }
-        double dt = now() - t0;
+        double dt = bench_cpu_now() - t0;
         if (r < 0) {
             reps = dt > 0 ? (int)(0.2 / dt) + 1 : 1000;
             continue;
@@ -246,7 +191,7 @@ static result measure(const match_set *m, const hs_engine *hs, const texts *t, i
         mb[r] = (double)t->bytes * reps / dt / 1e6;
     }
     match_hits_free(&h);
-    return (result){median(rate, runs), median(mb, runs), hits};
+    return (result){bench_median(rate, runs), bench_median(mb, runs), hits};
 }
 
 /* Compiles ents with both engines and prints one table row per engine. */
@@ -258,12 +203,12 @@ static void bench_lexicon(const char *label, const match_entry *ents, size_t n, 
     ny_err e;
     for (int r = 0; r < runs; r++) { /* our compile time: median of several */
         match_release(m);
-        double t0 = now();
+        double t0 = bench_cpu_now();
         if (match_compile(ents, n, &m, &e) != NY_OK) {
             fprintf(stderr, "bench_match: %s\n", e.msg);
             exit(1);
         }
-        ct[r] = now() - t0;
+        ct[r] = bench_cpu_now() - t0;
     }
     hs_engine hs[2] = {{0}, {0}};
     int have[2];
@@ -276,7 +221,7 @@ static void bench_lexicon(const char *label, const match_entry *ents, size_t n, 
         int have;
         double compile;
     } eng[] = {
-        {"own Aho–Corasick (match.c)", m, NULL, 1, median(ct, runs)},
+        {"own Aho–Corasick (match.c)", m, NULL, 1, bench_median(ct, runs)},
         {"hyperscan, end offsets only", NULL, &hs[0], have[0], hs[0].compile_s},
         {"hyperscan, HS_FLAG_SOM_LEFTMOST", NULL, &hs[1], have[1], hs[1].compile_s},
     };

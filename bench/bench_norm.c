@@ -16,86 +16,7 @@
 #include <utf8proc.h>
 
 #include "norm.h"
-
-typedef struct texts {
-    char **s;
-    size_t *len;
-    size_t n, bytes;
-} texts;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Column 3 of every line of a TSV file, as it is (not normalised). */
-static int load(const char *path, texts *t)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "bench_norm: cannot open %s\n", path);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0, tcap = 0;
-    int rc = 0;
-    while (rc == 0 && getline(&line, &cap, f) > 0) {
-        char *p = strchr(line, '\t');
-        p = p ? strchr(p + 1, '\t') : NULL;
-        if (!p)
-            continue;
-        p++;
-        size_t len = strcspn(p, "\t\r\n");
-        if (t->n == tcap) {
-            tcap = tcap ? 2 * tcap : 1024;
-            char **ns = realloc(t->s, tcap * sizeof *ns);
-            size_t *nl = ns ? realloc(t->len, tcap * sizeof *nl) : NULL;
-            if (ns)
-                t->s = ns;
-            if (!nl) {
-                rc = -1;
-                break;
-            }
-            t->len = nl;
-        }
-        if (!(t->s[t->n] = strndup(p, len)))
-            rc = -1;
-        else
-            t->len[t->n++] = len, t->bytes += len;
-    }
-    free(line);
-    fclose(f);
-    return rc;
-}
-
-static void texts_free(texts *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        free(t->s[i]);
-    free(t->s);
-    free(t->len);
-}
+#include "bench_util.h"
 
 enum { M_TABLE, M_OFFSETS, M_DIRECT };
 
@@ -137,10 +58,10 @@ static void measure(int mode, const norm_table *nt, opencc_t oc, const texts *t,
     double rate[64], mb[64];
     int reps = 1;
     for (int r = -1; r < runs; r++) {
-        double t0 = now();
+        double t0 = bench_cpu_now();
         for (int k = 0; k < reps; k++)
             pass(mode, nt, oc, t, &b);
-        double dt = now() - t0;
+        double dt = bench_cpu_now() - t0;
         if (r < 0) {
             reps = dt > 0 ? (int)(0.2 / dt) + 1 : 1000;
             continue;
@@ -148,8 +69,8 @@ static void measure(int mode, const norm_table *nt, opencc_t oc, const texts *t,
         rate[r] = (double)t->n * reps / dt;
         mb[r] = (double)t->bytes * reps / dt / 1e6;
     }
-    *per_s = median(rate, runs);
-    *mb_s = median(mb, runs);
+    *per_s = bench_median(rate, runs);
+    *mb_s = bench_median(mb, runs);
     norm_buf_free(&b);
 }
 
@@ -168,10 +89,10 @@ int main(int argc, char **argv)
     texts msgs = {0}, appeals = {0};
     char path[4096];
     snprintf(path, sizeof path, "%s/group_messages_train.tsv", data);
-    if (load(path, &msgs) != 0)
+    if (texts_load_tsv(path, 2, &msgs) != 0)
         return 1;
     snprintf(path, sizeof path, "%s/appeals_train.tsv", data);
-    if (load(path, &appeals) != 0)
+    if (texts_load_tsv(path, 2, &appeals) != 0)
         return 1;
     /* start-up: wall-clock time of norm_open, median of runs */
     double st[64];
@@ -179,23 +100,23 @@ int main(int argc, char **argv)
     ny_err e;
     for (int r = 0; r < runs; r++) {
         norm_close(nt);
-        double t0 = wall();
+        double t0 = bench_wall_now();
         if (norm_open(&nt, &e) != NY_OK) {
             fprintf(stderr, "bench_norm: %s\n", e.msg);
             return 1;
         }
-        st[r] = wall() - t0;
+        st[r] = bench_wall_now() - t0;
     }
-    double t0 = wall();
+    double t0 = bench_wall_now();
     opencc_t oc = opencc_open("t2s.json");
-    double oc_open = wall() - t0;
+    double oc_open = bench_wall_now() - t0;
     if (oc == (opencc_t)-1) {
         fprintf(stderr, "bench_norm: opencc: %s\n", opencc_error());
         return 1;
     }
     printf("norm_open: %.2f ms (wall clock, median of %d); for comparison opencc_open(t2s.json): "
            "%.2f ms\n",
-           median(st, runs) * 1e3, runs, oc_open * 1e3);
+           bench_median(st, runs) * 1e3, runs, oc_open * 1e3);
     printf("texts: %zu chat messages (%.1f bytes on average), %zu appeals (%.0f bytes on "
            "average), raw; thread CPU time, median of %d runs\n\n",
            msgs.n, (double)msgs.bytes / (double)msgs.n, appeals.n,

@@ -17,84 +17,11 @@
 #include <time.h>
 
 #include "match.h"
+#include "bench_util.h"
 #include "model.h"
 #include "norm.h"
 #include "policy.h"
 #include "triage.h"
-
-typedef struct texts {
-    char **s;
-    size_t *len;
-    size_t n, cap;
-} texts;
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Appends column 3 (1-based) of every line of the TSV file at path. */
-static int load_texts(const char *path, texts *t)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "bench_triage: cannot open %s\n", path);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-        char *a = strchr(line, '\t'), *b = a ? strchr(a + 1, '\t') : NULL;
-        if (!b)
-            continue;
-        char *s = b + 1;
-        size_t len = strcspn(s, "\r\n");
-        if (t->n == t->cap) {
-            size_t nc = t->cap ? 2 * t->cap : 1024;
-            char **ns = realloc(t->s, nc * sizeof *ns);
-            size_t *nl = ns ? realloc(t->len, nc * sizeof *nl) : NULL;
-            if (ns)
-                t->s = ns;
-            if (!nl) {
-                rc = -1;
-                break;
-            }
-            t->len = nl;
-            t->cap = nc;
-        }
-        if (!(t->s[t->n] = strndup(s, len))) {
-            rc = -1;
-            break;
-        }
-        t->len[t->n++] = len;
-    }
-    free(line);
-    fclose(f);
-    return rc;
-}
 
 typedef struct stage_ctx {
     triage_ws *ws;
@@ -191,7 +118,7 @@ static int stage_setup(stage_ctx *c, const char *dir, const texts *t)
     int rc = lex && pol && mi && mc ? 0 : -1;
     /* the lexicon's first column, as the engine compiles it */
     FILE *f = rc == 0 ? fopen(lex, "r") : NULL;
-    texts terms = {NULL, NULL, 0, 0};
+    texts terms = {0};
     if (f) {
         char *line = NULL;
         size_t cap = 0;
@@ -200,11 +127,7 @@ static int stage_setup(stage_ctx *c, const char *dir, const texts *t)
             size_t l = strcspn(line, ",\r\n");
             if (first)
                 continue;
-            if (terms.n == terms.cap) {
-                terms.cap = terms.cap ? 2 * terms.cap : 8192;
-                terms.s = realloc(terms.s, terms.cap * sizeof *terms.s);
-            }
-            if (!terms.s || !(terms.s[terms.n++] = strndup(line, l)))
+            if (texts_add(&terms, line, l) != 0)
                 rc = -1;
             if (rc)
                 break;
@@ -216,9 +139,7 @@ static int stage_setup(stage_ctx *c, const char *dir, const texts *t)
     }
     if (rc == 0 && match_compile_terms(c->nt, (const char *const *)terms.s, terms.n, &c->ms, &e))
         rc = -1;
-    for (size_t i = 0; i < terms.n; i++)
-        free(terms.s[i]);
-    free(terms.s);
+    texts_free(&terms);
     policy_list pl = POLICY_LIST_INIT;
     if (rc == 0 &&
         (model_load(mi, &c->mi, &e) || model_load(mc, &c->mc, &e) ||
@@ -275,8 +196,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_triage: --runs 1..100, --rounds >= 1\n");
         return 2;
     }
-    texts t = {NULL, NULL, 0, 0}, nt = {NULL, NULL, 0, 0};
-    if (load_texts(msgs, &t) != 0 || t.n == 0)
+    texts t = {0}, nt = {0};
+    if (texts_load_tsv(msgs, 2, &t) != 0 || t.n == 0)
         return 1;
     nt.s = calloc(t.n, sizeof *nt.s);
     nt.len = calloc(t.n, sizeof *nt.len);
@@ -291,12 +212,12 @@ int main(int argc, char **argv)
     ny_err e;
     for (int r = 0; r < runs; r++) {
         triage_close(en);
-        double t0 = wall_now();
+        double t0 = bench_wall_now();
         if (triage_open(&o, &en, &e) != NY_OK) {
             fprintf(stderr, "bench_triage: %s\n", e.msg);
             return 1;
         }
-        open_ms[r] = (wall_now() - t0) * 1e3;
+        open_ms[r] = (bench_wall_now() - t0) * 1e3;
     }
     stage_ctx c = {0};
     c.norm = &nt;
@@ -306,32 +227,29 @@ int main(int argc, char **argv)
     printf("bench_triage: %zu chat messages (%.1f bytes each), %d rounds per run, median of "
            "%d runs, one thread\n",
            t.n, (double)bytes / (double)t.n, rounds, runs);
-    printf("start-up triage_open (data %s): %.1f ms\n\n", data, median(open_ms, runs));
+    printf("start-up triage_open (data %s): %.1f ms\n\n", data, bench_median(open_ms, runs));
     printf("| stage | msgs/s | ns/msg |\n|---|---|---|\n");
     for (int st = 0; st < NSTAGES; st++) {
         double v[100];
         for (int r = 0; r < runs; r++) {
-            double t0 = cpu_now();
+            double t0 = bench_cpu_now();
             for (int k = 0; k < rounds; k++)
                 if (run_stage(&c, st, &t) != 0) {
                     fprintf(stderr, "bench_triage: stage %s failed\n", stage_names[st]);
                     return 1;
                 }
-            v[r] = cpu_now() - t0;
+            v[r] = bench_cpu_now() - t0;
         }
-        double s = median(v, runs), per = s / ((double)t.n * rounds);
+        double s = bench_median(v, runs), per = s / ((double)t.n * rounds);
         printf("| %s | %.0f | %.0f |\n", stage_names[st], 1 / per, per * 1e9);
     }
     printf("\n(sink %zu)\n", c.sink);
     stage_teardown(&c);
     triage_ws_free(c.ws);
     triage_close(en);
-    for (size_t i = 0; i < t.n; i++) {
-        free(t.s[i]);
+    for (size_t i = 0; i < t.n; i++)
         free(nt.s[i]);
-    }
-    free(t.s);
-    free(t.len);
+    texts_free(&t);
     free(nt.s);
     free(nt.len);
     return 0;
