@@ -296,11 +296,11 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
 /* ---- the route ---------------------------------------------------------------- */
 
 /* Authenticates the request; on failure answers r and returns its status. */
-static int authenticate(server_worker *w, void *conn, server_header_fn hdr, const char *body,
-                        size_t len, conn_info *ci, server_reply *r)
+static int authenticate(server *sv, server_worker *w, const server_call *call, conn_info *ci,
+                        server_reply *r)
 {
     ny_err e;
-    const char *key = hdr(conn, SIGN_HEADER_KEY);
+    const char *key = server_header(call, SIGN_HEADER_KEY);
     if (!key || !*key)
         return server_error(r, 401, "missing " SIGN_HEADER_KEY " header", SIGN_HEADER_KEY, -1);
     int rc = store_connector_find_by_key(w->db, key, on_connector, ci, &e);
@@ -310,15 +310,17 @@ static int authenticate(server_worker *w, void *conn, server_header_fn hdr, cons
         return server_error(r, rc == NY_EUNAVAIL ? 503 : 500, e.msg, NULL, -1);
     if (ci->disabled)
         return server_error(r, 403, "connector is disabled", SIGN_HEADER_KEY, -1);
-    if (sign_connector_verify(ci->secret, hdr(conn, SIGN_HEADER_TIMESTAMP), body, len,
-                              hdr(conn, SIGN_HEADER_SIGNATURE), (int64_t)time(NULL), &e) != NY_OK)
+    if (sign_connector_verify(ci->secret, server_header(call, SIGN_HEADER_TIMESTAMP), call->body,
+                              call->len, server_header(call, SIGN_HEADER_SIGNATURE), server_now(sv),
+                              &e) != NY_OK)
         return server_error(r, 401, e.msg, SIGN_HEADER_SIGNATURE, -1);
     return 0;
 }
 
-void server_ingest(server *sv, void *conn, server_header_fn hdr, const char *body, size_t len,
-                   server_reply *r)
+void server_ingest(server *sv, const server_call *call, server_reply *r)
 {
+    const char *body = call->body;
+    size_t len = call->len;
     ny_err e;
     char why[600];
     server_worker *w = server_worker_get(sv, &e);
@@ -327,7 +329,7 @@ void server_ingest(server *sv, void *conn, server_header_fn hdr, const char *bod
         return;
     }
     conn_info ci = {0};
-    if (authenticate(w, conn, hdr, body, len, &ci, r))
+    if (authenticate(sv, w, call, &ci, r))
         return;
     if (domain_utf8_check(body, len, &e) != NY_OK) {
         snprintf(why, sizeof why, "body is not valid UTF-8: %s", e.msg);
