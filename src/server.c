@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server_cases.h"
 #include "server_int.h"
 
 static _Thread_local server *tl_server;
@@ -151,6 +152,7 @@ static void free_server(server *sv)
     }
     free(sv->groups);
     triage_close(sv->engine);
+    server_cases_stop(sv);
     pthread_mutex_destroy(&sv->lock);
     free(sv);
 }
@@ -177,6 +179,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
         sv->o.listen_addr = "127.0.0.1";
     pthread_mutex_init(&sv->lock, NULL);
     int rc = load(sv, e);
+    if (rc == NY_OK)
+        rc = server_cases_start(sv, e);
     if (rc == NY_OK)
         rc = server_http_start(sv, e);
     if (rc != NY_OK) {

@@ -60,6 +60,7 @@ struct server {
     char engine_name[16];
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
+    struct server_cases_state *cases; /* SLA table and case scheduler (server_cases_sched.c) */
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on
