@@ -5,9 +5,10 @@
  * the deadline the stage is late: the case is marked overdue and, while it
  * waits to be accepted or resolved below the district, escalated to the
  * parent unit by the system (case_apply with the escalate action, which
- * starts a fresh accept deadline there); at district level, or when it
- * waits for verification, it gets an "overdue" log entry (催办) and no
- * further checks until someone acts. */
+ * starts a fresh accept deadline there); at district level, when it waits
+ * for verification, or for a rectification item (its owner stays
+ * responsible), it gets an "overdue" log entry (催办) and no further checks
+ * until someone acts. */
 #include "case_sched.h"
 
 #include <stdio.h>
@@ -38,7 +39,7 @@ static int handle(store *db, const sla *s, case_row *c, int64_t now, int *what, 
         return rc;
     }
     int escalate = (strcmp(c->stage, "accept") == 0 || strcmp(c->stage, "resolve") == 0) &&
-                   strcmp(c->level, "district") != 0;
+                   strcmp(c->level, "district") != 0 && strcmp(c->kind, "case") == 0;
     if (escalate) {
         case_request req = {
             .action = CASE_ESCALATE,

@@ -24,6 +24,12 @@ void server_case_actor(const server_caller *who, case_actor *a);
 /* A case as a list item of GET /api/v1/cases. */
 json_t *server_case_json(const case_row *c);
 
+/* The daily digest (日报) of the unit named name with subtree prefix for
+ * the local day starting at day: new and closed cases that day, open and
+ * overdue cases now, the first overdue ones listed; into out. */
+int server_cases_digest_text(store *db, const char *name, const char *prefix, int64_t day,
+                             char *out, size_t n, ny_err *e);
+
 /* Routes (docs/API.md "Cases"). */
 void server_cases_list(server *sv, const server_call *call, server_reply *r);
 void server_cases_post(server *sv, const server_call *call, server_reply *r);

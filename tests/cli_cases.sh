@@ -107,6 +107,44 @@ id3=$(field 'd["id"]')
 is "handled on the spot" "$(action "$gw" "$id3" '{"action":"handle_on_spot","note":"已清理"}')" 200
 is "on the spot: resolved at once" "$(field 'd["status"]')" resolved
 
+# figures for the community: the escalated case (closed, overdue, rated 满意), the
+# suspended one (accepted on time) and the on-the-spot one
+auth="Authorization: Bearer $comm"
+is "kpi" "$(get -H "$auth" "$url/api/v1/kpi?unit=411571001001&from=2026-03-01&to=2026-12-01")" 200
+is "kpi: cases" "$(field 'd["total"]')" 3
+is "kpi: 响应率 2 of 3 accepted on time" "$(field 'd["rates"]["response"]')" 0.6667
+is "kpi: 按期处置率" "$(field 'd["rates"]["on_time_resolve"]')" 1.0
+is "kpi: 按期结案率 (closed late)" "$(field 'd["rates"]["on_time_close"]')" 0.0
+is "kpi: 结案率" "$(field 'd["rates"]["close"]')" 1.0
+is "kpi: 满意率" "$(field 'd["rates"]["satisfaction"]')" 1.0
+is "kpi: 超期" "$(field 'd["overdue"]')" 1
+is "kpi: on the spot" "$(field 'd["on_spot"]')" 0
+is "kpi: by child grid" "$(field '[c["total"] for c in d["by_child"] if c["unit"]=="411571001001001"][0]')" 3
+is "kpi: by level" "$(field 'd["by_level"]["street"]')" 1
+is "kpi: by category" "$(field 'd["by_category"]["城乡建设"]["total"]')" 2
+is "kpi outside one's area" "$(get -H "$auth" "$url/api/v1/kpi?unit=411571002000")" 403
+is "kpi: bad date" "$(get -H "$auth" "$url/api/v1/kpi?from=2026-13-01")" 422
+is "workers table" "$(get -H "$auth" "$url/api/v1/kpi/workers?from=2026-03-01&to=2026-12-01")" 200
+is "workers: the grid worker's row" "$(field '[(w["total"], w["on_spot"]) for w in d["items"] if w["account"]=="gw411571001001001"][0]')" "(3, 1)"
+get -H "$auth" "$url/api/v1/kpi/workers?from=2026-03-01&to=2026-12-01&format=csv" >/dev/null
+is "workers CSV header" "$(head -1 "$tmp/body")" "网格代码,网格,账号,姓名,案件数,即办数,上报数,超期数,响应率,按期处置率,按期结案率,结案率,满意率"
+contains "workers CSV row" "$tmp/body" "411571001001001,新都社区第一网格,gw411571001001001,"
+is "digest" "$(get -H "$auth" "$url/api/v1/digest?date=2026-10-12")" 200
+contains_field() { field "$1" >"$tmp/f"; contains "$2" "$tmp/f" "$3"; }
+contains_field 'd["text"]' "digest counts the day's new cases" "新增案件1件"
+# the rectification ledger (整改台账)
+is "open a rectification item" "$(jpost -H "$auth" "$url/api/v1/cases" -d '{"source":"patrol","kind":"rectification","title":"消防通道堆放杂物整改","category":"城乡建设","unit":"411571001001001","due_at":"2026-10-20T18:00:00+08:00"}')" 201
+is "rectification starts accepted with its deadline" "$(field 'd["status"]+" "+d["sla"]["due_at"]')" "accepted 2026-10-20T18:00:00+08:00"
+is "ledger" "$(get -H "$auth" "$url/api/v1/ledger")" 200
+is "ledger lists it, not overdue" "$(field '[(i["title"], i["overdue"]) for i in d["items"]][0]')" "('消防通道堆放杂物整改', False)"
+clock 2026-10-22T09:00:00+08:00
+get -H "$auth" "$url/api/v1/ledger" >/dev/null
+is "ledger: overdue after the deadline" "$(field 'd["items"][0]["overdue"]')" True
+get -H "$auth" "$url/api/v1/ledger?format=csv" >/dev/null
+contains "ledger CSV" "$tmp/body" "消防通道堆放杂物整改,411571001001001,新都社区第一网格,立案,"
+get -H "Authorization: Bearer $gw2" "$url/api/v1/ledger" >/dev/null
+is "another grid's ledger is empty" "$(field 'd["total"]')" 0
+
 is "open: missing title" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","category":"城乡建设","unit":"411571001001001"}')" 422
 is "open: the field is named" "$(field 'd["field"]')" title
 is "open: unknown category" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","title":"x","category":"天气","unit":"411571001001001"}')" 422
