@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "calendar.h"
+#include "outbox.h"
 
 const char *const case_action_names[] = {
     "accept", "start",     "resolve",  "handle_on_spot", "verify",   "close", "return", "suspend",
@@ -212,7 +213,9 @@ static int commit_change(store *db, const case_row *before, case_row *c, const c
     if (rc == NY_OK && msg && c->group_id) {
         char key[64];
         snprintf(key, sizeof key, "case:%lld:%lld", (long long)c->id, (long long)ev);
-        rc = store_case_notify_group(db, c->group_id, key, msg, now, e);
+        outbox_item it = {
+            .key = key, .kind = "reply", .group_id = c->group_id, .text = msg, .priority = 2};
+        rc = outbox_enqueue(db, &it, now, NULL, NULL, e);
     }
     return rc;
 }

@@ -21,11 +21,17 @@ typedef struct route_row {
 } route_row;
 
 static const route_row routes[] = {
-    {"GET", "/healthz", server_healthz},         {"GET", "/metrics", server_metrics_text},
-    {"POST", "/api/v1/messages", server_ingest}, {"POST", "/api/v1/login", server_login},
-    {"POST", "/api/v1/logout", server_logout},   {"GET", "/api/v1/me", server_me},
+    {"GET", "/healthz", server_healthz},
+    {"GET", "/metrics", server_metrics_text},
+    {"POST", "/api/v1/messages", server_ingest},
+    {"POST", "/api/v1/login", server_login},
+    {"POST", "/api/v1/logout", server_logout},
+    {"GET", "/api/v1/me", server_me},
     {"POST", "/api/v1/admin/clock", server_admin_clock},
-    {"GET", "/api/v1/cases", server_cases_list}, {"POST", "/api/v1/cases", server_cases_post},
+    {"GET", "/connectors/wecom/{}", server_wecom},
+    {"POST", "/connectors/wecom/{}", server_wecom},
+    {"GET", "/api/v1/cases", server_cases_list},
+    {"POST", "/api/v1/cases", server_cases_post},
     {"GET", "/api/v1/cases/{}", server_case_get},
     {"POST", "/api/v1/cases/{}/actions", server_case_action},
     {"GET", "/api/v1/kpi", server_kpi},

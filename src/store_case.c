@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "store_sql.h"
 
 #define CASE_COLS                                                                                  \
@@ -328,58 +326,6 @@ int store_case_of_reporter(store *s, int64_t group_id, const char *sender_id, in
                            " AND (c.status <> 'closed' OR c.closed_at >= ?)"
                            " ORDER BY c.id DESC LIMIT 1",
                            p, 3, case_id, e);
-    return rc;
-}
-
-struct grp {
-    char platform[16], target[512];
-    int found;
-};
-
-static int on_group(void *ctx, const store_row *r)
-{
-    struct grp *g = ctx;
-    put(g->platform, sizeof g->platform, store_row_text(r, 0));
-    const char *t = store_row_text(r, 1);
-    put(g->target, sizeof g->target, t && t[0] ? t : store_row_text(r, 2));
-    g->found = 1;
-    return NY_OK;
-}
-
-int store_case_notify_group(store *s, int64_t group_id, const char *key, const char *text,
-                            int64_t now, ny_err *e)
-{
-    struct grp g = {0};
-    store_val q[] = {SV_INT(group_id)};
-    int rc = store_sql(s, "SELECT platform, target, external_id FROM chat_groups WHERE id = ?", q,
-                       1, on_group, &g, NULL, e);
-    if (rc != NY_OK)
-        return rc;
-    if (!g.found)
-        return ny_err_set(e, NY_ENOTFOUND, "no such group: %lld", (long long)group_id);
-    json_t *j = json_pack("{s:s, s:s}", "target", g.target, "text", text);
-    char *payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!payload)
-        return ny_err_set(e, NY_ERR, "out of memory");
-    store_val p[] = {SV_TEXT(key),     SV_TEXT(g.platform), SV_TEXT(g.target),
-                     SV_TEXT(payload), SV_INT(now),         SV_INT(now)};
-    rc = store_sql(s,
-                   "INSERT INTO outbox(idem_key, kind, channel, target, payload, status, next_at,"
-                   " created_at) VALUES(?, 'reply', ?, ?, ?, 'pending', ?, ?)"
-                   " ON CONFLICT(idem_key) DO NOTHING",
-                   p, 6, NULL, NULL, NULL, e);
-    free(payload);
-    return rc;
-}
-
-int store_case_group_id(store *s, const char *external_id, int64_t *id, ny_err *e)
-{
-    store_val p[] = {SV_TEXT(external_id)};
-    int rc = store_sql_int(
-        s, "SELECT id FROM chat_groups WHERE external_id = ? ORDER BY id LIMIT 1", p, 1, id, e);
-    if (rc == NY_ENOTFOUND)
-        ny_err_set(e, rc, "没有这个群 / no such group: %s", external_id);
     return rc;
 }
 

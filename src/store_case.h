@@ -1,6 +1,5 @@
 /* store_case.h - storage of the case loop: cases with their SLA fields,
- * the append-only transaction log, reporters, and the feedback messages a
- * case sends to its reporters' group.
+ * the append-only transaction log and reporters.
  *
  * Written once for both engines over store_sql (store_sql.h). A case_row is
  * a case as the workflow (case.h) reads and writes it: codes instead of
@@ -94,15 +93,6 @@ int store_case_reporters(store *s, int64_t case_id, int (*fn)(void *ctx, const c
  * none. */
 int store_case_of_reporter(store *s, int64_t group_id, const char *sender_id, int64_t closed_since,
                            int64_t *case_id, ny_err *e);
-
-/* Queues a text for a chat group in the outbox (kind reply, channel the
- * group's platform, target its robot target or else its external id),
- * idempotent on key. NY_ENOTFOUND for an unknown group. */
-int store_case_notify_group(store *s, int64_t group_id, const char *key, const char *text,
-                            int64_t now, ny_err *e);
-
-/* The group id of a chat group by external id (any platform). */
-int store_case_group_id(store *s, const char *external_id, int64_t *id, ny_err *e);
 
 /* Filters of a case list; NULL or 0 fields do not filter. scope is a unit
  * code prefix the holding unit must start with; department (for the

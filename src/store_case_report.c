@@ -7,10 +7,7 @@
 #include "store_case_report.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "store_sql.h"
 
@@ -121,22 +118,4 @@ int store_case_digest_staff(store *s,
                      "SELECT u.code, u.level, st.account FROM staff st JOIN units u"
                      " ON u.id = st.unit_id WHERE st.role <> 'admin' ORDER BY u.code, st.account",
                      NULL, 0, on_three, &t, NULL, e);
-}
-
-int store_case_notify_staff(store *s, const char *account, const char *key, const char *text,
-                            int64_t now, ny_err *e)
-{
-    json_t *j = json_pack("{s:s, s:s}", "account", account, "text", text);
-    char *payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!payload)
-        return ny_err_set(e, NY_ERR, "out of memory");
-    store_val p[] = {SV_TEXT(key), SV_TEXT(account), SV_TEXT(payload), SV_INT(now), SV_INT(now)};
-    int rc = store_sql(s,
-                       "INSERT INTO outbox(idem_key, kind, channel, target, payload, status,"
-                       " next_at, created_at) VALUES(?, 'notify', 'staff', ?, ?, 'pending', ?, ?)"
-                       " ON CONFLICT(idem_key) DO NOTHING",
-                       p, 5, NULL, NULL, NULL, e);
-    free(payload);
-    return rc;
 }

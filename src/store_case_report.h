@@ -40,9 +40,4 @@ int store_case_digest_staff(store *s,
                                       const char *account),
                             void *ctx, ny_err *e);
 
-/* Queues a digest text for a staff account in the outbox (kind notify,
- * channel "staff"), idempotent on key. */
-int store_case_notify_staff(store *s, const char *account, const char *key, const char *text,
-                            int64_t now, ny_err *e);
-
 #endif

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib_cli.sh"
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+sql() { if [ -n "${NUANYANG_TEST_PG:-}" ]; then psql -qAt "$db" -c "$1"; else sqlite3 "$db" "$1"; fi; }
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/body" "$1" 2>/dev/null; }
 
 db=$(fresh_db)
@@ -144,6 +145,21 @@ get -H "$auth" "$url/api/v1/ledger?format=csv" >/dev/null
 contains "ledger CSV" "$tmp/body" "消防通道堆放杂物整改,411571001001001,新都社区第一网格,立案,"
 get -H "Authorization: Bearer $gw2" "$url/api/v1/ledger" >/dev/null
 is "another grid's ledger is empty" "$(field 'd["total"]')" 0
+
+# the daily digest goes to staff with a notification target once digest_at (08:30) passes
+sql "UPDATE staff SET notify_channel = 'webhook', notify_target = 'http://127.0.0.1:9/hook' WHERE account = 'comm411571001001'"
+clock 2026-10-23T08:29:00+08:00
+sleep 0.5
+is "no digest before 08:30" "$(sql "SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND idem_key LIKE 'digest:%'")" 0
+clock 2026-10-23T08:31:00+08:00
+for _ in $(seq 300); do # every unit's digest: a few seconds on PostgreSQL under ASan
+    n=$(sql "SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND idem_key LIKE 'digest:2026-10-22:%'")
+    [ "$n" = 1 ] && break; sleep 0.1
+done
+is "digest queued once for the staff member with a target" "$n" 1
+sql "SELECT payload FROM outbox WHERE idem_key LIKE 'digest:2026-10-22:%'" >"$tmp/digest"
+contains "the digest names the unit and the day" "$tmp/digest" "新都社区 2026-10-22"
+is "the day's digest job ran once" "$(sql "SELECT COUNT(*) FROM jobs WHERE dedupe_key = 'case_digest:2026-10-23' AND status = 'done'")" 1
 
 is "open: missing title" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","category":"城乡建设","unit":"411571001001001"}')" 422
 is "open: the field is named" "$(field 'd["field"]')" title

@@ -51,8 +51,10 @@ static int setup(void **st)
                       {0, GRID1, "第一网格", "grid", COMM},
                       {0, GRID2, "第二网格", "grid", COMM}};
     MUST(store_unit_put_batch(f.db, u, 5, NULL, &e));
-    store_group g[] = {{0, "wecom", "g1", "resident", GRID1, "一网格居民群", 100, ""},
-                       {0, "wecom", "g2", "resident", GRID2, "二网格居民群", 80, ""}};
+    store_group g[] = {{0, "wecom", "g1", "resident", GRID1, "一网格居民群", 100,
+                        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=g1"},
+                       {0, "wecom", "g2", "resident", GRID2, "二网格居民群", 80,
+                        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=g2"}};
     int64_t ids[2];
     MUST(store_group_put_batch(f.db, g, 2, ids, &e));
     f.group = ids[0];
