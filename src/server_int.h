@@ -77,6 +77,8 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
+    const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
+    char etag[48];                   /* ETag or "" */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -162,6 +164,11 @@ void server_login(server *sv, const server_call *call, server_reply *r);
 void server_logout(server *sv, const server_call *call, server_reply *r);
 void server_me(server *sv, const server_call *call, server_reply *r);
 void server_admin_clock(server *sv, const server_call *call, server_reply *r);
+
+/* server_static.c: answers a path no route knows from the web directory
+ * (GET and HEAD; "/" is index.html) and returns the status, or returns 0
+ * without answering for /api/ paths, which keep their JSON 404. */
+int server_static(server *sv, const server_call *call, server_reply *r);
 
 /* Parses an ISO-8601 time with offset ("2026-05-01T08:30:00+08:00", "…Z",
  * optional fraction) into Unix seconds. NY_OK or NY_EINVAL. */
