@@ -164,7 +164,7 @@ try {
         messages_today: stats.data?.messages_today,
         messages: stats.data?.messages,
         leads: stats.data?.leads,
-        consultations: stats.data?.consultations,
+        consultations: stats.data?.consultations_answered,
         open: kpi.data?.open,
         overdue: kpi.data?.overdue,
         response: kpi.data?.rates?.response,
@@ -212,6 +212,7 @@ try {
     check('live feed states its connection in Chinese', /实时/.test(feed), feed);
     // keyboard: the skip link and the navigation are reachable with Tab
     await page.goto(base + '/#/dashboard');
+    await page.reload(); // a fresh load, not a hash change
     await page.waitForSelector('#nav a');
     await page.keyboard.press('Tab');
     check('keyboard: Tab first reaches the skip link', await page.evaluate(() => document.activeElement.className === 'skip'));
