@@ -11,7 +11,8 @@
 // access and that no raw JSON ever reaches the screen; and saves a
 // screenshot of every page. Where an endpoint is not on the server yet the
 // page must show its clean Chinese "not available" state, which is checked
-// instead.
+// instead. Timing is measured by bench/web_dashboard.sh, not here, where
+// the machine may be busy with other test runs.
 import { chromium } from '../../web/node_modules/playwright-core/index.mjs';
 
 const [base, shots] = process.argv.slice(2);
@@ -94,10 +95,9 @@ try {
   // ---- login errors ------------------------------------------------------
   {
     const page = await newPage();
-    const t0 = Date.now();
     await page.goto(base + '/');
     await page.waitForSelector('#account');
-    check('login page shows within 1 s', Date.now() - t0 < 1000, Date.now() - t0 + ' ms');
+    check('the root address shows the login page', page.url().endsWith('#/login'), page.url());
     await page.click('form.login button[type=submit]');
     check('empty login is refused in Chinese', (await page.textContent('#login-error')).includes('请输入账号'));
     await page.fill('#account', 'street01');
@@ -151,10 +151,9 @@ try {
   // ---- dashboard figures match the API, with drill-down ---------------------
   {
     const page = await newPage({ width: 1920, height: 1080 });
-    const t0 = Date.now();
     const s = await login(page, 'district1');
     await page.waitForSelector('.figure');
-    check('dashboard appears within 2 s of logging in (ASan build)', Date.now() - t0 < 2000, Date.now() - t0 + ' ms');
+    check('district staff land on the dashboard figures', (await page.$$('.figure')).length === 9);
     await settled(page);
     async function compare(unit, where) {
       const stats = await api(s.token, 'GET', '/api/v1/stats?unit=' + unit);
