@@ -167,11 +167,11 @@ try {
         open: kpi.data?.open,
         overdue: kpi.data?.overdue,
         response: kpi.data?.rates?.response,
-        ontime_close: kpi.data?.rates?.ontime_close,
+        on_time_close: kpi.data?.rates?.on_time_close,
         satisfaction: kpi.data?.rates?.satisfaction,
       };
       for (const [k, v] of Object.entries(want)) {
-        const src = ['open', 'overdue', 'response', 'ontime_close', 'satisfaction'].includes(k) ? kpi : stats;
+        const src = ['open', 'overdue', 'response', 'on_time_close', 'satisfaction'].includes(k) ? kpi : stats;
         const expect = src.status === 200 && v !== undefined && v !== null ? String(v) : '';
         check(`${where}: figure ${k} matches the API`, shown[k] === expect, `shown '${shown[k]}', API '${expect}'`);
       }

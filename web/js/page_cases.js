@@ -119,13 +119,21 @@ const NEEDS = {
   reassign: ['department', 'unit', 'note'],
   reopen: ['note'],
 };
-const REQUIRED = { escalate: '请填写上报原因。', return: '请填写退回原因。', suspend: '请填写挂起原因。', resolve: '请填写办结情况。' };
+const REQUIRED = {
+  escalate: '请填写上报原因。',
+  return: '请填写退回原因。',
+  suspend: '请填写挂起原因。',
+  resolve: '请填写办结情况。',
+  handle_on_spot: '请填写处置情况。',
+  supervise: '请填写督办意见。',
+  reopen: '请填写重新办理的原因。',
+};
 
 export function actionForm(c, action, done) {
   const needs = NEEDS[action] || ['note'];
   const ctl = {};
   const msg = h('p', { class: 'form-error', role: 'alert' });
-  const noteLabel = { escalate: '上报原因', return: '退回原因', suspend: '挂起原因', resolve: '办结情况', supervise: '督办意见' }[action] || '备注';
+  const noteLabel = { escalate: '上报原因', return: '退回原因', suspend: '挂起原因', resolve: '办结情况', handle_on_spot: '处置情况', supervise: '督办意见', reopen: '重新办理原因' }[action] || '备注';
   const fields = needs.map((n) => {
     if (n === 'note') return field(noteLabel, (ctl.note = h('textarea', { name: 'note', rows: 3 })));
     if (n === 'photo_url') return field('现场照片链接（可选）', (ctl.photo_url = h('input', { name: 'photo_url', type: 'url', placeholder: 'https://…' })));
@@ -163,6 +171,20 @@ export function slaText(sla) {
   const m = sla.working_minutes_left;
   if (m === undefined || m === null) return sla.due_at ? '期限 ' + time(sla.due_at) : '无期限';
   return `剩余 ${Math.floor(m / 60)} 小时 ${m % 60} 分钟（工作时间）`;
+}
+
+// The messages (or, as the cases API gives them, the reporters: group,
+// sender, time) that started the case.
+function sources(c) {
+  const msgs = (c.messages || []).map((m) => ({ text: m.text, who: [m.group_name, m.sender && (m.sender.name || m.sender), time(m.sent_at)] }));
+  const reps = (c.reporters || []).map((r) => ({ text: r.text || '', who: [r.group_name || r.group, r.sender_name || r.sender_id, time(r.at)] }));
+  const list = msgs.length ? msgs : reps;
+  if (!list.length) return empty('此案件不是由群消息发起的。');
+  return h(
+    'ul',
+    { class: 'msgs', id: 'sources' },
+    list.map((m) => h('li', {}, m.text ? h('div', {}, m.text) : null, h('div', { class: 'reading' }, m.who.filter((x) => x && x !== '—').join(' · '))))
+  );
 }
 
 function detail(main, ctx, id) {
@@ -254,13 +276,7 @@ function detail(main, ctx, id) {
             'section',
             { class: 'card' },
             h('h2', {}, '来源消息'),
-            c.messages && c.messages.length
-              ? h(
-                  'ul',
-                  { class: 'msgs' },
-                  c.messages.map((m) => h('li', {}, h('div', {}, m.text), h('div', { class: 'reading' }, [m.group_name, m.sender, time(m.sent_at)].filter(Boolean).join(' · '))))
-                )
-              : empty('此案件不是由群消息发起的。')
+            sources(c)
           )
         ),
         h(
@@ -271,7 +287,7 @@ function detail(main, ctx, id) {
             { class: 'card' },
             h('h2', {}, '时限'),
             h('p', { class: 'sla' + (sla.overdue || c.overdue ? ' overdue' : ''), id: 'sla' }, c.sla ? slaText(sla) : c.overdue ? '已超期' : '—'),
-            sla.stage ? h('p', { class: 'muted' }, '当前环节：', label('status', sla.stage)) : null,
+            sla.stage ? h('p', { class: 'muted' }, '当前环节：', { accept: '受理', resolve: '处置', verify: '核查' }[sla.stage] || sla.stage) : null,
             sla.due_at ? h('p', { class: 'muted' }, '截止：', time(sla.due_at)) : null
           ),
           h(
