@@ -46,7 +46,9 @@ function list(main, ctx) {
     )
   );
   const out = h('div', { class: 'results' }, loading());
-  clear(main, h('div', { class: 'page-head' }, h('h1', {}, '案件办理')), form, out);
+  const slot = h('div', {});
+  const open = h('button', { type: 'button', id: 'new-case', onclick: () => (slot.firstChild ? clear(slot) : clear(slot, newCase(ctx))) }, '登记案件');
+  clear(main, h('div', { class: 'page-head' }, h('h1', {}, '案件办理'), open), slot, form, out);
 
   function submit(ev) {
     ev.preventDefault();
@@ -104,6 +106,52 @@ function list(main, ctx) {
     },
     (err) => clear(out, failure(err, () => ctx.go('cases' + qs(q))))
   );
+}
+
+// A case staff open themselves (walk-in, phone, patrol), in their own area.
+function newCase(ctx) {
+  const c = {
+    title: h('input', { name: 'title', id: 'nc-title', required: true, maxlength: 100 }),
+    description: h('textarea', { name: 'description', id: 'nc-description', rows: 3 }),
+    category: h('select', { name: 'category', id: 'nc-category' }, categories.filter((x) => x !== '无').map((x) => h('option', { value: x }, x))),
+    source: h('select', { name: 'source', id: 'nc-source' }, [['patrol', '巡查发现'], ['walk_in', '来访'], ['phone', '来电']].map(([v, t]) => h('option', { value: v }, t))),
+    kind: h('select', { name: 'kind', id: 'nc-kind' }, h('option', { value: 'case' }, '案件'), h('option', { value: 'rectification' }, '整改事项')),
+    unit: h('input', { name: 'unit', id: 'nc-unit', value: ctx.me.unit, inputmode: 'numeric', required: true }),
+    location: h('input', { name: 'location', id: 'nc-location' }),
+    reporter: h('input', { name: 'reporter', id: 'nc-reporter' }),
+    photo_url: h('input', { name: 'photo_url', id: 'nc-photo', type: 'url', placeholder: 'https://…' }),
+  };
+  const msg = h('p', { class: 'form-error', role: 'alert' });
+  const btn = h('button', { type: 'submit', class: 'primary' }, '登记');
+  const form = h(
+    'form',
+    { class: 'card', id: 'new-case-form', onsubmit: submit, 'aria-label': '登记案件' },
+    h('h2', {}, '登记案件'),
+    field('标题', c.title),
+    field('情况描述', c.description),
+    h('div', { class: 'row' }, field('类别', c.category), field('来源', c.source), field('类型', c.kind), field('属地单位代码', c.unit)),
+    h('div', { class: 'row' }, field('地点（可选）', c.location), field('反映人（可选）', c.reporter), field('照片链接（可选）', c.photo_url)),
+    msg,
+    btn
+  );
+  async function submit(ev) {
+    ev.preventDefault();
+    msg.textContent = '';
+    if (!c.title.value.trim()) return void ((msg.textContent = '请填写标题。'), c.title.focus());
+    const body = {};
+    for (const [k, el] of Object.entries(c)) if (el.value.trim()) body[k] = el.value.trim();
+    btn.disabled = true;
+    try {
+      const r = await post('/api/v1/cases', body);
+      toast('案件已登记。');
+      ctx.go('cases/' + r.id);
+    } catch (err) {
+      msg.textContent = err.message;
+      btn.disabled = false;
+    }
+  }
+  setTimeout(() => c.title.focus());
+  return form;
 }
 
 // The form fields each action asks for.
@@ -173,6 +221,21 @@ export function slaText(sla) {
   return `剩余 ${Math.floor(m / 60)} 小时 ${m % 60} 分钟（工作时间）`;
 }
 
+const FIELD = { status: '状态', unit: '单位', due_at: '期限', stage: '环节', satisfaction: '满意度', level: '层级', department: '部门', overdue: '超期', priority: '优先级' };
+const STAGE = { accept: '受理', resolve: '处置', verify: '核查' };
+const SOURCE = { lead: '群消息', walk_in: '来访', phone: '来电', patrol: '巡查发现', hotline: '12345热线' };
+
+// One side of a change in the timeline, in words.
+function change(k, v) {
+  if (v === null || v === undefined || v === '' || v === 0) return k === 'overdue' ? '否' : '—';
+  if (k === 'status') return label('status', v);
+  if (k === 'level') return label('level', v);
+  if (k === 'stage') return STAGE[v] || v;
+  if (k === 'overdue') return v ? '是' : '否';
+  if (/_at$/.test(k)) return time(v);
+  return String(v);
+}
+
 // The messages (or, as the cases API gives them, the reporters: group,
 // sender, time) that started the case.
 function sources(c) {
@@ -228,7 +291,7 @@ function detail(main, ctx, id) {
                 ['类别', c.category],
                 ['单位', c.unit_name || c.unit],
                 ['部门', c.department],
-                ['来源', c.source],
+                ['来源', SOURCE[c.source] || c.source],
                 ['地点', c.location],
                 ['反映人', c.reporter],
                 ['立案时间', time(c.opened_at)],
@@ -263,7 +326,7 @@ function detail(main, ctx, id) {
                             'div',
                             { class: 'changes' },
                             Object.entries(e.changes)
-                              .map(([k, v]) => (Array.isArray(v) ? `${k}：${label(k, v[0])} → ${label(k, v[1])}` : `${k}：${v}`))
+                              .map(([k, v]) => (Array.isArray(v) ? `${FIELD[k] || k}：${change(k, v[0])} → ${change(k, v[1])}` : `${FIELD[k] || k}：${change(k, v)}`))
                               .join('；')
                           )
                         : null
@@ -286,7 +349,7 @@ function detail(main, ctx, id) {
             'section',
             { class: 'card' },
             h('h2', {}, '时限'),
-            h('p', { class: 'sla' + (sla.overdue || c.overdue ? ' overdue' : ''), id: 'sla' }, c.sla ? slaText(sla) : c.overdue ? '已超期' : '—'),
+            h('p', { class: 'sla' + (sla.overdue || c.overdue ? ' overdue' : ''), id: 'sla' }, c.status === 'closed' ? '已结案' : c.sla ? slaText(sla) : c.overdue ? '已超期' : '—'),
             sla.stage ? h('p', { class: 'muted' }, '当前环节：', { accept: '受理', resolve: '处置', verify: '核查' }[sla.stage] || sla.stage) : null,
             sla.due_at ? h('p', { class: 'muted' }, '截止：', time(sla.due_at)) : null
           ),
