@@ -77,6 +77,27 @@ static int report_range(server *sv, const server_call *call, int64_t *from, int6
     return 0;
 }
 
+/* ?limit= (default 50, at most 500) and ?offset=; answers 422 and returns
+ * non-zero when one is not a whole number. */
+static int page_args(const server_call *call, long *limit, long *offset, server_reply *r)
+{
+    const char *l = server_query(call, "limit"), *o = server_query(call, "offset");
+    char *end = NULL;
+    if (l && *l) {
+        *limit = strtol(l, &end, 10);
+        if (*end || *limit < 1)
+            return server_error(r, 422, "limit must be 1..500 / 分页参数错误", "limit", -1);
+        if (*limit > 500)
+            *limit = 500;
+    }
+    if (o && *o) {
+        *offset = strtol(o, &end, 10);
+        if (*end || *offset < 0)
+            return server_error(r, 422, "offset must be 0 or more / 分页参数错误", "offset", -1);
+    }
+    return 0;
+}
+
 #define MAX_CHILDREN 64
 #define NCAT 8
 
@@ -295,6 +316,13 @@ void server_kpi_workers(server *sv, const server_call *call, server_reply *r)
         return;
     }
     int csv = format && strcmp(format, "csv") == 0;
+    long limit = 50, offset = 0;
+    if (page_args(call, &limit, &offset, r)) {
+        for (int i = 0; i < ws.n; i++)
+            kpi_reset(&ws.w[i].acc);
+        free(ws.w);
+        return;
+    }
     json_t *items = json_array();
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -323,7 +351,7 @@ void server_kpi_workers(server *sv, const server_call *call, server_reply *r)
                                  n[3],    rt[0],        rt[1],      rt[2],   rt[3], rt[4]};
             for (size_t k = 0; k < sizeof row / sizeof row[0]; k++)
                 csv_field(&buf, &len, &cap, row[k], k + 1 == sizeof row / sizeof row[0]);
-        } else {
+        } else if (i >= offset && i - offset < limit) {
             json_t *j = kpi_json(a);
             json_object_set_new(j, "grid", json_string(x->grid));
             json_object_set_new(j, "grid_name", json_string(x->grid_name));
@@ -338,8 +366,9 @@ void server_kpi_workers(server *sv, const server_call *call, server_reply *r)
         json_decref(items);
         reply_csv(r, buf, len);
     } else {
-        server_json(r,
-                    json_pack("{s:s, s:s, s:o}", "unit", code, "unit_name", name, "items", items));
+        server_json(r, json_pack("{s:s, s:s, s:o, s:i, s:I, s:I}", "unit", code, "unit_name", name,
+                                 "items", items, "total", ws.n, "limit", (json_int_t)limit,
+                                 "offset", (json_int_t)offset));
     }
 }
 
@@ -396,7 +425,13 @@ void server_ledger(server *sv, const server_call *call, server_reply *r)
             csv_field(&l.buf, &l.len, &l.cap, head[i], i + 1 == sizeof head / sizeof head[0]);
     }
     case_filter f = {
-        .scope = prefix, .kind = "rectification", .overdue = -1, .open_only = 1, .limit = 100000};
+        .scope = prefix, .kind = "rectification", .overdue = -1, .open_only = 1, .limit = 50};
+    if (l.csv) {
+        f.limit = 1000000; /* the export is the whole ledger */
+    } else if (page_args(call, &f.limit, &f.offset, r)) {
+        json_decref(l.items);
+        return;
+    }
     ny_err e;
     server_worker *w = server_worker_get(sv, &e);
     long total = 0;
@@ -411,8 +446,9 @@ void server_ledger(server *sv, const server_call *call, server_reply *r)
         json_decref(l.items);
         reply_csv(r, l.buf, l.len);
     } else {
-        server_json(r, json_pack("{s:s, s:s, s:o, s:I}", "unit", code, "unit_name", name, "items",
-                                 l.items, "total", (json_int_t)total));
+        server_json(r, json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "unit", code, "unit_name", name,
+                                 "items", l.items, "total", (json_int_t)total, "limit",
+                                 (json_int_t)f.limit, "offset", (json_int_t)f.offset));
     }
 }
 
