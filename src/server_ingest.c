@@ -26,6 +26,7 @@ typedef struct in_msg {
     char id_buf[24], sender_buf[24]; /* integer ids written as text */
     size_t text_len;
     const server_group *g;
+    json_t *mentions; /* array of strings, or NULL */
     int64_t sent_at;
 } in_msg;
 
@@ -180,6 +181,7 @@ static int check_message(const server *sv, json_t *j, long i, in_msg *m, server_
         mentions_ok = json_is_string(json_array_get(mentions, k));
     if (!mentions_ok)
         return server_error(r, 422, "mentions must be an array of strings", "mentions", i);
+    m->mentions = mentions;
     return 0;
 }
 
@@ -225,9 +227,11 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
     int64_t *ids = calloc(n, sizeof *ids);
     int *dup = calloc(n, sizeof *dup);
     char *lead = calloc(n, 1);
+    server_effects *fx = server_effects_new(n);
     ny_err e;
-    int rc = rows && res && texts && ids && dup && lead ? NY_OK
-                                                        : ny_err_set(&e, NY_ERR, "out of memory");
+    int rc = rows && res && texts && ids && dup && lead && fx
+                 ? NY_OK
+                 : ny_err_set(&e, NY_ERR, "out of memory");
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         triage_group g = {in[i].g->kind, in[i].g->unit_code};
         triage_result t;
@@ -257,10 +261,23 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
                                   t.intent_name,
                                   t.category_name,
                                   texts[i]};
+        if ((rc = server_effects_note(fx, i, &t, &rows[i], in[i].g, in[i].mentions)) != NY_OK) {
+            ny_err_set(&e, rc, "out of memory");
+            break;
+        }
     }
-    if (rc == NY_OK)
+    /* the messages and what they cause (server_effects.c) in one transaction */
+    if (rc == NY_OK && (rc = store_begin(w->db, &e)) == NY_OK) {
         rc = store_message_ingest_batch(w->db, rows, n, ids, dup, &e);
+        if (rc == NY_OK)
+            rc = server_effects_apply(sv, w->db, fx, ids, dup, &e);
+        if (rc == NY_OK)
+            rc = store_commit(w->db, &e);
+        else
+            store_rollback(w->db, NULL);
+    }
     if (rc == NY_OK) {
+        server_effects_committed(sv, fx);
         json_t *list = json_array();
         long stored = 0, leads = 0;
         for (size_t i = 0; i < n; i++) {
@@ -291,6 +308,7 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
     free(ids);
     free(dup);
     free(lead);
+    server_effects_free(fx);
 }
 
 /* ---- the route ---------------------------------------------------------------- */

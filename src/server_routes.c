@@ -23,6 +23,11 @@ static const route_row routes[] = {
     {"GET", "/healthz", server_healthz},         {"GET", "/metrics", server_metrics_text},
     {"POST", "/api/v1/messages", server_ingest}, {"POST", "/api/v1/login", server_login},
     {"POST", "/api/v1/logout", server_logout},   {"GET", "/api/v1/me", server_me},
+    {"POST", "/api/v1/notices", server_notice_create},
+    {"GET", "/api/v1/notices", server_notices_list},
+    {"GET", "/api/v1/notices/{}", server_notice_get},
+    {"GET", "/api/v1/outbox", server_outbox_list},
+    {"POST", "/api/v1/outbox/{}/retry", server_outbox_retry},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */
