@@ -20,9 +20,15 @@ typedef struct route_row {
 } route_row;
 
 static const route_row routes[] = {
-    {"GET", "/healthz", server_healthz},         {"GET", "/metrics", server_metrics_text},
-    {"POST", "/api/v1/messages", server_ingest}, {"POST", "/api/v1/login", server_login},
-    {"POST", "/api/v1/logout", server_logout},   {"GET", "/api/v1/me", server_me},
+    {"GET", "/healthz", server_healthz},
+    {"GET", "/metrics", server_metrics_text},
+    {"POST", "/api/v1/messages", server_ingest},
+    {"POST", "/api/v1/login", server_login},
+    {"POST", "/api/v1/logout", server_logout},
+    {"GET", "/api/v1/me", server_me},
+    {"POST", "/api/v1/admin/clock", server_admin_clock},
+    {"GET", "/connectors/wecom/{}", server_wecom},
+    {"POST", "/connectors/wecom/{}", server_wecom},
     {"POST", "/api/v1/notices", server_notice_create},
     {"GET", "/api/v1/notices", server_notices_list},
     {"GET", "/api/v1/notices/{}", server_notice_get},
