@@ -15,7 +15,9 @@
  * emergencies; the district department where a cue calls for one), each
  * an outbox row keyed "n:<message id>:<i>"; and the reply, when the
  * etiquette lets the bot speak (20 a minute per group, no repeats, always
- * for an @-mention), is an outbox row "r:<message id>" to the group.
+ * for an @-mention), is an outbox row "r:<message id>" to the group —
+ * unless the message came through a callback that answers in its own
+ * response (server_msg.reply_inline: the WeCom callback).
  * After the commit server_effects_committed wakes the delivery worker. A
  * group or person whose target is malformed is logged and skipped rather
  * than failing the messages. */
@@ -33,6 +35,7 @@ typedef struct fx_msg {
     char *norm, *reply;
     const store_message *row;
     const server_group *g;
+    int reply_inline;
     const char *mentions[OUTBOX_MAX_MENTIONS];
     size_t nmentions;
 } fx_msg;
@@ -61,7 +64,7 @@ void server_effects_free(server_effects *fx)
 }
 
 int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
-                        const store_message *row, const server_group *g, json_t *mentions)
+                        const store_message *row, const server_msg *in)
 {
     fx_msg *m = &fx->m[i];
     m->t = *t;
@@ -72,9 +75,10 @@ int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
     m->t.norm = m->norm;
     m->t.reply = m->reply;
     m->row = row;
-    m->g = g;
-    for (size_t k = 0; k < json_array_size(mentions) && m->nmentions < OUTBOX_MAX_MENTIONS; k++)
-        m->mentions[m->nmentions++] = json_string_value(json_array_get(mentions, k));
+    m->g = in->g;
+    m->reply_inline = in->reply_inline;
+    for (size_t k = 0; k < json_array_size(in->mentions) && m->nmentions < OUTBOX_MAX_MENTIONS; k++)
+        m->mentions[m->nmentions++] = json_string_value(json_array_get(in->mentions, k));
     return m->norm && (m->reply || !t->reply) ? NY_OK : NY_ERR;
 }
 
@@ -164,7 +168,7 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
             return rc;
         if (v.why == TRIAGE_OWN)
             continue;
-        int opened = 0, wants_reply = v.why == TRIAGE_SAY && v.reply;
+        int opened = 0, wants_reply = v.why == TRIAGE_SAY && v.reply && !m->reply_inline;
         if (m->t.nnotify > 0 && (rc = lead(sv, db, m, ids[i], &v, now, &opened, e)) != NY_OK)
             return rc;
         if (!opened && !wants_reply)

@@ -253,7 +253,7 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
                                   t.intent_name,
                                   t.category_name,
                                   texts[i]};
-        if ((rc = server_effects_note(fx, i, &t, &rows[i], in[i].g, in[i].mentions)) != NY_OK) {
+        if ((rc = server_effects_note(fx, i, &t, &rows[i], &in[i])) != NY_OK) {
             ny_err_set(&e, rc, "out of memory");
             break;
         }
