@@ -161,7 +161,7 @@ int outbox_rates_take(outbox_rates *r, const char *target, unsigned k, int64_t n
         x->count--;
     }
     if (cap - x->count < k) { /* the (k - free)-th oldest send must leave the window first */
-        *next_ms = x->at[(x->head + (k - (cap - x->count)) - 1) % cap] + 60000 + 1;
+        *next_ms = x->at[(x->head + (k - (cap - x->count)) - 1) % cap] + 60000;
         return 0;
     }
     for (unsigned i = 0; i < k; i++)
