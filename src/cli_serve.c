@@ -26,7 +26,7 @@
 static int help(void)
 {
     printf("usage: nuanyang serve --db FILE|URI [--listen ADDR:PORT] [--config FILE]\n"
-           "                      [--data DIR] [--threads N] [--max-body BYTES]\n\n"
+           "                      [--data DIR] [--threads N] [--max-body BYTES] [--test-clock]\n\n"
            "Runs the platform server until SIGTERM or SIGINT. Routes:\n"
            "  GET  /healthz           {\"status\":\"ok\",\"engine\":...,\"schema_version\":...}\n"
            "  GET  /metrics           Prometheus text format\n"
@@ -36,7 +36,9 @@ static int help(void)
            "                      max_connections, timeout (seconds)\n"
            "  --data DIR          the assistant's data directory (default: as `triage`)\n"
            "  --threads N         worker threads (default: one per core)\n"
-           "  --max-body BYTES    request body limit (default 1048576)\n");
+           "  --max-body BYTES    request body limit (default 1048576)\n"
+           "  --test-clock        allow POST /api/v1/admin/clock to set the server's time\n"
+           "                      (for tests only; never in production)\n");
     return CLI_OK;
 }
 
@@ -131,13 +133,18 @@ static int run(const server_opts *o)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'D'},
-        {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"data", required_argument, NULL, 'D'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"max-body", required_argument, NULL, 'b'},
+                                         {"test-clock", no_argument, NULL, 'T'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL;
     long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
+    int test_clock = 0;
     int c, rc = CLI_OK;
     optind = 1;
     opterr = 0;
@@ -161,6 +168,9 @@ int cmd_serve(int argc, char **argv)
         case 'b':
             rc = number("--max-body", optarg, 1024, 64L << 20, &max_body);
             break;
+        case 'T':
+            test_clock = 1;
+            break;
         case 'h':
             return help();
         case ':':
@@ -181,7 +191,7 @@ int cmd_serve(int argc, char **argv)
                                     &timeout, &cfg)) != CLI_OK)
         return rc;
     char addr[64], dir[PATH_MAX];
-    server_opts o = {uri, cli_data_dir(data, dir, sizeof dir), addr, 8080, 0, 0, 0, 0};
+    server_opts o = {uri, cli_data_dir(data, dir, sizeof dir), addr, 8080, 0, 0, 0, 0, test_clock};
     if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
         rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);
     else if (!o.data_dir)

@@ -46,6 +46,16 @@ server_worker *server_worker_get(server *sv, ny_err *e)
     return w;
 }
 
+int64_t server_now(server *sv)
+{
+    if (sv->o.test_clock) {
+        long long t = atomic_load(&sv->test_now);
+        if (t)
+            return (int64_t)t;
+    }
+    return (int64_t)time(NULL);
+}
+
 /* ---- the group table ----------------------------------------------------- */
 
 struct grow {

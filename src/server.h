@@ -28,6 +28,7 @@ typedef struct server_opts {
     size_t max_body;          /* request body limit in bytes; 0 = 1 MiB */
     unsigned max_connections; /* concurrent connections; 0 = 1024 */
     unsigned timeout_s;       /* idle seconds before a connection is closed; 0 = 30 */
+    int test_clock;           /* 1 = POST /api/v1/admin/clock may set the time (tests only) */
 } server_opts;
 
 /* Opens the database once to build the triage engine and the group table,

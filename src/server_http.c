@@ -22,8 +22,8 @@
 
 const double server_buckets[SERVER_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                 0.005,  0.01,    0.025,  0.1};
-const int server_statuses[SERVER_NSTATUS] = {200, 400, 401, 403, 404, 405,
-                                             413, 415, 422, 500, 503, 0};
+const int server_statuses[SERVER_NSTATUS] = {200, 400, 401, 403, 404, 405, 409,
+                                             413, 415, 422, 429, 500, 503, 0};
 
 /* One request in progress. */
 struct req {
@@ -84,8 +84,9 @@ int server_json(server_reply *r, json_t *j)
 
 /* ---- routes ------------------------------------------------------------- */
 
-static void healthz(server *sv, server_reply *r)
+void server_healthz(server *sv, const server_call *call, server_reply *r)
 {
+    (void)call;
     ny_err e;
     int version = 0;
     server_worker *w = server_worker_get(sv, &e);
@@ -102,8 +103,9 @@ static void counter(FILE *f, const char *name, const char *help, long v)
     fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %ld\n", name, help, name, name, v);
 }
 
-static void metrics(server *sv, server_reply *r)
+void server_metrics_text(server *sv, const server_call *call, server_reply *r)
 {
+    (void)call;
     server_metrics *m = &sv->m;
     char *buf = NULL;
     size_t len = 0;
@@ -155,42 +157,30 @@ static void metrics(server *sv, server_reply *r)
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static const char *header(void *conn, const char *name)
+const char *server_header(const server_call *call, const char *name)
 {
-    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    return MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, name);
+}
+
+const char *server_query(const server_call *call, const char *name)
+{
+    return MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void route(server *sv, struct MHD_Connection *c, struct req *q, server_reply *r)
 {
-    int get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
-    int post = strcmp(q->method, "POST") == 0;
-    char msg[200];
     if (q->too_large) {
+        char msg[120];
         snprintf(msg, sizeof msg, "request body larger than %zu bytes", sv->o.max_body);
         server_error(r, 413, msg, NULL, -1);
-    } else if (strcmp(q->path, "/healthz") == 0) {
-        if (get)
-            healthz(sv, r);
-        else
-            r->allow = "GET, HEAD";
-    } else if (strcmp(q->path, "/metrics") == 0) {
-        if (get)
-            metrics(sv, r);
-        else
-            r->allow = "GET, HEAD";
-    } else if (strcmp(q->path, "/api/v1/messages") == 0) {
-        if (post)
-            server_ingest(sv, c, header, q->body ? q->body : "", q->len, r);
-        else
-            r->allow = "POST";
-    } else {
-        snprintf(msg, sizeof msg, "no such route: %s %s", q->method, q->path);
-        server_error(r, 404, msg, NULL, -1);
+        return;
     }
-    if (r->allow) {
-        snprintf(msg, sizeof msg, "method %s not allowed here (allowed: %s)", q->method, r->allow);
-        server_error(r, 405, msg, NULL, -1);
-    }
+    server_call call = {.conn = c,
+                        .method = q->method,
+                        .path = q->path,
+                        .body = q->body ? q->body : "",
+                        .len = q->len};
+    server_route(sv, &call, r);
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
@@ -209,7 +199,7 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", r.content_type);
-    if (r.allow)
+    if (r.allow[0])
         MHD_add_response_header(resp, "Allow", r.allow);
     if (r.status >= 400 && r.body) {
         json_t *j = json_loadb(r.body, r.len, 0, NULL);

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "server.h"
 #include "store.h"
 #include "triage.h"
@@ -22,7 +23,7 @@
 extern const double server_buckets[SERVER_NBUCKETS];
 
 /* HTTP status codes counted by /metrics; others count as the last entry. */
-#define SERVER_NSTATUS 12
+#define SERVER_NSTATUS 14
 extern const int server_statuses[SERVER_NSTATUS];
 
 typedef struct server_metrics {
@@ -58,6 +59,7 @@ struct server {
     unsigned short port;
     char engine_name[16];
     int schema_version;
+    atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on
@@ -67,14 +69,14 @@ server_worker *server_worker_get(server *sv, ny_err *e);
 /* The group with this external id, or NULL. */
 const server_group *server_group_find(const server *sv, const char *external_id);
 
-/* A response being built by a route: status, JSON body (owned) and an
- * optional Allow header for 405. */
+/* A response being built by a route: status, JSON body (owned) and the
+ * Allow header of a 405 ("" otherwise). */
 typedef struct server_reply {
     int status;
     char *body;
     size_t len;
     const char *content_type;
-    const char *allow;
+    char allow[160];
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -84,12 +86,106 @@ int server_error(server_reply *r, int status, const char *msg, const char *field
 /* Sets r to the JSON document j (stolen) with status 200. */
 int server_json(server_reply *r, json_t *j);
 
-/* Header lookup for the request being handled. */
-typedef const char *(*server_header_fn)(void *conn, const char *name);
+/* Most {} captures a route pattern may have. */
+#define SERVER_MAX_PARAMS 4
 
-/* POST /api/v1/messages: body of len bytes; hdr reads request headers. */
-void server_ingest(server *sv, void *conn, server_header_fn hdr, const char *body, size_t len,
-                   server_reply *r);
+/* One request as a route handler sees it. path params are the segments
+ * matched by "{}" in the route's pattern, in order (NUL-terminated copies). */
+typedef struct server_call {
+    void *conn; /* the libmicrohttpd connection, for header and query */
+    const char *method, *path;
+    const char *body; /* NUL-terminated; "" when there is none */
+    size_t len;
+    char params[SERVER_MAX_PARAMS][96];
+    int nparams;
+} server_call;
+
+/* A request header or query-string argument of call, or NULL. */
+const char *server_header(const server_call *call, const char *name);
+const char *server_query(const server_call *call, const char *name);
+
+/* A route handler: answers call into r (status, body). */
+typedef void (*server_handler)(server *sv, const server_call *call, server_reply *r);
+
+/* The route table (server_routes.c): finds the handler for call's method
+ * and path and runs it, or answers 404 (no such path) or 405 (path exists,
+ * method not allowed; r->allow lists the allowed methods). */
+void server_route(server *sv, server_call *call, server_reply *r);
+
+/* The time the server works with: the wall clock, or with --test-clock the
+ * time last set through POST /api/v1/admin/clock. Unix seconds. */
+int64_t server_now(server *sv);
+
+/* ---- staff authentication and scope (server_auth.c) ----------------------
+ * Staff requests carry "Authorization: Bearer <token>" from POST
+ * /api/v1/login. */
+
+/* The staff member behind a request, with the code prefix of their subtree
+ * (domain_unit_prefix of their unit: "411571" for the district, the whole
+ * grid code for a grid worker). */
+typedef struct server_caller {
+    auth_identity id;
+    char prefix[32];
+    char level[16]; /* level of id.unit_code */
+} server_caller;
+
+/* Authenticates call's bearer token. NY_OK with *who filled; otherwise r is
+ * answered (401 "请先登录 / login required" or "会话无效或已过期", 503 when
+ * the store is unavailable) and the code is returned: the handler just
+ * returns. */
+int server_auth(server *sv, const server_call *call, server_caller *who, server_reply *r);
+
+/* 1 when the unit with this code lies in who's subtree (admin, district and
+ * department see the whole district), else 0. */
+int server_in_scope(const server_caller *who, const char *unit_code);
+
+/* 1 when who's role is one of the comma-separated roles ("street,district"). */
+int server_role_is(const server_caller *who, const char *roles);
+
+/* Answers 403 "无权限 / forbidden: why" and returns 403. */
+int server_forbidden(server_reply *r, const char *why);
+
+/* Answers r from a store error code: NY_ENOTFOUND 404, NY_EINVAL 422,
+ * NY_EEXIST and NY_ECONFLICT 409, NY_EUNAVAIL 503, else 500; returns the
+ * status. */
+int server_store_error(server_reply *r, int code, const ny_err *e);
+
+/* Parses call's body as a JSON object (UTF-8 checked). NULL with r answered
+ * 400/422 when it is not one. */
+json_t *server_body_object(const server_call *call, server_reply *r);
+
+/* Route handlers of the first slice. */
+void server_healthz(server *sv, const server_call *call, server_reply *r);
+void server_metrics_text(server *sv, const server_call *call, server_reply *r);
+void server_ingest(server *sv, const server_call *call, server_reply *r);
+void server_login(server *sv, const server_call *call, server_reply *r);
+void server_logout(server *sv, const server_call *call, server_reply *r);
+void server_me(server *sv, const server_call *call, server_reply *r);
+void server_admin_clock(server *sv, const server_call *call, server_reply *r);
+void server_wecom(server *sv, const server_call *call, server_reply *r);
+
+/* ---- ingest (server_ingest.c), shared by POST /api/v1/messages and the
+ * WeCom callback (server_wecom.c) ----------------------------------------- */
+
+/* One message after validation; strings belong to the caller (the
+ * request's JSON document or the decrypted callback). */
+typedef struct server_msg {
+    const char *id, *sender_id, *sender_name, *text;
+    char id_buf[24], sender_buf[24]; /* integer ids written as text */
+    size_t text_len;
+    const server_group *g;
+    int64_t sent_at;
+} server_msg;
+
+/* Triages n checked messages on w's workspace and stores them for
+ * connector with store_message_ingest_batch (idempotent on connector and
+ * message id, atomic), returning only after the commit. On success returns
+ * 0 and *results is a new JSON array with each message's triage result,
+ * "id" and "status" ("stored" or "duplicate"), in order; the caller owns
+ * it. Otherwise r is answered (422 naming the index, 503, 500) and its
+ * status returned. */
+int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
+                        size_t n, json_t **results, server_reply *r);
 
 /* Parses an ISO-8601 time with offset ("2026-05-01T08:30:00+08:00", "…Z",
  * optional fraction) into Unix seconds. NY_OK or NY_EINVAL. */

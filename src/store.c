@@ -13,6 +13,7 @@
 
 #include "domain.h"
 #include "store_driver.h"
+#include "store_sql.h"
 
 struct store {
     const struct store_driver *drv;
@@ -544,4 +545,65 @@ int store_connectors_each(store *s, int (*fn)(void *ctx, const store_connector *
                           ny_err *e)
 {
     return s->drv->connectors_each(s->impl, fn, ctx, e);
+}
+
+/* ---- portable SQL (store_sql.h) ----------------------------------------- */
+
+int store_sql(store *s, const char *sql, const store_val *params, int n,
+              int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e)
+{
+    ny_err_clear(e);
+    if (changes)
+        *changes = 0;
+    if (!sql || n < 0 || (n > 0 && !params))
+        return ny_err_set(e, NY_EINVAL, "query failed: no statement or parameters");
+    return s->drv->sql(s->impl, sql, params, n, fn, ctx, changes, e);
+}
+
+const char *store_row_text(const store_row *row, int col)
+{
+    return col >= 0 && col < row->ncols ? row->vals[col] : NULL;
+}
+
+int64_t store_row_int(const store_row *row, int col)
+{
+    const char *t = store_row_text(row, col);
+    if (!t)
+        return 0;
+    if (t[0] == 't' && t[1] == '\0')
+        return 1;
+    return strtoll(t, NULL, 10);
+}
+
+int store_row_isnull(const store_row *row, int col)
+{
+    return store_row_text(row, col) == NULL;
+}
+
+struct first_int {
+    int found;
+    int64_t value;
+};
+
+static int keep_first_int(void *ctx, const store_row *row)
+{
+    struct first_int *f = ctx;
+    if (!f->found) {
+        f->found = 1;
+        f->value = store_row_int(row, 0);
+    }
+    return NY_OK;
+}
+
+int store_sql_int(store *s, const char *sql, const store_val *params, int n, int64_t *out,
+                  ny_err *e)
+{
+    struct first_int f = {0, 0};
+    int rc = store_sql(s, sql, params, n, keep_first_int, &f, NULL, e);
+    if (rc != NY_OK)
+        return rc;
+    if (!f.found)
+        return ny_err_set(e, NY_ENOTFOUND, "query gave no row");
+    *out = f.value;
+    return NY_OK;
 }

@@ -9,6 +9,7 @@
 #define NY_STORE_DRIVER_H
 
 #include "store.h"
+#include "store_sql.h"
 
 struct store_driver {
     const char *name;
@@ -101,6 +102,9 @@ struct store_driver {
                                  ny_err *e);
     int (*connectors_each)(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx,
                            ny_err *e);
+    /* store_sql(): one statement of the portable subset (store_sql.h). */
+    int (*sql)(void *impl, const char *sql, const store_val *params, int n,
+               int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e);
 };
 
 extern const struct store_driver store_sqlite_driver;

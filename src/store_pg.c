@@ -119,7 +119,7 @@ int pg_error(struct pg *h, const PGresult *r, ny_err *e, const char *what)
 /* After a lost connection, outside a transaction of the caller's: connects
  * again (the prepared statements went with the old session). If that fails
  * too, the statement about to run reports NY_EUNAVAIL. */
-static void pg_revive(struct pg *h)
+void pg_revive(struct pg *h)
 {
     if (PQstatus(h->conn) != CONNECTION_BAD || h->in_tx)
         return;
@@ -509,4 +509,5 @@ const struct store_driver store_pg_driver = {
     .connector_find = pg_connector_find,
     .connector_find_by_key = pg_connector_find_by_key,
     .connectors_each = pg_connectors_each,
+    .sql = pg_sql,
 };

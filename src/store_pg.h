@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store_sql.h"
 
 /* Statements prepared on one connection, at most (the driver has about 65). */
 #define PG_MAX_STMT 128
@@ -34,6 +35,10 @@ struct pg {
  * *out is NULL and the code and message come from pg_error(). */
 int pg_run(struct pg *h, const char *sql, int n, const char *const *vals, PGresult **out, ny_err *e,
            const char *what);
+
+/* Outside a store_begin() transaction, reconnects a connection the server
+ * dropped (the prepared statements are forgotten with it). */
+void pg_revive(struct pg *h);
 
 /* Runs a parameterless command with the simple protocol (BEGIN, SAVEPOINT,
  * migration scripts). NY_OK or the code from pg_error(). */
@@ -245,5 +250,10 @@ int pg_connector_find_by_key(void *impl, const char *key,
                              int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
 int pg_connectors_each(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx,
                        ny_err *e);
+
+/* store_sql() entry (store_pg_sql.c): rewrites '?' to $n and runs the text
+ * unprepared with PQexecParams. */
+int pg_sql(void *impl, const char *sql, const store_val *params, int n,
+           int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e);
 
 #endif

@@ -254,6 +254,7 @@ static void sq_close(void *impl)
         return;
     for (int i = 0; i < SQ_NSTMT; i++)
         sqlite3_finalize(h->st[i]);
+    sq_sql_cache_free(h);
     sqlite3_close(h->db);
     for (int i = 0; i < 3; i++)
         free(h->job_str[i]);
@@ -625,4 +626,5 @@ const struct store_driver store_sqlite_driver = {
     .connector_find = sq_connector_find,
     .connector_find_by_key = sq_connector_find_by_key,
     .connectors_each = sq_connectors_each,
+    .sql = sq_sql,
 };

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store_sql.h"
 
 /* Every cached statement of a handle, prepared on first use. */
 enum sq_stmt_id {
@@ -81,13 +82,27 @@ enum sq_stmt_id {
     SQ_NSTMT
 };
 
+/* How many store_sql() texts a handle keeps prepared. */
+#define SQ_SQL_CACHE 48
+
 /* The driver handle behind a SQLite store. */
 struct sq {
     sqlite3 *db;
     char *path;                 /* as given to open, for messages */
     sqlite3_stmt *st[SQ_NSTMT]; /* cached statements, NULL until first use */
     char *job_str[3];           /* kind, dedupe_key, payload of the last claim */
+    struct sq_sql_slot {        /* store_sql() statements, keyed by their text */
+        char *sql;
+        sqlite3_stmt *st;
+    } sql_cache[SQ_SQL_CACHE];
+    int sql_next; /* slot the next new text replaces */
 };
+
+/* store_sql() entry (store_sqlite_sql.c) and the release of its statement
+ * cache on close. */
+int sq_sql(void *impl, const char *sql, const store_val *params, int n,
+           int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e);
+void sq_sql_cache_free(struct sq *h);
 
 /* Returns in *out the cached statement id, preparing it from sql on first
  * use. The statement is reset and unbound. NY_ERR if it cannot be prepared or

@@ -50,7 +50,7 @@ msg() { # ID TEXT [GROUP] [TIME]
 is "healthz" "$(get "$url/healthz")" 200
 is "healthz says ok" "$(field 'd["status"]')" ok
 is "healthz names the engine" "$(field 'd["engine"]')" "$([ -n "${NUANYANG_TEST_PG:-}" ] && echo postgresql || echo sqlite)"
-is "healthz gives the schema version" "$(field 'd["schema_version"]')" 4
+is "healthz gives the schema version" "$(field 'd["schema_version"]')" 5
 
 msg e1 "着火了！3栋楼道冒烟，快来人" >"$tmp/one.json"
 is "signed message accepted" "$(post "$tmp/one.json")" 200
@@ -97,6 +97,24 @@ is "unknown route" "$(get "$url/api/v1/nothing")" 404
 is "unknown route is JSON" "$(field '"error" in d')" True
 is "wrong method" "$(get -X DELETE "$url/api/v1/messages")" 405
 
+jpost() { curl -s -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' "$@"; }
+is "login, wrong password" "$(jpost "$url/api/v1/login" -d '{"account":"street01","password":"nope-nope"}')" 401
+is "login error is Chinese and English" "$(field '"账号或密码错误" in d["error"]')" True
+is "login, no password" "$(jpost "$url/api/v1/login" -d '{"account":"street01"}')" 422
+is "login names the field" "$(field 'd["field"]')" password
+is "login" "$(jpost "$url/api/v1/login" -d '{"account":"street01","password":"yangshan2026"}')" 200
+token=$(field 'd["token"]')
+is "login gives the role" "$(field 'd["role"]')" street
+is "login gives the unit's level" "$(field 'd["level"]')" street
+is "me without a token" "$(get "$url/api/v1/me")" 401
+is "me" "$(get -H "Authorization: Bearer $token" "$url/api/v1/me")" 200
+is "me names the account" "$(field 'd["account"]')" street01
+is "logout" "$(jpost -H "Authorization: Bearer $token" "$url/api/v1/logout")" 200
+is "me after logout" "$(get -H "Authorization: Bearer $token" "$url/api/v1/me")" 401
+is "test clock absent without --test-clock" "$(jpost "$url/api/v1/admin/clock" -d '{"now":"2026-05-01T00:00:00Z"}')" 404
+allow=$(curl -s -D - -o /dev/null -X DELETE "$url/api/v1/login" | tr -d '\r' | awk -F': ' 'tolower($1)=="allow"{print $2}')
+is "405 lists the allowed methods" "$allow" POST
+
 $NY connector disable --db "$db" bridge
 is "disabled connector" "$(post "$tmp/new.json")" 403
 $NY connector enable --db "$db" bridge
@@ -106,7 +124,7 @@ get "$url/metrics" >/dev/null
 metric() { awk -v n="$1" '$1==n{print $2}' "$tmp/body"; }
 is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 5
 is "metrics: duplicates" "$(metric nuanyang_messages_duplicate_total)" 1
-is "metrics: 401s" "$(metric 'nuanyang_http_responses_total{code="401"}')" 3
+is "metrics: 401s" "$(metric 'nuanyang_http_responses_total{code="401"}')" 6
 is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 6
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""

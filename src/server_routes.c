@@ -1,0 +1,83 @@
+/* server_routes.c - the server's route table and its dispatch.
+ *
+ * Every endpoint is one row: method, path pattern and handler. A pattern is
+ * a path whose "{}" segments match any one non-empty segment, handed to the
+ * handler as call->params in order. Dispatch walks the table once: the
+ * first row whose pattern and method match runs; if some pattern matched
+ * but no method did, the answer is 405 with an Allow header listing the
+ * methods that would have matched, else 404. HEAD is served by GET rows.
+ * Handlers live with their concern (server_http.c, server_ingest.c,
+ * server_auth.c, ...); this file only says which URL reaches which. */
+#include <stdio.h>
+#include <string.h>
+
+#include "server_int.h"
+
+typedef struct route_row {
+    const char *method;
+    const char *pattern;
+    server_handler handler;
+} route_row;
+
+static const route_row routes[] = {
+    {"GET", "/healthz", server_healthz},
+    {"GET", "/metrics", server_metrics_text},
+    {"POST", "/api/v1/messages", server_ingest},
+    {"POST", "/api/v1/login", server_login},
+    {"POST", "/api/v1/logout", server_logout},
+    {"GET", "/api/v1/me", server_me},
+    {"POST", "/api/v1/admin/clock", server_admin_clock},
+    {"GET", "/connectors/wecom/{}", server_wecom},
+    {"POST", "/connectors/wecom/{}", server_wecom},
+};
+
+/* 1 when path matches pattern; captures the {} segments into call. */
+static int match(const char *pattern, const char *path, server_call *call)
+{
+    int n = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            size_t seg = strcspn(path, "/");
+            if (seg == 0 || seg >= sizeof call->params[0] || n == SERVER_MAX_PARAMS)
+                return 0;
+            memcpy(call->params[n], path, seg);
+            call->params[n][seg] = '\0';
+            n++;
+            path += seg;
+            pattern += 2;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    if (*pattern || *path)
+        return 0;
+    call->nparams = n;
+    return 1;
+}
+
+void server_route(server *sv, server_call *call, server_reply *r)
+{
+    char allowed[160] = "";
+    const char *method = strcmp(call->method, "HEAD") == 0 ? "GET" : call->method;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!match(routes[i].pattern, call->path, call))
+            continue;
+        if (strcmp(routes[i].method, method) == 0) {
+            routes[i].handler(sv, call, r);
+            return;
+        }
+        size_t used = strlen(allowed);
+        if (!strstr(allowed, routes[i].method))
+            snprintf(allowed + used, sizeof allowed - used, "%s%s", used ? ", " : "",
+                     routes[i].method);
+    }
+    char msg[240];
+    if (!allowed[0]) {
+        snprintf(msg, sizeof msg, "no such route: %s %.160s", call->method, call->path);
+        server_error(r, 404, msg, NULL, -1);
+        return;
+    }
+    snprintf(msg, sizeof msg, "method %s not allowed here (allowed: %s)", call->method, allowed);
+    server_error(r, 405, msg, NULL, -1);
+    snprintf(r->allow, sizeof r->allow, "%s", allowed);
+}
