@@ -77,6 +77,8 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
+    const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
+    char etag[48];                   /* ETag or "" */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -186,6 +188,11 @@ typedef struct server_msg {
  * status returned. */
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
                         size_t n, json_t **results, server_reply *r);
+
+/* server_static.c: answers a path no route knows from the web directory
+ * (GET and HEAD; "/" is index.html) and returns the status, or returns 0
+ * without answering for /api/ paths, which keep their JSON 404. */
+int server_static(server *sv, const server_call *call, server_reply *r);
 
 /* Parses an ISO-8601 time with offset ("2026-05-01T08:30:00+08:00", "…Z",
  * optional fraction) into Unix seconds. NY_OK or NY_EINVAL. */
