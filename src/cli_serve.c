@@ -35,7 +35,7 @@ static int help(void)
            "  --config FILE       JSON object: listen, data, threads, max_body,\n"
            "                      max_connections, timeout (seconds)\n"
            "  --data DIR          the assistant's data directory (default: as `triage`)\n"
-           "  --threads N         worker threads (default: one per core)\n"
+           "  --threads N         worker threads (default: 16 per core, at most 64)\n"
            "  --max-body BYTES    request body limit (default 1048576)\n"
            "  --test-clock        allow POST /api/v1/admin/clock to set the server's time\n"
            "                      (for tests only; never in production)\n");
