@@ -62,11 +62,16 @@ if [ "${REPLAY:-1}" = 1 ]; then
 fi
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 
-n1=$(( $(val "$one" requests) )); n1=$(( n1 < 20000 ? n1 : 20000 ))
+n1=$(( $(val "$one" requests) )); n1=$(( n1 < 2000 ? n1 : 2000 )) # one flush per row: a few seconds
 echo "== $B store ceiling1.db 1 $n1 groups texts"
 st1=$($B store "$dir/ceiling1.db" 1 "$n1" "$dir/groups" "$dir/texts"); echo "$st1"
 echo "== $B store ceiling1000.db 1000 200000 groups texts"
 st1000=$($B store "$dir/ceiling1000.db" 1000 200000 "$dir/groups" "$dir/texts"); echo "$st1000"
+
+echo "== dd if=/dev/zero of=$dir/dd bs=4k count=500 oflag=dsync (the disk's flush)"
+ddt=$(dd if=/dev/zero of="$dir/dd" bs=4k count=500 oflag=dsync 2>&1 | sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
+rm -f "$dir/dd"
+flush_ms=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) * 1000 / 500))" "$ddt"); echo "flush_ms=$flush_ms"
 
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 echo
@@ -78,4 +83,6 @@ echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_
 echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | | | |"
 echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | | | |"
 [ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"
+echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${replay:+, replay $(val "$replay" errors)}"
