@@ -91,6 +91,8 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
+    const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
+    char etag[48];                   /* ETag or "" */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -216,6 +218,11 @@ int server_commit_run(server *sv, server_worker *w, server_apply_fn apply, void 
 /* Sets up and tears down the committer of a server. */
 void server_commit_init(server_committer *c);
 void server_commit_destroy(server_committer *c);
+
+/* server_static.c: answers a path no route knows from the web directory
+ * (GET and HEAD; "/" is index.html) and returns the status, or returns 0
+ * without answering for /api/ paths, which keep their JSON 404. */
+int server_static(server *sv, const server_call *call, server_reply *r);
 
 /* Parses an ISO-8601 time with offset ("2026-05-01T08:30:00+08:00", "…Z",
  * optional fraction) into Unix seconds. NY_OK or NY_EINVAL. */
