@@ -546,6 +546,10 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
     if (!m || !ids || !out || !dup)
         die("out of memory");
     long long now = (long long)time(NULL);
+    size_t ncommits = (size_t)((rows + batch - 1) / batch), c = 0;
+    double *lat = malloc(ncommits * sizeof *lat);
+    if (!lat)
+        die("out of memory");
     double t0 = bench_wall_now();
     long done = 0;
     while (done < rows) {
@@ -561,13 +565,19 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
                                    intent[ti], cat[ti],
                                    tri[ti]};
         }
+        double c0 = bench_wall_now();
         if (store_message_ingest_batch(s, m, (size_t)n, out, dup, &e) != NY_OK)
             die(e.msg);
+        lat[c++] = (bench_wall_now() - c0) * 1e3;
         done += n;
     }
     double took = bench_wall_now() - t0;
-    printf("mode=store batch=%ld rows=%ld seconds=%.2f rows_per_s=%.0f commits_per_s=%.0f\n", batch,
-           rows, took, (double)rows / took, (double)((rows + batch - 1) / batch) / took);
+    qsort(lat, c, sizeof *lat, bench_cmp_double);
+    printf("mode=store batch=%ld rows=%ld seconds=%.2f rows_per_s=%.0f commits_per_s=%.0f "
+           "commit_p50_ms=%.2f commit_p99_ms=%.2f commit_max_ms=%.2f\n",
+           batch, rows, took, (double)rows / took, (double)c / took, lat[c / 2],
+           lat[(size_t)((double)c * 0.99)], lat[c - 1]);
+    free(lat);
     triage_ws_free(ws);
     triage_close(en);
     store_close(s);

@@ -75,13 +75,13 @@ flush_ms=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) * 1000 / 5
 
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 echo
-echo "| measurement | rate | p50 | p99 | ratio to its ceiling |"
+echo "| measurement | rate | p50 | p99 | ratio to its ceiling |  (storage rows: p50/p99 of one commit)"
 echo "|---|---|---|---|---|"
 echo "| GET /healthz (HTTP ceiling), $conns conns | $(val "$get" req_per_s) req/s | $(val "$get" p50_ms) ms | $(val "$get" p99_ms) ms | 1 |"
 echo "| single-message ingest, $conns conns | $(val "$one" req_per_s) req/s | $(val "$one" p50_ms) ms | $(val "$one" p99_ms) ms | $(ratio "$(val "$one" req_per_s)" "$(val "$get" req_per_s)") of HTTP, $(ratio "$(val "$one" req_per_s)" "$(val "$st1" rows_per_s)") of storage (1 row/commit) |"
 echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_s) msg/s | $(val "$batch" p50_ms) ms | $(val "$batch" p99_ms) ms | $(ratio "$(val "$batch" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage (1,000 rows/commit) |"
-echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | | | |"
-echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | | | |"
+echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | $(val "$st1" commit_p50_ms) ms | $(val "$st1" commit_p99_ms) ms (max $(val "$st1" commit_max_ms)) | |"
+echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | $(val "$st1000" commit_p50_ms) ms | $(val "$st1000" commit_p99_ms) ms (max $(val "$st1000" commit_max_ms)) | |"
 [ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"
 echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
