@@ -208,6 +208,24 @@ static json_t *result_json(const triage_result *t)
                      triage_priority_name(t->priority));
 }
 
+/* The writes of one ingest request, run by the group committer. */
+typedef struct ingest_writes {
+    const store_message *rows;
+    size_t n;
+    int64_t *ids;
+    int *dup;
+    server *sv;
+    server_effects *fx;
+} ingest_writes;
+
+/* The messages and what they cause (server_effects.c), in one transaction. */
+static int apply_ingest(store *db, void *ctx, ny_err *e)
+{
+    ingest_writes *iw = ctx;
+    int rc = store_message_ingest_batch(db, iw->rows, iw->n, iw->ids, iw->dup, e);
+    return rc == NY_OK ? server_effects_apply(iw->sv, db, iw->fx, iw->ids, iw->dup, e) : rc;
+}
+
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
                         size_t n, json_t **results, server_reply *r)
 {
@@ -258,15 +276,9 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
             break;
         }
     }
-    /* the messages and what they cause (server_effects.c) in one transaction */
-    if (rc == NY_OK && (rc = store_begin(w->db, &e)) == NY_OK) {
-        rc = store_message_ingest_batch(w->db, rows, n, ids, dup, &e);
-        if (rc == NY_OK)
-            rc = server_effects_apply(sv, w->db, fx, ids, dup, &e);
-        if (rc == NY_OK)
-            rc = store_commit(w->db, &e);
-        else
-            store_rollback(w->db, NULL);
+    if (rc == NY_OK) {
+        ingest_writes iw = {rows, n, ids, dup, sv, fx};
+        rc = server_commit_run(sv, w, apply_ingest, &iw, &e);
     }
     if (rc == NY_OK)
         server_effects_committed(sv, fx);

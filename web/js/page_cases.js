@@ -46,7 +46,9 @@ function list(main, ctx) {
     )
   );
   const out = h('div', { class: 'results' }, loading());
-  clear(main, h('div', { class: 'page-head' }, h('h1', {}, '案件办理')), form, out);
+  const slot = h('div', {});
+  const open = h('button', { type: 'button', id: 'new-case', onclick: () => (slot.firstChild ? clear(slot) : clear(slot, newCase(ctx))) }, '登记案件');
+  clear(main, h('div', { class: 'page-head' }, h('h1', {}, '案件办理'), open), slot, form, out);
 
   function submit(ev) {
     ev.preventDefault();
@@ -106,6 +108,52 @@ function list(main, ctx) {
   );
 }
 
+// A case staff open themselves (walk-in, phone, patrol), in their own area.
+function newCase(ctx) {
+  const c = {
+    title: h('input', { name: 'title', id: 'nc-title', required: true, maxlength: 100 }),
+    description: h('textarea', { name: 'description', id: 'nc-description', rows: 3 }),
+    category: h('select', { name: 'category', id: 'nc-category' }, categories.filter((x) => x !== '无').map((x) => h('option', { value: x }, x))),
+    source: h('select', { name: 'source', id: 'nc-source' }, [['patrol', '巡查发现'], ['walk_in', '来访'], ['phone', '来电']].map(([v, t]) => h('option', { value: v }, t))),
+    kind: h('select', { name: 'kind', id: 'nc-kind' }, h('option', { value: 'case' }, '案件'), h('option', { value: 'rectification' }, '整改事项')),
+    unit: h('input', { name: 'unit', id: 'nc-unit', value: ctx.me.unit, inputmode: 'numeric', required: true }),
+    location: h('input', { name: 'location', id: 'nc-location' }),
+    reporter: h('input', { name: 'reporter', id: 'nc-reporter' }),
+    photo_url: h('input', { name: 'photo_url', id: 'nc-photo', type: 'url', placeholder: 'https://…' }),
+  };
+  const msg = h('p', { class: 'form-error', role: 'alert' });
+  const btn = h('button', { type: 'submit', class: 'primary' }, '登记');
+  const form = h(
+    'form',
+    { class: 'card', id: 'new-case-form', onsubmit: submit, 'aria-label': '登记案件' },
+    h('h2', {}, '登记案件'),
+    field('标题', c.title),
+    field('情况描述', c.description),
+    h('div', { class: 'row' }, field('类别', c.category), field('来源', c.source), field('类型', c.kind), field('属地单位代码', c.unit)),
+    h('div', { class: 'row' }, field('地点（可选）', c.location), field('反映人（可选）', c.reporter), field('照片链接（可选）', c.photo_url)),
+    msg,
+    btn
+  );
+  async function submit(ev) {
+    ev.preventDefault();
+    msg.textContent = '';
+    if (!c.title.value.trim()) return void ((msg.textContent = '请填写标题。'), c.title.focus());
+    const body = {};
+    for (const [k, el] of Object.entries(c)) if (el.value.trim()) body[k] = el.value.trim();
+    btn.disabled = true;
+    try {
+      const r = await post('/api/v1/cases', body);
+      toast('案件已登记。');
+      ctx.go('cases/' + r.id);
+    } catch (err) {
+      msg.textContent = err.message;
+      btn.disabled = false;
+    }
+  }
+  setTimeout(() => c.title.focus());
+  return form;
+}
+
 // The form fields each action asks for.
 const NEEDS = {
   resolve: ['note', 'photo_url'],
@@ -119,13 +167,21 @@ const NEEDS = {
   reassign: ['department', 'unit', 'note'],
   reopen: ['note'],
 };
-const REQUIRED = { escalate: '请填写上报原因。', return: '请填写退回原因。', suspend: '请填写挂起原因。', resolve: '请填写办结情况。' };
+const REQUIRED = {
+  escalate: '请填写上报原因。',
+  return: '请填写退回原因。',
+  suspend: '请填写挂起原因。',
+  resolve: '请填写办结情况。',
+  handle_on_spot: '请填写处置情况。',
+  supervise: '请填写督办意见。',
+  reopen: '请填写重新办理的原因。',
+};
 
 export function actionForm(c, action, done) {
   const needs = NEEDS[action] || ['note'];
   const ctl = {};
   const msg = h('p', { class: 'form-error', role: 'alert' });
-  const noteLabel = { escalate: '上报原因', return: '退回原因', suspend: '挂起原因', resolve: '办结情况', supervise: '督办意见' }[action] || '备注';
+  const noteLabel = { escalate: '上报原因', return: '退回原因', suspend: '挂起原因', resolve: '办结情况', handle_on_spot: '处置情况', supervise: '督办意见', reopen: '重新办理原因' }[action] || '备注';
   const fields = needs.map((n) => {
     if (n === 'note') return field(noteLabel, (ctl.note = h('textarea', { name: 'note', rows: 3 })));
     if (n === 'photo_url') return field('现场照片链接（可选）', (ctl.photo_url = h('input', { name: 'photo_url', type: 'url', placeholder: 'https://…' })));
@@ -163,6 +219,35 @@ export function slaText(sla) {
   const m = sla.working_minutes_left;
   if (m === undefined || m === null) return sla.due_at ? '期限 ' + time(sla.due_at) : '无期限';
   return `剩余 ${Math.floor(m / 60)} 小时 ${m % 60} 分钟（工作时间）`;
+}
+
+const FIELD = { status: '状态', unit: '单位', due_at: '期限', stage: '环节', satisfaction: '满意度', level: '层级', department: '部门', overdue: '超期', priority: '优先级' };
+const STAGE = { accept: '受理', resolve: '处置', verify: '核查' };
+const SOURCE = { lead: '群消息', walk_in: '来访', phone: '来电', patrol: '巡查发现', hotline: '12345热线' };
+
+// One side of a change in the timeline, in words.
+function change(k, v) {
+  if (v === null || v === undefined || v === '' || v === 0) return k === 'overdue' ? '否' : '—';
+  if (k === 'status') return label('status', v);
+  if (k === 'level') return label('level', v);
+  if (k === 'stage') return STAGE[v] || v;
+  if (k === 'overdue') return v ? '是' : '否';
+  if (/_at$/.test(k)) return time(v);
+  return String(v);
+}
+
+// The messages (or, as the cases API gives them, the reporters: group,
+// sender, time) that started the case.
+function sources(c) {
+  const msgs = (c.messages || []).map((m) => ({ text: m.text, who: [m.group_name, m.sender && (m.sender.name || m.sender), time(m.sent_at)] }));
+  const reps = (c.reporters || []).map((r) => ({ text: r.text || '', who: [r.group_name || r.group, r.sender_name || r.sender_id, time(r.at)] }));
+  const list = msgs.length ? msgs : reps;
+  if (!list.length) return empty('此案件不是由群消息发起的。');
+  return h(
+    'ul',
+    { class: 'msgs', id: 'sources' },
+    list.map((m) => h('li', {}, m.text ? h('div', {}, m.text) : null, h('div', { class: 'reading' }, m.who.filter((x) => x && x !== '—').join(' · '))))
+  );
 }
 
 function detail(main, ctx, id) {
@@ -206,7 +291,7 @@ function detail(main, ctx, id) {
                 ['类别', c.category],
                 ['单位', c.unit_name || c.unit],
                 ['部门', c.department],
-                ['来源', c.source],
+                ['来源', SOURCE[c.source] || c.source],
                 ['地点', c.location],
                 ['反映人', c.reporter],
                 ['立案时间', time(c.opened_at)],
@@ -241,7 +326,7 @@ function detail(main, ctx, id) {
                             'div',
                             { class: 'changes' },
                             Object.entries(e.changes)
-                              .map(([k, v]) => (Array.isArray(v) ? `${k}：${label(k, v[0])} → ${label(k, v[1])}` : `${k}：${v}`))
+                              .map(([k, v]) => (Array.isArray(v) ? `${FIELD[k] || k}：${change(k, v[0])} → ${change(k, v[1])}` : `${FIELD[k] || k}：${change(k, v)}`))
                               .join('；')
                           )
                         : null
@@ -254,13 +339,7 @@ function detail(main, ctx, id) {
             'section',
             { class: 'card' },
             h('h2', {}, '来源消息'),
-            c.messages && c.messages.length
-              ? h(
-                  'ul',
-                  { class: 'msgs' },
-                  c.messages.map((m) => h('li', {}, h('div', {}, m.text), h('div', { class: 'reading' }, [m.group_name, m.sender, time(m.sent_at)].filter(Boolean).join(' · '))))
-                )
-              : empty('此案件不是由群消息发起的。')
+            sources(c)
           )
         ),
         h(
@@ -270,8 +349,8 @@ function detail(main, ctx, id) {
             'section',
             { class: 'card' },
             h('h2', {}, '时限'),
-            h('p', { class: 'sla' + (sla.overdue || c.overdue ? ' overdue' : ''), id: 'sla' }, c.sla ? slaText(sla) : c.overdue ? '已超期' : '—'),
-            sla.stage ? h('p', { class: 'muted' }, '当前环节：', label('status', sla.stage)) : null,
+            h('p', { class: 'sla' + (sla.overdue || c.overdue ? ' overdue' : ''), id: 'sla' }, c.status === 'closed' ? '已结案' : c.sla ? slaText(sla) : c.overdue ? '已超期' : '—'),
+            sla.stage ? h('p', { class: 'muted' }, '当前环节：', { accept: '受理', resolve: '处置', verify: '核查' }[sla.stage] || sla.stage) : null,
             sla.due_at ? h('p', { class: 'muted' }, '截止：', time(sla.due_at)) : null
           ),
           h(

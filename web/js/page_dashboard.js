@@ -21,7 +21,7 @@ const FIGURES = [
   { key: 'open', text: '在办案件', from: 'kpi', get: (k) => k.open },
   { key: 'overdue', text: '超期案件', from: 'kpi', get: (k) => k.overdue, warn: true },
   { key: 'response', text: '响应率', from: 'kpi', get: (k) => k.rates && k.rates.response, rate: true },
-  { key: 'ontime_close', text: '按期结案率', from: 'kpi', get: (k) => k.rates && k.rates.ontime_close, rate: true },
+  { key: 'on_time_close', text: '按期结案率', from: 'kpi', get: (k) => k.rates && k.rates.on_time_close, rate: true },
   { key: 'satisfaction', text: '满意率', from: 'kpi', get: (k) => k.rates && k.rates.satisfaction, rate: true },
 ];
 
@@ -156,7 +156,7 @@ export function render(main, ctx) {
                 h('td', { class: 'num' }, num(x.open)),
                 h('td', { class: 'num' + (x.overdue > 0 ? ' warn' : '') }, num(x.overdue)),
                 h('td', { class: 'num' }, r(x, 'response')),
-                h('td', { class: 'num' }, r(x, 'ontime_close')),
+                h('td', { class: 'num' }, r(x, 'on_time_close')),
                 h('td', { class: 'num' }, r(x, 'satisfaction'))
               )
             )

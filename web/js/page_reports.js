@@ -6,7 +6,9 @@
 // (format=csv), so the file is the one the district archives.
 
 import { get, getText } from './api.js';
-import { clear, csv, download, failure, field, h, items, label, loading, pct, table, time, toast } from './ui.js';
+import { clear, csv, download, failure, field, h, items, label, loading, num, pct, table, time, toast } from './ui.js';
+
+const fmtNum = (v) => (typeof v === 'number' ? num(Math.round(v * 10) / 10) : '—');
 
 const TABS = [
   ['units', '单位考核'],
@@ -17,10 +19,10 @@ const TABS = [
 
 const RATES = [
   ['response', '响应率'],
-  ['ontime_handle', '按期处置率'],
-  ['ontime_close', '按期结案率'],
+  ['on_time_resolve', '按期处置率'],
+  ['on_time_close', '按期结案率'],
   ['close', '结案率'],
-  ['solve', '解决率'],
+  ['solved', '解决率'],
   ['satisfaction', '满意率'],
 ];
 
@@ -35,6 +37,21 @@ const TITLES = {
   status: '状态',
   level: '层级',
   cases: '案件数',
+  total: '案件数',
+  grid: '网格代码',
+  grid_name: '网格',
+  on_spot: '即办',
+  escalated: '上报',
+  rated: '已评价',
+  minutes_to_accept: '受理用时（分钟）',
+  minutes_to_close: '结案用时（分钟）',
+  kind: '类型',
+  source: '来源',
+  urgency: '紧急程度',
+  priority: '优先级',
+  stage: '环节',
+  origin: '属地',
+  status_label: '状态说明',
   open: '在办',
   closed: '已结案',
   overdue: '超期',
@@ -53,6 +70,12 @@ function columns(rows) {
   for (const k of keys) {
     if (k === 'rates') {
       for (const [rk, rt] of RATES) cols.push({ title: rt, num: true, render: (r) => pct(r.rates && r.rates[rk]), text: (r) => (r.rates ? r.rates[rk] : '') });
+    } else if (rows.some((r) => r[k] && typeof r[k] === 'object' && !Array.isArray(r[k]))) {
+      // {mean, p90} and the like: one column per part
+      const parts = [];
+      for (const r of rows) for (const p of Object.keys(r[k] || {})) if (!parts.includes(p)) parts.push(p);
+      for (const p of parts)
+        cols.push({ title: (TITLES[k] || k) + ' ' + (p === 'mean' ? '均值' : p.toUpperCase()), num: true, render: (r) => fmtNum(r[k] && r[k][p]), text: (r) => (r[k] ? r[k][p] : '') });
     } else if (/_at$/.test(k)) cols.push({ title: TITLES[k] || k, render: (r) => time(r[k]), text: (r) => r[k] });
     else if (k === 'status') cols.push({ title: '状态', render: (r) => label('status', r.status), text: (r) => r.status });
     else if (k === 'overdue' && rows.every((r) => typeof r.overdue === 'boolean')) cols.push({ title: '超期', render: (r) => (r.overdue ? '是' : '否'), text: (r) => (r.overdue ? 1 : 0) });
@@ -94,13 +117,16 @@ function units(el, range) {
   clear(el, loading());
   get('/api/v1/kpi', range).then(
     (k) => {
-      const rows = (k.by_child || []).map((c) => Object.assign({ unit_name: c.unit_name, unit: c.unit, cases: c.cases, open: c.open, overdue: c.overdue }, { rates: c.rates || {} }));
-      const all = Object.assign({ unit_name: (k.unit_name || k.unit || '') + '（合计）', unit: k.unit, cases: k.cases, open: k.open, overdue: k.overdue }, { rates: k.rates || {} });
+      const pick = (c, name) => ({ unit_name: name, unit: c.unit, total: c.total ?? c.cases, open: c.open, overdue: c.overdue, on_spot: c.on_spot, escalated: c.escalated, rates: c.rates || {} });
+      const rows = (k.by_child || []).map((c) => pick(c, c.unit_name));
+      const all = pick(k, (k.unit_name || k.unit || '') + '（合计）');
       const cols = [
         { key: 'unit_name', title: '单位' },
-        { key: 'cases', title: '案件数', num: true },
+        { key: 'total', title: '案件数', num: true },
         { key: 'open', title: '在办', num: true },
         { key: 'overdue', title: '超期', num: true },
+        { key: 'on_spot', title: '即办', num: true },
+        { key: 'escalated', title: '上报', num: true },
       ].concat(RATES.map(([rk, rt]) => ({ title: rt, num: true, render: (r) => pct(r.rates[rk]), text: (r) => r.rates[rk] ?? '' })));
       const shown = [all].concat(rows);
       clear(
