@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "outbox.h"
 
 typedef struct server server;
 
@@ -24,12 +25,15 @@ typedef struct server_opts {
     const char *data_dir;     /* the assistant's data directory (lexicon, policies, models) */
     const char *listen_addr;  /* IPv4 address to bind, e.g. "127.0.0.1" */
     unsigned short port;      /* TCP port; 0 = any free port (see server_port) */
-    unsigned threads;         /* worker threads; 0 = one per core */
+    unsigned threads;         /* worker threads; 0 = 16 per core, at most 64 */
     size_t max_body;          /* request body limit in bytes; 0 = 1 MiB */
     unsigned max_connections; /* concurrent connections; 0 = 1024 */
     unsigned timeout_s;       /* idle seconds before a connection is closed; 0 = 30 */
     int test_clock;           /* 1 = POST /api/v1/admin/clock may set the time (tests only) */
     const char *web_dir;      /* the web front end's files (server_static.c); NULL = none */
+    outbox_opts outbox;       /* the delivery worker (outbox.h) */
+    int no_outbox;            /* 1 = this node queues but does not deliver */
+    const char *bot_id;       /* the bot's own sender id in the groups (ignored), or NULL */
 } server_opts;
 
 /* Opens the database once to build the triage engine and the group table,

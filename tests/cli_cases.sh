@@ -146,18 +146,20 @@ contains "ledger CSV" "$tmp/body" "消防通道堆放杂物整改,41157100100100
 get -H "Authorization: Bearer $gw2" "$url/api/v1/ledger" >/dev/null
 is "another grid's ledger is empty" "$(field 'd["total"]')" 0
 
-# the daily digest goes to staff with a notification target once digest_at (08:30) passes
+# the daily digest goes to every staff member with a notification target once digest_at
+# (08:30) passes; here the community's target is pointed at a local address
 sql "UPDATE staff SET notify_channel = 'webhook', notify_target = 'http://127.0.0.1:9/hook' WHERE account = 'comm411571001001'"
+digests() { sql "SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND idem_key LIKE 'digest:2026-10-22:%' ${1:-}"; }
 clock 2026-10-23T08:29:00+08:00
 sleep 0.5
-is "no digest before 08:30" "$(sql "SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND idem_key LIKE 'digest:%'")" 0
+is "no digest before 08:30" "$(digests)" 0
 clock 2026-10-23T08:31:00+08:00
 for _ in $(seq 300); do # every unit's digest: a few seconds on PostgreSQL under ASan
-    n=$(sql "SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND idem_key LIKE 'digest:2026-10-22:%'")
+    n=$(digests "AND target = 'http://127.0.0.1:9/hook'")
     [ "$n" = 1 ] && break; sleep 0.1
 done
-is "digest queued once for the staff member with a target" "$n" 1
-sql "SELECT payload FROM outbox WHERE idem_key LIKE 'digest:2026-10-22:%'" >"$tmp/digest"
+is "the community's digest queued once" "$n" 1
+sql "SELECT payload FROM outbox WHERE idem_key LIKE 'digest:2026-10-22:%' AND target = 'http://127.0.0.1:9/hook'" >"$tmp/digest"
 contains "the digest names the unit and the day" "$tmp/digest" "新都社区 2026-10-22"
 is "the day's digest job ran once" "$(sql "SELECT COUNT(*) FROM jobs WHERE dedupe_key = 'case_digest:2026-10-23' AND status = 'done'")" 1
 
