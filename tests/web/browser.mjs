@@ -165,9 +165,9 @@ try {
     }
     if (want.role === 'street') {
       // another street's dashboard: the API refuses (403) and the page says so in Chinese
-      await page.goto(base + '/#/dashboard?unit=411571002');
+      await page.goto(base + '/#/dashboard?unit=411571002000');
       await settled(page);
-      const stats = await api(s.token, 'GET', '/api/v1/stats?unit=411571002');
+      const stats = await api(s.token, 'GET', '/api/v1/stats?unit=411571002000');
       if (stats.missing) check('street01: other street, clean state while stats is missing', (await page.textContent('.notes')).includes('暂未开通'));
       else {
         check('street01: API refuses another street', stats.status === 403, stats.status);

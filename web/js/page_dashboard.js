@@ -170,7 +170,9 @@ export function render(main, ctx) {
   function drawCats(stats) {
     if (stats.err) return clear(catTable, failure(stats.err));
     const bc = stats.ok.by_category || {};
-    const list = Object.entries(bc).sort((a, b) => b[1] - a[1]);
+    const list = Object.entries(bc)
+      .filter(([k]) => k !== '无') // chit-chat and personal help: not a problem category
+      .sort((a, b) => b[1] - a[1]);
     if (!list.length) return clear(catTable, empty('暂无分类数据。'));
     clear(catTable, h('ul', { class: 'bars' }, list.map(([k, v]) => h('li', {}, h('span', {}, k), h('strong', {}, num(v))))));
   }
