@@ -108,14 +108,26 @@ static int queue(server_effects *fx, store *db, const outbox_item *it, int64_t n
     return rc;
 }
 
+/* Bytes of s to keep so that at most max are kept, cut between UTF-8
+ * characters. */
+static int clip(const char *s, size_t max)
+{
+    size_t len = strlen(s), n = len < max ? len : max;
+    while (n > 0 && n < len && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return (int)n;
+}
+
 /* The staff notification of a new lead. */
 static int notify(server_effects *fx, store *db, const fx_msg *m, int64_t msg_id,
                   const store_target *grp, int64_t now, ny_err *e)
 {
     char text[1536], key[64];
-    snprintf(text, sizeof text, "【暖羊阳】%s线索（%s）\n群：%s\n%s：%.1200s\n%s",
-             m->t.priority == TRIAGE_URGENT ? "紧急" : "新", intent_zh(m->t.intent_name), grp->name,
-             m->row->sender_name, m->row->text,
+    const char *body = m->row->text, *who = m->row->sender_name;
+    int nbody = clip(body, 1000), nwho = clip(who, 90), ngroup = clip(grp->name, 120);
+    snprintf(text, sizeof text, "【暖羊阳】%s线索（%s · %s）\n群：%.*s\n%.*s：%.*s%s\n%s",
+             m->t.priority == TRIAGE_URGENT ? "紧急" : "新", intent_zh(m->t.intent_name),
+             m->t.category_name, ngroup, grp->name, nwho, who, nbody, body, body[nbody] ? "……" : "",
              m->t.priority == TRIAGE_URGENT ? "请立即处置并回复群众。" : "请及时处置。");
     for (size_t k = 0; k < m->t.nnotify; k++) {
         if (!m->t.notify[k].account)

@@ -121,6 +121,12 @@ is "every sent row reached the receiver" "$(reqs 'sorted(set(x["key"] for x in r
 is "repeats only with the same key and body" "$(reqs 'all(len(set(y["body"] for y in r if y["key"]==k))==1 for k in set(x["key"] for x in r))')" True
 is "the crash batch's replies arrived" "$(reqs 'len([x for x in r if x["path"]=="/wecom/'"$g3"'"])>=1')" True
 
+long=$(python3 -c 'print("小区电梯坏了三天，" + "老人上下楼很困难，" * 300)')
+msg long1 "$long" "$g2" u7 >"$tmp/long.json"
+is "long report ingested" "$(post "$tmp/long.json")" 200
+if wait_for 'any("……" in x["body"] and "电梯" in x["body"] for x in r if x["path"].startswith("/staff/"))'; then
+    ok "long report: notification cut between characters"; else bad "long report: no notification"; fi
+
 # ---- dead letters ---------------------------------------------------------------
 msg c1 "物业乱收费，投诉了好几次没人管" "$g1" u5 >"$tmp/c1.json"
 is "complaint ingested" "$(post "$tmp/c1.json")" 200
