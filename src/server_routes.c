@@ -31,6 +31,11 @@ static const route_row routes[] = {
     {"POST", "/api/v1/admin/clock", server_admin_clock},
     {"GET", "/connectors/wecom/{}", server_wecom},
     {"POST", "/connectors/wecom/{}", server_wecom},
+    {"POST", "/api/v1/notices", server_notice_create},
+    {"GET", "/api/v1/notices", server_notices_list},
+    {"GET", "/api/v1/notices/{}", server_notice_get},
+    {"GET", "/api/v1/outbox", server_outbox_list},
+    {"POST", "/api/v1/outbox/{}/retry", server_outbox_retry},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */
