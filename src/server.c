@@ -131,7 +131,7 @@ static int load(server *sv, ny_err *e)
     store_close(db);
     sv->groups = gr.g;
     sv->ngroups = gr.n;
-    if (rc == NY_OK)
+    if (rc == NY_OK && sv->ngroups)
         qsort(sv->groups, sv->ngroups, sizeof *sv->groups, by_external_id);
     return rc;
 }
@@ -151,6 +151,7 @@ static void free_server(server *sv)
     }
     free(sv->groups);
     triage_close(sv->engine);
+    server_stream_free(sv);
     pthread_mutex_destroy(&sv->lock);
     free(sv);
 }
@@ -178,6 +179,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     pthread_mutex_init(&sv->lock, NULL);
     int rc = load(sv, e);
     if (rc == NY_OK)
+        rc = server_stream_start(sv, e);
+    if (rc == NY_OK)
         rc = server_http_start(sv, e);
     if (rc != NY_OK) {
         free_server(sv);
@@ -196,6 +199,7 @@ void server_stop(server *sv, unsigned grace_s)
 {
     if (!sv)
         return;
+    server_stream_stop(sv);
     server_http_quiesce(sv);
     struct timespec tick = {0, 20 * 1000 * 1000};
     for (unsigned waited = 0; atomic_load(&sv->in_flight) > 0 && waited < grace_s * 50; waited++)

@@ -60,6 +60,7 @@ struct server {
     char engine_name[16];
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
+    struct server_stream_hub *stream; /* open event streams (server_stream.c) */
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on
@@ -77,6 +78,7 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
+    struct MHD_Response *stream; /* instead of body: a streamed response (server_stream.c) */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -162,6 +164,27 @@ void server_login(server *sv, const server_call *call, server_reply *r);
 void server_logout(server *sv, const server_call *call, server_reply *r);
 void server_me(server *sv, const server_call *call, server_reply *r);
 void server_admin_clock(server *sv, const server_call *call, server_reply *r);
+
+/* ---- event streams (server_stream.c) -------------------------------------- */
+
+/* Announces an event to every open GET /api/v1/stream whose caller's scope
+ * holds unit_code: each such client receives "event: <event>", an id and
+ * "data: <data as compact JSON>". event is "lead" or "case"; data is
+ * borrowed (the caller keeps its reference). Never blocks on a client: a
+ * client whose queue is full loses its oldest event and is told so. Safe
+ * from any thread; does nothing once the server is stopping. */
+void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data);
+
+/* GET /api/v1/stream. */
+void server_stream(server *sv, const server_call *call, server_reply *r);
+
+/* Server life: start makes the hub and its keep-alive thread (NY_OK or
+ * NY_ERR); stop ends every stream and refuses new ones (before the server
+ * waits for requests in flight); free releases the hub after the daemon has
+ * stopped. stop and free accept a server without a hub. */
+int server_stream_start(server *sv, ny_err *e);
+void server_stream_stop(server *sv);
+void server_stream_free(server *sv);
 
 /* Parses an ISO-8601 time with offset ("2026-05-01T08:30:00+08:00", "…Z",
  * optional fraction) into Unix seconds. NY_OK or NY_EINVAL. */

@@ -23,6 +23,7 @@ static const route_row routes[] = {
     {"GET", "/healthz", server_healthz},         {"GET", "/metrics", server_metrics_text},
     {"POST", "/api/v1/messages", server_ingest}, {"POST", "/api/v1/login", server_login},
     {"POST", "/api/v1/logout", server_logout},   {"GET", "/api/v1/me", server_me},
+    {"GET", "/api/v1/stream", server_stream},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */
