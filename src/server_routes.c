@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server_api.h"
 #include "server_int.h"
 
 typedef struct route_row {
@@ -23,7 +24,10 @@ static const route_row routes[] = {
     {"GET", "/healthz", server_healthz},         {"GET", "/metrics", server_metrics_text},
     {"POST", "/api/v1/messages", server_ingest}, {"POST", "/api/v1/login", server_login},
     {"POST", "/api/v1/logout", server_logout},   {"GET", "/api/v1/me", server_me},
-    {"GET", "/api/v1/stream", server_stream},
+    {"GET", "/api/v1/stream", server_stream},    {"GET", "/api/v1/units", api_units_get},
+    {"GET", "/api/v1/units/{}", api_unit_get},   {"GET", "/api/v1/groups", api_groups},
+    {"GET", "/api/v1/messages", api_messages},   {"GET", "/api/v1/leads", api_leads},
+    {"GET", "/api/v1/stats", api_stats},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */

@@ -199,6 +199,71 @@ const char *const store_pg_migrations[] = {
     " wecom_receive_id text NOT NULL DEFAULT '',"
     " disabled integer NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
     " created_at bigint NOT NULL);",
+
+    /* 5: unit statistics for the staff API's /stats. stat_days holds, per unit
+     * (every level) and day (Unix days of China time, (t+28800)/86400), the
+     * counts the dashboard shows; stat_deltas receives one row per stored
+     * message and lead, written by triggers in the same transaction as the
+     * row (the group's unit only), and store_stats_compact() folds deltas into
+     * stat_days for the unit and its ancestors. Existing messages and leads
+     * are backfilled here as deltas. */
+    "CREATE TABLE stat_days(unit_id bigint NOT NULL REFERENCES units(id), day integer NOT "
+    "NULL, messages bigint NOT NULL DEFAULT 0, leads bigint NOT NULL DEFAULT 0, replies "
+    "bigint NOT NULL DEFAULT 0, answered bigint NOT NULL DEFAULT 0, i_consult bigint NOT "
+    "NULL DEFAULT 0, i_help bigint NOT NULL DEFAULT 0, i_report bigint NOT NULL DEFAULT 0, "
+    "i_emergency bigint NOT NULL DEFAULT 0, i_complaint bigint NOT NULL DEFAULT 0, i_other "
+    "bigint NOT NULL DEFAULT 0, c_urban bigint NOT NULL DEFAULT 0, c_environment bigint "
+    "NOT NULL DEFAULT 0, c_transport bigint NOT NULL DEFAULT 0, c_education bigint NOT "
+    "NULL DEFAULT 0, c_labour bigint NOT NULL DEFAULT 0, c_commerce bigint NOT NULL "
+    "DEFAULT 0, c_health bigint NOT NULL DEFAULT 0, c_none bigint NOT NULL DEFAULT 0, "
+    "PRIMARY KEY(unit_id, day));CREATE TABLE stat_deltas(" ID " unit_id bigint NOT NULL, "
+    "day integer NOT NULL, messages bigint NOT NULL DEFAULT 0, leads bigint NOT NULL "
+    "DEFAULT 0, replies bigint NOT NULL DEFAULT 0, answered bigint NOT NULL DEFAULT 0, "
+    "i_consult bigint NOT NULL DEFAULT 0, i_help bigint NOT NULL DEFAULT 0, i_report "
+    "bigint NOT NULL DEFAULT 0, i_emergency bigint NOT NULL DEFAULT 0, i_complaint bigint "
+    "NOT NULL DEFAULT 0, i_other bigint NOT NULL DEFAULT 0, c_urban bigint NOT NULL "
+    "DEFAULT 0, c_environment bigint NOT NULL DEFAULT 0, c_transport bigint NOT NULL "
+    "DEFAULT 0, c_education bigint NOT NULL DEFAULT 0, c_labour bigint NOT NULL DEFAULT 0, "
+    "c_commerce bigint NOT NULL DEFAULT 0, c_health bigint NOT NULL DEFAULT 0, c_none "
+    "bigint NOT NULL DEFAULT 0);CREATE FUNCTION messages_stat() RETURNS trigger LANGUAGE "
+    "plpgsql AS $$BEGIN INSERT INTO stat_deltas(unit_id,day,messages,replies,answered,"
+    "i_consult,i_help,i_report,i_emergency,i_complaint,i_other,c_urban,c_environment,"
+    "c_transport,c_education,c_labour,c_commerce,c_health,c_none) SELECT g.unit_id,"
+    "(NEW.sent_at+28800)/86400,1,CASE WHEN COALESCE(NEW.triage,'') LIKE '%\"reply\":\"%' "
+    "THEN 1 ELSE 0 END,CASE WHEN NEW.intent='consult' AND COALESCE(NEW.triage,'') LIKE "
+    "'%\"reply\":\"%' THEN 1 ELSE 0 END,CASE WHEN NEW.intent='consult' THEN 1 ELSE 0 END,"
+    "CASE WHEN NEW.intent='help' THEN 1 ELSE 0 END,CASE WHEN NEW.intent='report' THEN 1 "
+    "ELSE 0 END,CASE WHEN NEW.intent='emergency' THEN 1 ELSE 0 END,CASE WHEN "
+    "NEW.intent='complaint' THEN 1 ELSE 0 END,CASE WHEN NEW.intent='other' THEN 1 ELSE 0 "
+    "END,CASE WHEN NEW.category='城乡建设' THEN 1 ELSE 0 END,CASE WHEN NEW.category='环境保护' "
+    "THEN 1 ELSE 0 END,CASE WHEN NEW.category='交通运输' THEN 1 ELSE 0 END,CASE WHEN "
+    "NEW.category='教育文体' THEN 1 ELSE 0 END,CASE WHEN NEW.category='劳动和社会保障' THEN 1 ELSE 0 "
+    "END,CASE WHEN NEW.category='商贸旅游' THEN 1 ELSE 0 END,CASE WHEN NEW.category='卫生计生' "
+    "THEN 1 ELSE 0 END,CASE WHEN NEW.category='无' THEN 1 ELSE 0 END FROM chat_groups g "
+    "WHERE g.id=NEW.group_id; RETURN NULL; END$$;CREATE TRIGGER messages_stat AFTER INSERT "
+    "ON messages FOR EACH ROW EXECUTE FUNCTION messages_stat();CREATE FUNCTION "
+    "leads_stat() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
+    "stat_deltas(unit_id,day,leads) VALUES(NEW.unit_id,(NEW.created_at+28800)/86400,1); "
+    "RETURN NULL; END$$;CREATE TRIGGER leads_stat AFTER INSERT ON leads FOR EACH ROW "
+    "EXECUTE FUNCTION leads_stat();INSERT INTO stat_deltas(unit_id,day,messages,replies,"
+    "answered,i_consult,i_help,i_report,i_emergency,i_complaint,i_other,c_urban,"
+    "c_environment,c_transport,c_education,c_labour,c_commerce,c_health,c_none) SELECT "
+    "g.unit_id,(m.sent_at+28800)/86400,count(*),sum(CASE WHEN COALESCE(m.triage,'') LIKE "
+    "'%\"reply\":\"%' THEN 1 ELSE 0 END),sum(CASE WHEN m.intent='consult' AND "
+    "COALESCE(m.triage,'') LIKE '%\"reply\":\"%' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.intent='consult' THEN 1 ELSE 0 END),sum(CASE WHEN m.intent='help' THEN 1 ELSE 0 "
+    "END),sum(CASE WHEN m.intent='report' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.intent='emergency' THEN 1 ELSE 0 END),sum(CASE WHEN m.intent='complaint' THEN 1 "
+    "ELSE 0 END),sum(CASE WHEN m.intent='other' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.category='城乡建设' THEN 1 ELSE 0 END),sum(CASE WHEN m.category='环境保护' THEN 1 ELSE 0 "
+    "END),sum(CASE WHEN m.category='交通运输' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.category='教育文体' THEN 1 ELSE 0 END),sum(CASE WHEN m.category='劳动和社会保障' THEN 1 ELSE 0 "
+    "END),sum(CASE WHEN m.category='商贸旅游' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.category='卫生计生' THEN 1 ELSE 0 END),sum(CASE WHEN m.category='无' THEN 1 ELSE 0 END) "
+    "FROM messages m JOIN chat_groups g ON g.id=m.group_id GROUP BY g.unit_id,"
+    "(m.sent_at+28800)/86400;INSERT INTO stat_deltas(unit_id,day,leads) SELECT unit_id,"
+    "(created_at+28800)/86400,count(*) FROM leads GROUP BY unit_id,"
+    "(created_at+28800)/86400;",
 };
 
 const int store_pg_migration_count =
