@@ -1,8 +1,8 @@
 /* server_api.h - the staff API's route handlers (units, groups, messages,
- * leads, stats; server_api*.c) and the helpers they share: authentication
- * with the caller's worker, the unit filter with its scope rule, pages and
- * time ranges from the query string, and time formatting. Part of the server
- * module; route rows are in server_routes.c, the contract in docs/API.md. */
+ * leads, stats, policies, lexicon, triage; server_api*.c) and the helpers they share:
+ * authentication with the caller's worker, the unit filter with its scope rule, pages and time
+ * ranges from the query string, and time formatting. Part of the server module; route rows are in
+ * server_routes.c, the contract in docs/API.md. */
 #ifndef NY_SERVER_API_H
 #define NY_SERVER_API_H
 
@@ -58,5 +58,15 @@ void api_groups(server *sv, const server_call *call, server_reply *r);
 void api_messages(server *sv, const server_call *call, server_reply *r);
 void api_leads(server *sv, const server_call *call, server_reply *r);
 void api_stats(server *sv, const server_call *call, server_reply *r);
+void api_policies(server *sv, const server_call *call, server_reply *r);
+void api_policy_get(server *sv, const server_call *call, server_reply *r);
+void api_policy_post(server *sv, const server_call *call, server_reply *r);
+void api_policy_put(server *sv, const server_call *call, server_reply *r);
+void api_policy_delete(server *sv, const server_call *call, server_reply *r);
+void api_lexicon(server *sv, const server_call *call, server_reply *r);
+void api_lexeme_post(server *sv, const server_call *call, server_reply *r);
+void api_lexeme_put(server *sv, const server_call *call, server_reply *r);
+void api_lexeme_delete(server *sv, const server_call *call, server_reply *r);
+void api_triage(server *sv, const server_call *call, server_reply *r);
 
 #endif

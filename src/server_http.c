@@ -175,6 +175,7 @@ static void route(server *sv, struct MHD_Connection *c, struct req *q, server_re
         server_error(r, 413, msg, NULL, -1);
         return;
     }
+    server_live_refresh(sv);
     server_call call = {.conn = c,
                         .method = q->method,
                         .path = q->path,

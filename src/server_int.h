@@ -42,15 +42,15 @@ typedef struct server_group {
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
     store *db;
-    triage_ws *ws;
+    triage_ws *ws;           /* a workspace of eng */
+    struct live_engine *eng; /* the engine ws belongs to (a reference) */
+    long gen;                /* the live generation eng came from */
     struct server_worker *next;
 } server_worker;
 
 struct server {
     server_opts o;
-    triage_engine *engine;
-    server_group *groups; /* sorted by external_id */
-    size_t ngroups;
+    struct server_live *live; /* triage engine and group table (server_live.c) */
     server_metrics m;
     atomic_int in_flight;
     pthread_mutex_t lock;   /* guards workers */
@@ -67,8 +67,37 @@ struct server {
  * first use. NULL with *e filled when the database cannot be opened. */
 server_worker *server_worker_get(server *sv, ny_err *e);
 
-/* The group with this external id, or NULL. */
+/* The group with this external id, or NULL. The pointer stays valid
+ * until the server stops. */
 const server_group *server_group_find(const server *sv, const char *external_id);
+
+/* ---- live data: triage engine and groups (server_live.c) -----------------
+ * Rebuilt from the database without a restart; see server_live.c. */
+typedef struct server_live_build server_live_build_t;
+
+/* Builds the first engine and group table from db (server_start). */
+int server_live_start(server *sv, store *db, ny_err *e);
+/* Frees the live data (after every worker's workspace is freed). */
+void server_live_free(server *sv);
+/* Builds a new engine and group table from db, which may be inside a
+ * transaction (the build sees its uncommitted writes). Errors as
+ * triage_open gives them: a knowledge edit that breaks the build is
+ * refused. */
+int server_live_build(server *sv, store *db, server_live_build_t **out, ny_err *e);
+/* Swaps a build in (taking it); requests in flight keep their engine. */
+void server_live_publish(server *sv, server_live_build_t *b);
+void server_live_build_free(server_live_build_t *b);
+/* Build and publish, one rebuild at a time. */
+int server_live_reload(server *sv, store *db, ny_err *e);
+/* Called before each request is routed: at most once a second compares
+ * the database's data signature and rebuilds when it changed, then moves
+ * the calling thread's worker to the newest engine. Never fails a request. */
+void server_live_refresh(server *sv);
+/* Gives w a workspace of the newest engine (freeing its old one). */
+int server_live_ws(server *sv, server_worker *w, ny_err *e);
+void server_live_ws_free(server_worker *w);
+/* How many engines have been published (1 after start). */
+long server_live_generation(const server *sv);
 
 /* A response being built by a route: status, JSON body (owned) and the
  * Allow header of a 405 ("" otherwise). */

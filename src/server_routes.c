@@ -21,13 +21,29 @@ typedef struct route_row {
 } route_row;
 
 static const route_row routes[] = {
-    {"GET", "/healthz", server_healthz},         {"GET", "/metrics", server_metrics_text},
-    {"POST", "/api/v1/messages", server_ingest}, {"POST", "/api/v1/login", server_login},
-    {"POST", "/api/v1/logout", server_logout},   {"GET", "/api/v1/me", server_me},
-    {"GET", "/api/v1/stream", server_stream},    {"GET", "/api/v1/units", api_units_get},
-    {"GET", "/api/v1/units/{}", api_unit_get},   {"GET", "/api/v1/groups", api_groups},
-    {"GET", "/api/v1/messages", api_messages},   {"GET", "/api/v1/leads", api_leads},
+    {"GET", "/healthz", server_healthz},
+    {"GET", "/metrics", server_metrics_text},
+    {"POST", "/api/v1/messages", server_ingest},
+    {"POST", "/api/v1/login", server_login},
+    {"POST", "/api/v1/logout", server_logout},
+    {"GET", "/api/v1/me", server_me},
+    {"GET", "/api/v1/stream", server_stream},
+    {"GET", "/api/v1/units", api_units_get},
+    {"GET", "/api/v1/units/{}", api_unit_get},
+    {"GET", "/api/v1/groups", api_groups},
+    {"GET", "/api/v1/messages", api_messages},
+    {"GET", "/api/v1/leads", api_leads},
     {"GET", "/api/v1/stats", api_stats},
+    {"GET", "/api/v1/policies", api_policies},
+    {"POST", "/api/v1/policies", api_policy_post},
+    {"GET", "/api/v1/policies/{}", api_policy_get},
+    {"PUT", "/api/v1/policies/{}", api_policy_put},
+    {"DELETE", "/api/v1/policies/{}", api_policy_delete},
+    {"GET", "/api/v1/lexicon", api_lexicon},
+    {"POST", "/api/v1/lexicon", api_lexeme_post},
+    {"PUT", "/api/v1/lexicon/{}", api_lexeme_put},
+    {"DELETE", "/api/v1/lexicon/{}", api_lexeme_delete},
+    {"POST", "/api/v1/triage", api_triage},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */

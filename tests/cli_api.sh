@@ -5,7 +5,11 @@
 # own subtree allowed, a unit filter outside it 403, an object outside it
 # 404, and no list ever holding a row of another subtree. Also: 401 without
 # a session, bad query arguments 422, text search, pagination, stats that
-# agree with the lists and grow with an ingested message. Runs on SQLite,
+# agree with the lists and grow with an ingested message. Knowledge: policies
+# and lexicon CRUD (district/admin only, checked fields), POST /api/v1/triage
+# showing an edit at once, no failed request while edits reload the
+# assistant under concurrent load, and a group imported while the server
+# runs accepted without a restart. Runs on SQLite,
 # or on PostgreSQL when the runner has exported NUANYANG_TEST_PG. Ends with
 # "N passed, N failed".
 . "$(dirname "$0")/lib_cli.sh"
@@ -15,7 +19,9 @@ trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 field() { python3 -c 'import json,os,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/body" "$1" 2>/dev/null; }
 
 db=$(fresh_db)
-$NY demo --db "$db" --messages 3000 >/dev/null 2>&1 || { bad "demo database"; finish; exit 1; }
+$NY demo --db "$db" --messages 3000 >/dev/null 2>&1 &&
+    $NY import --db "$db" policies data/policies.csv >/dev/null 2>&1 &&
+    $NY import --db "$db" lexicon data/lexicon.csv >/dev/null 2>&1 || { bad "demo database"; finish; exit 1; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 $NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 2>"$tmp/log" &
@@ -130,6 +136,70 @@ get district1 /api/v1/stats >/dev/null
 is "district stats: one more message" "$(field 'd["messages"]')" "$((dbefore + 1))"
 get gw411571001001001 '/api/v1/messages?limit=1' >/dev/null
 is "the message is the grid's newest" "$(field 'd["items"][0]["text"]')" "小区门口的路灯坏了，晚上很黑"
+
+# ---- knowledge: policies, lexicon, live reload ----
+# send ACCOUNT METHOD PATH [BODY]: status, body in $tmp/body
+send() { curl -s -o "$tmp/body" -w '%{http_code}' -X "$2" -H "Authorization: Bearer ${tok[$1]}" "$url$3" ${4:+-d "$4"}; }
+is "grid worker reads policies" "$(get gw411571001001001 /api/v1/policies)" 200
+is "the imported policies are there" "$(field 'd["total"] > 10')" True
+is "grid worker reads the lexicon" "$(get gw411571001001001 '/api/v1/lexicon?q=%E7%94%B5%E6%A2%AF&limit=5')" 200
+is "lexicon search: every term has the text" "$(field 'd["total"] > 0 and all("电梯" in i["term"] for i in d["items"])')" True
+pol='{"code":"test-zhuhu","title":"测试政策：住户登记","category":"城乡建设","audience":"resident","department":"区住建局","summary":"住户登记的测试条目","how_to_apply":"到社区服务站办理","keywords":"住户登记;测试登记"}'
+is "street may not add a policy: 403" "$(send street01 POST /api/v1/policies "$pol")" 403
+is "grid worker may not add a term: 403" "$(send gw411571001001001 POST /api/v1/lexicon '{"term":"测试热词"}')" 403
+is "district adds a policy" "$(send district1 POST /api/v1/policies "$pol")" 200
+is "the same code again: 409" "$(send district1 POST /api/v1/policies "$pol")" 409
+is "policy read back" "$(get comm411571001001 /api/v1/policies/test-zhuhu)" 200
+is "policy fields kept" "$(field 'd["department"]+"|"+d["keywords"]')" "区住建局|住户登记;测试登记"
+is "policy with a bad category: 422" "$(send district1 POST /api/v1/policies '{"code":"x1","title":"x","category":"天气","audience":"resident","department":"d","summary":"s"}')" 422
+is "422 names the field" "$(field 'd["field"]')" category
+is "policy without a title: 422" "$(send admin POST /api/v1/policies '{"code":"x2","category":"无","audience":"both","department":"d","summary":"s"}')" 422
+is "update of an unknown policy: 404" "$(send district1 PUT /api/v1/policies/no-such "$pol")" 404
+is "term without text: 422" "$(send district1 POST /api/v1/lexicon '{"intent":"report"}')" 422
+is "term with a bad action: 422" "$(send district1 POST /api/v1/lexicon '{"term":"测试热词","action":"shout"}')" 422
+is "term whose kind does not fit: 422" "$(send district1 POST /api/v1/lexicon '{"term":"测试热词","kind":"pattern"}')" 422
+send gw411571001001001 POST /api/v1/triage '{"text":"测试热词出现在小区门口"}' >/dev/null
+is "before: the term is not a keyword" "$(field '"测试热词" in [k["term"] for k in d["keywords"]]')" False
+is "district adds a term" "$(send district1 POST /api/v1/lexicon '{"term":"测试热词","intent":"report","category":"环境保护","weight":3}')" 200
+is "triage sees the new term at once" "$(send gw411571001001001 POST /api/v1/triage '{"text":"测试热词出现在小区门口","unit":"411571001001001"}')" 200
+is "the term, its position and hints" "$(field '[(k["term"],k["start"],k["end"],k["category"]) for k in d["keywords"] if k["term"]=="测试热词"]')" "[('测试热词', 0, 12, '环境保护')]"
+is "triage answers the whole reading" "$(field 'sorted(d)')" "['category', 'intent', 'keywords', 'normalized', 'notify', 'overridden', 'policies', 'priority', 'reply']"
+send gw411571001001001 POST /api/v1/triage '{"text":"小区门口的路灯坏了","unit":"411571001001001"}' >/dev/null
+is "triage names the grid worker" "$(field 'any(n.get("account") == "gw411571001001001" for n in d["notify"])')" True
+send gw411571001001001 POST /api/v1/triage '{"text":"请问住户登记怎么办理"}' >/dev/null
+is "the new policy answers a question" "$(field '[p["code"] for p in d["policies"]][:1]')" "['test-zhuhu']"
+is "triage with a unit outside: 403" "$(send gw411571001001001 POST /api/v1/triage '{"text":"你好","unit":"411571002001001"}')" 403
+is "triage without text: 422" "$(send gw411571001001001 POST /api/v1/triage '{"kind":"resident"}')" 422
+is "triage with a bad kind: 422" "$(send gw411571001001001 POST /api/v1/triage '{"text":"你好","kind":"family"}')" 422
+
+# edits while requests run: every request answered 200
+export URL=$url TOKEN=${tok[gw411571001001001]}
+seq 400 | xargs -P 4 -I{} sh -c 'curl -s -o /dev/null -w "%{http_code}\n" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/triage" -d "{\"text\":\"楼道里测试热词很多，电梯也坏了 {}\"}"' >"$tmp/codes" &
+load=$!
+for i in 1 2 3 4 5 6; do
+    send district1 PUT "/api/v1/lexicon/%E6%B5%8B%E8%AF%95%E7%83%AD%E8%AF%8D" "{\"intent\":\"report\",\"category\":\"环境保护\",\"weight\":$i}" >/dev/null
+    send district1 PUT /api/v1/policies/test-zhuhu "$pol" >/dev/null
+done
+wait $load
+is "400 requests during 12 reloads: all 200" "$(sort "$tmp/codes" | uniq -c | awk '{print $2":"$1}' | tr '\n' ' ')" "200:400 "
+get gw411571001001001 '/api/v1/lexicon?q=%E6%B5%8B%E8%AF%95%E7%83%AD%E8%AF%8D' >/dev/null
+is "the last edit holds" "$(field 'd["items"][0]["weight"]')" 6.0
+is "district deletes the term" "$(send district1 DELETE "/api/v1/lexicon/%E6%B5%8B%E8%AF%95%E7%83%AD%E8%AF%8D")" 200
+is "deleting it again: 404" "$(send district1 DELETE "/api/v1/lexicon/%E6%B5%8B%E8%AF%95%E7%83%AD%E8%AF%8D")" 404
+send gw411571001001001 POST /api/v1/triage '{"text":"测试热词出现在小区门口"}' >/dev/null
+is "after the delete the term is gone" "$(field '"测试热词" in [k["term"] for k in d["keywords"]]')" False
+is "admin deletes the policy" "$(send admin DELETE /api/v1/policies/test-zhuhu)" 200
+
+# a group imported while the server runs is known within a second or two
+printf 'platform,external_id,kind,unit_code,name,members,target\nwecom,api-new-group,resident,411571001001001,测试新群,12,\n' >"$tmp/g.csv"
+$NY import --db "$db" groups "$tmp/g.csv" >/dev/null 2>&1
+sleep 1.5
+printf '{"id":"api-2","group":"api-new-group","sender":{"id":"u9","name":"赵六"},"text":"新群第一条消息","time":"%s"}' "$now" >"$tmp/m2.json"
+ts=$(date +%s)
+sig=$({ printf '%s' "$ts"; cat "$tmp/m2.json"; } | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')
+is "a message to the imported group is stored" "$(curl -s -o "$tmp/body" -w '%{http_code}' -X POST "$url/api/v1/messages" -H "X-Nuanyang-Key: $key" \
+    -H "X-Nuanyang-Timestamp: $ts" -H "X-Nuanyang-Signature: sha256=$sig" --data-binary "@$tmp/m2.json")" 200
+is "the new group is listed" "$(get gw411571001001001 '/api/v1/groups?limit=500' >/dev/null; field '"api-new-group" in [g["external_id"] for g in d["items"]]')" True
 
 kill -TERM "$pid"; wait "$pid"; is "server stops cleanly" "$?" 0; pid=""
 finish
