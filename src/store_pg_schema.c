@@ -200,7 +200,22 @@ const char *const store_pg_migrations[] = {
     " disabled integer NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
     " created_at bigint NOT NULL);",
 
-    /* 5: unit statistics for the staff API's /stats. stat_days holds, per unit
+    /* 5: staff notification targets, lead reporters and merge key, the
+     * outbox priority (see store_sqlite_schema.c) */
+    "ALTER TABLE staff ADD COLUMN notify_channel text NOT NULL DEFAULT '';"
+    "ALTER TABLE staff ADD COLUMN notify_target text NOT NULL DEFAULT '';"
+    "ALTER TABLE leads ADD COLUMN reporters integer NOT NULL DEFAULT 1;"
+    "ALTER TABLE leads ADD COLUMN merge_key" KEY ";"
+    "CREATE INDEX leads_merge ON leads(merge_key);"
+    "CREATE TABLE lead_reports(message_id bigint PRIMARY KEY REFERENCES messages(id),"
+    " lead_id bigint NOT NULL REFERENCES leads(id),"
+    " sender_id text NOT NULL,"
+    " at bigint NOT NULL);"
+    "CREATE INDEX lead_reports_lead ON lead_reports(lead_id);"
+    "ALTER TABLE outbox ADD COLUMN priority integer NOT NULL DEFAULT 2;"
+    "CREATE INDEX notice_deliveries_outbox ON notice_deliveries(outbox_id);"
+    "CREATE INDEX outbox_created ON outbox(created_at);",
+    /* 6: unit statistics for the staff API's /stats. stat_days holds, per unit
      * (every level) and day (Unix days of China time, (t+28800)/86400), the
      * counts the dashboard shows; stat_deltas receives one row per stored
      * message and lead, written by triggers in the same transaction as the

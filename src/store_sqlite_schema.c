@@ -227,7 +227,26 @@ const char *const store_sqlite_migrations[] = {
     " disabled INTEGER NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
     " created_at INTEGER NOT NULL) STRICT;",
 
-    /* 5: unit statistics for the staff API's /stats. stat_days holds, per unit
+    /* 5: outbound delivery and what ingest writes. Staff get a notification
+     * target (channel and URL, '' = not pushed); leads get a reporter count
+     * and the key the group etiquette merges duplicates under, and every
+     * message of a lead is listed in lead_reports; the outbox gets a
+     * priority (0 urgent .. 3 low: lower is claimed first). */
+    "ALTER TABLE staff ADD COLUMN notify_channel TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE staff ADD COLUMN notify_target TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE leads ADD COLUMN reporters INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE leads ADD COLUMN merge_key TEXT;"
+    "CREATE INDEX leads_merge ON leads(merge_key);"
+    "CREATE TABLE lead_reports("
+    " message_id INTEGER PRIMARY KEY REFERENCES messages(id),"
+    " lead_id INTEGER NOT NULL REFERENCES leads(id),"
+    " sender_id TEXT NOT NULL,"
+    " at INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX lead_reports_lead ON lead_reports(lead_id);"
+    "ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;"
+    "CREATE INDEX notice_deliveries_outbox ON notice_deliveries(outbox_id);"
+    "CREATE INDEX outbox_created ON outbox(created_at);",
+    /* 6: unit statistics for the staff API's /stats. stat_days holds, per unit
      * (every level) and day (Unix days of China time, (t+28800)/86400), the
      * counts the dashboard shows; stat_deltas receives one row per stored
      * message and lead, written by triggers in the same transaction as the

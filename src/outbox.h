@@ -1,0 +1,76 @@
+/* outbox.h - outbound delivery through a persistent outbox.
+ *
+ * Everything the platform says outside itself — the bot's replies in chat
+ * groups, notifications to staff, notices (群发通知), case feedback — is
+ * first written as an outbox row, in the same transaction as what caused it,
+ * and then delivered by a worker. A row names its channel (wecom, dingtalk,
+ * feishu or webhook), its target URL and the text; the platform payload is
+ * built only at send time (robot.h), because signed robots check the time.
+ * Every row has an idempotency key, unique in the table: enqueueing the same
+ * key twice queues one row, and every HTTP request of a row carries the key
+ * (header X-Nuanyang-Idempotency-Key, and in the body of the generic
+ * webhook), so a receiver can drop the repeats that at-least-once delivery
+ * allows after a crash.
+ *
+ * Targets are URLs (http or https). A robot's signing secret (DingTalk,
+ * Feishu) rides in the fragment: "https://oapi.dingtalk.com/robot/send?
+ * access_token=…#sign=SEC…"; the fragment is never sent. A chat group's
+ * target is chat_groups.target with the channel of its platform (wecom,
+ * dingtalk and feishu themselves; wechat and webhook groups go through the
+ * generic webhook of their bridge). A staff member's target is
+ * staff.notify_channel and staff.notify_target ("" = not pushed).
+ *
+ * The worker (outbox_start) runs on its own thread with its own store
+ * handle: it claims due rows with a lease (several nodes may run workers on
+ * one database: a row is claimed by one of them at a time, and a claim
+ * whose lease ran out — its node died — is taken again), sends with libcurl
+ * multi, keeps every target within a sliding-minute limit (WeCom and
+ * DingTalk robots accept 20 a minute), retries failures with exponential
+ * backoff and full jitter (robot_retry) and dead-letters a row after the
+ * configured number of attempts, keeping the last error. */
+#ifndef NY_OUTBOX_H
+#define NY_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+/* Most bytes of text one outbox row may carry (WeCom rows are split into
+ * parts of 2048 bytes when sent). */
+#define OUTBOX_TEXT_MAX 16384
+/* Most mentions of one row. */
+#define OUTBOX_MAX_MENTIONS 8
+
+/* One thing to send. Say where it goes in one of three ways: channel and
+ * target themselves; or group_id (> 0), a chat group whose platform and
+ * target are looked up; or account, a staff member whose notification
+ * target is looked up. Strings are borrowed for the call. */
+typedef struct outbox_item {
+    const char *key;     /* idempotency key: 1..64 of letters, digits and "._:-" */
+    const char *kind;    /* "reply" (to a group), "notify" (to staff) or "notice" */
+    const char *channel; /* "wecom", "dingtalk", "feishu", "webhook", or NULL */
+    const char *target;  /* with channel: the URL ("#sign=SECRET" for signed robots) */
+    const char *group;   /* with channel: the group's external id for the webhook body, or NULL */
+    int64_t group_id;    /* without channel: the chat group (chat_groups.id) */
+    const char *account; /* without channel and group_id: the staff member's login name */
+    const char *text;    /* UTF-8, 1..OUTBOX_TEXT_MAX bytes */
+    const char *const *mentions; /* user ids to @-mention (invalid ones are left out) */
+    size_t nmentions;            /* at most OUTBOX_MAX_MENTIONS are used */
+    int priority;                /* 0 urgent .. 3 low (triage.h's priorities); lower goes first */
+    int64_t not_before;          /* earliest send time, Unix seconds (0 = now) */
+} outbox_item;
+
+/* Queues it at time now (Unix seconds) through s, inside the caller's
+ * transaction if one is open. *id_out (may be NULL) receives the row id: a
+ * new row's, or that of the row already queued under the same key (nothing
+ * is changed then, and *fresh, when not NULL, is 0; else 1). A group or
+ * staff member without a target queues nothing: NY_OK with *id_out 0.
+ * Returns NY_EINVAL for a bad key, kind, channel, URL or text (the message
+ * says which), NY_ENOTFOUND for an unknown group or account, store errors
+ * as the store gives them. */
+int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out, int *fresh,
+                   ny_err *e);
+
+#endif

@@ -1,0 +1,152 @@
+/* store_effects.c - storage for what ingest decides beyond the message
+ * itself: where a chat group or a staff member is reached, and leads with
+ * the messages and reporters merged into them.
+ *
+ * Part of the storage layer, written once for both engines through
+ * store_sql(). server_effects.c calls these inside the ingest transaction;
+ * outbox.c's enqueue reads the targets. A lead carries the key under which
+ * the group etiquette (triage_etiquette_decide) merges later reports of the
+ * same problem, so a merged report finds its lead in the same transaction
+ * without any table kept in memory; lead_reports lists every message of a
+ * lead, the first included. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_outbox.h"
+#include "store_sql.h"
+
+/* The outbound channel of a group platform: the robots of WeCom, DingTalk
+ * and Feishu; WeChat and generic groups are answered through their bridge's
+ * webhook. */
+static const char *channel_of(const char *platform)
+{
+    if (strcmp(platform, "wecom") == 0 || strcmp(platform, "dingtalk") == 0 ||
+        strcmp(platform, "feishu") == 0)
+        return platform;
+    return "webhook";
+}
+
+static int on_group(void *ctx, const store_row *row)
+{
+    store_target *t = ctx;
+    const char *target = store_row_text(row, 2);
+    t->id = store_row_int(row, 0);
+    snprintf(t->target, sizeof t->target, "%s", target ? target : "");
+    snprintf(t->channel, sizeof t->channel, "%s",
+             t->target[0] ? channel_of(store_row_text(row, 1)) : "");
+    snprintf(t->group, sizeof t->group, "%s", store_row_text(row, 3));
+    snprintf(t->name, sizeof t->name, "%s", store_row_text(row, 4));
+    return NY_OK;
+}
+
+int store_group_target(store *s, int64_t group_id, store_target *t, ny_err *e)
+{
+    memset(t, 0, sizeof *t);
+    store_val p[] = {SV_INT(group_id)};
+    int rc = store_sql(s,
+                       "SELECT id, platform, target, external_id, name FROM chat_groups"
+                       " WHERE id = ?",
+                       p, 1, on_group, t, NULL, e);
+    if (rc == NY_OK && !t->id)
+        rc = ny_err_set(e, NY_ENOTFOUND, "no chat group %lld", (long long)group_id);
+    return rc;
+}
+
+static int on_staff(void *ctx, const store_row *row)
+{
+    store_target *t = ctx;
+    t->id = store_row_int(row, 0);
+    snprintf(t->channel, sizeof t->channel, "%s", store_row_text(row, 1));
+    snprintf(t->target, sizeof t->target, "%s", store_row_text(row, 2));
+    snprintf(t->name, sizeof t->name, "%s", store_row_text(row, 3));
+    if (!t->target[0])
+        t->channel[0] = '\0';
+    return NY_OK;
+}
+
+int store_staff_target(store *s, const char *account, store_target *t, ny_err *e)
+{
+    memset(t, 0, sizeof *t);
+    store_val p[] = {SV_TEXT(account)};
+    int rc =
+        store_sql(s, "SELECT id, notify_channel, notify_target, name FROM staff WHERE account = ?",
+                  p, 1, on_staff, t, NULL, e);
+    if (rc == NY_OK && !t->id)
+        rc = ny_err_set(e, NY_ENOTFOUND, "no staff account '%s'", account);
+    return rc;
+}
+
+int store_staff_target_set(store *s, const char *account, const char *channel, const char *target,
+                           ny_err *e)
+{
+    store_val p[] = {SV_TEXT(channel), SV_TEXT(channel[0] ? target : ""), SV_TEXT(account)};
+    long changed = 0;
+    int rc =
+        store_sql(s, "UPDATE staff SET notify_channel = ?, notify_target = ? WHERE account = ?", p,
+                  3, NULL, NULL, &changed, e);
+    if (rc == NY_OK && !changed)
+        rc = ny_err_set(e, NY_ENOTFOUND, "no staff account '%s'", account);
+    return rc;
+}
+
+int store_targets_rebase(store *s, const char *base, long *groups, long *staff, ny_err *e)
+{
+    store_val p[] = {SV_TEXT(base)};
+    int rc = store_sql(s,
+                       "UPDATE chat_groups SET target = CAST(? AS TEXT) || '/' || platform || '/'"
+                       " || external_id",
+                       p, 1, NULL, NULL, groups, e);
+    if (rc == NY_OK)
+        rc = store_sql(s,
+                       "UPDATE staff SET notify_channel = 'webhook',"
+                       " notify_target = CAST(? AS TEXT) || '/staff/' || account",
+                       p, 1, NULL, NULL, staff, e);
+    return rc;
+}
+
+int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
+                    int64_t *id_out, ny_err *e)
+{
+    store_val p[] = {SV_INT(l->message_id), SV_INT(l->group_id),  SV_INT(l->unit_id),
+                     SV_TEXT(l->intent),    SV_TEXT(l->category), SV_INT(l->created_at),
+                     SV_TEXT(merge_key)};
+    int64_t id;
+    int rc = store_sql_int(s,
+                           "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
+                           " created_at, merge_key, reporters) VALUES(?, ?, ?, ?, ?, ?, ?, 1)"
+                           " RETURNING id",
+                           p, 7, &id, e);
+    if (rc != NY_OK)
+        return rc;
+    store_val q[] = {SV_INT(l->message_id), SV_INT(id), SV_TEXT(sender_id), SV_INT(l->created_at)};
+    rc = store_sql(
+        s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES(?, ?, ?, ?)", q, 4,
+        NULL, NULL, NULL, e);
+    if (rc == NY_OK && id_out)
+        *id_out = id;
+    return rc;
+}
+
+int store_lead_join(store *s, const char *merge_key, int64_t message_id, const char *sender_id,
+                    int reporters, int64_t at, int64_t *lead_id, ny_err *e)
+{
+    store_val k[] = {SV_TEXT(merge_key)};
+    int64_t id;
+    int rc = store_sql_int(s, "SELECT id FROM leads WHERE merge_key = ? ORDER BY id DESC LIMIT 1",
+                           k, 1, &id, e);
+    if (rc == NY_ENOTFOUND)
+        return ny_err_set(e, NY_ENOTFOUND, "no lead under key '%s'", merge_key);
+    if (rc != NY_OK)
+        return rc;
+    store_val q[] = {SV_INT(message_id), SV_INT(id), SV_TEXT(sender_id), SV_INT(at)};
+    rc = store_sql(
+        s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES(?, ?, ?, ?)", q, 4,
+        NULL, NULL, NULL, e);
+    store_val r[] = {SV_INT(reporters), SV_INT(id), SV_INT(reporters)};
+    if (rc == NY_OK)
+        rc = store_sql(s, "UPDATE leads SET reporters = ? WHERE id = ? AND reporters < ?", r, 3,
+                       NULL, NULL, NULL, e);
+    if (rc == NY_OK && lead_id)
+        *lead_id = id;
+    return rc;
+}

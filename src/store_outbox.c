@@ -1,0 +1,179 @@
+/* store_outbox.c - the outbox table: queueing, claims with a lease, the end
+ * of each attempt, the dead-letter list and its retry.
+ *
+ * Part of the storage layer, written once for both engines through
+ * store_sql(). The delivery worker (outbox.c) is its main user: it claims
+ * due rows in one statement, which on PostgreSQL locks the chosen rows with
+ * FOR UPDATE SKIP LOCKED so that several nodes claim disjoint sets (the one
+ * engine-specific clause of this file); on SQLite the statement runs under
+ * the database's single write lock. Every later change of a claimed row is
+ * conditional on the claim still being the caller's, so a node whose lease
+ * ran out cannot overwrite the outcome of the node that took the row over. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_outbox.h"
+#include "store_sql.h"
+
+static void row_of(const store_row *row, store_outbox_row *r)
+{
+    *r = (store_outbox_row){
+        store_row_int(row, 0),      store_row_text(row, 1), store_row_text(row, 2),
+        store_row_text(row, 3),     store_row_text(row, 4), store_row_text(row, 5),
+        store_row_text(row, 6),     store_row_text(row, 7), (int)store_row_int(row, 8),
+        (int)store_row_int(row, 9), store_row_int(row, 10), store_row_int(row, 11),
+        store_row_int(row, 12)};
+}
+
+/* The columns row_of reads, in its order. */
+#define COLS                                                                                       \
+    "id, idem_key, kind, channel, target, payload, status, last_error, attempts, priority, "       \
+    "next_at, created_at, COALESCE(sent_at, 0)"
+
+struct each {
+    int (*fn)(void *ctx, const store_outbox_row *r);
+    void *ctx;
+};
+
+static int on_row(void *ctx, const store_row *row)
+{
+    struct each *x = ctx;
+    store_outbox_row r;
+    row_of(row, &r);
+    return x->fn(x->ctx, &r);
+}
+
+int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *fresh, ny_err *e)
+{
+    store_val p[] = {SV_TEXT(r->key),    SV_TEXT(r->kind),     SV_TEXT(r->channel),
+                     SV_TEXT(r->target), SV_TEXT(r->payload),  SV_INT(r->priority),
+                     SV_INT(r->next_at), SV_INT(r->created_at)};
+    int64_t id = 0;
+    int rc = store_sql_int(s,
+                           "INSERT INTO outbox(idem_key, kind, channel, target, payload, priority,"
+                           " next_at, created_at, status) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'pending')"
+                           " ON CONFLICT(idem_key) DO NOTHING RETURNING id",
+                           p, 8, &id, e);
+    int is_new = rc == NY_OK;
+    if (rc == NY_ENOTFOUND) /* the key was there: nothing inserted */
+        rc = store_sql_int(s, "SELECT id FROM outbox WHERE idem_key = ?", p, 1, &id, e);
+    if (rc != NY_OK)
+        return rc;
+    if (id_out)
+        *id_out = id;
+    if (fresh)
+        *fresh = is_new;
+    return NY_OK;
+}
+
+int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
+                       int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e)
+{
+    int pg = strcmp(store_engine(s), "postgresql") == 0;
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "UPDATE outbox SET status = 'sending', claimed_by = ?, lease_until = ?"
+             " WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_at <= ?)"
+             " OR (status = 'sending' AND lease_until <= ?)"
+             " ORDER BY priority, next_at, id LIMIT ?%s) RETURNING " COLS,
+             pg ? " FOR UPDATE SKIP LOCKED" : "");
+    store_val p[] = {SV_TEXT(node), SV_INT(now + lease_s), SV_INT(now), SV_INT(now), SV_INT(max)};
+    struct each x = {fn, ctx};
+    return store_sql(s, sql, p, 5, on_row, &x, NULL, e);
+}
+
+int store_outbox_finish(store *s, int64_t id, const char *node, const char *status, int attempts,
+                        int64_t now, int64_t next_at, const char *error, ny_err *e)
+{
+    int sent = strcmp(status, "sent") == 0;
+    if (!sent && strcmp(status, "pending") != 0 && strcmp(status, "dead") != 0)
+        return ny_err_set(e, NY_EINVAL, "bad outbox status '%s'", status);
+    store_val p[] = {SV_TEXT(status),
+                     SV_INT(attempts),
+                     sent ? SV_INT(now) : SV_NULL,
+                     SV_INT(sent ? now : next_at),
+                     SV_TEXT(sent    ? ""
+                             : error ? error
+                                     : ""),
+                     SV_INT(id),
+                     SV_TEXT(node)};
+    long changed = 0;
+    int rc = store_sql(s,
+                       "UPDATE outbox SET status = ?, attempts = ?, sent_at = ?, next_at = ?,"
+                       " last_error = ?, claimed_by = NULL, lease_until = NULL"
+                       " WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                       p, 7, NULL, NULL, &changed, e);
+    if (rc == NY_OK && changed == 0)
+        rc = ny_err_set(e, NY_ECONFLICT, "outbox row %lld is no longer claimed by %s",
+                        (long long)id, node);
+    return rc;
+}
+
+int store_outbox_release(store *s, const char *node, int64_t id, int64_t next_at, ny_err *e)
+{
+    store_val p[] = {SV_INT(next_at), SV_INT(next_at), SV_TEXT(node), SV_INT(id), SV_INT(id)};
+    return store_sql(s,
+                     "UPDATE outbox SET status = 'pending', claimed_by = NULL, lease_until = NULL,"
+                     " next_at = CASE WHEN CAST(? AS BIGINT) > 0 THEN ? ELSE next_at END"
+                     " WHERE status = 'sending' AND claimed_by = ?"
+                     " AND (CAST(? AS BIGINT) = 0 OR id = ?)",
+                     p, 5, NULL, NULL, NULL, e);
+}
+
+int store_outbox_list(store *s, const char *status, long limit, long offset,
+                      int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, long *total,
+                      ny_err *e)
+{
+    store_val p[] = {SV_TEXT(status), SV_TEXT(status), SV_INT(limit), SV_INT(offset)};
+    int64_t n = 0;
+    int rc = store_sql_int(
+        s, "SELECT count(*) FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR status = ?)", p, 2, &n,
+        e);
+    if (rc != NY_OK)
+        return rc;
+    *total = (long)n;
+    struct each x = {fn, ctx};
+    return store_sql(s,
+                     "SELECT " COLS " FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR status = ?)"
+                     " ORDER BY id DESC LIMIT ? OFFSET ?",
+                     p, 4, on_row, &x, NULL, e);
+}
+
+int store_outbox_retry(store *s, int64_t id, int64_t now, ny_err *e)
+{
+    store_val p[] = {SV_INT(now), SV_INT(id)};
+    long changed = 0;
+    int rc = store_sql(s,
+                       "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?"
+                       " WHERE id = ? AND status = 'dead'",
+                       p, 2, NULL, NULL, &changed, e);
+    if (rc != NY_OK || changed)
+        return rc;
+    int64_t there = 0;
+    rc = store_sql_int(s, "SELECT count(*) FROM outbox WHERE id = ?", p + 1, 1, &there, e);
+    if (rc != NY_OK)
+        return rc;
+    return there ? ny_err_set(e, NY_ECONFLICT, "outbox row %lld is not dead", (long long)id)
+                 : ny_err_set(e, NY_ENOTFOUND, "no outbox row %lld", (long long)id);
+}
+
+static int on_depth(void *ctx, const store_row *row)
+{
+    long *v = ctx;
+    v[0] = (long)store_row_int(row, 0);
+    v[1] = (long)store_row_int(row, 1);
+    return NY_OK;
+}
+
+int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e)
+{
+    long v[2] = {0, 0};
+    int rc = store_sql(s,
+                       "SELECT COALESCE(sum(CASE WHEN status IN ('pending', 'sending') THEN 1 "
+                       "ELSE 0 END), 0), COALESCE(sum(CASE WHEN status = 'dead' THEN 1 ELSE 0 "
+                       "END), 0) FROM outbox WHERE status <> 'sent'",
+                       NULL, 0, on_depth, v, NULL, e);
+    *waiting = v[0];
+    *dead = v[1];
+    return rc;
+}

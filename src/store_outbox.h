@@ -1,0 +1,106 @@
+/* store_outbox.h - storage of outbound things and of what ingest decides:
+ * outbox rows and their claims (store_outbox.c), notices with their
+ * per-group deliveries (store_notice.c), leads with their reporters and
+ * the targets of groups and staff (store_effects.c).
+ *
+ * Written once for both engines over store_sql.h. Conventions as store.h:
+ * NY_* codes, details in *e, strings in rows valid only during a callback,
+ * times in Unix seconds. Each call runs inside the caller's transaction if
+ * one is open. */
+#ifndef NY_STORE_OUTBOX_H
+#define NY_STORE_OUTBOX_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+/* ---- outbox rows (store_outbox.c) ---------------------------------------- */
+
+typedef struct store_outbox_row {
+    int64_t id;
+    const char *key, *kind, *channel, *target;
+    const char *payload; /* JSON: {"text":…,"group":…,"mentions":[…]} */
+    const char *status;  /* pending | sending | sent | dead */
+    const char *last_error;
+    int attempts, priority;
+    int64_t next_at, created_at, sent_at; /* sent_at 0 = not sent */
+} store_outbox_row;
+
+/* Inserts r (key, kind, channel, target, payload, priority, next_at,
+ * created_at are read) as pending. A key already present inserts nothing:
+ * *fresh becomes 0 and *id_out the existing row's id. */
+int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *fresh, ny_err *e);
+
+/* Claims up to max due rows for node until now + lease_s: pending rows
+ * whose next_at has come and sending rows whose lease ran out, lowest
+ * priority number first, then oldest next_at. Calls fn for each (status
+ * "sending"). One statement: on PostgreSQL rows locked by another node's
+ * claim are skipped (FOR UPDATE SKIP LOCKED), on SQLite the write lock
+ * serialises claims. */
+int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
+                       int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e);
+
+/* The end of an attempt on row id claimed by node: status "sent" (sent_at
+ * now, error ignored), "pending" (failed, retry at next_at) or "dead"
+ * (failed for good); attempts become attempts, error is kept as
+ * last_error. NY_ECONFLICT when node no longer holds the claim. */
+int store_outbox_finish(store *s, int64_t id, const char *node, const char *status, int attempts,
+                        int64_t now, int64_t next_at, const char *error, ny_err *e);
+
+/* Gives back every row node has claimed (or only row id when id > 0),
+ * pending again at next_at (0 = as they were due), attempts unchanged. */
+int store_outbox_release(store *s, const char *node, int64_t id, int64_t next_at, ny_err *e);
+
+/* Rows with status (NULL = all), newest first, limit/offset; *total the
+ * number of such rows. */
+int store_outbox_list(store *s, const char *status, long limit, long offset,
+                      int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, long *total,
+                      ny_err *e);
+
+/* A dead row goes back to pending, due now, with its attempts reset.
+ * NY_ENOTFOUND for no such row, NY_ECONFLICT when it is not dead. */
+int store_outbox_retry(store *s, int64_t id, int64_t now, ny_err *e);
+
+/* Rows waiting (pending or sending) and dead. */
+int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e);
+
+/* ---- targets and leads (store_effects.c) --------------------------------- */
+
+/* Where a group or a staff member is reached. channel "" = not reachable. */
+typedef struct store_target {
+    char channel[16];
+    char target[1024];
+    char group[128]; /* the group's external id ("" for staff) */
+    char name[128];  /* the group's or staff member's name */
+    int64_t id;      /* chat_groups.id or staff.id */
+} store_target;
+
+/* The group's target (channel from its platform). NY_ENOTFOUND if absent. */
+int store_group_target(store *s, int64_t group_id, store_target *t, ny_err *e);
+
+/* The staff member's notification target. NY_ENOTFOUND if absent. */
+int store_staff_target(store *s, const char *account, store_target *t, ny_err *e);
+
+/* Sets the notification target of a staff member (channel "" clears it).
+ * NY_ENOTFOUND for an unknown account. */
+int store_staff_target_set(store *s, const char *account, const char *channel, const char *target,
+                           ny_err *e);
+
+/* Points every group's target at base + "/<platform>/<external id>" and
+ * every staff member's at base + "/staff/<account>" (channel webhook), for
+ * demos and tests with a local receiver. *groups, *staff receive counts. */
+int store_targets_rebase(store *s, const char *base, long *groups, long *staff, ny_err *e);
+
+/* Opens a lead for message l->message_id (group, unit, intent, category,
+ * created_at read) under merge_key (may be NULL) with one reporter, and
+ * lists the message as its first report by sender_id. */
+int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
+                    int64_t *id_out, ny_err *e);
+
+/* Adds message_id by sender_id at time at to the lead opened under
+ * merge_key and sets its reporter count to reporters. *lead_id receives the
+ * lead. NY_ENOTFOUND when no lead has that key. */
+int store_lead_join(store *s, const char *merge_key, int64_t message_id, const char *sender_id,
+                    int reporters, int64_t at, int64_t *lead_id, ny_err *e);
+
+#endif

@@ -1,0 +1,224 @@
+/* test_outbox.c - tests of the outbox storage and outbox_enqueue
+ * (outbox.h, store_outbox.h), on either engine like test_store.c.
+ *
+ * Queueing by URL, by group and by staff account (targets resolved, a
+ * missing target queues nothing), one row per idempotency key, refusals of
+ * bad items, claims in priority order with leases that expire and lose the
+ * first claim its say, the end of an attempt (sent, retry, dead), the
+ * dead-letter list and its retry, release of a node's claims, and leads
+ * opened and joined under a merge key. */
+#include <stdio.h>
+#include <string.h>
+
+#include "outbox.h"
+#include "store_outbox.h"
+#include "store_sql.h"
+#include "testutil.h"
+
+static int64_t group_id;
+
+static store *seeded(const char *tag)
+{
+    ny_err e;
+    store *s = tu_open_fresh(tag);
+    store_unit u[] = {{0, "411571000000", "羊山新区", "district", NULL},
+                      {0, "411571001000", "前进街道", "street", "411571000000"},
+                      {0, "411571001001", "新都社区", "community", "411571001000"},
+                      {0, "411571001001001", "第一网格", "grid", "411571001001"}};
+    MUST(store_unit_put_batch(s, u, 4, NULL, &e));
+    store_group g[] = {{0, "wecom", "wr-1", "resident", "411571001001001", "幸福小区1群", 100,
+                        "http://127.0.0.1:9/wecom/wr-1"},
+                       {0, "wechat", "wx-2", "resident", "411571001001001", "无目标群", 10, ""}};
+    int64_t ids[2];
+    MUST(store_group_put_batch(s, g, 2, ids, &e));
+    group_id = ids[0];
+    store_staff p[] = {{0, "gw1", "王网格", "13800000000", "grid_worker", "411571001001001", ""},
+                       {0, "gw2", "李网格", "13800000001", "grid_worker", "411571001001001", ""}};
+    MUST(store_staff_put_batch(s, p, 2, NULL, &e));
+    MUST(store_staff_target_set(s, "gw1", "webhook", "http://127.0.0.1:9/staff/gw1", &e));
+    return s;
+}
+
+struct got {
+    int n;
+    int64_t id[8];
+    char key[8][80], channel[8][16], target[8][128], payload[8][256], status[8][16];
+    int attempts[8];
+};
+
+static int collect(void *ctx, const store_outbox_row *r)
+{
+    struct got *g = ctx;
+    if (g->n < 8) {
+        g->id[g->n] = r->id;
+        snprintf(g->key[g->n], sizeof g->key[0], "%s", r->key);
+        snprintf(g->channel[g->n], sizeof g->channel[0], "%s", r->channel);
+        snprintf(g->target[g->n], sizeof g->target[0], "%s", r->target);
+        snprintf(g->payload[g->n], sizeof g->payload[0], "%s", r->payload);
+        snprintf(g->status[g->n], sizeof g->status[0], "%s", r->status);
+        g->attempts[g->n] = r->attempts;
+    }
+    g->n++;
+    return NY_OK;
+}
+
+static void test_enqueue(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = seeded("ob_enqueue");
+    const char *who[] = {"u1", "bad id!"};
+    outbox_item by_group = {"r:1", "reply",        NULL, NULL, NULL, group_id,
+                            NULL,  "您好，已收到", who,  2,    2,    0};
+    int64_t a, again;
+    int fresh;
+    MUST(outbox_enqueue(s, &by_group, 100, &a, &fresh, &e));
+    assert_true(a > 0);
+    assert_int_equal(fresh, 1);
+    MUST(outbox_enqueue(s, &by_group, 101, &again, &fresh, &e));
+    assert_int_equal(again, a);
+    assert_int_equal(fresh, 0);
+    outbox_item by_staff = {"n:1:gw1", "notify", NULL, NULL, NULL, 0,
+                            "gw1",     "新线索", NULL, 0,    0,    0};
+    int64_t b;
+    MUST(outbox_enqueue(s, &by_staff, 100, &b, NULL, &e));
+    outbox_item no_target = by_staff;
+    no_target.key = "n:1:gw2";
+    no_target.account = "gw2";
+    int64_t none = -1;
+    MUST(outbox_enqueue(s, &no_target, 100, &none, NULL, &e));
+    assert_int_equal(none, 0);
+    outbox_item by_url = {"x:1", "notice", "dingtalk", "https://oapi.example/robot?t=1#sign=SEC",
+                          "g",   0,        NULL,       "通知",
+                          NULL,  0,        3,          500};
+    int64_t c;
+    MUST(outbox_enqueue(s, &by_url, 100, &c, NULL, &e));
+
+    outbox_item bad = by_url;
+    bad.key = "has space";
+    assert_int_equal(outbox_enqueue(s, &bad, 100, NULL, NULL, &e), NY_EINVAL);
+    bad = by_url;
+    bad.kind = "spam";
+    assert_int_equal(outbox_enqueue(s, &bad, 100, NULL, NULL, &e), NY_EINVAL);
+    bad = by_url;
+    bad.target = "ftp://x";
+    assert_int_equal(outbox_enqueue(s, &bad, 100, NULL, NULL, &e), NY_EINVAL);
+    bad = by_url;
+    bad.text = "\xff";
+    assert_int_equal(outbox_enqueue(s, &bad, 100, NULL, NULL, &e), NY_EINVAL);
+    bad = by_staff;
+    bad.account = "nobody";
+    assert_int_equal(outbox_enqueue(s, &bad, 100, NULL, NULL, &e), NY_ENOTFOUND);
+
+    struct got g = {0};
+    long total = 0;
+    MUST(store_outbox_list(s, NULL, 10, 0, collect, &g, &total, &e));
+    assert_int_equal(total, 3);
+    assert_int_equal(g.id[2], a); /* newest first */
+    assert_string_equal(g.channel[2], "wecom");
+    assert_string_equal(g.target[2], "http://127.0.0.1:9/wecom/wr-1");
+    assert_string_equal(g.payload[2],
+                        "{\"text\":\"您好，已收到\",\"group\":\"wr-1\",\"mentions\":[\"u1\"]}");
+    assert_string_equal(g.channel[1], "webhook");
+    assert_string_equal(g.target[1], "http://127.0.0.1:9/staff/gw1");
+    assert_string_equal(g.status[0], "pending");
+    store_close(s);
+}
+
+static void test_claims(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = seeded("ob_claim");
+    int64_t id[3];
+    const char *keys[] = {"k1", "k2", "k3"};
+    int prio[] = {2, 0, 2};
+    for (int i = 0; i < 3; i++) {
+        outbox_item it = {keys[i], "reply", NULL, NULL, NULL,    group_id,
+                          NULL,    "t",     NULL, 0,    prio[i], 0};
+        MUST(outbox_enqueue(s, &it, 100 + i, &id[i], NULL, &e));
+    }
+    struct got g = {0};
+    MUST(store_outbox_claim(s, "node-a", 200, 30, 2, collect, &g, &e));
+    assert_int_equal(g.n, 2);
+    /* urgent first, then the oldest (RETURNING gives no order) */
+    assert_int_equal(g.id[0] + g.id[1], id[1] + id[0]);
+    assert_true(g.id[0] != id[2] && g.id[1] != id[2]);
+    assert_string_equal(g.status[0], "sending");
+    struct got h = {0};
+    MUST(store_outbox_claim(s, "node-b", 200, 30, 10, collect, &h, &e));
+    assert_int_equal(h.n, 1); /* the claimed ones are not claimed again */
+    assert_int_equal(h.id[0], id[2]);
+
+    MUST(store_outbox_finish(s, id[1], "node-a", "sent", 1, 201, 0, NULL, &e));
+    assert_int_equal(store_outbox_finish(s, id[1], "node-a", "sent", 1, 201, 0, NULL, &e),
+                     NY_ECONFLICT);
+    MUST(store_outbox_finish(s, id[0], "node-a", "pending", 1, 202, 300, "HTTP 500", &e));
+    struct got none = {0};
+    MUST(store_outbox_claim(s, "node-a", 229, 30, 10, collect, &none, &e));
+    assert_int_equal(none.n, 0); /* k1 waits for its backoff, k3 is leased */
+    struct got later = {0};
+    MUST(store_outbox_claim(s, "node-a", 300, 30, 10, collect, &later, &e));
+    assert_int_equal(later.n, 2); /* k1 due again, k3's lease ran out at 230 */
+    assert_int_equal(later.attempts[0] + later.attempts[1], 1);
+    assert_int_equal(store_outbox_finish(s, id[2], "node-b", "sent", 1, 301, 0, NULL, &e),
+                     NY_ECONFLICT); /* node-b lost its claim */
+    MUST(store_outbox_finish(s, id[0], "node-a", "dead", 2, 302, 0, "HTTP 500 again", &e));
+    MUST(store_outbox_release(s, "node-a", 0, 0, &e));
+
+    long waiting, dead;
+    MUST(store_outbox_depth(s, &waiting, &dead, &e));
+    assert_int_equal(waiting, 1);
+    assert_int_equal(dead, 1);
+    struct got d = {0};
+    long total;
+    MUST(store_outbox_list(s, "dead", 10, 0, collect, &d, &total, &e));
+    assert_int_equal(total, 1);
+    assert_int_equal(d.id[0], id[0]);
+    assert_int_equal(d.attempts[0], 2);
+    assert_int_equal(store_outbox_retry(s, id[1], 400, &e), NY_ECONFLICT);
+    assert_int_equal(store_outbox_retry(s, 99999, 400, &e), NY_ENOTFOUND);
+    MUST(store_outbox_retry(s, id[0], 400, &e));
+    MUST(store_outbox_depth(s, &waiting, &dead, &e));
+    assert_int_equal(waiting, 2);
+    assert_int_equal(dead, 0);
+    store_close(s);
+}
+
+static void test_leads(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = seeded("ob_leads");
+    store_message m[] = {
+        {0, group_id, "t", "m1", "u1", "甲", 100, "电梯坏了", "report", "城乡建设", NULL},
+        {0, group_id, "t", "m2", "u2", "乙", 110, "电梯又坏了", "report", "城乡建设", NULL}};
+    int64_t mid[2];
+    MUST(store_message_put_batch(s, m, 2, mid, &e));
+    int64_t unit;
+    store_val p[] = {SV_TEXT("411571001001001")};
+    MUST(store_sql_int(s, "SELECT id FROM units WHERE code = ?", p, 1, &unit, &e));
+    store_lead l = {0, mid[0], group_id, unit, "report", "城乡建设", 100, 0};
+    int64_t lead, joined;
+    MUST(store_lead_open(s, &l, "node:7", "u1", &lead, &e));
+    MUST(store_lead_join(s, "node:7", mid[1], "u2", 2, 110, &joined, &e));
+    assert_int_equal(joined, lead);
+    assert_int_equal(store_lead_join(s, "node:8", mid[1], "u2", 2, 110, &joined, &e), NY_ENOTFOUND);
+    int64_t v;
+    store_val q[] = {SV_INT(lead)};
+    MUST(store_sql_int(s, "SELECT reporters FROM leads WHERE id = ?", q, 1, &v, &e));
+    assert_int_equal(v, 2);
+    MUST(store_sql_int(s, "SELECT count(*) FROM lead_reports WHERE lead_id = ?", q, 1, &v, &e));
+    assert_int_equal(v, 2);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enqueue),
+        cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_leads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
