@@ -6,6 +6,9 @@
  * auth_connector_credentials and prints them once, as "key KEY" and
  * "secret SECRET" lines, for the bridge's configuration; the server looks
  * the key up and checks each request's HMAC with the secret (sign.h).
+ * `--kind wecom --token T --aes-key K [--receive-id R]` stores the settings
+ * of a WeCom app or AI bot (checked with wecom_init; receive id "" for AI
+ * bots) and prints the callback path /connectors/wecom/NAME instead.
  * `nuanyang connector disable|enable --db DB NAME` turns a connector's
  * requests away (403) or back on without changing its credentials.
  * `nuanyang connector list --db DB` prints name, kind and state, never a
@@ -17,17 +20,22 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "wecom.h"
 
 #define CMD "connector"
 
 static int help(void)
 {
     printf("usage: nuanyang connector add --db FILE|URI NAME [--kind webhook]\n"
+           "       nuanyang connector add --db FILE|URI NAME --kind wecom --token TOKEN\n"
+           "                              --aes-key ENCODING_AES_KEY [--receive-id ID]\n"
            "       nuanyang connector disable|enable --db FILE|URI NAME\n"
            "       nuanyang connector list --db FILE|URI\n\n"
            "add creates the connector NAME (or gives an existing one new credentials)\n"
            "and prints its key and secret; disable makes the server refuse its\n"
-           "requests (403) until enable; list prints every connector (no secrets).\n");
+           "requests (403) until enable; list prints every connector (no secrets).\n"
+           "A wecom connector takes the callback settings of a WeCom app (receive id =\n"
+           "CorpID) or AI bot (no receive id) and serves /connectors/wecom/NAME.\n");
     return CLI_OK;
 }
 
@@ -58,9 +66,12 @@ int cmd_connector(int argc, char **argv)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"kind", required_argument, NULL, 'k'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"aes-key", required_argument, NULL, 'a'},
+                                         {"receive-id", required_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *db = NULL, *kind = "webhook";
+    const char *db = NULL, *kind = "webhook", *token = NULL, *aes = NULL, *rid = "";
     int c;
     optind = 1;
     opterr = 0;
@@ -71,6 +82,15 @@ int cmd_connector(int argc, char **argv)
             break;
         case 'k':
             kind = optarg;
+            break;
+        case 't':
+            token = optarg;
+            break;
+        case 'a':
+            aes = optarg;
+            break;
+        case 'r':
+            rid = optarg;
             break;
         case 'h':
             return help();
@@ -91,11 +111,19 @@ int cmd_connector(int argc, char **argv)
         return cli_usage_error(CMD, "%s needs exactly one NAME", verb);
     if (list && optind != argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (strcmp(kind, "webhook") != 0)
+    int wc = strcmp(kind, "wecom") == 0;
+    if (!wc && strcmp(kind, "webhook") != 0)
+        return cli_usage_error(CMD, "--kind must be webhook or wecom, not '%s'", kind);
+    if (wc != (token != NULL) || wc != (aes != NULL) || (!wc && *rid))
         return cli_usage_error(CMD,
-                               "--kind must be webhook (wecom connectors come with the "
-                               "WeCom callback), not '%s'",
-                               kind);
+                               wc ? "--kind wecom needs --token and --aes-key"
+                                  : "--token, --aes-key and --receive-id go with --kind wecom");
+    wecom w;
+    ny_err we;
+    if (wc && wecom_init(&w, token, aes, rid, &we) != NY_OK)
+        return cli_usage_error(CMD, "%s", we.msg);
+    if (wc)
+        wecom_wipe(&w);
     const char *uri = cli_db_uri(CMD, db);
     if (!uri)
         return CLI_USAGE;
@@ -106,11 +134,14 @@ int cmd_connector(int argc, char **argv)
     ny_err e;
     if (add) {
         char key[AUTH_KEY_LEN + 1], secret[AUTH_SECRET_LEN + 1];
-        store_connector x = {0,  argv[optind], kind, key, secret,
-                             "", "",           "",   0,   (int64_t)time(NULL)};
+        store_connector x = {0,      argv[optind],       kind,          key,
+                             secret, wc ? token : "",    wc ? aes : "", rid,
+                             0,      (int64_t)time(NULL)};
         if (auth_connector_credentials(key, secret, &e) != NY_OK ||
             store_connector_put(s, &x, NULL, &e) != NY_OK)
             rc = cli_fail(CMD, &e);
+        else if (wc)
+            printf("callback /connectors/wecom/%s\n", argv[optind]);
         else
             printf("key %s\nsecret %s\n", key, secret);
     } else if (toggle >= 0) {

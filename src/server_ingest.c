@@ -9,7 +9,9 @@
  * The messages are then triaged on the thread's workspace and written with
  * store_message_ingest_batch, which is idempotent on (connector name,
  * message id) and atomic; the answer is sent only after that commit, with
- * "stored" or "duplicate" and the triage result per message. */
+ * "stored" or "duplicate" and the triage result per message. That last
+ * part, server_ingest_store, is also the path of group messages arriving
+ * through the WeCom callback (server_wecom.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +20,6 @@
 #include "domain.h"
 #include "server_int.h"
 #include "sign.h"
-
-/* One message of the request after validation; strings belong to the
- * request's JSON document. */
-typedef struct in_msg {
-    const char *id, *sender_id, *sender_name, *text;
-    char id_buf[24], sender_buf[24]; /* integer ids written as text */
-    size_t text_len;
-    const server_group *g;
-    int64_t sent_at;
-} in_msg;
 
 /* The connector a request came from, copied out of the store callback. */
 typedef struct conn_info {
@@ -131,7 +123,7 @@ static const char *id_of(json_t *v, char *buf, size_t sz)
 
 /* Checks message j (index i) into *m; on failure answers r and returns the
  * status. */
-static int check_message(const server *sv, json_t *j, long i, in_msg *m, server_reply *r)
+static int check_message(const server *sv, json_t *j, long i, server_msg *m, server_reply *r)
 {
     char why[240];
     if (!json_is_object(j))
@@ -215,9 +207,8 @@ static json_t *result_json(const triage_result *t)
                      triage_priority_name(t->priority));
 }
 
-/* Triages and stores n checked messages for connector; answers r. */
-static void triage_and_store(server *sv, server_worker *w, const char *connector, in_msg *in,
-                             size_t n, server_reply *r)
+int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
+                        size_t n, json_t **results, server_reply *r)
 {
     store_message *rows = calloc(n, sizeof *rows);
     json_t **res = calloc(n, sizeof *res);
@@ -225,9 +216,11 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
     int64_t *ids = calloc(n, sizeof *ids);
     int *dup = calloc(n, sizeof *dup);
     char *lead = calloc(n, 1);
+    int status = 0;
     ny_err e;
     int rc = rows && res && texts && ids && dup && lead ? NY_OK
                                                         : ny_err_set(&e, NY_ERR, "out of memory");
+    *results = NULL;
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         triage_group g = {in[i].g->kind, in[i].g->unit_code};
         triage_result t;
@@ -260,26 +253,26 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
     }
     if (rc == NY_OK)
         rc = store_message_ingest_batch(w->db, rows, n, ids, dup, &e);
+    if (rc == NY_OK && !(*results = json_array()))
+        rc = ny_err_set(&e, NY_ERR, "out of memory");
     if (rc == NY_OK) {
-        json_t *list = json_array();
         long stored = 0, leads = 0;
         for (size_t i = 0; i < n; i++) {
             json_object_set_new(res[i], "id", json_string(in[i].id));
             json_object_set_new(res[i], "status", json_string(dup[i] ? "duplicate" : "stored"));
-            json_array_append(list, res[i]);
+            json_array_append(*results, res[i]);
             stored += !dup[i];
             leads += !dup[i] && lead[i];
         }
         atomic_fetch_add(&sv->m.ingested, stored);
         atomic_fetch_add(&sv->m.duplicates, (long)n - stored);
         atomic_fetch_add(&sv->m.leads, leads);
-        server_json(r, json_pack("{s:o}", "results", list));
     } else if (rc == NY_EUNAVAIL) {
-        server_error(r, 503, e.msg, NULL, -1);
+        status = server_error(r, 503, e.msg, NULL, -1);
     } else if (rc == NY_ENOTFOUND || rc == NY_EINVAL) {
-        server_error(r, 422, e.msg, rc == NY_ENOTFOUND ? "group" : NULL, e.index);
+        status = server_error(r, 422, e.msg, rc == NY_ENOTFOUND ? "group" : NULL, e.index);
     } else {
-        server_error(r, 500, e.msg, NULL, e.index >= 0 ? e.index : -1);
+        status = server_error(r, 500, e.msg, NULL, e.index >= 0 ? e.index : -1);
     }
     for (size_t i = 0; i < n && res && texts; i++) {
         json_decref(res[i]);
@@ -291,6 +284,7 @@ static void triage_and_store(server *sv, server_worker *w, const char *connector
     free(ids);
     free(dup);
     free(lead);
+    return status;
 }
 
 /* ---- the route ---------------------------------------------------------------- */
@@ -356,12 +350,13 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         snprintf(why, sizeof why, "at most %d messages per request, got %zu", SERVER_MAX_BATCH, n);
         server_error(r, 413, why, "messages", -1);
     } else {
-        in_msg *in = calloc(n, sizeof *in);
+        server_msg *in = calloc(n, sizeof *in);
         int bad = in ? 0 : server_error(r, 500, "out of memory", NULL, -1);
         for (size_t i = 0; !bad && i < n; i++)
             bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
-        if (!bad)
-            triage_and_store(sv, w, ci.name, in, n, r);
+        json_t *results = NULL;
+        if (!bad && !server_ingest_store(sv, w, ci.name, in, n, &results, r))
+            server_json(r, json_pack("{s:o}", "results", results));
         free(in);
     }
     json_decref(doc);

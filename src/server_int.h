@@ -193,6 +193,30 @@ void server_login(server *sv, const server_call *call, server_reply *r);
 void server_logout(server *sv, const server_call *call, server_reply *r);
 void server_me(server *sv, const server_call *call, server_reply *r);
 void server_admin_clock(server *sv, const server_call *call, server_reply *r);
+void server_wecom(server *sv, const server_call *call, server_reply *r);
+
+/* ---- ingest (server_ingest.c), shared by POST /api/v1/messages and the
+ * WeCom callback (server_wecom.c) ----------------------------------------- */
+
+/* One message after validation; strings belong to the caller (the
+ * request's JSON document or the decrypted callback). */
+typedef struct server_msg {
+    const char *id, *sender_id, *sender_name, *text;
+    char id_buf[24], sender_buf[24]; /* integer ids written as text */
+    size_t text_len;
+    const server_group *g;
+    int64_t sent_at;
+} server_msg;
+
+/* Triages n checked messages on w's workspace and stores them for
+ * connector with store_message_ingest_batch (idempotent on connector and
+ * message id, atomic), returning only after the commit. On success returns
+ * 0 and *results is a new JSON array with each message's triage result,
+ * "id" and "status" ("stored" or "duplicate"), in order; the caller owns
+ * it. Otherwise r is answered (422 naming the index, 503, 500) and its
+ * status returned. */
+int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
+                        size_t n, json_t **results, server_reply *r);
 
 /* ---- event streams (server_stream.c) -------------------------------------- */
 
