@@ -8,8 +8,11 @@
  * messages and leads with GROUP BY queries, and checks that both give the
  * same message and lead counts. The database is a demo district with
  * messages: the path given, or one generated with 670,000 messages under
- * $TMPDIR (a minute or two). Usage:
- *     bench_stats [DB]                 e.g. bench_stats var/big.db */
+ * $TMPDIR (a minute or two). With --writers it instead times the demo
+ * generator with and without the statistics triggers (what counting costs
+ * whoever stores messages). Usage:
+ *     bench_stats [DB]                 e.g. bench_stats var/big.db
+ *     bench_stats --writers */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +24,12 @@
 #include "store_sql.h"
 #include "store_stats.h"
 
-static int count_row(void *ctx, int64_t day, const store_stat_counts *c)
+static int add_day(void *ctx, int64_t day, const store_stat_counts *c)
 {
     (void)day;
-    (void)c;
-    (*(long *)ctx)++;
+    store_stat_counts *sum = ctx;
+    for (int i = 0; i < STORE_STAT_N; i++)
+        sum->v[i] += c->v[i];
     return NY_OK;
 }
 
@@ -44,19 +48,16 @@ static int ignore(void *ctx, const store_row *row)
     return NY_OK;
 }
 
-/* One /stats answer from the counters; *messages and *leads for checking. */
-static int with_counters(store *s, const char *code, int64_t today, int64_t *messages,
-                         int64_t *leads, ny_err *e)
+/* One /stats answer from the counters (as server_api_stats.c makes it:
+ * the days, summed into the totals, and the children); *messages and
+ * *leads for checking. */
+static int with_counters(store *s, const char *code, int64_t *messages, int64_t *leads, ny_err *e)
 {
-    store_stat_counts all, now;
+    store_stat_counts all = {{0}};
     long rows = 0;
-    int rc = store_stats_total(s, code, 0, 100000, &all, e);
-    if (rc == NY_OK)
-        rc = store_stats_total(s, code, today, today + 1, &now, e);
+    int rc = store_stats_by_day(s, code, 0, 100000, add_day, &all, e);
     if (rc == NY_OK)
         rc = store_stats_by_child(s, code, 0, 100000, count_child, &rows, e);
-    if (rc == NY_OK)
-        rc = store_stats_by_day(s, code, 0, 100000, count_row, &rows, e);
     *messages = all.v[STORE_STAT_MESSAGES];
     *leads = all.v[STORE_STAT_LEADS];
     return rc;
@@ -99,8 +100,47 @@ static int baseline(store *s, const char *lo, const char *hi, int child_len, int
     return rc;
 }
 
+/* Seconds demo_generate takes for n messages into a fresh database, with
+ * the statistics triggers or (keep 0) without them: what counting costs
+ * the writers. */
+static double generate(long n, int keep, ny_err *e)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/bench_stats_gen.%d.db", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid());
+    store *s = NULL;
+    double t = -1;
+    int rc = store_open(path, NULL, &s, e);
+    if (rc == NY_OK && !keep)
+        rc = store_sql(s, "DROP TRIGGER messages_stat", NULL, 0, NULL, NULL, NULL, e);
+    if (rc == NY_OK && !keep)
+        rc = store_sql(s, "DROP TRIGGER leads_stat", NULL, 0, NULL, NULL, NULL, e);
+    if (rc == NY_OK) {
+        demo_opts o = {.seed = 1, .messages = n};
+        double t0 = bench_wall_now();
+        if (demo_generate(s, &o, e) == NY_OK)
+            t = bench_wall_now() - t0;
+    }
+    store_close(s);
+    unlink(path);
+    return t;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--writers") == 0) {
+        ny_err e;
+        double with = generate(100000, 1, &e), without = generate(100000, 0, &e);
+        if (with < 0 || without < 0) {
+            fprintf(stderr, "bench_stats: %s\n", e.msg);
+            return 1;
+        }
+        printf("demo_generate, 100,000 messages: %.2f s with the statistics triggers, %.2f s "
+               "without (%.2fx)\n",
+               with, without, with / without);
+        return 0;
+    }
     char path[512];
     int made = 0;
     if (argc > 1) {
@@ -119,12 +159,13 @@ int main(int argc, char **argv)
         demo_opts o = {.seed = 1, .messages = 670000};
         rc = demo_generate(s, &o, &e);
     }
-    double t0 = bench_wall_now();
+    double t0 = bench_wall_now(), c0 = bench_cpu_now();
     long folded = 0;
     if (rc == NY_OK)
         rc = store_stats_compact(s, 0, &folded, &e);
     if (rc == NY_OK)
-        printf("fold %ld delta rows: %.0f ms\n", folded, (bench_wall_now() - t0) * 1e3);
+        printf("fold %ld delta rows: %.0f ms (cpu %.0f ms)\n", folded,
+               (bench_wall_now() - t0) * 1e3, (bench_cpu_now() - c0) * 1e3);
     static const struct {
         const char *level, *code, *lo, *hi;
         int child_len;
@@ -134,25 +175,28 @@ int main(int argc, char **argv)
               {"grid", "411571001001001", "411571001001001", "411571001001001:", 15}};
     int64_t today = store_stat_day(1795000000); /* 2026-11-18, inside the demo year */
     for (size_t i = 0; rc == NY_OK && i < sizeof at / sizeof at[0]; i++) {
-        double fast[21], slow[5];
+        double fast[21], slow[5], fcpu[21], scpu[5];
         int64_t m1 = 0, l1 = 0, m2 = 0, l2 = 0;
         for (int k = 0; rc == NY_OK && k < 21; k++) {
-            double t = bench_wall_now();
-            rc = with_counters(s, at[i].code, today, &m1, &l1, &e);
+            double t = bench_wall_now(), c = bench_cpu_now();
+            rc = with_counters(s, at[i].code, &m1, &l1, &e);
             fast[k] = bench_wall_now() - t;
+            fcpu[k] = bench_cpu_now() - c;
         }
         for (int k = 0; rc == NY_OK && k < 5; k++) {
-            double t = bench_wall_now();
+            double t = bench_wall_now(), c = bench_cpu_now();
             rc = baseline(s, at[i].lo, at[i].hi, at[i].child_len, today, &m2, &l2, &e);
             slow[k] = bench_wall_now() - t;
+            scpu[k] = bench_cpu_now() - c;
         }
         if (rc != NY_OK)
             break;
         double f = bench_median(fast, 21), b = bench_median(slow, 5);
-        printf("%-9s %7lld messages %6lld leads: counters %7.2f ms, counting rows %8.1f ms "
-               "(%.0fx)%s\n",
-               at[i].level, (long long)m1, (long long)l1, f * 1e3, b * 1e3, b / f,
-               m1 == m2 && l1 == l2 ? "" : "  MISMATCH");
+        double fc = bench_median(fcpu, 21), bc = bench_median(scpu, 5);
+        printf("%-9s %6lld messages %5lld leads: counters %6.2f ms (cpu %5.2f), counting rows "
+               "%8.1f ms (cpu %7.1f): %.0fx wall, %.0fx cpu%s\n",
+               at[i].level, (long long)m1, (long long)l1, f * 1e3, fc * 1e3, b * 1e3, bc * 1e3,
+               b / f, bc / fc, m1 == m2 && l1 == l2 ? "" : "  MISMATCH");
         if (m1 != m2 || l1 != l2)
             rc = NY_ERR;
     }

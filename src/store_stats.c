@@ -30,17 +30,45 @@
 #define COLS                                                                                       \
     "messages,leads,replies,answered,i_consult,i_help,i_report,i_emergency,i_complaint,i_other,"   \
     "c_urban,c_environment,c_transport,c_education,c_labour,c_commerce,c_health,c_none"
-#define SUM(c) "COALESCE(sum(" c "),0)"
-#define SUMS                                                                                                                                                                  \
-    SUM("messages")                                                                                                                                                           \
-    "," SUM("leads") "," SUM("replies") "," SUM("answered") "," SUM("i_consult") "," SUM("i_help") "," SUM("i_report") "," SUM("i_emergency") "," SUM("i_complaint") "," SUM( \
-        "i_other") "," SUM("c_urban") "," SUM("c_environment") "," SUM("c_transport") "," SUM("c_"                                                                            \
-                                                                                              "ed"                                                                            \
-                                                                                              "uc"                                                                            \
-                                                                                              "at"                                                                            \
-                                                                                              "io"                                                                            \
-                                                                                              "n") "," SUM("c_labour") "," SUM("c_commerce") "," SUM("c_health") "," SUM("c_none")
-#define ADD(c) c "=stat_days." c "+excluded." c
+#define SUMS                                                                                       \
+    "COALESCE(sum(messages),0),COALESCE(sum(leads),0),COALESCE(sum(replies),0),"                   \
+    "COALESCE(sum(answered),0),COALESCE(sum(i_consult),0),COALESCE(sum(i_help),0),"                \
+    "COALESCE(sum(i_report),0),COALESCE(sum(i_emergency),0),COALESCE(sum(i_complaint),0),"         \
+    "COALESCE(sum(i_other),0),COALESCE(sum(c_urban),0),COALESCE(sum(c_environment),0),"            \
+    "COALESCE(sum(c_transport),0),COALESCE(sum(c_education),0),COALESCE(sum(c_labour),0),"         \
+    "COALESCE(sum(c_commerce),0),COALESCE(sum(c_health),0),COALESCE(sum(c_none),0)"
+#define UPSERT                                                                                     \
+    "messages=stat_days.messages+excluded.messages,leads=stat_days.leads+excluded.leads,"          \
+    "replies=stat_days.replies+excluded.replies,"                                                  \
+    "answered=stat_days.answered+excluded.answered,"                                               \
+    "i_consult=stat_days.i_consult+excluded.i_consult,"                                            \
+    "i_help=stat_days.i_help+excluded.i_help,i_report=stat_days.i_report+excluded.i_report,"       \
+    "i_emergency=stat_days.i_emergency+excluded.i_emergency,"                                      \
+    "i_complaint=stat_days.i_complaint+excluded.i_complaint,"                                      \
+    "i_other=stat_days.i_other+excluded.i_other,c_urban=stat_days.c_urban+excluded.c_urban,"       \
+    "c_environment=stat_days.c_environment+excluded.c_environment,"                                \
+    "c_transport=stat_days.c_transport+excluded.c_transport,"                                      \
+    "c_education=stat_days.c_education+excluded.c_education,"                                      \
+    "c_labour=stat_days.c_labour+excluded.c_labour,"                                               \
+    "c_commerce=stat_days.c_commerce+excluded.c_commerce,"                                         \
+    "c_health=stat_days.c_health+excluded.c_health,c_none=stat_days.c_none+excluded.c_none"
+#define SUMS_AS                                                                                    \
+    "sum(messages) AS messages,sum(leads) AS leads,sum(replies) AS replies,"                       \
+    "sum(answered) AS answered,sum(i_consult) AS i_consult,sum(i_help) AS i_help,"                 \
+    "sum(i_report) AS i_report,sum(i_emergency) AS i_emergency,"                                   \
+    "sum(i_complaint) AS i_complaint,sum(i_other) AS i_other,sum(c_urban) AS c_urban,"             \
+    "sum(c_environment) AS c_environment,sum(c_transport) AS c_transport,"                         \
+    "sum(c_education) AS c_education,sum(c_labour) AS c_labour,sum(c_commerce) AS c_commerce,"     \
+    "sum(c_health) AS c_health,sum(c_none) AS c_none"
+/* Folds the deltas with ids in [?, ?] into stat_days: summed per unit and
+ * day first, then added to the unit and each of its ancestors. */
+#define FOLD                                                                                       \
+    "INSERT INTO stat_days(unit_id,day," COLS ") SELECT a.id,d.day," SUMS                          \
+    " FROM (SELECT unit_id,day," SUMS_AS " FROM stat_deltas WHERE id>=? AND id<=?"                 \
+    " GROUP BY unit_id,day) d JOIN units u0 ON u0.id=d.unit_id"                                    \
+    " LEFT JOIN units u1 ON u1.id=u0.parent_id LEFT JOIN units u2 ON u2.id=u1.parent_id"           \
+    " LEFT JOIN units u3 ON u3.id=u2.parent_id JOIN units a ON a.id IN (u0.id,u1.id,u2.id,u3.id)"  \
+    " WHERE 1=1 GROUP BY a.id,d.day ON CONFLICT(unit_id,day) DO UPDATE SET " UPSERT
 /* The rows of a subtree: the root's folded days and the unfolded deltas of
  * every unit in the code range. Parameters: root id, from, to, code low,
  * code high, from, to. */
@@ -106,21 +134,7 @@ int store_stats_compact(store *s, long min_rows, long *folded, ny_err *e)
                        NULL, e);
     store_val span[2] = {SV_INT(sp.lo), SV_INT(sp.hi)};
     if (rc == NY_OK && sp.n > 0)
-        rc = store_sql(
-            s,
-            "INSERT INTO stat_days(unit_id,day," COLS ") SELECT a.id,d.day," SUMS
-            " FROM stat_deltas d JOIN units u0 ON u0.id=d.unit_id"
-            " LEFT JOIN units u1 ON u1.id=u0.parent_id"
-            " LEFT JOIN units u2 ON u2.id=u1.parent_id"
-            " LEFT JOIN units u3 ON u3.id=u2.parent_id"
-            " JOIN units a ON a.id IN (u0.id,u1.id,u2.id,u3.id)"
-            " WHERE d.id>=? AND d.id<=? GROUP BY a.id,d.day"
-            " ON CONFLICT(unit_id,day) DO UPDATE SET " ADD("messages") "," ADD("leads") "," ADD("re"
-                                                                                                "pl"
-                                                                                                "ie"
-                                                                                                "s") "," ADD("answered") "," ADD("i_consult") "," ADD("i_help") "," ADD("i_report") "," ADD("i_emergency") "," ADD(
-                "i_complaint") "," ADD("i_other") "," ADD("c_urban") "," ADD("c_environment") "," ADD("c_transport") "," ADD("c_education") "," ADD("c_labour") "," ADD("c_commerce") "," ADD("c_health") "," ADD("c_none"),
-            span, 2, NULL, NULL, NULL, e);
+        rc = store_sql(s, FOLD, span, 2, NULL, NULL, NULL, e);
     if (rc == NY_OK && sp.n > 0)
         rc = store_sql(s, "DELETE FROM stat_deltas WHERE id>=? AND id<=?", span, 2, NULL, NULL,
                        &changes, e);
@@ -247,10 +261,8 @@ static int add_to_child(void *ctx, const store_row *row)
     for (size_t i = 0; key && i < ks->n; i++) {
         if (strcmp(ks->k[i].code, key) != 0 && strcmp(ks->k[i].prefix, key) != 0)
             continue;
-        store_stat_counts x;
-        read_counts(row, 1, &x);
-        for (int j = 0; j < STORE_STAT_N; j++)
-            ks->k[i].c.v[j] += x.v[j];
+        ks->k[i].c.v[STORE_STAT_MESSAGES] += store_row_int(row, 1);
+        ks->k[i].c.v[STORE_STAT_LEADS] += store_row_int(row, 2);
         break;
     }
     return NY_OK;
@@ -273,7 +285,8 @@ int store_stats_by_child(store *s, const char *unit_code, int64_t from_day, int6
     if (rc == NY_OK && ks.n) {
         store_val p[3] = {SV_INT(r.id), SV_INT(from_day), SV_INT(to_day)};
         rc = store_sql(s,
-                       "SELECT c.code," SUMS " FROM units c JOIN stat_days t ON t.unit_id=c.id"
+                       "SELECT c.code,sum(t.messages),sum(t.leads) FROM units c"
+                       " JOIN stat_days t ON t.unit_id=c.id"
                        " WHERE c.parent_id=? AND t.day>=? AND t.day<? GROUP BY c.code",
                        p, 3, add_to_child, &ks, NULL, e);
     }
@@ -281,7 +294,7 @@ int store_stats_by_child(store *s, const char *unit_code, int64_t from_day, int6
         store_val p[5] = {SV_INT((int64_t)strlen(ks.k[0].prefix)), SV_TEXT(r.lo), SV_TEXT(r.hi),
                           SV_INT(from_day), SV_INT(to_day)};
         rc = store_sql(s,
-                       "SELECT substr(u.code,1,?)," SUMS
+                       "SELECT substr(u.code,1,?),sum(d.messages),sum(d.leads)"
                        " FROM stat_deltas d JOIN units u ON u.id=d.unit_id"
                        " WHERE u.code>=? AND u.code<? AND d.day>=? AND d.day<? GROUP BY 1",
                        p, 5, add_to_child, &ks, NULL, e);

@@ -54,8 +54,9 @@ int store_stats_by_day(store *s, const char *unit_code, int64_t from_day, int64_
                        int (*fn)(void *ctx, int64_t day, const store_stat_counts *c), void *ctx,
                        ny_err *e);
 
-/* Each child unit of unit_code, in code order, with the counts of its
- * subtree over [from_day, to_day) (zeros included). */
+/* Each child unit of unit_code, in code order, with the messages and leads
+ * of its subtree over [from_day, to_day) (zeros included; the other counts
+ * are left 0). */
 int store_stats_by_child(store *s, const char *unit_code, int64_t from_day, int64_t to_day,
                          int (*fn)(void *ctx, const store_unit *child, const store_stat_counts *c),
                          void *ctx, ny_err *e);
