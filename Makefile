@@ -41,7 +41,7 @@ endif
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS)
+build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS) web/node_modules/.package-lock.json
 
 deps:
 	@scripts/deps.sh build
@@ -73,6 +73,13 @@ build/asan/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(SOBJ) | build/asan/t
 build/bench/%: bench/%.c $(OBJ) | build/bench
 	$(say) LINK $@
 	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
+
+# The web front end's npm packages (ECharts for the pages, playwright-core for
+# the browser tests), installed from the committed lock file when missing.
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	$(say) NPM web/node_modules
+	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $@
 
 build/obj build/asan/obj build/tests build/asan/tests build/bench var:
 	$(Q)mkdir -p $@

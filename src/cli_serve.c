@@ -6,9 +6,11 @@
  * and exits 0. The signals are blocked before the server's threads start, so
  * only this thread receives them, through sigwait. The optional config file
  * is a JSON object whose keys have the meaning of the options of the same
- * name ("listen", "data", "threads", "max_body", "max_connections",
- * "timeout"); options on the command line win. Log lines (JSON, one per
- * line) go to stderr. */
+ * name ("listen", "data", "web", "threads", "max_body", "max_connections",
+ * "timeout"); options on the command line win. The web front end is served
+ * from --web DIR, by default the web/ directory beside the data directory
+ * (the repository's own when the data directory is found as `triage` finds
+ * it). Log lines (JSON, one per line) go to stderr. */
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -26,15 +29,18 @@
 static int help(void)
 {
     printf("usage: nuanyang serve --db FILE|URI [--listen ADDR:PORT] [--config FILE]\n"
-           "                      [--data DIR] [--threads N] [--max-body BYTES] [--test-clock]\n\n"
+           "                      [--data DIR] [--web DIR] [--threads N] [--max-body BYTES]\n"
+           "                      [--test-clock]\n\n"
            "Runs the platform server until SIGTERM or SIGINT. Routes:\n"
            "  GET  /healthz           {\"status\":\"ok\",\"engine\":...,\"schema_version\":...}\n"
            "  GET  /metrics           Prometheus text format\n"
-           "  POST /api/v1/messages   signed connector ingest (see `nuanyang connector`)\n\n"
+           "  POST /api/v1/messages   signed connector ingest (see `nuanyang connector`)\n"
+           "  GET  /                  the web command centre (files of --web)\n\n"
            "  --listen ADDR:PORT  IPv4 address and port (default 127.0.0.1:8080)\n"
-           "  --config FILE       JSON object: listen, data, threads, max_body,\n"
+           "  --config FILE       JSON object: listen, data, web, threads, max_body,\n"
            "                      max_connections, timeout (seconds)\n"
            "  --data DIR          the assistant's data directory (default: as `triage`)\n"
+           "  --web DIR           the web front end (default: web/ beside the data directory)\n"
            "  --threads N         worker threads (default: one per core)\n"
            "  --max-body BYTES    request body limit (default 1048576)\n"
            "  --test-clock        allow POST /api/v1/admin/clock to set the server's time\n"
@@ -59,8 +65,8 @@ static int parse_listen(const char *s, char *addr, size_t sz, unsigned short *po
 }
 
 /* Reads the config file into the settings not given on the command line. */
-static int read_config(const char *path, const char **listen, const char **data, long *threads,
-                       long *max_body, long *max_conn, long *timeout, json_t **keep)
+static int read_config(const char *path, const char **listen, const char **data, const char **web,
+                       long *threads, long *max_body, long *max_conn, long *timeout, json_t **keep)
 {
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -81,6 +87,7 @@ static int read_config(const char *path, const char **listen, const char **data,
                                                           : NULL;
         const char **str = strcmp(key, "listen") == 0 ? listen
                            : strcmp(key, "data") == 0 ? data
+                           : strcmp(key, "web") == 0  ? web
                                                       : NULL;
         if (num && json_is_integer(v)) {
             if (*num < 0)
@@ -96,6 +103,20 @@ static int read_config(const char *path, const char **listen, const char **data,
     }
     *keep = j;
     return CLI_OK;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The web/ directory beside data_dir, or NULL when there is none. */
+static const char *default_web(const char *data_dir, char *buf, size_t sz)
+{
+    if (!data_dir || snprintf(buf, sz, "%s/../web", data_dir) >= (int)sz)
+        return NULL;
+    return is_dir(buf) ? buf : NULL;
 }
 
 static int number(const char *opt, const char *s, long lo, long hi, long *out)
@@ -133,16 +154,13 @@ static int run(const server_opts *o)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"listen", required_argument, NULL, 'l'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {"data", required_argument, NULL, 'D'},
-                                         {"threads", required_argument, NULL, 't'},
-                                         {"max-body", required_argument, NULL, 'b'},
-                                         {"test-clock", no_argument, NULL, 'T'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL;
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'D'},
+        {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
+        {"test-clock", no_argument, NULL, 'T'},    {"web", required_argument, NULL, 'W'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
     long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
     int test_clock = 0;
     int c, rc = CLI_OK;
@@ -171,6 +189,9 @@ int cmd_serve(int argc, char **argv)
         case 'T':
             test_clock = 1;
             break;
+        case 'W':
+            web = optarg;
+            break;
         case 'h':
             return help();
         case ':':
@@ -187,15 +208,19 @@ int cmd_serve(int argc, char **argv)
     if (!uri)
         return CLI_USAGE;
     json_t *cfg = NULL;
-    if (config && (rc = read_config(config, &listen, &data, &threads, &max_body, &max_conn,
+    if (config && (rc = read_config(config, &listen, &data, &web, &threads, &max_body, &max_conn,
                                     &timeout, &cfg)) != CLI_OK)
         return rc;
-    char addr[64], dir[PATH_MAX];
-    server_opts o = {uri, cli_data_dir(data, dir, sizeof dir), addr, 8080, 0, 0, 0, 0, test_clock};
+    char addr[64], dir[PATH_MAX], webdir[PATH_MAX];
+    server_opts o = {uri, cli_data_dir(data, dir, sizeof dir), addr, 8080, 0, 0, 0, 0, test_clock,
+                     NULL};
+    o.web_dir = web ? web : default_web(o.data_dir, webdir, sizeof webdir);
     if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
         rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);
     else if (!o.data_dir)
         rc = cli_usage_error(CMD, "data directory path too long");
+    else if (web && !is_dir(web))
+        rc = cli_usage_error(CMD, "--web: '%s' is not a directory", web);
     else if (threads > 64 || max_body > (64L << 20) || max_conn > 100000 || timeout > 3600)
         rc = cli_usage_error(CMD, "a setting of %s is out of range", config ? config : "serve");
     if (rc == CLI_OK) {

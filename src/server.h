@@ -30,6 +30,7 @@ typedef struct server_opts {
     unsigned max_connections; /* concurrent connections; 0 = 1024 */
     unsigned timeout_s;       /* idle seconds before a connection is closed; 0 = 30 */
     int test_clock;           /* 1 = POST /api/v1/admin/clock may set the time (tests only) */
+    const char *web_dir;      /* the web front end's files (server_static.c); NULL = none */
 } server_opts;
 
 /* Opens the database once to build the triage engine and the group table,

@@ -210,6 +210,13 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *
     MHD_add_response_header(resp, "Content-Type", r.content_type);
     if (r.allow[0])
         MHD_add_response_header(resp, "Allow", r.allow);
+    if (r.cache_control)
+        MHD_add_response_header(resp, "Cache-Control", r.cache_control);
+    if (r.etag[0])
+        MHD_add_response_header(resp, "ETag", r.etag);
+    if (r.csp)
+        MHD_add_response_header(resp, "Content-Security-Policy", r.csp);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r.status >= 400 && r.body) {
         json_t *j = json_loadb(r.body, r.len, 0, NULL);
         const char *why = json_string_value(json_object_get(j, "error"));

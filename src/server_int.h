@@ -108,6 +108,8 @@ typedef struct server_reply {
     const char *content_type;
     char allow[160];
     struct MHD_Response *stream; /* instead of body: a streamed response (server_stream.c) */
+    const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
+    char etag[48];                   /* ETag or "" */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -238,6 +240,10 @@ void server_stream(server *sv, const server_call *call, server_reply *r);
 int server_stream_start(server *sv, ny_err *e);
 void server_stream_stop(server *sv);
 void server_stream_free(server *sv);
+/* server_static.c: answers a path no route knows from the web directory
+ * (GET and HEAD; "/" is index.html) and returns the status, or returns 0
+ * without answering for /api/ paths, which keep their JSON 404. */
+int server_static(server *sv, const server_call *call, server_reply *r);
 
 /* Parses an ISO-8601 time with offset ("2026-05-01T08:30:00+08:00", "…Z",
  * optional fraction) into Unix seconds. NY_OK or NY_EINVAL. */

@@ -7,7 +7,9 @@
  * but no method did, the answer is 405 with an Allow header listing the
  * methods that would have matched, else 404. HEAD is served by GET rows.
  * Handlers live with their concern (server_http.c, server_ingest.c,
- * server_auth.c, ...); this file only says which URL reaches which. */
+ * server_auth.c, ...); this file only says which URL reaches which. A path
+ * no row knows, outside /api/, is a file of the web front end
+ * (server_static.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +92,8 @@ void server_route(server *sv, server_call *call, server_reply *r)
                      routes[i].method);
     }
     char msg[240];
+    if (!allowed[0] && server_static(sv, call, r))
+        return;
     if (!allowed[0]) {
         snprintf(msg, sizeof msg, "no such route: %s %.160s", call->method, call->path);
         server_error(r, 404, msg, NULL, -1);

@@ -2,7 +2,8 @@
 # run.sh - the test runner behind `make test`.
 # Runs every unit test binary (built with ASan+UBSan) and every CLI test
 # script, first on SQLite, then on a throw-away PostgreSQL cluster (skipped
-# only with NUANYANG_SKIP_PG=1, and then said so), and ends with the line
+# only with NUANYANG_SKIP_PG=1, and then said so), the browser tests of the
+# web front end once (tests/web/run.sh), and ends with the line
 # "N passed, N failed" summed over everything.
 set -u
 cd "$(dirname "$0")/.."
@@ -42,6 +43,11 @@ suite() { # engine label
 
 unset NUANYANG_TEST_PG
 suite sqlite
+
+# The web front end in headless Chromium (tests/web/run.sh), on SQLite only.
+out=$(bash tests/web/run.sh 2>&1); rc=$?
+printf '%s\n' "$out" | sed "s/^/[web] /"
+count "web:tests/web/run.sh" "$out" $rc
 
 if [ "${NUANYANG_SKIP_PG:-}" = 1 ]; then
     echo "NOTE: PostgreSQL run skipped because NUANYANG_SKIP_PG=1"

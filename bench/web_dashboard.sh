@@ -1,0 +1,58 @@
+#!/bin/bash
+# web_dashboard.sh - how fast the command centre opens on a year of the demo
+# district (670,000 messages, about 28,000 cases): the time of every API call
+# the dashboard makes (20 runs each, median and worst, hardened build, over
+# loopback with curl) against GET /healthz measured in the same run, and the
+# dashboard's first paint and time until every figure is filled in headless
+# Chromium (bench/web_paint.mjs, 5 cold loads) against the login page's.
+#   bench/web_dashboard.sh [DB]   DB default /tmp/nuanyang-bench-670k.db, made
+#                                 once with `nuanyang demo --messages 670000`
+# Targets (issue 6): first paint < 1 s, every API call < 100 ms.
+set -eu
+cd "$(dirname "$0")/.."
+db=${1:-/tmp/nuanyang-bench-670k.db}
+NY=build/nuanyang
+if [ ! -s "$db" ]; then
+    echo "making $db (670,000 messages; about 20 s) ..."
+    $NY demo --db "$db" --messages 670000 >/dev/null
+    $NY import --db "$db" policies data/policies.csv >/dev/null
+    $NY import --db "$db" lexicon data/lexicon.csv >/dev/null
+fi
+$NY stats --db "$db" | grep -E "messages|cases" || true
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+$NY serve --db "$db" --listen "127.0.0.1:$port" --web web 2>/dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+login=$(curl -s -X POST -H 'Content-Type: application/json' \
+    -d '{"account":"district1","password":"yangshan2026"}' "$url/api/v1/login")
+token=$(printf '%s' "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+unit=$(printf '%s' "$login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["unit"])')
+
+# time PATH: "median worst status" in ms over 20 runs (after one warm-up)
+time_call() {
+    local i out
+    curl -s -o /dev/null -H "Authorization: Bearer $token" "$url$1"
+    for i in $(seq 20); do
+        curl -s -o /dev/null -w '%{time_total} %{http_code}\n' -H "Authorization: Bearer $token" "$url$1"
+    done | python3 -c '
+import sys, statistics
+rows = [l.split() for l in sys.stdin]
+t = [float(a) * 1000 for a, _ in rows]
+print("%.2f %.2f %s" % (statistics.median(t), max(t), rows[-1][1]))'
+}
+read -r base_med base_max _ <<<"$(time_call /healthz)"
+printf '%-46s %9s %9s %7s %s\n' "call" "median ms" "worst ms" "status" "x healthz"
+printf '%-46s %9s %9s %7s %s\n' "GET /healthz (baseline)" "$base_med" "$base_max" 200 1.0
+street=${unit:0:6}001000 # 前进街道
+for p in "/api/v1/units/$unit" "/api/v1/stats?unit=$unit" "/api/v1/kpi?unit=$unit" \
+    "/api/v1/units/$street" "/api/v1/stats?unit=$street" "/api/v1/kpi?unit=$street" \
+    "/" "/js/app.js" "/node_modules/echarts/dist/echarts.esm.min.mjs"; do
+    read -r med max status <<<"$(time_call "$p")"
+    printf '%-46s %9s %9s %7s %s\n' "GET $p" "$med" "$max" "$status" \
+        "$(python3 -c "print('%.1f' % ($med / $base_med))")"
+done
+echo
+node bench/web_paint.mjs "$url" district1 yangshan2026
