@@ -61,7 +61,7 @@ static void start(void)
         MUST(auth_login(s, &cheap, staff[i].account, PASSWORD, time(NULL), toks[i], NULL, &e));
     }
     store_close(s);
-    server_opts o = {uri, "data", "127.0.0.1", 0, 2, 0, 0, 0, 0};
+    server_opts o = {.db_uri = uri, .data_dir = "data", .listen_addr = "127.0.0.1", .threads = 2};
     MUST(server_start(&o, &sv, &e));
 }
 
