@@ -10,7 +10,8 @@
  * --data DIR (else $NUANYANG_DATA, else data). Each figure is the median of
  * --runs runs (default 5) of thread CPU time; each run triages every message
  * --rounds times (default 50). Usage: build/bench/bench_triage [--data DIR]
- * [--messages FILE] [--runs N] [--rounds N] */
+ * [--messages FILE] [--runs N] [--rounds N] [--stage NAME] (only the stages whose
+ * name contains NAME, e.g. for a profiler) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +33,28 @@ typedef struct stage_ctx {
     match_hits hits;
     model_clf *mi, *mc;
     model_ws *wi, *wc;
+    model_joint *joint;
     policy_index *pix;
     size_t sink;
 } stage_ctx;
 
-enum { ST_PIPELINE, ST_NORM, ST_MATCH, ST_INTENT, ST_CATEGORY, ST_RULE, ST_POLICY, NSTAGES };
+enum {
+    ST_PIPELINE,
+    ST_NORM,
+    ST_MATCH,
+    ST_INTENT,
+    ST_CATEGORY,
+    ST_JOINT,
+    ST_RULE,
+    ST_POLICY,
+    NSTAGES
+};
 static const char *const stage_names[] = {"triage_message (whole pipeline)",
                                           "norm_text",
                                           "match_scan (lexicon)",
                                           "model_predict intent",
                                           "model_predict category",
+                                          "model_joint_predict (both models)",
                                           "model_emergency_cue",
                                           "policy_rank"};
 
@@ -77,6 +90,12 @@ static int run_stage(stage_ctx *c, int stage, const texts *t)
         case ST_CATEGORY:
             c->sink += (size_t)model_predict(c->mc, c->wc, ns, nl, NULL, 0, NULL);
             break;
+        case ST_JOINT: {
+            int best[2];
+            model_joint_predict(c->joint, c->wi, ns, nl, NULL, 0, best, NULL, NULL);
+            c->sink += (size_t)(best[0] + best[1]);
+            break;
+        }
         case ST_RULE:
             c->sink += (size_t)model_emergency_cue(ns, nl, 0);
             break;
@@ -144,7 +163,8 @@ static int stage_setup(stage_ctx *c, const char *dir, const texts *t)
     if (rc == 0 &&
         (model_load(mi, &c->mi, &e) || model_load(mc, &c->mc, &e) ||
          model_ws_new(model_get_spec(c->mi), &c->wi, &e) ||
-         model_ws_new(model_get_spec(c->mc), &c->wc, &e) || policy_list_load_csv(&pl, pol, &e) ||
+         model_ws_new(model_get_spec(c->mc), &c->wc, &e) ||
+         model_joint_new(c->mi, c->mc, &c->joint, &e) || policy_list_load_csv(&pl, pol, &e) ||
          policy_index_build(pl.rows, pl.n, &c->pix, &e)))
         rc = -1;
     if (rc)
@@ -167,6 +187,7 @@ static void stage_teardown(stage_ctx *c)
     model_ws_free(c->wc);
     model_free(c->mi);
     model_free(c->mc);
+    model_joint_free(c->joint);
     policy_index_free(c->pix);
 }
 
@@ -174,6 +195,7 @@ int main(int argc, char **argv)
 {
     const char *data = getenv("NUANYANG_DATA");
     const char *msgs = "../shared/datasets/group_messages_train.tsv";
+    const char *only = NULL; /* --stage: run only the stages whose name contains it */
     int runs = 5, rounds = 50;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
@@ -184,9 +206,11 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc)
+            only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_triage [--data DIR] [--messages FILE] [--runs N] "
-                            "[--rounds N]\n");
+                            "[--rounds N] [--stage NAME]\n");
             return 2;
         }
     }
@@ -231,6 +255,8 @@ int main(int argc, char **argv)
     printf("| stage | msgs/s | ns/msg |\n|---|---|---|\n");
     for (int st = 0; st < NSTAGES; st++) {
         double v[100];
+        if (only && !strstr(stage_names[st], only))
+            continue;
         for (int r = 0; r < runs; r++) {
             double t0 = bench_cpu_now();
             for (int k = 0; k < rounds; k++)
@@ -243,7 +269,15 @@ int main(int argc, char **argv)
         double s = bench_median(v, runs), per = s / ((double)t.n * rounds);
         printf("| %s | %.0f | %.0f |\n", stage_names[st], 1 / per, per * 1e9);
     }
-    printf("\n(sink %zu)\n", c.sink);
+    size_t agree = 0; /* the joint table against each model on its own */
+    for (size_t i = 0; i < t.n; i++) {
+        int best[2];
+        model_joint_predict(c.joint, c.wi, nt.s[i], nt.len[i], NULL, 0, best, NULL, NULL);
+        agree += best[0] == model_predict(c.mi, c.wi, nt.s[i], nt.len[i], NULL, 0, NULL) &&
+                 best[1] == model_predict(c.mc, c.wc, nt.s[i], nt.len[i], NULL, 0, NULL);
+    }
+    printf("\nmodel_joint_predict agrees with model_predict on %zu of %zu messages\n", agree, t.n);
+    printf("(sink %zu)\n", c.sink);
     stage_teardown(&c);
     triage_ws_free(c.ws);
     triage_close(en);

@@ -7,8 +7,11 @@ set -eu
 cd "$(dirname "$0")/.."
 for b in build/bench/bench_*; do
     [ -x "$b" ] || continue
+    [ "$(basename "$b")" = bench_ingest ] && continue # the load generator of ingest.sh
     echo "== $(basename "$b")"
     "$b"
 done
 echo "== triage_vs_fasttext.sh"
 bench/triage_vs_fasttext.sh
+echo "== ingest.sh"
+bench/ingest.sh

@@ -1,11 +1,12 @@
 /* cli_model.c - the `train` and `eval` subcommands.
  *
- * `train` builds the intent and category models from the shared data sets
- * and our own labelled messages in data/train/ and writes them to
- * data/models/; `eval` scores a labelled file against the committed models,
- * or, with --cv K, runs the whole training procedure K times on the other
- * folds (plus every other training source, minus any text of the evaluated
- * file) so that the figures are on data no model saw. Both use the same
+ * `train` builds the intent and category models (plus the category model of
+ * long texts) from the shared data sets and our own labelled messages in
+ * data/train/ and writes them to data/models/; `eval` scores a labelled
+ * file against the committed models, or, with --cv K, runs the whole
+ * training procedure K times on the other folds (plus every other training
+ * source, minus any text of the evaluated file) so that the figures are on
+ * data no model saw. Both use the same
  * task settings, so what eval measures is what train ships. The intent
  * figures include the emergency safety rule (model_emergency_cue) unless
  * --no-rule is given. */
@@ -26,8 +27,15 @@
 #define DEFAULT_LEXICON "data/lexicon.csv" /* hints for the category model only, see README */
 #define SAFETY_RECALL 0.98
 #define SAFETY_PRECISION 0.85
+/* a category with under 1% of the long training texts (无: 2 chat messages
+   of more than 64 code points against 957 appeals) is not predicted for one */
+#define LONG_MIN_SHARE 0.01
+/* the long-text model drops n-grams found in a single training text */
+#define LONG_MIN_DF 2
 
 static const char *const task_names[] = {"intent", "category", NULL};
+/* the model files: one per task of model.h (intent, category, category of long texts) */
+static const char *const model_names[] = {"intent", "category", "category_long", NULL};
 
 static size_t lexicon_extra(void *ctx, const char *text, size_t len, model_extra *out, size_t cap)
 {
@@ -40,12 +48,15 @@ static model_train_opts task_opts(int task, model_lexicon *lx, int verbose)
         lx = NULL;
     model_train_opts o = {.spec = model_task_spec(task),
                           .labels = task == MODEL_TASK_INTENT ? domain_intents : domain_categories,
+                          .min_df = task == MODEL_TASK_CATEGORY_LONG ? LONG_MIN_DF : 0,
                           .safety_class = -1,
                           .inner_folds = 3,
                           .verbose = verbose,
                           .extra = lx ? lexicon_extra : NULL,
                           .extra_ctx = lx,
                           .note = lx ? "with lexicon features" : "without lexicon features"};
+    if (task != MODEL_TASK_INTENT)
+        o.long_min_share = LONG_MIN_SHARE;
     if (task == MODEL_TASK_INTENT) {
         o.safety_class = domain_index(domain_intents, "emergency");
         o.safety_recall = SAFETY_RECALL;
@@ -78,6 +89,9 @@ static int train_task(int task, const model_dataset *ds, model_lexicon *lx, int 
             texts[i] = ds->ex[i].text;
             lens[i] = ds->ex[i].len;
             labels[i] = model_example_label(&ds->ex[i], task);
+            if (task == MODEL_TASK_CATEGORY_LONG &&
+                model_chars(ds->ex[i].text, ds->ex[i].len) <= MODEL_SHORT_CHARS)
+                labels[i] = -1; /* the long-text model learns from long texts only */
         }
         model_train_opts o = task_opts(task, lx, verbose);
         rc = model_train(&o, texts, lens, labels, ds->n, out, e);
@@ -88,18 +102,46 @@ static int train_task(int task, const model_dataset *ds, model_lexicon *lx, int 
     return rc;
 }
 
-/* The label predicted for text, with the safety rule for intent. */
-static int classify(int task, const model_clf *m, model_ws *ws, model_lexicon *lx,
-                    const model_example *x, int rule, int *overridden)
+/* The models of a task: intent alone, or the category model plus, when
+ * there is one, the category model of long texts; each with a workspace. */
+typedef struct scorer {
+    model_clf *m, *ml;
+    model_ws *ws, *wsl;
+} scorer;
+
+static void scorer_free(scorer *s)
+{
+    model_ws_free(s->ws);
+    model_ws_free(s->wsl);
+    model_free(s->m);
+    model_free(s->ml);
+    memset(s, 0, sizeof *s);
+}
+
+/* Makes the workspaces of the models of s. */
+static int scorer_ready(scorer *s, ny_err *e)
+{
+    int rc = model_ws_new(model_get_spec(s->m), &s->ws, e);
+    if (rc == NY_OK && s->ml)
+        rc = model_ws_new(model_get_spec(s->ml), &s->wsl, e);
+    return rc;
+}
+
+/* The label predicted for text, with the safety rule for intent; a long
+ * text's category comes from the long-text model. */
+static int classify(int task, const scorer *s, model_lexicon *lx, const model_example *x, int rule,
+                    int *overridden)
 {
     model_extra extra[MODEL_MAX_EXTRA];
+    *overridden = 0;
+    if (s->ml && model_chars(x->text, x->len) > MODEL_SHORT_CHARS)
+        return model_predict(s->ml, s->wsl, x->text, x->len, NULL, 0, NULL);
     size_t ne = lx && task == MODEL_TASK_CATEGORY
                     ? lexicon_extra(lx, x->text, x->len, extra, MODEL_MAX_EXTRA)
                     : 0;
-    int p = model_predict(m, ws, x->text, x->len, ne ? extra : NULL, ne, NULL);
-    *overridden = 0;
+    int p = model_predict(s->m, s->ws, x->text, x->len, ne ? extra : NULL, ne, NULL);
     if (task == MODEL_TASK_INTENT && rule) {
-        int em = model_label_index(m, "emergency");
+        int em = model_label_index(s->m, "emergency");
         if (em >= 0 && p != em && model_emergency_cue(x->text, x->len, 0)) {
             *overridden = 1;
             p = em;
@@ -108,12 +150,27 @@ static int classify(int task, const model_clf *m, model_ws *ws, model_lexicon *l
     return p;
 }
 
+/* Trains the models of task (see scorer) on ds. */
+static int train_scorer(int task, const model_dataset *ds, model_lexicon *lx, scorer *s, ny_err *e)
+{
+    memset(s, 0, sizeof *s);
+    int rc = train_task(task, ds, lx, 0, &s->m, e);
+    if (rc == NY_OK && task == MODEL_TASK_CATEGORY)
+        rc = train_task(MODEL_TASK_CATEGORY_LONG, ds, lx, 0, &s->ml, e);
+    if (rc == NY_OK)
+        rc = scorer_ready(s, e);
+    if (rc != NY_OK)
+        scorer_free(s);
+    return rc;
+}
+
 static int print_help_train(void)
 {
     printf("usage: nuanyang train [--out DIR] [--data DIR] [--extra DIR] [--lexicon FILE]\n"
            "                      [--quiet]\n\n"
            "Trains the intent and category models (训练意图和类别模型) and writes\n"
-           "DIR/intent.model and DIR/category.model (default DIR: " DEFAULT_MODELS ").\n"
+           "DIR/intent.model, DIR/category.model and DIR/category_long.model (the\n"
+           "category of texts over 64 characters; default DIR: " DEFAULT_MODELS ").\n"
            "Training data: every *.tsv of --data (default " DEFAULT_DATA ")\n"
            "and of --extra (default " DEFAULT_EXTRA "): chat lines intent<TAB>category<TAB>text\n"
            "and appeal lines category<TAB>title<TAB>body. The category model also sees\n"
@@ -216,16 +273,16 @@ int cmd_train(int argc, char **argv)
         return cli_fail("train", &e);
     }
     int rc = CLI_OK;
-    for (int task = 0; task_names[task] && rc == CLI_OK; task++) {
+    for (int task = 0; model_names[task] && rc == CLI_OK; task++) {
         if (verbose)
-            fprintf(stderr, "training %s model on %zu examples ...\n", task_names[task], ds.n);
+            fprintf(stderr, "training %s model on %zu examples ...\n", model_names[task], ds.n);
         model_clf *m;
         char path[4096];
         if (train_task(task, &ds, lx, verbose, &m, &e) != NY_OK) {
             rc = cli_fail("train", &e);
             break;
         }
-        if (snprintf(path, sizeof path, "%s/%s.model", out, task_names[task]) >= (int)sizeof path)
+        if (snprintf(path, sizeof path, "%s/%s.model", out, model_names[task]) >= (int)sizeof path)
             rc = cli_usage_error("train", "--out path too long");
         else if (model_save(m, path, &e) != NY_OK)
             rc = cli_fail("train", &e);
@@ -242,7 +299,7 @@ static int print_help_eval(void)
 {
     printf("usage: nuanyang eval --task intent|category FILE [--model DIR] [--cv K]\n"
            "                     [--data DIR] [--extra DIR] [--lexicon FILE] [--only]\n"
-           "                     [--no-rule] [--json]\n\n"
+           "                     [--no-rule] [--json] [--errors]\n\n"
            "Scores a labelled TSV file (评测): accuracy, macro-F1, per-class precision\n"
            "and recall, and the confusion matrix (rows: true class, columns: predicted).\n"
            "Chat lines are intent<TAB>category<TAB>text, appeal lines\n"
@@ -256,7 +313,9 @@ static int print_help_eval(void)
            "  --lexicon F  category keyword features from lexicon F (default\n"
            "               " DEFAULT_LEXICON "; \"\" for none); must match the training\n"
            "  --no-rule    intent without the emergency safety rule\n"
-           "  --json       one JSON object instead of the table\n");
+           "  --json       one JSON object instead of the table\n"
+           "  --errors     after the table, every misclassified text with its true and\n"
+           "               predicted class\n");
     return CLI_OK;
 }
 
@@ -331,33 +390,38 @@ static int print_json(int task, const char *file, size_t n, const char *how, con
     return CLI_OK;
 }
 
+/* Loads model `name` of dir into *m; a missing file is NY_ENOTFOUND. */
+static int load_named(const char *dir, const char *name, model_clf **m, ny_err *e)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s.model", dir, name) >= (int)sizeof path)
+        return ny_err_set(e, NY_EINVAL, "--model path too long");
+    return model_load(path, m, e);
+}
+
 /* Predictions for every example of ds with the models of dir. */
 static int predict_all(int task, const model_dataset *ds, const char *dir, model_lexicon *lx,
                        int rule, int *pred, size_t *ov, size_t *ov_right, ny_err *e)
 {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s.model", dir, task_names[task]) >= (int)sizeof path)
-        return ny_err_set(e, NY_EINVAL, "--model path too long");
-    model_clf *m;
-    model_ws *ws;
-    int rc = model_load(path, &m, e);
-    if (rc != NY_OK)
-        return rc;
-    if ((rc = model_ws_new(model_get_spec(m), &ws, e)) != NY_OK) {
-        model_free(m);
-        return rc;
-    }
-    for (size_t i = 0; i < ds->n; i++) {
+    scorer s = {0};
+    int rc = load_named(dir, model_names[task], &s.m, e);
+    if (rc == NY_OK && task == MODEL_TASK_CATEGORY &&
+        (rc = load_named(dir, model_names[MODEL_TASK_CATEGORY_LONG], &s.ml, e)) == NY_ENOTFOUND)
+        rc = NY_OK; /* models of an older version: no long-text model */
+    if (rc == NY_OK)
+        rc = scorer_ready(&s, e);
+    for (size_t i = 0; rc == NY_OK && i < ds->n; i++) {
         int o;
-        int p = classify(task, m, ws, lx, &ds->ex[i], rule, &o);
+        int p = classify(task, &s, lx, &ds->ex[i], rule, &o);
+        const model_clf *m =
+            s.ml && model_chars(ds->ex[i].text, ds->ex[i].len) > MODEL_SHORT_CHARS ? s.ml : s.m;
         pred[i] = domain_index(task == MODEL_TASK_INTENT ? domain_intents : domain_categories,
                                model_label(m, (size_t)p));
         *ov += (size_t)o;
         *ov_right += (size_t)(o && pred[i] == model_example_label(&ds->ex[i], task));
     }
-    model_ws_free(ws);
-    model_free(m);
-    return NY_OK;
+    scorer_free(&s);
+    return rc;
 }
 
 static int same_text(const model_example *a, const model_example *b)
@@ -396,24 +460,18 @@ static int cross_validate(int task, const model_dataset *ds, const model_dataset
         for (size_t i = 0; i < ds->n; i++)
             if (fold[i] != (int)f)
                 tr.ex[tr.n++] = ds->ex[i];
-        model_clf *m;
-        if ((rc = train_task(task, &tr, lx, 0, &m, e)) != NY_OK)
+        scorer s;
+        if ((rc = train_scorer(task, &tr, lx, &s, e)) != NY_OK)
             break;
-        model_ws *ws;
-        if ((rc = model_ws_new(model_get_spec(m), &ws, e)) != NY_OK) {
-            model_free(m);
-            break;
-        }
         for (size_t i = 0; i < ds->n; i++) {
             if (fold[i] != (int)f)
                 continue;
             int o;
-            pred[i] = classify(task, m, ws, lx, &ds->ex[i], rule, &o);
+            pred[i] = classify(task, &s, lx, &ds->ex[i], rule, &o);
             *ov += (size_t)o;
             *ov_right += (size_t)(o && pred[i] == gold[i]);
         }
-        model_ws_free(ws);
-        model_free(m);
+        scorer_free(&s);
         fprintf(stderr, "fold %u/%u done\n", f + 1, k);
     }
 done:
@@ -425,22 +483,18 @@ done:
 
 int cmd_eval(int argc, char **argv)
 {
-    static const struct option opts[] = {{"task", required_argument, 0, 't'},
-                                         {"model", required_argument, 0, 'm'},
-                                         {"cv", required_argument, 0, 'k'},
-                                         {"data", required_argument, 0, 'd'},
-                                         {"extra", required_argument, 0, 'x'},
-                                         {"only", no_argument, 0, 'O'},
-                                         {"lexicon", required_argument, 0, 'l'},
-                                         {"no-rule", no_argument, 0, 'R'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"task", required_argument, 0, 't'},    {"model", required_argument, 0, 'm'},
+        {"cv", required_argument, 0, 'k'},      {"data", required_argument, 0, 'd'},
+        {"extra", required_argument, 0, 'x'},   {"only", no_argument, 0, 'O'},
+        {"lexicon", required_argument, 0, 'l'}, {"no-rule", no_argument, 0, 'R'},
+        {"json", no_argument, 0, 'j'},          {"errors", no_argument, 0, 'E'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *dir = DEFAULT_MODELS, *data = DEFAULT_DATA, *extra = DEFAULT_EXTRA;
     const char *lexicon = DEFAULT_LEXICON;
-    int task = -1, only = 0, rule = 1, json = 0, c;
+    int task = -1, only = 0, rule = 1, json = 0, errors = 0, c;
     long k = 0;
-    while ((c = getopt_long(argc, argv, "t:m:k:d:x:l:ORjh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:m:k:d:x:l:ORjEh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 't':
@@ -472,6 +526,9 @@ int cmd_eval(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'E':
+            errors = 1;
             break;
         case 'h':
             return print_help_eval();
@@ -531,6 +588,13 @@ int cmd_eval(int argc, char **argv)
                 out = print_json(task, file, n, how, s, ov, ov_right);
             else
                 print_table(task, file, n, how, s, ov, ov_right);
+            const char *const *names =
+                task == MODEL_TASK_INTENT ? domain_intents : domain_categories;
+            if (errors && !json)
+                printf("\nerrors (true class, predicted class, normalised text)\n");
+            for (size_t i = 0; errors && !json && i < n; i++)
+                if (pred[i] != gold[i] && pred[i] >= 0)
+                    printf("%s\t%s\t%s\n", names[gold[i]], names[pred[i]], ds.ex[i].text);
         } else {
             ny_err_set(&e, NY_ERR, "out of memory");
             out = cli_fail("eval", &e);

@@ -1,25 +1,16 @@
-/* model.c - feature hashing, prediction and the model file of model.h.
+/* model.c - prediction and the model file of model.h.
  *
- * A text becomes a sparse vector in one pass: UTF-8 is decoded (bad bytes
- * become U+FFFD), ASCII letters are folded to lower case, runs of white space
- * become one space, and for every code point the n-grams ending there are
- * hashed (read backwards from the current character, so each order costs one
- * mixing step). The workspace keeps, per bucket, the slot of the bucket in the
- * current vector, so counting needs no sorting and no allocation; the slots
- * are reset through the list of touched buckets. Counts c become 1 + ln c and
- * the vector is scaled to unit length; caller features are added after that,
- * so a long text does not dilute them: values of the same id add up and the
- * feature is extra_scale * ln(1 + sum), so many hits count, but not linearly
- * (with MODEL_F_SHORT_EXTRA only in texts of at most MODEL_SHORT_CHARS code
- * points: in a long appeal the many hits drowned out its n-grams). The model keeps a
- * dense weight matrix (bucket-major, one row of class weights per bucket) for fast lookups but
- * stores only its non-zero rows in the file, each weight as a 16-bit multiple
- * of one step (training rounds the weights to that grid already, so a loaded
- * model predicts exactly like the one that was saved):
+ * Features come from model_feat.c. The model keeps a dense matrix of 16-bit
+ * weights (bucket-major, one row of class weights per bucket, each weight a
+ * multiple of one step) and stores only its non-zero rows in the file, so a
+ * loaded model predicts exactly like the one that was saved. A class outside
+ * long_mask is never the answer for a text of more than MODEL_SHORT_CHARS
+ * code points (training sets the mask from the classes long texts have):
  *
  *   "NYMODEL\0" u32 version  u32 hash_bits min_n max_n flags seed  f32 extra_scale
  *   u32 nclasses  { u32 len, bytes } label names  f32 bias[nclasses]
- *   u32 info_len, bytes  u32 nrows  f32 step  { u32 bucket, i16 w[nclasses] } rows
+ *   u32 info_len, bytes  u32 long_mask (from version 3)  u32 nrows  f32 step
+ *   { u32 bucket, i16 w[nclasses] } rows
  *   with MODEL_F_IDF: f32 default idf  u32 count  { u32 bucket, f32 idf } others
  *   u32 FNV-1a checksum of everything before it
  *
@@ -35,193 +26,7 @@
 #include "model_int.h"
 
 #define MODEL_MAGIC "NYMODEL"
-#define MODEL_VERSION 2u
-#define CP_BOS 0x02u
-#define CP_EOS 0x03u
-
-struct model_ws {
-    model_spec spec;
-    uint32_t *slot; /* per bucket: 1 + position in idx/val, 0 when absent */
-    uint32_t *idx;
-    float *val;
-    size_t cap;
-};
-
-model_spec model_spec_default(void)
-{
-    model_spec s = {.hash_bits = 18,
-                    .min_n = 1,
-                    .max_n = 3,
-                    .flags = MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF,
-                    .seed = 0x6e79u,
-                    .extra_scale = 1.0f};
-    return s;
-}
-
-model_spec model_task_spec(int task)
-{
-    model_spec s = model_spec_default();
-    if (task == MODEL_TASK_CATEGORY)
-        s.flags |= MODEL_F_SHORT_EXTRA;
-    else
-        s.extra_scale = 0.0f;
-    return s;
-}
-
-static uint64_t mix(uint64_t h, uint32_t v)
-{
-    h ^= v;
-    h *= 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
-}
-
-static uint32_t bucket_of(uint64_t h, unsigned bits)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return (uint32_t)(h >> (64 - bits));
-}
-
-uint32_t model_feature_id(const char *name)
-{
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
-
-int model_spec_check(const model_spec *s, ny_err *e)
-{
-    if (s->hash_bits < 12 || s->hash_bits > 24)
-        return ny_err_set(e, NY_EINVAL, "hash_bits %u outside 12..24", s->hash_bits);
-    if (s->min_n < 1 || s->min_n > 4 || s->max_n < s->min_n || s->max_n > 5)
-        return ny_err_set(e, NY_EINVAL, "n-gram orders %u..%u outside 1..5", s->min_n, s->max_n);
-    if (s->flags &
-        ~(unsigned)(MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF | MODEL_F_SHORT_EXTRA))
-        return ny_err_set(e, NY_EINVAL, "unknown feature flags %#x", s->flags);
-    if (!isfinite(s->extra_scale))
-        return ny_err_set(e, NY_EINVAL, "extra_scale is not finite");
-    return NY_OK;
-}
-
-int model_ws_new(const model_spec *spec, model_ws **out, ny_err *e)
-{
-    *out = NULL;
-    int rc = model_spec_check(spec, e);
-    if (rc != NY_OK)
-        return rc;
-    model_ws *ws = calloc(1, sizeof *ws);
-    if (!ws)
-        return ny_err_set(e, NY_ERR, "out of memory");
-    ws->spec = *spec;
-    ws->cap = (size_t)(MODEL_MAX_CHARS + 2) * (spec->max_n - spec->min_n + 1) + MODEL_MAX_EXTRA;
-    ws->slot = calloc((size_t)1 << spec->hash_bits, sizeof *ws->slot);
-    ws->idx = malloc(ws->cap * sizeof *ws->idx);
-    ws->val = malloc(ws->cap * sizeof *ws->val);
-    if (!ws->slot || !ws->idx || !ws->val) {
-        model_ws_free(ws);
-        return ny_err_set(e, NY_ERR, "out of memory");
-    }
-    *out = ws;
-    return NY_OK;
-}
-
-void model_ws_free(model_ws *ws)
-{
-    if (!ws)
-        return;
-    free(ws->slot);
-    free(ws->idx);
-    free(ws->val);
-    free(ws);
-}
-
-/* Decodes one code point at s[*i] (advancing *i); bad sequences give U+FFFD
- * and consume one byte. */
-static uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
-{
-    unsigned char c = s[*i];
-    uint32_t cp;
-    size_t need;
-    if (c < 0x80) {
-        (*i)++;
-        return c;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        cp = c & 0x1fu, need = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        cp = c & 0x0fu, need = 2;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        cp = c & 0x07u, need = 3;
-    } else {
-        (*i)++;
-        return 0xfffdu;
-    }
-    if (need > len - *i - 1) {
-        (*i)++;
-        return 0xfffdu;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        if ((s[*i + k] & 0xc0u) != 0x80u) {
-            (*i)++;
-            return 0xfffdu;
-        }
-        cp = (cp << 6) | (s[*i + k] & 0x3fu);
-    }
-    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-        (*i)++;
-        return 0xfffdu;
-    }
-    *i += need + 1;
-    return cp;
-}
-
-static int is_space(uint32_t cp)
-{
-    return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v' ||
-           cp == 0x3000u || cp == 0xa0u;
-}
-
-static void add(model_ws *ws, size_t *n, uint32_t b, float v)
-{
-    uint32_t s = ws->slot[b];
-    if (s) {
-        ws->val[s - 1] += v;
-        return;
-    }
-    ws->idx[*n] = b;
-    ws->val[*n] = v;
-    ws->slot[b] = (uint32_t)++ * n;
-}
-
-/* Hashes the n-grams ending at the newest code point of win (win[0] newest,
- * have code points known). */
-static void emit(model_ws *ws, size_t *n, const uint32_t *win, unsigned have)
-{
-    const model_spec *s = &ws->spec;
-    uint64_t h = s->seed;
-    for (unsigned k = 1; k <= s->max_n && k <= have; k++) {
-        h = mix(h, win[k - 1]);
-        if (k < s->min_n)
-            continue;
-        if (k == 1 && (win[0] == CP_BOS || win[0] == CP_EOS))
-            continue;
-        add(ws, n, bucket_of(h ^ k, s->hash_bits), 1.0f);
-    }
-}
-
-static void push(model_ws *ws, size_t *n, uint32_t *win, unsigned *have, uint32_t cp)
-{
-    for (unsigned k = ws->spec.max_n - 1; k > 0; k--)
-        win[k] = win[k - 1];
-    win[0] = cp;
-    if (*have < ws->spec.max_n)
-        (*have)++;
-    emit(ws, n, win, *have);
-}
+#define MODEL_VERSION 3u
 
 size_t model_features(const model_clf *m, model_ws *ws, const char *text, size_t len,
                       const model_extra *extra, size_t nextra, const uint32_t **idx,
@@ -230,66 +35,16 @@ size_t model_features(const model_clf *m, model_ws *ws, const char *text, size_t
     return model_extract(ws, m->idf, text, len, extra, nextra, idx, val);
 }
 
-size_t model_extract(model_ws *ws, const float *idf, const char *text, size_t len,
-                     const model_extra *extra, size_t nextra, const uint32_t **idx,
-                     const float **val)
+/* The best class for scores, among the classes allowed for a text of chars
+ * code points (m->long_mask for long texts). */
+int model_best(const model_clf *m, const float *scores, size_t chars)
 {
-    const model_spec *s = &ws->spec;
-    const unsigned char *u = (const unsigned char *)text;
-    uint32_t win[8] = {0};
-    unsigned have = 0;
-    size_t n = 0, chars = 0;
-    int pending_space = 0;
-    if (s->flags & MODEL_F_BOUNDARY)
-        push(ws, &n, win, &have, CP_BOS);
-    for (size_t i = 0; i < len && chars < MODEL_MAX_CHARS;) {
-        uint32_t cp = next_cp(u, len, &i);
-        if (is_space(cp) || cp < 0x20u) {
-            pending_space = chars > 0;
-            continue;
-        }
-        if (cp >= 'A' && cp <= 'Z')
-            cp += 'a' - 'A';
-        else if ((s->flags & MODEL_F_DIGITS) && cp >= '0' && cp <= '9')
-            cp = '0';
-        if (pending_space) {
-            push(ws, &n, win, &have, ' ');
-            pending_space = 0;
-        }
-        push(ws, &n, win, &have, cp);
-        chars++;
-    }
-    if (s->flags & MODEL_F_BOUNDARY)
-        push(ws, &n, win, &have, CP_EOS);
-    double norm = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = 1.0f + logf(ws->val[i]);
-        if (idf)
-            v *= idf[ws->idx[i]];
-        ws->val[i] = v;
-        norm += (double)v * v;
-    }
-    if (norm > 0) {
-        float inv = (float)(1.0 / sqrt(norm));
-        for (size_t i = 0; i < n; i++)
-            ws->val[i] *= inv;
-    }
-    if (nextra > MODEL_MAX_EXTRA)
-        nextra = MODEL_MAX_EXTRA;
-    if ((s->flags & MODEL_F_SHORT_EXTRA) && chars > MODEL_SHORT_CHARS)
-        nextra = 0;
-    size_t first = n; /* caller features with the same id add up, then ln(1 + sum) */
-    for (size_t i = 0; i < nextra; i++) {
-        uint64_t h = mix(mix(s->seed, 0x4b57u), extra[i].id);
-        add(ws, &n, bucket_of(h, s->hash_bits), extra[i].value);
-    }
-    for (size_t i = first; i < n; i++)
-        ws->val[i] = ws->val[i] > 0 ? s->extra_scale * log1pf(ws->val[i]) : 0.0f;
-    for (size_t i = 0; i < n; i++)
-        ws->slot[ws->idx[i]] = 0;
-    *idx = ws->idx;
-    *val = ws->val;
-    return n;
+    uint32_t allow = chars > MODEL_SHORT_CHARS ? m->long_mask : 0xffffffffu;
+    int best = -1;
+    for (size_t c = 0; c < m->nclasses; c++)
+        if (((allow >> c) & 1u) && (best < 0 || scores[c] > scores[best]))
+            best = (int)c;
+    return best < 0 ? 0 : best;
 }
 
 int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len,
@@ -301,19 +56,18 @@ int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len
     size_t nc = m->nclasses;
     float acc[MODEL_MAX_CLASSES];
     memcpy(acc, m->bias, nc * sizeof *acc);
+    float sum[MODEL_MAX_CLASSES] = {0};
     for (size_t i = 0; i < n; i++) {
-        const float *w = m->w + (size_t)idx[i] * nc;
+        const int16_t *q = m->q + (size_t)idx[i] * nc;
         float v = val[i];
         for (size_t c = 0; c < nc; c++)
-            acc[c] += v * w[c];
+            sum[c] += v * (float)q[c];
     }
-    size_t best = 0;
-    for (size_t c = 1; c < nc; c++)
-        if (acc[c] > acc[best])
-            best = c;
+    for (size_t c = 0; c < nc; c++)
+        acc[c] += sum[c] * m->step;
     if (scores)
         memcpy(scores, acc, nc * sizeof *acc);
-    return (int)best;
+    return model_best(m, acc, model_ws_chars(ws));
 }
 
 const model_spec *model_get_spec(const model_clf *m)
@@ -349,7 +103,7 @@ size_t model_nrows(const model_clf *m)
     size_t nb = (size_t)1 << m->spec.hash_bits, rows = 0;
     for (size_t b = 0; b < nb; b++)
         for (size_t c = 0; c < m->nclasses; c++)
-            if (m->w[b * m->nclasses + c] != 0.0f) {
+            if (m->q[b * m->nclasses + c] != 0) {
                 rows++;
                 break;
             }
@@ -370,10 +124,12 @@ int model_new(const model_spec *spec, const char *const *labels, size_t nclasses
         return ny_err_set(e, NY_ERR, "out of memory");
     m->spec = *spec;
     m->nclasses = nclasses;
+    m->long_mask = 0xffffffffu;
     size_t nb = (size_t)1 << spec->hash_bits;
-    m->w = calloc(nb * nclasses, sizeof *m->w);
+    m->q = calloc(nb * nclasses, sizeof *m->q);
+    m->step = 1.0f;
     m->info = strdup(info ? info : "");
-    int ok = m->w && m->info;
+    int ok = m->q && m->info;
     if (ok && (spec->flags & MODEL_F_IDF)) {
         ok = (m->idf = malloc(nb * sizeof *m->idf)) != NULL;
         for (size_t b = 0; ok && b < nb; b++)
@@ -395,7 +151,7 @@ void model_free(model_clf *m)
         return;
     for (size_t c = 0; c < MODEL_MAX_CLASSES; c++)
         free(m->labels[c]);
-    free(m->w);
+    free(m->q);
     free(m->idf);
     free(m->info);
     free(m);
@@ -450,33 +206,21 @@ static uint32_t fnv(const unsigned char *p, size_t n)
     return h;
 }
 
-/* The step of the 16-bit weight grid of m: the largest |weight| / 32767. */
-static float weight_step(const model_clf *m)
-{
-    size_t nw = ((size_t)1 << m->spec.hash_bits) * m->nclasses;
-    float top = 0;
-    for (size_t i = 0; i < nw; i++)
-        if (fabsf(m->w[i]) > top)
-            top = fabsf(m->w[i]);
-    return top > 0 ? top / 32767.0f : 1.0f;
-}
-
-void model_quantize(model_clf *m)
-{
-    size_t nw = ((size_t)1 << m->spec.hash_bits) * m->nclasses;
-    float step = weight_step(m);
-    for (size_t i = 0; i < nw; i++)
-        m->w[i] = step * (float)(int)lrintf(m->w[i] / step);
-}
-
-/* The largest IDF value, which every bucket unseen in training has. */
+/* The IDF value most buckets share, stored once: the largest (buckets unseen
+ * in training) or 0 (buckets dropped for too few documents), whichever is
+ * more common. */
 static float idf_default(const float *idf, size_t nb)
 {
     float d = idf[0];
+    size_t zeros = 0, tops = 0;
     for (size_t r = 1; r < nb; r++)
         if (idf[r] > d)
             d = idf[r];
-    return d;
+    for (size_t r = 0; r < nb; r++) {
+        zeros += idf[r] == 0.0f;
+        tops += idf[r] == d;
+    }
+    return zeros > tops ? 0.0f : d;
 }
 
 int model_save(const model_clf *m, const char *path, ny_err *e)
@@ -499,20 +243,20 @@ int model_save(const model_clf *m, const char *path, ny_err *e)
         put_f32(&b, m->bias[c]);
     put_u32(&b, (uint32_t)strlen(model_info(m)));
     put(&b, model_info(m), strlen(model_info(m)));
+    put_u32(&b, m->long_mask);
     put_u32(&b, (uint32_t)model_nrows(m));
     size_t nb = (size_t)1 << m->spec.hash_bits, nc = m->nclasses;
-    float step = weight_step(m);
-    put_f32(&b, step);
+    put_f32(&b, m->step);
     for (size_t r = 0; r < nb; r++) {
-        const float *w = m->w + r * nc;
+        const int16_t *w = m->q + r * nc;
         size_t c = 0;
-        while (c < nc && w[c] == 0.0f)
+        while (c < nc && w[c] == 0)
             c++;
         if (c == nc)
             continue;
         put_u32(&b, (uint32_t)r);
         for (c = 0; c < nc; c++) {
-            uint16_t q = (uint16_t)(int16_t)lrintf(w[c] / step);
+            uint16_t q = (uint16_t)w[c];
             unsigned char x[2] = {(unsigned char)q, (unsigned char)(q >> 8)};
             put(&b, x, 2);
         }
@@ -640,8 +384,10 @@ static int parse(rbuf *b, const char *path, model_clf **out, ny_err *e)
         m->bias[c] = get_f32(b);
     free(m->info);
     m->info = get_str(b, 1u << 20);
+    if (version >= 3)
+        m->long_mask = get_u32(b);
     uint32_t nrows = get_u32(b);
-    float step = get_f32(b);
+    m->step = get_f32(b);
     uint32_t nb = 1u << s.hash_bits;
     if (!b->bad && (nrows > nb || (b->n - b->pos) / (4 + 2 * nc) < nrows))
         b->bad = 1;
@@ -653,7 +399,7 @@ static int parse(rbuf *b, const char *path, model_clf **out, ny_err *e)
         }
         for (uint32_t c = 0; c < nc; c++, b->pos += 2) {
             uint16_t q = (uint16_t)(b->p[b->pos] | b->p[b->pos + 1] << 8);
-            m->w[(size_t)row * nc + c] = step * (float)(int16_t)q;
+            m->q[(size_t)row * nc + c] = (int16_t)q;
         }
     }
     if (m->idf && !b->bad) {

@@ -117,6 +117,32 @@ int model_load(const char *path, model_clf **out, ny_err *e);
 /* Frees a model; NULL is allowed. */
 void model_free(model_clf *m);
 
+/* ---- two models in one pass ---- */
+
+typedef struct model_joint model_joint;
+
+/* Combines models a and b, which must hash text the same way (equal
+ * hash_bits, n-gram orders, seed, MODEL_F_DIGITS and MODEL_F_BOUNDARY; IDF,
+ * caller features and classes may differ), into one table holding, per
+ * bucket, both IDF values and both models' 16-bit weights side by side
+ * (32 bytes for 6 + 8 classes), so that a message is hashed once and each of
+ * its n-grams costs one memory access. The table does not refer to a or b,
+ * which may be freed. Returns NY_OK, NY_EINVAL when the models hash
+ * differently, or NY_ERR when out of memory. */
+int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, ny_err *e);
+
+/* Frees a joint table; NULL is allowed. */
+void model_joint_free(model_joint *j);
+
+/* Classifies text with both models of j: best[0] is model a's class, best[1]
+ * model b's, as model_predict would give them (scores equal up to float
+ * rounding; scores_a and scores_b receive them when not NULL). extra is
+ * given to both, each weighing it as its spec says. ws must have been made
+ * with the spec of a or b. Never fails and allocates nothing. */
+void model_joint_predict(const model_joint *j, model_ws *ws, const char *text, size_t len,
+                         const model_extra *extra, size_t nextra, int best[2], float *scores_a,
+                         float *scores_b);
+
 /* Safety rule: 1 when text carries an unmistakable cue of danger happening
  * now (fire, gas leak, someone collapsed or not breathing, a cry for help),
  * or when urgent is non-zero (a lexicon entry with the "urgent" action
@@ -185,16 +211,28 @@ int model_dataset_read_dir(model_dataset *ds, const char *dir, ny_err *e);
 /* Frees the examples of ds and zeroes it. */
 void model_dataset_free(model_dataset *ds);
 
-/* The label of example i for the task: 0 intent, 1 category. */
-enum { MODEL_TASK_INTENT = 0, MODEL_TASK_CATEGORY = 1 };
+/* The label of example i for the task: intent, or category (both category
+ * tasks). */
+enum { MODEL_TASK_INTENT = 0, MODEL_TASK_CATEGORY = 1, MODEL_TASK_CATEGORY_LONG = 2 };
 int model_example_label(const model_example *x, int task);
 
 /* The feature specification `nuanyang train` uses for task: for intent
  * model_spec_default() with extra_scale 0 (the intent model ignores caller
  * features: lexicon hints were measured to hurt it), for category
  * model_spec_default() with MODEL_F_SHORT_EXTRA (lexicon hints help short
- * chat messages and hurt long appeals). */
+ * chat messages and hurt long appeals), for the category of long texts
+ * (appeals; MODEL_TASK_CATEGORY_LONG) character 1-2-grams in 2^19 buckets
+ * without caller features. */
 model_spec model_task_spec(int task);
+
+/* The code points (as model_chars counts them) of the last text ws made
+ * features of, by model_predict, model_features or model_joint_predict. */
+size_t model_ws_chars(const model_ws *ws);
+
+/* Code points of text as the features count them (white space and control
+ * characters not counted, at most MODEL_MAX_CHARS): compare with
+ * MODEL_SHORT_CHARS to tell a long text. */
+size_t model_chars(const char *text, size_t len);
 
 /* Assigns each of the n examples a fold 0..k-1 (fold has n entries) so that
  * every label value is spread evenly over the folds, shuffled with the given
@@ -232,6 +270,13 @@ typedef struct model_train_opts {
     size_t (*extra)(void *ctx, const char *text, size_t len, model_extra *out, size_t cap);
     void *extra_ctx;
     const char *note; /* appended to the stored training summary, or NULL */
+    /* > 0: a class (other than safety_class) with fewer than this share of the
+     * training texts longer than MODEL_SHORT_CHARS code points is never
+     * predicted for such a text (e.g. 无 for an appeal) */
+    double long_min_share;
+    /* > 1 with MODEL_F_IDF: n-grams found in fewer training texts get IDF 0,
+     * so they count neither in training nor in prediction */
+    unsigned min_df;
 } model_train_opts;
 
 /* Trains a model on the n examples texts[i] with labels[i] (index into

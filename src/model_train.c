@@ -28,7 +28,8 @@ typedef struct tproblem {
     size_t nclasses;
     uint32_t *bucket; /* liblinear feature i + 1 is hash bucket bucket[i] */
     size_t nfeat;
-    float *idf; /* with MODEL_F_IDF: per bucket */
+    float *idf;                      /* with MODEL_F_IDF: per bucket */
+    size_t nlong[MODEL_MAX_CLASSES]; /* examples of more than MODEL_SHORT_CHARS code points */
 } tproblem;
 
 typedef struct config {
@@ -109,7 +110,7 @@ static int compact(tproblem *t, unsigned bits, size_t total)
 /* Smoothed inverse document frequencies, ln((1 + N) / (1 + df)) + 1, of the
  * character n-grams of the labelled texts. */
 static float *idf_weights(model_ws *ws, unsigned bits, const char *const *texts, const size_t *lens,
-                          const int *labels, size_t n)
+                          const int *labels, size_t n, unsigned min_df)
 {
     size_t nb = (size_t)1 << bits, docs = 0;
     uint32_t *df = calloc(nb, sizeof *df);
@@ -130,7 +131,7 @@ static float *idf_weights(model_ws *ws, unsigned bits, const char *const *texts,
             df[idx[j]]++;
     }
     for (size_t b = 0; b < nb; b++)
-        idf[b] = (float)(log((1.0 + (double)docs) / (1.0 + df[b])) + 1.0);
+        idf[b] = df[b] < min_df ? 0.0f : (float)(log((1.0 + (double)docs) / (1.0 + df[b])) + 1.0);
     free(df);
     return idf;
 }
@@ -141,7 +142,7 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
 {
     memset(t, 0, sizeof *t);
     if ((o->spec.flags & MODEL_F_IDF) &&
-        !(t->idf = idf_weights(ws, o->spec.hash_bits, texts, lens, labels, n)))
+        !(t->idf = idf_weights(ws, o->spec.hash_bits, texts, lens, labels, n, o->min_df)))
         return ny_err_set(e, NY_ERR, "out of memory");
     size_t total = 0, l = 0, at = 0;
     model_extra extra[MODEL_MAX_EXTRA];
@@ -156,6 +157,9 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
             size_t ne =
                 o->extra ? o->extra(o->extra_ctx, texts[i], lens[i], extra, MODEL_MAX_EXTRA) : 0;
             size_t nf = model_extract(ws, t->idf, texts[i], lens[i], extra, ne, &idx, &val);
+            if (pass == 0 && model_ws_chars(ws) > MODEL_SHORT_CHARS &&
+                labels[i] < MODEL_MAX_CLASSES)
+                t->nlong[labels[i]]++;
             if (pass == 1) {
                 struct feature_node *x = t->space + at;
                 size_t k = 0;
@@ -163,6 +167,13 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
                     if (val[j] != 0.0f)
                         x[k++] = (struct feature_node){(int)idx[j] + 1, val[j]};
                 qsort(x, k, sizeof *x, cmp_node);
+                size_t u = 0; /* a caller feature may share a bucket with an n-gram */
+                for (size_t j = 0; j < k; j++)
+                    if (u && x[u - 1].index == x[j].index)
+                        x[u - 1].value += x[j].value;
+                    else
+                        x[u++] = x[j];
+                k = u;
                 x[k++] = (struct feature_node){0, 1.0}; /* bias, numbered below */
                 x[k++] = (struct feature_node){-1, 0};
                 t->prob.x[l] = x;
@@ -326,18 +337,31 @@ static int export(const model_train_opts *o, const tproblem *t, const struct mod
     int stride = two ? 1 : lm->nr_class;
     for (size_t k = 0; k < nclasses; k++)
         m->bias[k] = -1e30f;
+    double top = 0; /* weights are kept as 16-bit multiples of top / 32767 */
+    for (size_t i = 0; i < nb * (size_t)stride; i++)
+        if (fabs(lm->w[i]) > top)
+            top = fabs(lm->w[i]);
+    m->step = top > 0 ? (float)(top / 32767.0) : 1.0f;
     for (int k = 0; k < lm->nr_class; k++) {
         int cls = lm->label[k];
         double sign = two && k == 1 ? -1 : 1;
         int col = two ? 0 : k;
-        for (size_t b = 0; b < nb; b++)
-            m->w[(size_t)t->bucket[b] * nclasses + (size_t)cls] =
-                (float)(sign * lm->w[b * (size_t)stride + (size_t)col]);
+        for (size_t b = 0; b < nb; b++) {
+            long q = lrint(sign * lm->w[b * (size_t)stride + (size_t)col] / m->step);
+            m->q[(size_t)t->bucket[b] * nclasses + (size_t)cls] = (int16_t)(q > 32767    ? 32767
+                                                                            : q < -32767 ? -32767
+                                                                                         : q);
+        }
         m->bias[cls] = (float)(sign * lm->w[nb * (size_t)stride + (size_t)col]);
     }
     if (safety >= 0 && m->bias[safety] > -1e29f)
         m->bias[safety] += offset;
-    model_quantize(m);
+    size_t nlong = 0;
+    for (size_t k = 0; k < nclasses; k++)
+        nlong += t->nlong[k];
+    for (size_t k = 0; o->long_min_share > 0 && k < nclasses; k++)
+        if ((int)k != o->safety_class && (double)t->nlong[k] < o->long_min_share * (double)nlong)
+            m->long_mask &= ~(1u << k);
     return NY_OK;
 }
 

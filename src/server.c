@@ -80,6 +80,7 @@ static void free_server(server *sv)
     server_live_free(sv);
     server_stream_free(sv);
     pthread_mutex_destroy(&sv->lock);
+    server_commit_destroy(&sv->commit);
     free(sv);
 }
 
@@ -104,6 +105,7 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     if (!sv->o.listen_addr)
         sv->o.listen_addr = "127.0.0.1";
     pthread_mutex_init(&sv->lock, NULL);
+    server_commit_init(&sv->commit);
     int rc = load(sv, e);
     if (rc == NY_OK)
         rc = server_stream_start(sv, e);

@@ -25,7 +25,7 @@ typedef struct server_opts {
     const char *data_dir;     /* the assistant's data directory (lexicon, policies, models) */
     const char *listen_addr;  /* IPv4 address to bind, e.g. "127.0.0.1" */
     unsigned short port;      /* TCP port; 0 = any free port (see server_port) */
-    unsigned threads;         /* worker threads; 0 = one per core */
+    unsigned threads;         /* worker threads; 0 = 16 per core, at most 64 */
     size_t max_body;          /* request body limit in bytes; 0 = 1 MiB */
     unsigned max_connections; /* concurrent connections; 0 = 1024 */
     unsigned timeout_s;       /* idle seconds before a connection is closed; 0 = 30 */

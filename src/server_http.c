@@ -120,6 +120,14 @@ void server_metrics_text(server *sv, const server_call *call, server_reply *r)
             "Messages received again and answered as duplicate.", atomic_load(&m->duplicates));
     counter(f, "nuanyang_leads_decided_total",
             "Stored messages the assistant decided need a person.", atomic_load(&m->leads));
+    counter(f, "nuanyang_ingest_commits_total",
+            "Transactions committed by the ingest group commit.", atomic_load(&sv->commit.commits));
+    counter(f, "nuanyang_ingest_commit_requests_total",
+            "Ingest requests whose writes those transactions held.",
+            atomic_load(&sv->commit.members));
+    counter(f, "nuanyang_ingest_commit_fallbacks_total",
+            "Group commits rolled back and retried request by request.",
+            atomic_load(&sv->commit.fallbacks));
     fprintf(f, "# HELP nuanyang_triage_seconds Time to triage one message.\n"
                "# TYPE nuanyang_triage_seconds histogram\n");
     long cum = 0;
@@ -326,9 +334,9 @@ int server_http_start(server *sv, ny_err *e)
         return ny_err_set(e, NY_EINVAL, "listen address '%s' is not an IPv4 address",
                           sv->o.listen_addr);
     unsigned threads = sv->o.threads;
-    if (!threads) {
+    if (!threads) { /* ingest threads mostly wait for the group commit's flush */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+        threads = n < 1 ? 16 : n > 4 ? 64 : 16 * (unsigned)n;
     }
     sv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
                                       MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,

@@ -207,6 +207,20 @@ static json_t *result_json(const triage_result *t)
                      triage_priority_name(t->priority));
 }
 
+/* The writes of one ingest request, run by the group committer. */
+typedef struct ingest_writes {
+    const store_message *rows;
+    size_t n;
+    int64_t *ids;
+    int *dup;
+} ingest_writes;
+
+static int apply_ingest(store *db, void *ctx, ny_err *e)
+{
+    ingest_writes *iw = ctx;
+    return store_message_ingest_batch(db, iw->rows, iw->n, iw->ids, iw->dup, e);
+}
+
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
                         size_t n, json_t **results, server_reply *r)
 {
@@ -251,8 +265,10 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
                                   t.category_name,
                                   texts[i]};
     }
-    if (rc == NY_OK)
-        rc = store_message_ingest_batch(w->db, rows, n, ids, dup, &e);
+    if (rc == NY_OK) {
+        ingest_writes iw = {rows, n, ids, dup};
+        rc = server_commit_run(sv, w, apply_ingest, &iw, &e);
+    }
     if (rc == NY_OK && !(*results = json_array()))
         rc = ny_err_set(&e, NY_ERR, "out of memory");
     if (rc == NY_OK) {

@@ -39,6 +39,19 @@ typedef struct server_group {
     int64_t id;
 } server_group;
 
+/* Group commit (server_commit.c): the queue of requests waiting for a
+ * commit, and counters for /metrics. */
+typedef struct server_committer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct server_commit_member *head, *tail;
+    int leading;
+    atomic_long commits, members, fallbacks;
+} server_committer;
+
+/* Most requests one group commit takes. */
+#define SERVER_COMMIT_MAX 256
+
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
     store *db;
@@ -61,6 +74,7 @@ struct server {
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
     struct server_stream_hub *stream; /* open event streams (server_stream.c) */
+    server_committer commit;
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on
@@ -240,6 +254,22 @@ void server_stream(server *sv, const server_call *call, server_reply *r);
 int server_stream_start(server *sv, ny_err *e);
 void server_stream_stop(server *sv);
 void server_stream_free(server *sv);
+/* A request's writes: writes them through db (inside a transaction and a
+ * savepoint that the caller owns); NY_OK or an NY_* code with *e filled. */
+typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);
+
+/* Runs apply(db, ctx) in a group commit with the writes of concurrent
+ * requests and returns once the transaction holding them has committed:
+ * NY_OK, or apply's own error (its writes undone, the others' kept). When
+ * the group as a whole fails, the writes are retried alone on w's store
+ * handle and that outcome is returned. apply may run on another thread,
+ * with another thread's store handle, while this one waits. */
+int server_commit_run(server *sv, server_worker *w, server_apply_fn apply, void *ctx, ny_err *e);
+
+/* Sets up and tears down the committer of a server. */
+void server_commit_init(server_committer *c);
+void server_commit_destroy(server_committer *c);
+
 /* server_static.c: answers a path no route knows from the web directory
  * (GET and HEAD; "/" is index.html) and returns the status, or returns 0
  * without answering for /api/ paths, which keep their JSON 404. */

@@ -67,6 +67,14 @@ int store_begin(store *s, ny_err *e);
 int store_commit(store *s, ny_err *e);
 int store_rollback(store *s, ny_err *e);
 
+/* Inside store_begin(): sets a savepoint (one level; do not nest these),
+ * then either keeps what was written since (release) or undoes it and
+ * drops the savepoint (rollback), leaving the transaction usable. On
+ * PostgreSQL a failed statement must be followed by the rollback. */
+int store_savepoint(store *s, ny_err *e);
+int store_savepoint_release(store *s, ny_err *e);
+int store_savepoint_rollback(store *s, ny_err *e);
+
 /* ---- organisational units ------------------------------------------------
  * level: district, street, community, grid (see domain.h). Codes: district,
  * street and community codes are 12 digits (6 county + 3 street + 3

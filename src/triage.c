@@ -397,6 +397,7 @@ typedef struct model_job {
     const char *const *vocab;
     model_clf *m;
     int *map;
+    model_joint *joint;
     int rc;
     ny_err e;
 } model_job;
@@ -415,13 +416,26 @@ static void *load_model(void *arg)
     return NULL;
 }
 
-/* Loads both models of jobs (the larger first). */
-static void *load_category_then_intent(void *arg)
+/* Loads the models of jobs (the larger first; the long-text category model
+ * jobs[2] is optional: without its file, every text goes to jobs[1]) and,
+ * when the intent and category models hash text the same way, combines
+ * them into jobs[0].joint. */
+static void *load_models(void *arg)
 {
     model_job *jobs = arg;
-    load_model(&jobs[1]);
+    load_model(&jobs[2]);
+    if (jobs[2].rc == NY_ENOTFOUND)
+        jobs[2].rc = NY_OK;
+    if (jobs[2].rc == NY_OK)
+        load_model(&jobs[1]);
     if (jobs[1].rc == NY_OK)
         load_model(&jobs[0]);
+    if (jobs[0].rc == NY_OK && jobs[1].rc == NY_OK) {
+        ny_err e;
+        int rc = model_joint_new(jobs[0].m, jobs[1].m, &jobs[0].joint, &e);
+        if (rc != NY_OK && rc != NY_EINVAL) /* EINVAL: each model scores on its own */
+            jobs[0].rc = rc, jobs[0].e = e;
+    }
     return NULL;
 }
 
@@ -460,13 +474,28 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
     en->lexicon_path = path_join(o->data_dir, "lexicon.csv");
     int rc = models && en->lexicon_path ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
     /* the models load on a second thread while this one builds the rest */
-    model_job jobs[2] = {
-        {models, "intent.model", domain_intents, NULL, en->intent_map, NY_OK, {0, -1, ""}},
-        {models, "category.model", domain_categories, NULL, en->category_map, NY_OK, {0, -1, ""}}};
+    model_job jobs[3] = {
+        {models, "intent.model", domain_intents, NULL, en->intent_map, NULL, NY_OK, {0, -1, ""}},
+        {models,
+         "category.model",
+         domain_categories,
+         NULL,
+         en->category_map,
+         NULL,
+         NY_OK,
+         {0, -1, ""}},
+        {models,
+         "category_long.model",
+         domain_categories,
+         NULL,
+         en->long_map,
+         NULL,
+         NY_OK,
+         {0, -1, ""}}};
     pthread_t th;
-    int threaded = rc == NY_OK && pthread_create(&th, NULL, load_category_then_intent, jobs) == 0;
+    int threaded = rc == NY_OK && pthread_create(&th, NULL, load_models, jobs) == 0;
     if (rc == NY_OK && !threaded)
-        load_category_then_intent(jobs);
+        load_models(jobs);
     if (rc == NY_OK)
         rc = norm_open(&en->nt, e);
     if (rc == NY_OK)
@@ -485,7 +514,9 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
     free(models);
     en->intent_m = jobs[0].m;
     en->category_m = jobs[1].m;
-    for (int k = 0; k < 2 && rc == NY_OK; k++)
+    en->long_m = jobs[2].m;
+    en->joint = jobs[0].joint;
+    for (int k = 0; k < 3 && rc == NY_OK; k++)
         if ((rc = jobs[k].rc) != NY_OK && e)
             *e = jobs[k].e;
     if (rc == NY_OK && (rc = match_holder_new(match_retain(x->set), &en->holder, e)) == NY_OK)
@@ -510,8 +541,10 @@ void triage_close(triage_engine *en)
         en->lexes = x->next;
         lex_free(x);
     }
+    model_joint_free(en->joint);
     model_free(en->intent_m);
     model_free(en->category_m);
+    model_free(en->long_m);
     policy_index_free(en->pix);
     policy_list_free(&en->policies);
     tri_org_free(&en->org);
@@ -543,6 +576,8 @@ int triage_ws_new(triage_engine *en, triage_ws **out, ny_err *e)
     int rc = model_ws_new(model_get_spec(en->intent_m), &ws->mi, e);
     if (rc == NY_OK)
         rc = model_ws_new(model_get_spec(en->category_m), &ws->mc, e);
+    if (rc == NY_OK && en->long_m)
+        rc = model_ws_new(model_get_spec(en->long_m), &ws->ml, e);
     if (rc != NY_OK) {
         triage_ws_free(ws);
         return rc;
@@ -560,6 +595,7 @@ void triage_ws_free(triage_ws *ws)
     match_hits_free(&ws->hits);
     model_ws_free(ws->mi);
     model_ws_free(ws->mc);
+    model_ws_free(ws->ml);
     free(ws->kw);
     free(ws->seen);
     free(ws->reply);
@@ -643,11 +679,18 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
     if (tl == 0) { /* nothing left to read (empty, blank, control characters only) */
         r->intent = OTHER;
         r->category = NONE;
+    } else if (en->joint) {
+        int best[2];
+        model_joint_predict(en->joint, ws->mi, t, tl, ws->extra, nf, best, NULL, NULL);
+        r->intent = en->intent_map[best[0]];
+        r->category = en->category_map[best[1]];
     } else {
         r->intent = en->intent_map[model_predict(en->intent_m, ws->mi, t, tl, ws->extra, nf, NULL)];
         r->category =
             en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, NULL)];
     }
+    if (tl && en->long_m && model_ws_chars(ws->mi) > MODEL_SHORT_CHARS) /* an appeal */
+        r->category = en->long_map[model_predict(en->long_m, ws->ml, t, tl, NULL, 0, NULL)];
     r->overridden = 0;
     if (r->intent != EMERGENCY && model_emergency_cue(t, tl, (sig.flags & TRI_URGENT) != 0)) {
         r->intent = EMERGENCY;

@@ -12,7 +12,9 @@
  *
  * triage_message runs the pipeline on one message: normalise (norm_text, which
  * repairs invalid UTF-8) → keyword capture (every lexicon hit with its
- * position) → keyword features → intent and category models → safety rule
+ * position) → keyword features → intent and category models (scored in one
+ * pass; a text of more than 64 code points takes its category from the
+ * long-text model when data/models has one) → safety rule
  * (model_emergency_cue, fed by lexicon entries with the action "urgent":
  * an emergency is never left to the model alone) → policies (for consult and
  * help only, filtered by the group's audience) → decision (who is told, the

@@ -120,6 +120,9 @@ struct triage_engine {
     atomic_flag publish; /* serialises lexicon publications */
     tri_lex *lexes;      /* every version still alive */
     model_clf *intent_m, *category_m;
+    model_joint *joint; /* both models in one table, or NULL (they hash differently) */
+    model_clf *long_m;  /* category of long texts (appeals), or NULL */
+    int long_map[MODEL_MAX_CLASSES];
     int intent_map[MODEL_MAX_CLASSES], category_map[MODEL_MAX_CLASSES];
     policy_list policies;
     policy_index *pix;
@@ -132,7 +135,7 @@ struct triage_ws {
     tri_lex *lex; /* the version of the last scan (a reference), or NULL */
     norm_buf nb;
     match_hits hits;
-    model_ws *mi, *mc;
+    model_ws *mi, *mc, *ml;
     triage_keyword *kw;
     size_t kwcap;
     uint32_t *seen; /* per entry of lex: stamp of the last message that hit it */

@@ -1,0 +1,624 @@
+/* bench_ingest.c - load generator and storage ceiling for the server's
+ * ingest benchmarks, driven by bench/ingest.sh.
+ *
+ * The HTTP modes keep N keep-alive connections to a server on loopback, each
+ * with one request outstanding (a closed loop: a connection sends its next
+ * request when the answer to the last one is complete), on one epoll thread
+ * with non-blocking sockets, so the client costs a few microseconds a
+ * request. Every answer must be 200; anything else is counted as an error.
+ * Latency is measured per request from the first byte written to the last
+ * byte read.
+ *
+ *   bench_ingest get PORT CONNS SECONDS PATH
+ *   bench_ingest post PORT CONNS SECONDS BATCH KEY SECRET GROUPS TEXTS
+ *       signed POST /api/v1/messages with BATCH new messages each (ids unique
+ *       per run, groups and texts taken in turn from the two files, one a line)
+ *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET
+ *       posts every message of SRC_DB (the demo's year) in batches of 1,000,
+ *       time order, and reports the total time
+ *   bench_ingest store DB BATCH ROWS GROUPS TEXTS
+ *       the storage ceiling: the same rows (texts triaged beforehand, so only
+ *       storage is timed) through store_message_ingest_batch in-process
+ *
+ * Each mode prints one line of key=value pairs for the script to read. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bench_util.h"
+#include "sign.h"
+#include "store.h"
+#include "triage.h"
+
+#define REPLAY_BATCH 1000
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_ingest: %s\n", what);
+    exit(1);
+}
+
+/* ---- growable byte buffer ------------------------------------------------- */
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static void buf_need(buf *b, size_t more)
+{
+    if (b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    if (!(b->p = realloc(b->p, cap)))
+        die("out of memory");
+    b->cap = cap;
+}
+
+static void buf_add(buf *b, const char *s, size_t n)
+{
+    buf_need(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    buf_need(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Appends s as a JSON string literal. */
+static void buf_json_str(buf *b, const char *s)
+{
+    buf_add(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            buf_add(b, esc, 2);
+        } else if (c < 0x20) {
+            buf_printf(b, "\\u%04x", c);
+        } else {
+            buf_add(b, s, 1);
+        }
+    }
+    buf_add(b, "\"", 1);
+}
+
+/* ---- lines of a file -------------------------------------------------------- */
+
+static texts read_lines(const char *path)
+{
+    texts t = {0};
+    FILE *f = fopen(path, "r");
+    if (!f)
+        die(path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n > 0 && texts_add(&t, line, (size_t)n) != 0)
+            die("out of memory");
+    }
+    free(line);
+    fclose(f);
+    if (t.n == 0)
+        die("empty input file");
+    return t;
+}
+
+/* ---- the closed-loop HTTP client ------------------------------------------------ */
+
+/* Makes the next request into out (whole HTTP request); 0 when there is no
+ * more work. */
+typedef int (*next_fn)(void *ctx, buf *out);
+
+typedef struct conn {
+    int fd;
+    buf out, in;
+    size_t sent;
+    double t0;
+    int busy;
+} conn;
+
+typedef struct load {
+    double *lat;
+    size_t nlat, cap;
+    long errors, done;
+    int printed_error;
+} load;
+
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        die("cannot connect to the server");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+/* Length of a complete response at the start of b (headers and
+ * Content-Length body), or 0 while incomplete; *status gets the code. */
+static size_t response_len(const buf *b, int *status)
+{
+    if (!b->p)
+        return 0;
+    const char *end = strstr(b->p, "\r\n\r\n");
+    if (!end)
+        return 0;
+    size_t head = (size_t)(end - b->p) + 4, body = 0;
+    *status = atoi(b->p + 9);
+    for (const char *p = b->p; p < end; p = strstr(p, "\r\n") + 2)
+        if (strncasecmp(p, "Content-Length:", 15) == 0)
+            body = strtoul(p + 15, NULL, 10);
+    return b->len >= head + body ? head + body : 0;
+}
+
+static void record(load *ld, double ms, int status, const buf *in)
+{
+    if (ld->nlat == ld->cap) {
+        ld->cap = ld->cap ? ld->cap * 2 : 65536;
+        if (!(ld->lat = realloc(ld->lat, ld->cap * sizeof *ld->lat)))
+            die("out of memory");
+    }
+    ld->lat[ld->nlat++] = ms;
+    ld->done++;
+    if (status != 200) {
+        ld->errors++;
+        if (!ld->printed_error++)
+            fprintf(stderr, "bench_ingest: first error: %.300s\n", in->p);
+    }
+}
+
+static int start_request(conn *c, next_fn next, void *ctx)
+{
+    c->out.len = 0;
+    if (!next(ctx, &c->out))
+        return 0;
+    c->sent = 0;
+    c->busy = 1;
+    c->t0 = bench_wall_now();
+    return 1;
+}
+
+static void flush_out(conn *c)
+{
+    while (c->sent < c->out.len) {
+        ssize_t n = send(c->fd, c->out.p + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0)
+            die("send failed (server gone?)");
+        c->sent += (size_t)n;
+    }
+}
+
+/* Runs the closed loop on nconn connections until next says there is no
+ * more work or seconds (> 0) have passed; returns the wall time taken. */
+static double run_load(int port, int nconn, double seconds, next_fn next, void *ctx, load *ld)
+{
+    int ep = epoll_create1(0);
+    conn *cs = calloc((size_t)nconn, sizeof *cs);
+    if (ep < 0 || !cs)
+        die("epoll");
+    int active = 0;
+    double t_start = bench_wall_now();
+    for (int i = 0; i < nconn; i++) {
+        cs[i].fd = connect_to(port);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+        if (start_request(&cs[i], next, ctx)) {
+            active++;
+            flush_out(&cs[i]);
+        }
+    }
+    struct epoll_event evs[256];
+    int stopping = 0;
+    while (active > 0) {
+        int n = epoll_wait(ep, evs, 256, 1000);
+        if (!stopping && seconds > 0 && bench_wall_now() - t_start >= seconds)
+            stopping = 1;
+        for (int k = 0; k < n; k++) {
+            conn *c = &cs[evs[k].data.u32];
+            if (!c->busy)
+                continue;
+            if (evs[k].events & EPOLLOUT)
+                flush_out(c);
+            for (;;) {
+                buf_need(&c->in, 65536);
+                ssize_t r = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len - 1, 0);
+                if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    break;
+                if (r <= 0)
+                    die("connection closed by the server");
+                c->in.len += (size_t)r;
+                c->in.p[c->in.len] = '\0';
+            }
+            int status = 0;
+            size_t len = response_len(&c->in, &status);
+            if (!len)
+                continue;
+            record(ld, (bench_wall_now() - c->t0) * 1e3, status, &c->in);
+            memmove(c->in.p, c->in.p + len, c->in.len - len + 1);
+            c->in.len -= len;
+            c->busy = 0;
+            if (!stopping && start_request(c, next, ctx))
+                flush_out(c);
+            else
+                active--;
+        }
+    }
+    double took = bench_wall_now() - t_start;
+    for (int i = 0; i < nconn; i++) {
+        close(cs[i].fd);
+        free(cs[i].out.p);
+        free(cs[i].in.p);
+    }
+    free(cs);
+    close(ep);
+    return took;
+}
+
+static void report(const char *mode, load *ld, double took, long per_request)
+{
+    double p50 = 0, p99 = 0;
+    if (ld->nlat) {
+        qsort(ld->lat, ld->nlat, sizeof *ld->lat, bench_cmp_double);
+        p50 = ld->lat[ld->nlat / 2];
+        p99 = ld->lat[(size_t)((double)ld->nlat * 0.99)];
+    }
+    printf("mode=%s requests=%ld errors=%ld seconds=%.2f req_per_s=%.0f msgs_per_s=%.0f "
+           "p50_ms=%.2f p99_ms=%.2f\n",
+           mode, ld->done, ld->errors, took, (double)ld->done / took,
+           (double)(ld->done * per_request) / took, p50, p99);
+    free(ld->lat);
+}
+
+/* ---- GET -------------------------------------------------------------------------- */
+
+static int next_get(void *ctx, buf *out)
+{
+    buf_printf(out, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", (const char *)ctx);
+    return 1;
+}
+
+/* ---- signed POST -------------------------------------------------------------------- */
+
+typedef struct poster {
+    const char *key, *secret;
+    texts groups, texts;
+    long batch, seq;
+    buf body;
+    char run[24];
+    /* replay: prepared bodies */
+    char **bodies;
+    size_t nbodies, next_body;
+} poster;
+
+static void signed_post(poster *p, const char *body, size_t len, buf *out)
+{
+    char ts[24], sig[SIGN_HEADER_LEN + 1];
+    ny_err e;
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    if (sign_connector(p->secret, ts, body, len, sig, &e) != NY_OK)
+        die(e.msg);
+    buf_printf(out,
+               "POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               "Content-Type: application/json\r\n%s: %s\r\n%s: %s\r\n%s: %s\r\n"
+               "Content-Length: %zu\r\n\r\n",
+               SIGN_HEADER_KEY, p->key, SIGN_HEADER_TIMESTAMP, ts, SIGN_HEADER_SIGNATURE, sig, len);
+    buf_add(out, body, len);
+}
+
+static int next_post(void *ctx, buf *out)
+{
+    poster *p = ctx;
+    p->body.len = 0;
+    long long now = (long long)time(NULL);
+    if (p->batch > 1)
+        buf_add(&p->body, "{\"messages\":[", 13);
+    for (long i = 0; i < p->batch; i++) {
+        long k = p->seq++;
+        buf_printf(&p->body, "%s{\"id\":\"%s-%ld\",\"group\":", i ? "," : "", p->run, k);
+        buf_json_str(&p->body, p->groups.s[(size_t)k % p->groups.n]);
+        buf_printf(&p->body,
+                   ",\"sender\":{\"id\":\"u%ld\",\"name\":\"居民%ld\"},\"text\":", k % 5000,
+                   k % 5000);
+        buf_json_str(&p->body, p->texts.s[(size_t)k % p->texts.n]);
+        buf_printf(&p->body, ",\"time\":%lld}", now);
+    }
+    if (p->batch > 1)
+        buf_add(&p->body, "]}", 2);
+    signed_post(p, p->body.p, p->body.len, out);
+    return 1;
+}
+
+static int next_replay(void *ctx, buf *out)
+{
+    poster *p = ctx;
+    if (p->next_body == p->nbodies)
+        return 0;
+    const char *b = p->bodies[p->next_body++];
+    signed_post(p, b, strlen(b), out);
+    return 1;
+}
+
+/* Reading the source database for replay. */
+typedef struct src {
+    int64_t *gid;
+    char **gext;
+    size_t ng, cap;
+    poster *p;
+    buf cur;
+    long in_cur, total;
+} src;
+
+static int on_src_group(void *ctx, const store_group *g)
+{
+    src *s = ctx;
+    if (s->ng == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->gid = realloc(s->gid, s->cap * sizeof *s->gid);
+        s->gext = realloc(s->gext, s->cap * sizeof *s->gext);
+        if (!s->gid || !s->gext)
+            die("out of memory");
+    }
+    s->gid[s->ng] = g->id;
+    if (!(s->gext[s->ng++] = strdup(g->external_id)))
+        die("out of memory");
+    return NY_OK;
+}
+
+static void close_batch(src *s)
+{
+    if (!s->in_cur)
+        return;
+    buf_add(&s->cur, "]}", 2);
+    poster *p = s->p;
+    if (!(p->bodies = realloc(p->bodies, (p->nbodies + 1) * sizeof *p->bodies)))
+        die("out of memory");
+    p->bodies[p->nbodies++] = s->cur.p;
+    s->cur = (buf){0};
+    s->in_cur = 0;
+}
+
+static int on_src_message(void *ctx, const store_message *m)
+{
+    src *s = ctx;
+    size_t lo = 0, hi = s->ng; /* groups come sorted by id */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->gid[mid] < m->group_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == s->ng || s->gid[lo] != m->group_id)
+        die("message of an unknown group");
+    buf_add(&s->cur, s->in_cur ? "," : "{\"messages\":[", s->in_cur ? 1 : 13);
+    buf_add(&s->cur, "{\"id\":", 6);
+    buf_json_str(&s->cur, m->external_id);
+    buf_add(&s->cur, ",\"group\":", 9);
+    buf_json_str(&s->cur, s->gext[lo]);
+    buf_add(&s->cur, ",\"sender\":{\"id\":", 16);
+    buf_json_str(&s->cur, m->sender_id);
+    buf_add(&s->cur, ",\"name\":", 8);
+    buf_json_str(&s->cur, m->sender_name ? m->sender_name : "");
+    buf_add(&s->cur, "},\"text\":", 9);
+    buf_json_str(&s->cur, m->text);
+    buf_printf(&s->cur, ",\"time\":%lld}", (long long)m->sent_at);
+    s->total++;
+    if (++s->in_cur == REPLAY_BATCH)
+        close_batch(s);
+    return NY_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static long load_replay(const char *db, poster *p)
+{
+    store *s;
+    ny_err e;
+    src sr = {.p = p};
+    if (store_open(db, &(store_open_opts){0, 1}, &s, &e) != NY_OK ||
+        store_groups_each(s, on_src_group, &sr, &e) != NY_OK)
+        die(e.msg);
+    for (size_t i = 1; i < sr.ng; i++) /* store_groups_each need not be in id order */
+        if (sr.gid[i] < sr.gid[i - 1]) {
+            /* sort ids and names together */
+            int64_t *pairs = malloc(sr.ng * 2 * sizeof *pairs);
+            if (!pairs)
+                die("out of memory");
+            for (size_t j = 0; j < sr.ng; j++) {
+                pairs[2 * j] = sr.gid[j];
+                pairs[2 * j + 1] = (int64_t)j;
+            }
+            qsort(pairs, sr.ng, 2 * sizeof *pairs, cmp_i64);
+            char **names = malloc(sr.ng * sizeof *names);
+            if (!names)
+                die("out of memory");
+            for (size_t j = 0; j < sr.ng; j++) {
+                names[j] = sr.gext[pairs[2 * j + 1]];
+                sr.gid[j] = pairs[2 * j];
+            }
+            free(sr.gext);
+            sr.gext = names;
+            free(pairs);
+            break;
+        }
+    if (store_messages_each(s, on_src_message, &sr, &e) != NY_OK)
+        die(e.msg);
+    close_batch(&sr);
+    store_close(s);
+    for (size_t i = 0; i < sr.ng; i++)
+        free(sr.gext[i]);
+    free(sr.gid);
+    free(sr.gext);
+    return sr.total;
+}
+
+/* ---- the storage ceiling ------------------------------------------------------------ */
+
+static int store_ceiling(const char *db, long batch, long rows, const char *groups_file,
+                         const char *texts_file)
+{
+    texts groups = read_lines(groups_file), tx = read_lines(texts_file);
+    store *s;
+    triage_engine *en;
+    triage_ws *ws;
+    ny_err e;
+    if (store_open(db, &(store_open_opts){0, 1}, &s, &e) != NY_OK ||
+        triage_open(&(triage_opts){"data", NULL, s}, &en, &e) != NY_OK ||
+        triage_ws_new(en, &ws, &e) != NY_OK)
+        die(e.msg);
+    /* group ids by external id */
+    src sr = {0};
+    if (store_groups_each(s, on_src_group, &sr, &e) != NY_OK)
+        die(e.msg);
+    int64_t *gids = malloc(groups.n * sizeof *gids);
+    char **tri = malloc(tx.n * sizeof *tri);
+    const char **intent = malloc(tx.n * sizeof *intent), **cat = malloc(tx.n * sizeof *cat);
+    if (!gids || !tri || !intent || !cat)
+        die("out of memory");
+    for (size_t i = 0; i < groups.n; i++) {
+        gids[i] = -1;
+        for (size_t j = 0; j < sr.ng; j++)
+            if (strcmp(sr.gext[j], groups.s[i]) == 0)
+                gids[i] = sr.gid[j];
+        if (gids[i] < 0)
+            die("unknown group in the groups file");
+    }
+    for (size_t i = 0; i < tx.n; i++) { /* the triage JSON the server would store */
+        triage_result t;
+        triage_group g = {"resident", NULL};
+        if (triage_message(ws, tx.s[i], tx.len[i], &g, &t, &e) != NY_OK)
+            die(e.msg);
+        json_t *j = json_pack("{s:s, s:s, s:[], s:[], s:[], s:s?, s:s}", "intent", t.intent_name,
+                              "category", t.category_name, "keywords", "policies", "notify",
+                              "reply", t.reply, "priority", triage_priority_name(t.priority));
+        tri[i] = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        intent[i] = t.intent_name;
+        cat[i] = t.category_name;
+    }
+    store_message *m = calloc((size_t)batch, sizeof *m);
+    char(*ids)[32] = calloc((size_t)batch, sizeof *ids);
+    int64_t *out = calloc((size_t)batch, sizeof *out);
+    int *dup = calloc((size_t)batch, sizeof *dup);
+    if (!m || !ids || !out || !dup)
+        die("out of memory");
+    long long now = (long long)time(NULL);
+    size_t ncommits = (size_t)((rows + batch - 1) / batch), c = 0;
+    double *lat = malloc(ncommits * sizeof *lat);
+    if (!lat)
+        die("out of memory");
+    double t0 = bench_wall_now();
+    long done = 0;
+    while (done < rows) {
+        long n = rows - done < batch ? rows - done : batch;
+        for (long i = 0; i < n; i++) {
+            long k = done + i;
+            snprintf(ids[i], sizeof ids[i], "s%lld-%ld", now, k);
+            size_t ti = (size_t)k % tx.n;
+            m[i] = (store_message){0,          gids[(size_t)k % groups.n],
+                                   "ceiling",  ids[i],
+                                   "u1",       "居民",
+                                   now,        tx.s[ti],
+                                   intent[ti], cat[ti],
+                                   tri[ti]};
+        }
+        double c0 = bench_wall_now();
+        if (store_message_ingest_batch(s, m, (size_t)n, out, dup, &e) != NY_OK)
+            die(e.msg);
+        lat[c++] = (bench_wall_now() - c0) * 1e3;
+        done += n;
+    }
+    double took = bench_wall_now() - t0;
+    qsort(lat, c, sizeof *lat, bench_cmp_double);
+    printf("mode=store batch=%ld rows=%ld seconds=%.2f rows_per_s=%.0f commits_per_s=%.0f "
+           "commit_p50_ms=%.2f commit_p99_ms=%.2f commit_max_ms=%.2f\n",
+           batch, rows, took, (double)rows / took, (double)c / took, lat[c / 2],
+           lat[(size_t)((double)c * 0.99)], lat[c - 1]);
+    free(lat);
+    triage_ws_free(ws);
+    triage_close(en);
+    store_close(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: see the comment at the top of bench/bench_ingest.c; "
+                        "bench/ingest.sh runs every mode\n");
+        return 2;
+    }
+    const char *mode = argv[1];
+    load ld = {0};
+    if (strcmp(mode, "get") == 0 && argc == 6) {
+        double took = run_load(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), next_get, argv[5], &ld);
+        report("get", &ld, took, 1);
+    } else if (strcmp(mode, "post") == 0 && argc == 10) {
+        poster p = {.key = argv[6], .secret = argv[7], .batch = atol(argv[5])};
+        p.groups = read_lines(argv[8]);
+        p.texts = read_lines(argv[9]);
+        snprintf(p.run, sizeof p.run, "b%lld", (long long)time(NULL));
+        double took = run_load(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), next_post, &p, &ld);
+        report(p.batch > 1 ? "post_batch" : "post", &ld, took, p.batch);
+        free(p.body.p);
+    } else if (strcmp(mode, "replay") == 0 && argc == 7) {
+        poster p = {.key = argv[5], .secret = argv[6]};
+        long total = load_replay(argv[4], &p);
+        double took = run_load(atoi(argv[2]), atoi(argv[3]), 0, next_replay, &p, &ld);
+        printf("mode=replay messages=%ld requests=%ld errors=%ld seconds=%.2f msgs_per_s=%.0f\n",
+               total, ld.done, ld.errors, took, (double)total / took);
+        free(ld.lat);
+        for (size_t i = 0; i < p.nbodies; i++)
+            free(p.bodies[i]);
+        free(p.bodies);
+    } else if (strcmp(mode, "store") == 0 && argc == 7) {
+        return store_ceiling(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6]);
+    } else {
+        fprintf(stderr, "bench_ingest: unknown mode or wrong arguments\n");
+        return 2;
+    }
+    return ld.errors ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+#!/bin/bash
+# ingest.sh - the server's ingest benchmarks in one run, each next to its
+# ceiling measured in the same run (docs/BENCHMARKS.md, "Ingest server"):
+#   1. GET /healthz req/s                     (the HTTP ceiling)
+#   2. single-message signed ingest req/s, p50/p99
+#   3. batched ingest msgs/s, 1,000 per request
+#   4. the same rows through store_message_ingest_batch in-process, in
+#      batches of 1 and of 1,000             (the storage ceilings)
+#   5. the demo's 670,000-message year replayed through the API (time)
+# The server runs on a fresh demo database (release build, SQLite on disk
+# under var/bench, synchronous=FULL) on a free loopback port with its default
+# thread count. Environment: SECONDS_EACH (default 10), CONNS (64),
+# BATCH_CONNS (4), THREADS (serve --threads; default: the server's own),
+# REPLAY (1; 0 skips step 5), NY (build/nuanyang).
+set -eu
+cd "$(dirname "$0")/.."
+NY=${NY:-build/nuanyang}
+B=build/bench/bench_ingest
+secs=${SECONDS_EACH:-10} conns=${CONNS:-64} bconns=${BATCH_CONNS:-4}
+dir=var/bench
+rm -rf "$dir" && mkdir -p "$dir"
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; true' EXIT
+
+echo "creating the demo district in $dir ..."
+mk() { # DB: a demo district with the default policies and lexicon
+    $NY demo --db "$1" >/dev/null
+    $NY import --db "$1" policies data/policies.csv >/dev/null
+    $NY import --db "$1" lexicon data/lexicon.csv >/dev/null
+}
+mk "$dir/server.db"
+cp "$dir/server.db" "$dir/ceiling1.db"
+cp "$dir/server.db" "$dir/ceiling1000.db"
+$NY export --db "$dir/server.db" groups - | python3 -c '
+import csv, sys
+for g in csv.DictReader(sys.stdin): print(g["external_id"])' >"$dir/groups"
+cut -f3 ../shared/datasets/group_messages_train.tsv >"$dir/texts" # read at run time, not copied
+$NY connector add --db "$dir/server.db" bench >"$dir/cred"
+key=$(awk '$1=="key"{print $2}' "$dir/cred") secret=$(awk '$1=="secret"{print $2}' "$dir/cred")
+$NY connector add --db "$dir/server.db" replay >"$dir/cred2"
+rkey=$(awk '$1=="key"{print $2}' "$dir/cred2") rsecret=$(awk '$1=="secret"{print $2}' "$dir/cred2")
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$NY serve --db "$dir/server.db" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} \
+    2>"$dir/server.log" &
+pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+val() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
+echo "== $B get $port $conns $secs /healthz"
+get=$($B get "$port" "$conns" "$secs" /healthz); echo "$get"
+echo "== $B post $port $conns $secs 1 KEY SECRET groups texts"
+one=$($B post "$port" "$conns" "$secs" 1 "$key" "$secret" "$dir/groups" "$dir/texts"); echo "$one"
+echo "== $B post $port $bconns $secs 1000 KEY SECRET groups texts"
+batch=$($B post "$port" "$bconns" "$secs" 1000 "$key" "$secret" "$dir/groups" "$dir/texts"); echo "$batch"
+replay=""
+if [ "${REPLAY:-1}" = 1 ]; then
+    echo "creating the demo year (670,000 messages) as the replay source ..."
+    $NY demo --db "$dir/year.db" --messages 670000 >/dev/null
+    echo "== $B replay $port $bconns year.db KEY SECRET"
+    replay=$($B replay "$port" "$bconns" "$dir/year.db" "$rkey" "$rsecret"); echo "$replay"
+fi
+kill -TERM "$pid"; wait "$pid" || true; pid=""
+
+n1=$(( $(val "$one" requests) )); n1=$(( n1 < 2000 ? n1 : 2000 )) # one flush per row: a few seconds
+echo "== $B store ceiling1.db 1 $n1 groups texts"
+st1=$($B store "$dir/ceiling1.db" 1 "$n1" "$dir/groups" "$dir/texts"); echo "$st1"
+echo "== $B store ceiling1000.db 1000 200000 groups texts"
+st1000=$($B store "$dir/ceiling1000.db" 1000 200000 "$dir/groups" "$dir/texts"); echo "$st1000"
+
+echo "== dd if=/dev/zero of=$dir/dd bs=4k count=500 oflag=dsync (the disk's flush)"
+ddt=$(dd if=/dev/zero of="$dir/dd" bs=4k count=500 oflag=dsync 2>&1 | sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
+rm -f "$dir/dd"
+flush_ms=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) * 1000 / 500))" "$ddt"); echo "flush_ms=$flush_ms"
+
+ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+echo
+echo "| measurement | rate | p50 | p99 | ratio to its ceiling |  (storage rows: p50/p99 of one commit)"
+echo "|---|---|---|---|---|"
+echo "| GET /healthz (HTTP ceiling), $conns conns | $(val "$get" req_per_s) req/s | $(val "$get" p50_ms) ms | $(val "$get" p99_ms) ms | 1 |"
+echo "| single-message ingest, $conns conns | $(val "$one" req_per_s) req/s | $(val "$one" p50_ms) ms | $(val "$one" p99_ms) ms | $(ratio "$(val "$one" req_per_s)" "$(val "$get" req_per_s)") of HTTP, $(ratio "$(val "$one" req_per_s)" "$(val "$st1" rows_per_s)") of storage (1 row/commit) |"
+echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_s) msg/s | $(val "$batch" p50_ms) ms | $(val "$batch" p99_ms) ms | $(ratio "$(val "$batch" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage (1,000 rows/commit) |"
+echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | $(val "$st1" commit_p50_ms) ms | $(val "$st1" commit_p99_ms) ms (max $(val "$st1" commit_max_ms)) | |"
+echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | $(val "$st1000" commit_p50_ms) ms | $(val "$st1000" commit_p99_ms) ms (max $(val "$st1000" commit_max_ms)) | |"
+[ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"
+echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${replay:+, replay $(val "$replay" errors)}"

@@ -1,0 +1,354 @@
+/* model_feat.c - how a text becomes the hashed features of model.h.
+ *
+ * A text becomes a sparse vector in one pass: UTF-8 is decoded (bad bytes
+ * become U+FFFD), ASCII letters are folded to lower case, runs of white space
+ * become one space, and for every code point the n-grams ending there are
+ * hashed (read backwards from the current character, so each order costs one
+ * mixing step). Counting uses a small open-addressing table in the
+ * workspace, sized to the text (a chat message touches a few cache lines of
+ * it) and cleared after use, so there is no sorting and no allocation.
+ * model_grams stops there (bucket and count), which is what the joint scorer
+ * of two models needs; model_extract goes on: counts c become 1 + ln c,
+ * times the model's IDF, and the vector is scaled to unit length; caller
+ * features are added after that, so a long text does not dilute them: values
+ * of the same id add up and the feature is extra_scale * ln(1 + sum), so many
+ * hits count, but not linearly (with MODEL_F_SHORT_EXTRA only in texts of at
+ * most MODEL_SHORT_CHARS code points: in a long appeal the many hits drowned
+ * out its n-grams). A caller feature is its own entry even when its bucket is
+ * also an n-gram's. The file also holds the feature specifications. */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_int.h"
+
+#define CP_BOS 0x02u
+#define CP_EOS 0x03u
+
+struct model_ws {
+    model_spec spec;
+    uint64_t *tab; /* open addressing: (bucket + 1) << 32 | position in idx/val, 0 empty */
+    size_t tabcap; /* entries of tab (a power of two) */
+    uint32_t *idx;
+    float *val;
+    size_t cap;
+    size_t chars; /* code points of the last text that made features */
+};
+
+model_spec model_spec_default(void)
+{
+    model_spec s = {.hash_bits = 18,
+                    .min_n = 1,
+                    .max_n = 3,
+                    .flags = MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF,
+                    .seed = 0x6e79u,
+                    .extra_scale = 1.0f};
+    return s;
+}
+
+model_spec model_task_spec(int task)
+{
+    model_spec s = model_spec_default();
+    if (task == MODEL_TASK_CATEGORY) {
+        s.flags |= MODEL_F_SHORT_EXTRA;
+    } else if (task == MODEL_TASK_CATEGORY_LONG) {
+        s.hash_bits = 19;
+        s.max_n = 2;
+        s.extra_scale = 0.0f;
+    } else {
+        s.extra_scale = 0.0f;
+    }
+    return s;
+}
+
+static uint64_t mix(uint64_t h, uint32_t v)
+{
+    h ^= v;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+static uint32_t bucket_of(uint64_t h, unsigned bits)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)(h >> (64 - bits));
+}
+
+uint32_t model_feature_id(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+int model_spec_check(const model_spec *s, ny_err *e)
+{
+    if (s->hash_bits < 12 || s->hash_bits > 24)
+        return ny_err_set(e, NY_EINVAL, "hash_bits %u outside 12..24", s->hash_bits);
+    if (s->min_n < 1 || s->min_n > 4 || s->max_n < s->min_n || s->max_n > 5)
+        return ny_err_set(e, NY_EINVAL, "n-gram orders %u..%u outside 1..5", s->min_n, s->max_n);
+    if (s->flags &
+        ~(unsigned)(MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF | MODEL_F_SHORT_EXTRA))
+        return ny_err_set(e, NY_EINVAL, "unknown feature flags %#x", s->flags);
+    if (!isfinite(s->extra_scale))
+        return ny_err_set(e, NY_EINVAL, "extra_scale is not finite");
+    return NY_OK;
+}
+
+int model_ws_new(const model_spec *spec, model_ws **out, ny_err *e)
+{
+    *out = NULL;
+    int rc = model_spec_check(spec, e);
+    if (rc != NY_OK)
+        return rc;
+    model_ws *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    ws->spec = *spec;
+    ws->cap = (size_t)(MODEL_MAX_CHARS + 2) * (spec->max_n - spec->min_n + 1) + MODEL_MAX_EXTRA;
+    ws->tabcap = 64;
+    while (ws->tabcap < 2 * ws->cap)
+        ws->tabcap *= 2;
+    ws->tab = calloc(ws->tabcap, sizeof *ws->tab);
+    ws->idx = malloc(ws->cap * sizeof *ws->idx);
+    ws->val = malloc(ws->cap * sizeof *ws->val);
+    if (!ws->tab || !ws->idx || !ws->val) {
+        model_ws_free(ws);
+        return ny_err_set(e, NY_ERR, "out of memory");
+    }
+    *out = ws;
+    return NY_OK;
+}
+
+void model_ws_free(model_ws *ws)
+{
+    if (!ws)
+        return;
+    free(ws->tab);
+    free(ws->idx);
+    free(ws->val);
+    free(ws);
+}
+
+/* Decodes one code point at s[*i] (advancing *i); bad sequences give U+FFFD
+ * and consume one byte. */
+static uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
+{
+    unsigned char c = s[*i];
+    uint32_t cp;
+    size_t need;
+    if (c < 0x80) {
+        (*i)++;
+        return c;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        cp = c & 0x1fu, need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        cp = c & 0x0fu, need = 2;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        cp = c & 0x07u, need = 3;
+    } else {
+        (*i)++;
+        return 0xfffdu;
+    }
+    if (need > len - *i - 1) {
+        (*i)++;
+        return 0xfffdu;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[*i + k] & 0xc0u) != 0x80u) {
+            (*i)++;
+            return 0xfffdu;
+        }
+        cp = (cp << 6) | (s[*i + k] & 0x3fu);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+        (*i)++;
+        return 0xfffdu;
+    }
+    *i += need + 1;
+    return cp;
+}
+
+static int is_space(uint32_t cp)
+{
+    return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v' ||
+           cp == 0x3000u || cp == 0xa0u;
+}
+
+/* Counts bucket b in the current text: the table of mask + 1 entries maps
+ * buckets to their position in idx/val. */
+static void add(model_ws *ws, size_t *n, size_t mask, uint32_t b)
+{
+    uint64_t key = (uint64_t)(b + 1u) << 32;
+    for (size_t p = b & mask;; p = (p + 1) & mask) {
+        uint64_t t = ws->tab[p];
+        if (!t) {
+            ws->tab[p] = key | *n;
+            ws->idx[*n] = b;
+            ws->val[(*n)++] = 1.0f;
+            return;
+        }
+        if ((t & 0xffffffff00000000ull) == key) {
+            ws->val[t & 0xffffffffu] += 1.0f;
+            return;
+        }
+    }
+}
+
+/* Hashes the n-grams ending at the newest code point of win (win[0] newest,
+ * have code points known). */
+static void emit(model_ws *ws, size_t *n, size_t mask, const uint32_t *win, unsigned have)
+{
+    const model_spec *s = &ws->spec;
+    uint64_t h = s->seed;
+    for (unsigned k = 1; k <= s->max_n && k <= have; k++) {
+        h = mix(h, win[k - 1]);
+        if (k < s->min_n)
+            continue;
+        if (k == 1 && (win[0] == CP_BOS || win[0] == CP_EOS))
+            continue;
+        add(ws, n, mask, bucket_of(h ^ k, s->hash_bits));
+    }
+}
+
+static void push(model_ws *ws, size_t *n, size_t mask, uint32_t *win, unsigned *have, uint32_t cp)
+{
+    for (unsigned k = ws->spec.max_n - 1; k > 0; k--)
+        win[k] = win[k - 1];
+    win[0] = cp;
+    if (*have < ws->spec.max_n)
+        (*have)++;
+    emit(ws, n, mask, win, *have);
+}
+
+size_t model_grams(model_ws *ws, const char *text, size_t len)
+{
+    const model_spec *s = &ws->spec;
+    const unsigned char *u = (const unsigned char *)text;
+    /* a table at least twice the n-grams this text can make, so short texts
+       touch only a few cache lines of it */
+    size_t most = ((len < MODEL_MAX_CHARS ? len : MODEL_MAX_CHARS) + 2) * (s->max_n - s->min_n + 1);
+    size_t size = 64;
+    while (size < 2 * most && size < ws->tabcap)
+        size *= 2;
+    size_t mask = size - 1;
+    uint32_t win[8] = {0};
+    unsigned have = 0;
+    size_t n = 0, chars = 0;
+    int pending_space = 0;
+    if (s->flags & MODEL_F_BOUNDARY)
+        push(ws, &n, mask, win, &have, CP_BOS);
+    for (size_t i = 0; i < len && chars < MODEL_MAX_CHARS;) {
+        uint32_t cp = next_cp(u, len, &i);
+        if (is_space(cp) || cp < 0x20u) {
+            pending_space = chars > 0;
+            continue;
+        }
+        if (cp >= 'A' && cp <= 'Z')
+            cp += 'a' - 'A';
+        else if ((s->flags & MODEL_F_DIGITS) && cp >= '0' && cp <= '9')
+            cp = '0';
+        if (pending_space) {
+            push(ws, &n, mask, win, &have, ' ');
+            pending_space = 0;
+        }
+        push(ws, &n, mask, win, &have, cp);
+        chars++;
+    }
+    if (s->flags & MODEL_F_BOUNDARY)
+        push(ws, &n, mask, win, &have, CP_EOS);
+    memset(ws->tab, 0, size * sizeof *ws->tab);
+    ws->chars = chars;
+    return n;
+}
+
+size_t model_ws_chars(const model_ws *ws)
+{
+    return ws->chars;
+}
+
+const uint32_t *model_ws_idx(const model_ws *ws)
+{
+    return ws->idx;
+}
+
+const float *model_ws_val(const model_ws *ws)
+{
+    return ws->val;
+}
+
+uint32_t model_extra_bucket(const model_spec *s, uint32_t id)
+{
+    return bucket_of(mix(mix(s->seed, 0x4b57u), id), s->hash_bits);
+}
+
+size_t model_extras(const model_spec *s, size_t chars, const model_extra *extra, size_t nextra,
+                    uint32_t *idx, float *val)
+{
+    if (nextra > MODEL_MAX_EXTRA)
+        nextra = MODEL_MAX_EXTRA;
+    if (s->extra_scale == 0.0f || ((s->flags & MODEL_F_SHORT_EXTRA) && chars > MODEL_SHORT_CHARS))
+        return 0;
+    size_t n = 0; /* values of the same id add up (few ids: a linear search) */
+    for (size_t i = 0; i < nextra; i++) {
+        uint32_t b = model_extra_bucket(s, extra[i].id);
+        size_t k = 0;
+        while (k < n && idx[k] != b)
+            k++;
+        if (k == n) {
+            idx[n] = b;
+            val[n++] = 0.0f;
+        }
+        val[k] += extra[i].value;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (val[i] > 0) {
+            idx[kept] = idx[i];
+            val[kept++] = s->extra_scale * log1pf(val[i]);
+        }
+    return kept;
+}
+
+size_t model_extract(model_ws *ws, const float *idf, const char *text, size_t len,
+                     const model_extra *extra, size_t nextra, const uint32_t **idx,
+                     const float **val)
+{
+    size_t n = model_grams(ws, text, len);
+    double norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = ws->val[i] == 1.0f ? 1.0f : 1.0f + logf(ws->val[i]);
+        if (idf)
+            v *= idf[ws->idx[i]];
+        ws->val[i] = v;
+        norm += (double)v * v;
+    }
+    if (norm > 0) {
+        float inv = (float)(1.0 / sqrt(norm));
+        for (size_t i = 0; i < n; i++)
+            ws->val[i] *= inv;
+    }
+    n += model_extras(&ws->spec, ws->chars, extra, nextra, ws->idx + n, ws->val + n);
+    *idx = ws->idx;
+    *val = ws->val;
+    return n;
+}
+
+size_t model_chars(const char *text, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    size_t chars = 0;
+    for (size_t i = 0; i < len && chars < MODEL_MAX_CHARS;) {
+        uint32_t cp = next_cp(u, len, &i);
+        chars += !(is_space(cp) || cp < 0x20u);
+    }
+    return chars;
+}

@@ -1,0 +1,147 @@
+/* test_server_commit.c - tests of the ingest group commit
+ * (server_commit_run), on either engine.
+ *
+ * Eight threads, each with its own store handle as a server worker has,
+ * hand in one message each at the same moment, with a write slow enough
+ * that they queue: every message is stored, fewer transactions are
+ * committed than requests, and the one request whose group is unknown gets
+ * its own error without sinking the others. A member failing with a
+ * non-data error (the database unavailable) rolls its group back; every
+ * member is then retried alone and stored exactly once. Savepoints keep the
+ * transaction usable after a member's failure on PostgreSQL too. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server_int.h"
+#include "testutil.h"
+
+#define NTHREADS 8
+
+static const store_unit units[] = {
+    {0, "411571000000", "羊山新区", "district", NULL},
+    {0, "411571001000", "前进街道", "street", "411571000000"},
+    {0, "411571001001", "新都社区", "community", "411571001000"},
+    {0, "411571001001001", "新都社区第一网格", "grid", "411571001001"},
+};
+
+static int64_t gid;
+static char uri[512];
+
+/* One request of a thread. */
+typedef struct req {
+    server *sv;
+    server_worker w;
+    int k, rc;
+    int fail_once; /* 1: the first run answers NY_EUNAVAIL */
+    int runs;      /* how often apply ran */
+    int bad_group; /* 1: the message names a group that does not exist */
+    pthread_barrier_t *go;
+} req;
+
+static int apply(store *db, void *ctx, ny_err *e)
+{
+    req *q = ctx;
+    char id[16];
+    snprintf(id, sizeof id, "m%d", q->k);
+    store_message m = {0,          q->bad_group ? 999999 : gid,
+                       "c1",       id,
+                       "u1",       "张三",
+                       1764547200, "路灯坏了",
+                       "report",   "城乡建设",
+                       "{}"};
+    int64_t mid;
+    int dup;
+    struct timespec slow = {0, 2 * 1000 * 1000};
+    nanosleep(&slow, NULL);
+    if (q->runs++ == 0 && q->fail_once)
+        return ny_err_set(e, NY_EUNAVAIL, "simulated lost connection");
+    return store_message_ingest_batch(db, &m, 1, &mid, &dup, e);
+}
+
+static void *thread(void *arg)
+{
+    req *q = arg;
+    ny_err e;
+    pthread_barrier_wait(q->go);
+    q->rc = server_commit_run(q->sv, &q->w, apply, q, &e);
+    return NULL;
+}
+
+static int count(void *ctx, const store_message *m)
+{
+    (void)m;
+    ++*(int *)ctx;
+    return NY_OK;
+}
+
+/* Runs NTHREADS requests at once on a fresh database: request fail_k fails
+ * its first run with NY_EUNAVAIL, or with fail_k -1 request 3 names an
+ * unknown group. Returns the number of messages stored. */
+static int run(const char *tag, int fail_k, server *sv, req *qs)
+{
+    ny_err e;
+    store *s;
+    snprintf(uri, sizeof uri, "%s", tu_db_uri(tag));
+    MUST(store_open(uri, NULL, &s, &e));
+    store_group g = {0, "webhook", "g1", "resident", "411571001001001", "一网格群", 10, ""};
+    MUST(store_unit_put_batch(s, units, sizeof units / sizeof units[0], NULL, &e));
+    MUST(store_group_put_batch(s, &g, 1, &gid, &e));
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, NTHREADS);
+    memset(sv, 0, sizeof *sv);
+    server_commit_init(&sv->commit);
+    pthread_t t[NTHREADS];
+    for (int k = 0; k < NTHREADS; k++) {
+        qs[k] = (req){sv, {NULL, NULL, NULL}, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
+        MUST(store_open(uri, NULL, &qs[k].w.db, &e));
+    }
+    for (int k = 0; k < NTHREADS; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, thread, &qs[k]), 0);
+    for (int k = 0; k < NTHREADS; k++) {
+        pthread_join(t[k], NULL);
+        store_close(qs[k].w.db);
+    }
+    pthread_barrier_destroy(&go);
+    server_commit_destroy(&sv->commit);
+    int n = 0;
+    MUST(store_messages_each(s, count, &n, &e));
+    store_close(s);
+    return n;
+}
+
+static void test_group_and_own_error(void **state)
+{
+    (void)state;
+    static server sv;
+    req qs[NTHREADS];
+    assert_int_equal(run("commit_group", -1, &sv, qs), NTHREADS - 1);
+    for (int k = 0; k < NTHREADS; k++)
+        assert_int_equal(qs[k].rc, k == 3 ? NY_ENOTFOUND : NY_OK);
+    long commits = atomic_load(&sv.commit.commits), members = atomic_load(&sv.commit.members);
+    assert_int_equal(members, NTHREADS);
+    assert_true(commits >= 1 && commits < members);
+    assert_int_equal(atomic_load(&sv.commit.fallbacks), 0);
+}
+
+static void test_fallback_alone(void **state)
+{
+    (void)state;
+    static server sv;
+    req qs[NTHREADS];
+    assert_int_equal(run("commit_fallback", 5, &sv, qs), NTHREADS);
+    for (int k = 0; k < NTHREADS; k++)
+        assert_int_equal(qs[k].rc, NY_OK);
+    assert_true(atomic_load(&sv.commit.fallbacks) >= 1);
+    assert_int_equal(qs[5].runs, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_group_and_own_error),
+        cmocka_unit_test(test_fallback_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
