@@ -58,12 +58,12 @@ int api_unit_filter(server_worker *w, const server_call *call, const server_call
     if (!code || !*code)
         code = who->id.unit_code;
     size_t n = strlen(code);
-    if (n < 12 || n > 15 || strspn(code, "0123456789") != n) {
-        server_error(r, 422, "单位代码格式错误 / unit must be a 12- or 15-digit code", "unit", -1);
+    if (!server_in_scope(who, code)) { /* first: outside the scope says nothing more */
+        server_forbidden(r, "该单位不在您的管辖范围 / unit outside your scope");
         return NY_EINVAL;
     }
-    if (!server_in_scope(who, code)) {
-        server_forbidden(r, "该单位不在您的管辖范围 / unit outside your scope");
+    if (n < 12 || n > 15 || strspn(code, "0123456789") != n) {
+        server_error(r, 422, "单位代码格式错误 / unit must be a 12- or 15-digit code", "unit", -1);
         return NY_EINVAL;
     }
     ny_err e;

@@ -28,9 +28,9 @@ int api_begin(server *sv, const server_call *call, server_caller *who, server_wo
               server_reply *r);
 
 /* The unit named by the query argument "unit" or, without one, the
- * caller's own unit, into *u. 403 when it lies outside who's scope, 404
- * when it does not exist, 422 when it is malformed: r is answered and a
- * non-NY_OK code returned. */
+ * caller's own unit, into *u. 403 when it lies outside who's scope
+ * (checked first, whatever the text), 404 when it does not exist, 422 when
+ * it is malformed: r is answered and a non-NY_OK code returned. */
 int api_unit_filter(server_worker *w, const server_call *call, const server_caller *who,
                     api_unit *u, server_reply *r);
 

@@ -75,6 +75,7 @@ is "street: another street's community (404)" "$(get street01 /api/v1/units/4115
 is "unknown unit: 404" "$(get admin /api/v1/units/411571009999)" 404
 is "unknown unit filter: 404" "$(get admin '/api/v1/stats?unit=411571009999')" 404
 is "malformed unit filter: 422" "$(get admin '/api/v1/messages?unit=abc')" 422
+is "a street's malformed filter outside its scope: 403" "$(get street01 '/api/v1/stats?unit=411571002')" 403
 # a group of another grid asked for by a grid worker: an empty list, not its messages
 g2=$(get admin '/api/v1/groups?unit=411571001001002&kind=resident' >/dev/null; field 'd["items"][0]["external_id"]')
 get gw411571001001001 "/api/v1/messages?group=$g2" >/dev/null
