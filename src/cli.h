@@ -23,6 +23,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_connector(int argc, char **argv);
+int cmd_outbox(int argc, char **argv);
 
 /* The database named by --db, or $NUANYANG_DB, or NULL after printing a usage
  * message for cmd. */

@@ -7,7 +7,8 @@
  * only this thread receives them, through sigwait. The optional config file
  * is a JSON object whose keys have the meaning of the options of the same
  * name ("listen", "data", "web", "threads", "max_body", "max_connections",
- * "timeout"); options on the command line win. The web front end is served
+ * "timeout", "outbox_attempts", "outbox_backoff_ms", "outbox_lease",
+ * "outbox_rate", "bot_id"); options on the command line win. The web front end is served
  * from --web DIR, by default the web/ directory beside the data directory
  * (the repository's own when the data directory is found as `triage` finds
  * it). Log lines (JSON, one per line) go to stderr. */
@@ -25,6 +26,12 @@
 #include "server.h"
 
 #define CMD "serve"
+
+/* Settings of the delivery worker and the bot; -1 / NULL = not given. */
+typedef struct outbound_cfg {
+    long attempts, backoff_ms, lease, rate;
+    const char *bot_id;
+} outbound_cfg;
 
 static int help(void)
 {
@@ -44,7 +51,13 @@ static int help(void)
            "  --threads N         worker threads (default: 16 per core, at most 64)\n"
            "  --max-body BYTES    request body limit (default 1048576)\n"
            "  --test-clock        allow POST /api/v1/admin/clock to set the server's time\n"
-           "                      (for tests only; never in production)\n");
+           "                      (for tests only; never in production)\n"
+           "  --outbox-attempts N dead-letter an outbound message after N failed attempts (10)\n"
+           "  --outbox-backoff-ms MS  first retry delay ceiling, doubling per failure (1000)\n"
+           "  --outbox-lease S    seconds a node holds a claimed outbound message (30)\n"
+           "  --outbox-rate N     requests to one target in any minute (20)\n"
+           "  --no-outbox         queue outbound messages but let other nodes deliver them\n"
+           "  --bot-id ID         the bot's own sender id (its messages are ignored)\n");
     return CLI_OK;
 }
 
@@ -66,7 +79,8 @@ static int parse_listen(const char *s, char *addr, size_t sz, unsigned short *po
 
 /* Reads the config file into the settings not given on the command line. */
 static int read_config(const char *path, const char **listen, const char **data, const char **web,
-                       long *threads, long *max_body, long *max_conn, long *timeout, json_t **keep)
+                       long *threads, long *max_body, long *max_conn, long *timeout,
+                       outbound_cfg *ob, json_t **keep)
 {
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -80,15 +94,20 @@ static int read_config(const char *path, const char **listen, const char **data,
     json_t *v;
     json_object_foreach(j, key, v)
     {
-        long *num = strcmp(key, "threads") == 0           ? threads
-                    : strcmp(key, "max_body") == 0        ? max_body
-                    : strcmp(key, "max_connections") == 0 ? max_conn
-                    : strcmp(key, "timeout") == 0         ? timeout
-                                                          : NULL;
-        const char **str = strcmp(key, "listen") == 0 ? listen
-                           : strcmp(key, "data") == 0 ? data
-                           : strcmp(key, "web") == 0  ? web
-                                                      : NULL;
+        long *num = strcmp(key, "threads") == 0             ? threads
+                    : strcmp(key, "max_body") == 0          ? max_body
+                    : strcmp(key, "max_connections") == 0   ? max_conn
+                    : strcmp(key, "timeout") == 0           ? timeout
+                    : strcmp(key, "outbox_attempts") == 0   ? &ob->attempts
+                    : strcmp(key, "outbox_backoff_ms") == 0 ? &ob->backoff_ms
+                    : strcmp(key, "outbox_lease") == 0      ? &ob->lease
+                    : strcmp(key, "outbox_rate") == 0       ? &ob->rate
+                                                            : NULL;
+        const char **str = strcmp(key, "listen") == 0   ? listen
+                           : strcmp(key, "data") == 0   ? data
+                           : strcmp(key, "web") == 0    ? web
+                           : strcmp(key, "bot_id") == 0 ? &ob->bot_id
+                                                        : NULL;
         if (num && json_is_integer(v)) {
             if (*num < 0)
                 *num = (long)json_integer_value(v);
@@ -154,15 +173,26 @@ static int run(const server_opts *o)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'D'},
-        {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
-        {"test-clock", no_argument, NULL, 'T'},    {"web", required_argument, NULL, 'W'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"data", required_argument, NULL, 'D'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"max-body", required_argument, NULL, 'b'},
+                                         {"test-clock", no_argument, NULL, 'T'},
+                                         {"web", required_argument, NULL, 'W'},
+                                         {"outbox-attempts", required_argument, NULL, 'A'},
+                                         {"outbox-backoff-ms", required_argument, NULL, 'B'},
+                                         {"outbox-lease", required_argument, NULL, 'L'},
+                                         {"outbox-rate", required_argument, NULL, 'R'},
+                                         {"no-outbox", no_argument, NULL, 'N'},
+                                         {"bot-id", required_argument, NULL, 'I'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
     long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
-    int test_clock = 0;
+    int test_clock = 0, no_outbox = 0;
+    outbound_cfg ob = {-1, -1, -1, -1, NULL};
     int c, rc = CLI_OK;
     optind = 1;
     opterr = 0;
@@ -192,6 +222,24 @@ int cmd_serve(int argc, char **argv)
         case 'W':
             web = optarg;
             break;
+        case 'A':
+            rc = number("--outbox-attempts", optarg, 1, 100, &ob.attempts);
+            break;
+        case 'B':
+            rc = number("--outbox-backoff-ms", optarg, 1, 86400000, &ob.backoff_ms);
+            break;
+        case 'L':
+            rc = number("--outbox-lease", optarg, 2, 3600, &ob.lease);
+            break;
+        case 'R':
+            rc = number("--outbox-rate", optarg, 1, 1000, &ob.rate);
+            break;
+        case 'N':
+            no_outbox = 1;
+            break;
+        case 'I':
+            ob.bot_id = optarg;
+            break;
         case 'h':
             return help();
         case ':':
@@ -209,11 +257,16 @@ int cmd_serve(int argc, char **argv)
         return CLI_USAGE;
     json_t *cfg = NULL;
     if (config && (rc = read_config(config, &listen, &data, &web, &threads, &max_body, &max_conn,
-                                    &timeout, &cfg)) != CLI_OK)
+                                    &timeout, &ob, &cfg)) != CLI_OK)
         return rc;
     char addr[64], dir[PATH_MAX], webdir[PATH_MAX];
-    server_opts o = {uri, cli_data_dir(data, dir, sizeof dir), addr, 8080, 0, 0, 0, 0, test_clock,
-                     NULL};
+    server_opts o = {uri,        cli_data_dir(data, dir, sizeof dir),
+                     addr,       8080,
+                     0,          0,
+                     0,          0,
+                     test_clock, NULL,
+                     {0},        no_outbox,
+                     ob.bot_id};
     o.web_dir = web ? web : default_web(o.data_dir, webdir, sizeof webdir);
     if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
         rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);
@@ -221,13 +274,20 @@ int cmd_serve(int argc, char **argv)
         rc = cli_usage_error(CMD, "data directory path too long");
     else if (web && !is_dir(web))
         rc = cli_usage_error(CMD, "--web: '%s' is not a directory", web);
-    else if (threads > 64 || max_body > (64L << 20) || max_conn > 100000 || timeout > 3600)
+    else if (threads > 64 || max_body > (64L << 20) || max_conn > 100000 || timeout > 3600 ||
+             ob.attempts > 100 || ob.backoff_ms > 86400000 || ob.lease > 3600 || ob.rate > 1000 ||
+             ob.attempts == 0 || ob.backoff_ms == 0 || (ob.lease >= 0 && ob.lease < 2) ||
+             ob.rate == 0)
         rc = cli_usage_error(CMD, "a setting of %s is out of range", config ? config : "serve");
     if (rc == CLI_OK) {
         o.threads = threads > 0 ? (unsigned)threads : 0;
         o.max_body = max_body > 0 ? (size_t)max_body : 0;
         o.max_connections = max_conn > 0 ? (unsigned)max_conn : 0;
         o.timeout_s = timeout > 0 ? (unsigned)timeout : 0;
+        o.outbox.max_attempts = ob.attempts > 0 ? (unsigned)ob.attempts : 0;
+        o.outbox.base_ms = ob.backoff_ms > 0 ? (unsigned)ob.backoff_ms : 0;
+        o.outbox.lease_s = ob.lease > 0 ? (unsigned)ob.lease : 0;
+        o.outbox.per_minute = ob.rate > 0 ? (unsigned)ob.rate : 0;
         rc = run(&o);
     }
     json_decref(cfg);

@@ -21,6 +21,7 @@
 
 #include "demo_int.h"
 #include "domain.h"
+#include "store_outbox.h"
 
 /* ---- the fixed tree ------------------------------------------------------ */
 static const struct {
@@ -533,6 +534,8 @@ int demo_generate(store *s, const demo_opts *o, ny_err *e)
     int rc = store_begin(s, e);
     if (rc == NY_OK) {
         rc = build(s, w, e);
+        if (rc == NY_OK) /* staff notifications go where the demo's robots are */
+            rc = store_targets_rebase(s, "https://robot.example.invalid", 0, NULL, NULL, e);
         if (rc == NY_OK) {
             rc = store_commit(s, e);
         } else {

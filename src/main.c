@@ -27,6 +27,7 @@ static const struct command {
     {"eval", cmd_eval, "score the models on a labelled file (or cross-validate)"},
     {"serve", cmd_serve, "run the platform server (ingest API, health, metrics)"},
     {"connector", cmd_connector, "add a chat connector (prints its key and secret), list them"},
+    {"outbox", cmd_outbox, "outbound messages: point targets at a receiver, list the queue"},
 };
 
 static void usage(FILE *out)

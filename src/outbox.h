@@ -73,4 +73,47 @@ typedef struct outbox_item {
 int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out, int *fresh,
                    ny_err *e);
 
+/* ---- the delivery worker ------------------------------------------------- */
+
+typedef struct outbox_opts {
+    unsigned max_attempts; /* dead-letter after this many failed attempts; 0 = 10 */
+    unsigned base_ms;      /* first backoff ceiling; 0 = 1000 */
+    unsigned cap_ms;       /* largest backoff ceiling; 0 = 900000 (15 min) */
+    unsigned lease_s;      /* how long a claim lasts; 0 = 30 */
+    unsigned per_minute;   /* requests to one target in any sliding minute; 0 = 20 */
+    unsigned concurrency;  /* rows in flight at once; 0 = 16 */
+    unsigned timeout_s;    /* one HTTP request; 0 = 10 (capped below the lease) */
+    unsigned poll_ms;      /* how often the table is looked at when idle; 0 = 500 */
+    const char *node;      /* owner name of this node's claims; NULL = host:pid:random */
+} outbox_opts;
+
+typedef struct outbox_worker outbox_worker;
+
+/* Checks o (NULL = defaults), opens its own handle on db_uri and starts the
+ * worker thread. NY_EINVAL for an option out of range (attempts 1..100,
+ * base <= cap <= one day, lease 2..3600 s, per_minute 1..1000, concurrency
+ * 1..256), store errors as store_open gives them, NY_ERR when the thread or
+ * libcurl cannot start. */
+int outbox_start(const char *db_uri, const outbox_opts *o, outbox_worker **out, ny_err *e);
+
+/* Tells the worker that rows were queued, so it looks now rather than at
+ * its next poll. Any thread; NULL is allowed. */
+void outbox_wake(outbox_worker *w);
+
+/* Stops the worker: no new claims, requests in flight finish (each within
+ * its timeout), rows claimed but not sent go back to pending, the thread is
+ * joined and its store closed. NULL is allowed. */
+void outbox_stop(outbox_worker *w);
+
+/* What the worker did since it started. */
+typedef struct outbox_counts {
+    long sent;     /* rows delivered */
+    long failures; /* failed attempts (each retried or dead-lettered) */
+    long dead;     /* rows dead-lettered */
+    long deferred; /* claims put back because a target's minute was full */
+} outbox_counts;
+
+/* Reads the counters (any thread). w NULL gives zeros. */
+void outbox_counts_get(outbox_worker *w, outbox_counts *c);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "server_int.h"
@@ -69,8 +70,26 @@ static int load(server *sv, ny_err *e)
     return rc;
 }
 
+/* The shared group etiquette, this run's merge-key prefix and the
+ * delivery worker (server_effects.c, outbox.h). */
+static int start_outbound(server *sv, ny_err *e)
+{
+    triage_etiquette_opts eo = triage_etiquette_defaults();
+    eo.bot_sender_id = sv->o.bot_id;
+    uint64_t nonce = 0;
+    if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+        nonce = (uint64_t)time(NULL);
+    snprintf(sv->fx_node, sizeof sv->fx_node, "%016llx", (unsigned long long)nonce);
+    int rc = triage_etiquette_new(&eo, &sv->etiquette, e);
+    if (rc == NY_OK && !sv->o.no_outbox)
+        rc = outbox_start(sv->o.db_uri, &sv->o.outbox, &sv->outbox, e);
+    return rc;
+}
+
 static void free_server(server *sv)
 {
+    outbox_stop(sv->outbox);
+    triage_etiquette_free(sv->etiquette);
     for (server_worker *w = sv->workers, *next; w; w = next) {
         next = w->next;
         server_live_ws_free(w);
@@ -109,6 +128,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     int rc = load(sv, e);
     if (rc == NY_OK)
         rc = server_stream_start(sv, e);
+    if (rc == NY_OK)
+        rc = start_outbound(sv, e);
     if (rc == NY_OK)
         rc = server_http_start(sv, e);
     if (rc != NY_OK) {

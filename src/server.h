@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "outbox.h"
 
 typedef struct server server;
 
@@ -31,6 +32,9 @@ typedef struct server_opts {
     unsigned timeout_s;       /* idle seconds before a connection is closed; 0 = 30 */
     int test_clock;           /* 1 = POST /api/v1/admin/clock may set the time (tests only) */
     const char *web_dir;      /* the web front end's files (server_static.c); NULL = none */
+    outbox_opts outbox;       /* the delivery worker (outbox.h) */
+    int no_outbox;            /* 1 = this node queues but does not deliver */
+    const char *bot_id;       /* the bot's own sender id in the groups (ignored), or NULL */
 } server_opts;
 
 /* Opens the database once to build the triage engine and the group table,

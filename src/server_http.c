@@ -149,6 +149,7 @@ void server_metrics_text(server *sv, const server_call *call, server_reply *r)
         else
             fprintf(f, "nuanyang_http_responses_total{code=\"other\"} %ld\n", v);
     }
+    server_outbox_metrics(sv, f);
     fprintf(f,
             "# HELP nuanyang_http_in_flight Requests being handled.\n"
             "# TYPE nuanyang_http_in_flight gauge\nnuanyang_http_in_flight %d\n",

@@ -172,6 +172,7 @@ static int check_message(const server *sv, json_t *j, long i, server_msg *m, ser
         mentions_ok = json_is_string(json_array_get(mentions, k));
     if (!mentions_ok)
         return server_error(r, 422, "mentions must be an array of strings", "mentions", i);
+    m->mentions = mentions;
     return 0;
 }
 
@@ -213,12 +214,16 @@ typedef struct ingest_writes {
     size_t n;
     int64_t *ids;
     int *dup;
+    server *sv;
+    server_effects *fx;
 } ingest_writes;
 
+/* The messages and what they cause (server_effects.c), in one transaction. */
 static int apply_ingest(store *db, void *ctx, ny_err *e)
 {
     ingest_writes *iw = ctx;
-    return store_message_ingest_batch(db, iw->rows, iw->n, iw->ids, iw->dup, e);
+    int rc = store_message_ingest_batch(db, iw->rows, iw->n, iw->ids, iw->dup, e);
+    return rc == NY_OK ? server_effects_apply(iw->sv, db, iw->fx, iw->ids, iw->dup, e) : rc;
 }
 
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
@@ -230,10 +235,12 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
     int64_t *ids = calloc(n, sizeof *ids);
     int *dup = calloc(n, sizeof *dup);
     char *lead = calloc(n, 1);
+    server_effects *fx = server_effects_new(n);
     int status = 0;
     ny_err e;
-    int rc = rows && res && texts && ids && dup && lead ? NY_OK
-                                                        : ny_err_set(&e, NY_ERR, "out of memory");
+    int rc = rows && res && texts && ids && dup && lead && fx
+                 ? NY_OK
+                 : ny_err_set(&e, NY_ERR, "out of memory");
     *results = NULL;
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         triage_group g = {in[i].g->kind, in[i].g->unit_code};
@@ -264,11 +271,17 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
                                   t.intent_name,
                                   t.category_name,
                                   texts[i]};
+        if ((rc = server_effects_note(fx, i, &t, &rows[i], &in[i])) != NY_OK) {
+            ny_err_set(&e, rc, "out of memory");
+            break;
+        }
     }
     if (rc == NY_OK) {
-        ingest_writes iw = {rows, n, ids, dup};
+        ingest_writes iw = {rows, n, ids, dup, sv, fx};
         rc = server_commit_run(sv, w, apply_ingest, &iw, &e);
     }
+    if (rc == NY_OK)
+        server_effects_committed(sv, fx);
     if (rc == NY_OK && !(*results = json_array()))
         rc = ny_err_set(&e, NY_ERR, "out of memory");
     if (rc == NY_OK) {
@@ -300,6 +313,7 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
     free(ids);
     free(dup);
     free(lead);
+    server_effects_free(fx);
     return status;
 }
 

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -74,6 +75,9 @@ struct server {
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
     struct server_stream_hub *stream; /* open event streams (server_stream.c) */
+    triage_etiquette *etiquette; /* one for the server: every thread's messages */
+    outbox_worker *outbox;       /* the delivery worker, NULL with o.no_outbox */
+    char fx_node[40];            /* this run's prefix of lead merge keys */
     server_committer commit;
 };
 
@@ -221,8 +225,36 @@ typedef struct server_msg {
     char id_buf[24], sender_buf[24]; /* integer ids written as text */
     size_t text_len;
     const server_group *g;
+    json_t *mentions; /* @-mentioned ids: a JSON array of strings, or NULL */
+    int reply_inline; /* 1: the reply goes back in the request's answer, not the outbox */
     int64_t sent_at;
 } server_msg;
+
+/* ---- ingest effects (server_effects.c) ------------------------------------
+ * What ingested messages cause — leads, the bot's replies, staff
+ * notifications — written in the transaction that stores them. */
+typedef struct server_effects server_effects;
+
+/* Room for the effects of n messages; NULL when memory runs out. */
+server_effects *server_effects_new(size_t n);
+void server_effects_free(server_effects *fx);
+
+/* Notes message i of the batch, in, stored as row, as triaged into t
+ * (copying what the next triage on the workspace would overwrite); row and
+ * in must live until server_effects_free. NY_OK or NY_ERR (memory). */
+int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
+                        const store_message *row, const server_msg *in);
+
+/* Inside the transaction that stored the batch (ids and dup as
+ * store_message_ingest_batch gave them): applies the group etiquette to
+ * each new message and writes its lead, reply and notifications through
+ * db. Store errors are returned (roll back); nothing is done for
+ * duplicates. */
+int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_t *ids,
+                         const int *dup, ny_err *e);
+
+/* After the commit: wakes the delivery worker when rows were queued. */
+void server_effects_committed(server *sv, server_effects *fx);
 
 /* Triages n checked messages on w's workspace and stores them for
  * connector with store_message_ingest_batch (idempotent on connector and
@@ -285,6 +317,18 @@ int server_parse_time(const char *s, int64_t *out);
 int server_http_start(server *sv, ny_err *e);
 void server_http_quiesce(server *sv);
 void server_http_stop(server *sv);
+
+/* Notices and the outbox (server_notices.c). */
+void server_notice_create(server *sv, const server_call *call, server_reply *r);
+void server_notices_list(server *sv, const server_call *call, server_reply *r);
+void server_notice_get(server *sv, const server_call *call, server_reply *r);
+void server_outbox_list(server *sv, const server_call *call, server_reply *r);
+void server_outbox_retry(server *sv, const server_call *call, server_reply *r);
+
+/* Writes the outbox's Prometheus lines to f: rows waiting and dead (read
+ * from the database), and this node's sent, failed, dead-lettered and
+ * deferred counts. */
+void server_outbox_metrics(server *sv, FILE *f);
 
 /* Records one triage latency in the histogram. */
 void server_observe_triage(server_metrics *m, double seconds);

@@ -405,6 +405,7 @@ static void ingest(server *sv, server_worker *w, wc_conn *cc, wecom_format fmt, 
             in.sender_name = m.name;
             in.text = m.text;
             in.text_len = strlen(m.text);
+            in.reply_inline = 1; /* the reply is this request's answer */
             in.sent_at = m.created > 0 && m.created <= 253402300799LL ? m.created : server_now(sv);
             if (!server_ingest_store(sv, w, cc->name, &in, 1, &results, r)) {
                 const char *reply =

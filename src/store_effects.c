@@ -89,33 +89,38 @@ int store_staff_target_set(store *s, const char *account, const char *channel, c
     return rc;
 }
 
-int store_targets_rebase(store *s, const char *base, long *groups, long *staff, ny_err *e)
+int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, long *nstaff,
+                         ny_err *e)
 {
     store_val p[] = {SV_TEXT(base)};
-    int rc = store_sql(s,
-                       "UPDATE chat_groups SET target = CAST(? AS TEXT) || '/' || platform || '/'"
-                       " || external_id",
-                       p, 1, NULL, NULL, groups, e);
+    int rc = groups ? store_sql(s,
+                                "UPDATE chat_groups SET target = CAST(? AS TEXT) || '/' ||"
+                                " platform || '/' || external_id",
+                                p, 1, NULL, NULL, ngroups, e)
+                    : NY_OK;
     if (rc == NY_OK)
         rc = store_sql(s,
                        "UPDATE staff SET notify_channel = 'webhook',"
                        " notify_target = CAST(? AS TEXT) || '/staff/' || account",
-                       p, 1, NULL, NULL, staff, e);
+                       p, 1, NULL, NULL, nstaff, e);
     return rc;
 }
 
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e)
 {
-    store_val p[] = {SV_INT(l->message_id), SV_INT(l->group_id),  SV_INT(l->unit_id),
-                     SV_TEXT(l->intent),    SV_TEXT(l->category), SV_INT(l->created_at),
-                     SV_TEXT(merge_key)};
+    store_val p[] = {SV_INT(l->message_id), SV_INT(l->unit_id),    SV_TEXT(l->intent),
+                     SV_TEXT(l->category),  SV_INT(l->created_at), SV_TEXT(merge_key),
+                     SV_INT(l->group_id)};
     int64_t id;
     int rc = store_sql_int(s,
                            "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
-                           " created_at, merge_key, reporters) VALUES(?, ?, ?, ?, ?, ?, ?, 1)"
-                           " RETURNING id",
+                           " created_at, merge_key, reporters) SELECT ?, id, COALESCE(NULLIF("
+                           "CAST(? AS BIGINT), 0), unit_id), ?, ?, ?, ?, 1 FROM chat_groups"
+                           " WHERE id = ? RETURNING id",
                            p, 7, &id, e);
+    if (rc == NY_ENOTFOUND)
+        return ny_err_set(e, NY_ENOTFOUND, "no chat group %lld", (long long)l->group_id);
     if (rc != NY_OK)
         return rc;
     store_val q[] = {SV_INT(l->message_id), SV_INT(id), SV_TEXT(sender_id), SV_INT(l->created_at)};

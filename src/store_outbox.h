@@ -86,13 +86,16 @@ int store_staff_target(store *s, const char *account, store_target *t, ny_err *e
 int store_staff_target_set(store *s, const char *account, const char *channel, const char *target,
                            ny_err *e);
 
-/* Points every group's target at base + "/<platform>/<external id>" and
- * every staff member's at base + "/staff/<account>" (channel webhook), for
- * demos and tests with a local receiver. *groups, *staff receive counts. */
-int store_targets_rebase(store *s, const char *base, long *groups, long *staff, ny_err *e);
+/* Points every staff member's notification target at base +
+ * "/staff/<account>" (channel webhook) and, with groups set, every group's
+ * target at base + "/<platform>/<external id>": the demo's staff targets,
+ * and demos and tests with a local receiver. *ngroups and *nstaff (may be
+ * NULL) receive the counts. */
+int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, long *nstaff,
+                         ny_err *e);
 
-/* Opens a lead for message l->message_id (group, unit, intent, category,
- * created_at read) under merge_key (may be NULL) with one reporter, and
+/* Opens a lead for message l->message_id (group, unit — 0 for the group's
+ * own —, intent, category, created_at read) under merge_key (may be NULL) with one reporter, and
  * lists the message as its first report by sender_id. */
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e);
@@ -102,5 +105,53 @@ int store_lead_open(store *s, const store_lead *l, const char *merge_key, const 
  * lead. NY_ENOTFOUND when no lead has that key. */
 int store_lead_join(store *s, const char *merge_key, int64_t message_id, const char *sender_id,
                     int reporters, int64_t at, int64_t *lead_id, ny_err *e);
+
+/* ---- notices (store_notice.c) --------------------------------------------
+ * A notice (群发通知) is sent by a staff member to every group of the given
+ * kinds under a scope unit; each group gets a notice_deliveries row pointing
+ * at the outbox row that carries it, and delivery state is read from there. */
+
+/* Inserts a notice by sender (account) for the unit scope_code; kinds is
+ * "resident", "enterprise" or "resident,enterprise". NY_ENOTFOUND for an
+ * unknown account or unit (the message says which). */
+int store_notice_put(store *s, const char *sender, const char *scope_code, const char *kinds,
+                     const char *text, int64_t created_at, int64_t send_at, int64_t *id_out,
+                     ny_err *e);
+
+/* The groups of the notice's fan-out: every group whose unit code starts
+ * with prefix and whose kind is in kinds (as above), by id. */
+int store_notice_groups(store *s, const char *prefix, const char *kinds,
+                        int (*fn)(void *ctx, int64_t group_id), void *ctx, ny_err *e);
+
+/* Records the delivery of notice to group through outbox row outbox_id
+ * (0 = none: the group has no target, recorded as failed). */
+int store_notice_delivery_put(store *s, int64_t notice, int64_t group_id, int64_t outbox_id,
+                              int64_t now, ny_err *e);
+
+typedef struct store_notice {
+    int64_t id;
+    const char *sender, *scope, *scope_name, *kinds, *text;
+    int64_t created_at, send_at;
+    long pending, sent, dead, failed; /* deliveries by state */
+} store_notice;
+
+typedef struct store_notice_delivery {
+    const char *group, *group_name; /* external id and name */
+    const char *status;             /* pending | sent | dead | failed (no target) */
+    int attempts;
+    const char *last_error;
+    int64_t sent_at; /* 0 = not sent */
+} store_notice_delivery;
+
+/* Notices whose scope unit code starts with prefix ("" = all), newest
+ * first, limit/offset, with their delivery counts; *total the number. */
+int store_notices_list(store *s, const char *prefix, long limit, long offset,
+                       int (*fn)(void *ctx, const store_notice *n), void *ctx, long *total,
+                       ny_err *e);
+
+/* Notice id with its counts, then each of its deliveries by group name.
+ * NY_ENOTFOUND when absent. fd may be NULL. */
+int store_notice_get(store *s, int64_t id, int (*fn)(void *ctx, const store_notice *n),
+                     int (*fd)(void *ctx, const store_notice_delivery *d), void *ctx, ny_err *e);
 
 #endif

@@ -5,12 +5,16 @@
  * missing target queues nothing), one row per idempotency key, refusals of
  * bad items, claims in priority order with leases that expire and lose the
  * first claim its say, the end of an attempt (sent, retry, dead), the
- * dead-letter list and its retry, release of a node's claims, and leads
- * opened and joined under a merge key. */
+ * dead-letter list and its retry, release of a node's claims, leads
+ * opened and joined under a merge key; and the pure parts of sending:
+ * requests per channel (signed DingTalk URL, secret fragment never sent,
+ * long WeCom texts split), the judgement of robot answers, and the
+ * sliding-minute limit per target. */
 #include <stdio.h>
 #include <string.h>
 
 #include "outbox.h"
+#include "outbox_int.h"
 #include "store_outbox.h"
 #include "store_sql.h"
 #include "testutil.h"
@@ -213,12 +217,83 @@ static void test_leads(void **state)
     store_close(s);
 }
 
+static void test_build_and_judge(void **state)
+{
+    (void)state;
+    ny_err e;
+    char url[1400];
+    robot_batch b;
+    store_outbox_row r = {0};
+    r.key = "r:9";
+    r.kind = "reply";
+    r.channel = "dingtalk";
+    r.target = "https://oapi.example/robot/send?access_token=T#sign=SECabc";
+    r.payload = "{\"text\":\"你好\",\"group\":\"g\",\"mentions\":[\"u1\"]}";
+    MUST(outbox_build(&r, 1700000000000, url, sizeof url, &b, &e));
+    assert_string_equal(url, "https://oapi.example/robot/send?access_token=T");
+    assert_int_equal(b.n, 1);
+    assert_non_null(strstr(b.v[0].query, "&timestamp=1700000000000&sign="));
+    assert_null(strstr(b.v[0].body, "SECabc"));
+    robot_batch_free(&b);
+
+    char big[6000 + 64];
+    size_t n = 0;
+    for (int k = 0; n < 6000; k++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "通知内容第%d段。", k);
+    char payload[7000];
+    snprintf(payload, sizeof payload, "{\"text\":\"%s\",\"group\":\"g\",\"mentions\":[]}", big);
+    r.channel = "wecom";
+    r.target = "http://127.0.0.1:9/w";
+    r.payload = payload;
+    MUST(outbox_build(&r, 0, url, sizeof url, &b, &e));
+    assert_true(b.n >= 3);
+    assert_string_equal(b.v[1].key, "r:9/2");
+    robot_batch_free(&b);
+    r.channel = "pigeon";
+    assert_int_equal(outbox_build(&r, 0, url, sizeof url, &b, &e), NY_EINVAL);
+    r.channel = "webhook";
+    r.payload = "not json";
+    assert_int_equal(outbox_build(&r, 0, url, sizeof url, &b, &e), NY_EINVAL);
+
+    char why[200];
+    assert_int_equal(outbox_judge(200, "{\"errcode\":0}", 13, why, sizeof why), 1);
+    assert_int_equal(outbox_judge(204, "", 0, why, sizeof why), 1);
+    assert_int_equal(outbox_judge(200, "{\"errcode\":45009,\"errmsg\":\"api freq out of limit\"}",
+                                  50, why, sizeof why),
+                     0);
+    assert_non_null(strstr(why, "45009"));
+    assert_int_equal(
+        outbox_judge(200, "{\"code\":19021,\"msg\":\"sign match fail\"}", 38, why, sizeof why), 0);
+    assert_int_equal(outbox_judge(500, "boom", 4, why, sizeof why), 0);
+    assert_string_equal(why, "HTTP 500: boom");
+}
+
+static void test_minute_window(void **state)
+{
+    (void)state;
+    ny_err e;
+    outbox_rates *r;
+    int64_t next;
+    MUST(outbox_rates_new(20, &r, &e));
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(outbox_rates_take(r, "http://a", 1, 1000 + i * 100, &next), 1);
+    assert_int_equal(outbox_rates_take(r, "http://a", 1, 5000, &next), 0);
+    assert_int_equal(next, 1000 + 60000); /* when the first send leaves the minute */
+    assert_int_equal(outbox_rates_take(r, "http://b", 1, 5000, &next), 1); /* per target */
+    assert_int_equal(outbox_rates_take(r, "http://a", 1, 60999, &next), 0);
+    assert_int_equal(outbox_rates_take(r, "http://a", 1, 61000, &next), 1);
+    assert_int_equal(outbox_rates_take(r, "http://a", 2, 61101, &next), 0); /* needs two slots */
+    assert_int_equal(next, 1200 + 60000);
+    assert_int_equal(outbox_rates_take(r, "http://a", 2, 61200, &next), 1);
+    outbox_rates_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_enqueue),
-        cmocka_unit_test(test_claims),
-        cmocka_unit_test(test_leads),
+        cmocka_unit_test(test_enqueue),       cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_leads),         cmocka_unit_test(test_build_and_judge),
+        cmocka_unit_test(test_minute_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

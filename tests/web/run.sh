@@ -16,6 +16,15 @@ if ! { $NY demo --db "$db" && $NY import --db "$db" policies data/policies.csv &
     $NY import --db "$db" lexicon data/lexicon.csv; } >"$tmp/demo.log" 2>&1; then
     bad "demo district"; cat "$tmp/demo.log"; finish; exit 1
 fi
+# a connector and a resident group of the grid worker's grid, so the browser
+# test can post a message and watch it arrive in the live feed
+$NY connector add --db "$db" webtest >"$tmp/cred" 2>/dev/null
+export WEB_TEST_KEY=$(awk '$1=="key"{print $2}' "$tmp/cred")
+export WEB_TEST_SECRET=$(awk '$1=="secret"{print $2}' "$tmp/cred")
+export WEB_TEST_GROUP=$($NY export --db "$db" groups - 2>/dev/null | python3 -c '
+import csv, sys
+rows = [g for g in csv.DictReader(sys.stdin) if g["unit_code"] == "411571001001001" and g["kind"] == "resident"]
+print(rows[0]["external_id"] if rows else "")')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 $NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 --web web --test-clock 2>"$tmp/log" &

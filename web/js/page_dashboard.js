@@ -42,6 +42,17 @@ export function render(main, ctx) {
   const feed = h('ol', { class: 'feed', 'aria-live': 'polite' });
   const feedState = h('p', { class: 'muted feed-state' }, '正在连接实时推送…');
   const title = h('h1', {}, '指挥中心');
+  let days = 90;
+  let lastStats = null;
+  const span = h(
+    'select',
+    { 'aria-label': '趋势时间范围', onchange: (ev) => ((days = Number(ev.target.value)), lastStats && drawCharts(lastStats)) },
+    [
+      [30, '近30天'],
+      [90, '近90天'],
+      [365, '近一年'],
+    ].map(([v, t]) => h('option', { value: v, selected: v === days }, t))
+  );
 
   clear(
     main,
@@ -54,7 +65,7 @@ export function render(main, ctx) {
       h(
         'div',
         { class: 'dash-grid' },
-        h('section', { class: 'card wide' }, h('h2', {}, '消息与线索趋势（按日）'), trend),
+        h('section', { class: 'card wide' }, h('div', { class: 'card-head' }, h('h2', {}, '消息与线索趋势（按日）'), span), trend),
         h('section', { class: 'card' }, h('h2', {}, '问题类别分布'), cats, catTable),
         h('section', { class: 'card wide' }, h('h2', {}, '下级单位（点击逐级下钻）'), childChart, drill),
         h('section', { class: 'card live' }, h('h2', {}, '实时动态'), feedState, feed)
@@ -170,7 +181,9 @@ export function render(main, ctx) {
   function drawCats(stats) {
     if (stats.err) return clear(catTable, failure(stats.err));
     const bc = stats.ok.by_category || {};
-    const list = Object.entries(bc).sort((a, b) => b[1] - a[1]);
+    const list = Object.entries(bc)
+      .filter(([k]) => k !== '无') // chit-chat and personal help: not a problem category
+      .sort((a, b) => b[1] - a[1]);
     if (!list.length) return clear(catTable, empty('暂无分类数据。'));
     clear(catTable, h('ul', { class: 'bars' }, list.map(([k, v]) => h('li', {}, h('span', {}, k), h('strong', {}, num(v))))));
   }
@@ -198,18 +211,19 @@ export function render(main, ctx) {
       clear(cats);
       return;
     }
-    const days = (stats.ok.by_day || []).slice(-90);
-    if (!days.length) clear(trend, empty('暂无趋势数据。'));
+    lastStats = stats;
+    const series = (stats.ok.by_day || []).slice(-days);
+    if (!series.length) clear(trend, empty('暂无趋势数据。'));
     else
       chart(trend, {
         tooltip: { trigger: 'axis' },
         legend: { data: ['消息', '线索'] },
         grid: { left: 50, right: 50, top: 36, bottom: 30 },
-        xAxis: { type: 'category', data: days.map((d) => d.date) },
+        xAxis: { type: 'category', data: series.map((d) => d.date) },
         yAxis: [{ type: 'value', name: '消息' }, { type: 'value', name: '线索' }],
         series: [
-          { name: '消息', type: 'line', showSymbol: false, data: days.map((d) => d.messages) },
-          { name: '线索', type: 'line', showSymbol: false, yAxisIndex: 1, data: days.map((d) => d.leads) },
+          { name: '消息', type: 'line', showSymbol: false, data: series.map((d) => d.messages) },
+          { name: '线索', type: 'line', showSymbol: false, yAxisIndex: 1, data: series.map((d) => d.leads) },
         ],
       });
     const bc = Object.entries(stats.ok.by_category || {}).filter(([k]) => k !== '无');

@@ -22,7 +22,7 @@ export function render(main, ctx) {
               { title: '通知', render: (n) => h('a', { href: '#/notices/' + n.id }, (n.text || '').slice(0, 40) || '#' + n.id) },
               { title: '范围', render: (n) => n.scope_name || n.scope },
               { title: '状态', render: (n) => label('delivery', n.status) },
-              { title: '送达', num: true, render: (n) => (n.counts ? `${num(n.counts.sent)}/${num((n.counts.sent || 0) + (n.counts.pending || 0) + (n.counts.dead || 0))}` : '—') },
+              { title: '送达', num: true, render: (n) => (n.counts ? `${num(n.counts.sent)}/${num((n.counts.sent || 0) + (n.counts.pending || 0) + (n.counts.dead || 0) + (n.counts.failed || 0))}` : '—') },
               { title: '时间', render: (n) => time(n.send_at) },
             ],
             items(d),
@@ -130,8 +130,9 @@ function report(main, id) {
             [
               ['sent', '已送达'],
               ['pending', '待发送'],
-              ['dead', '失败'],
-            ].map(([k, t]) => h('div', { class: 'figure' + (k === 'dead' && c[k] ? ' warn' : ''), dataset: { figure: k } }, h('span', { class: 'fig-label' }, t), h('strong', { class: 'fig-value', dataset: { value: c[k] ?? '' } }, num(c[k]))))
+              ['failed', '发送失败'],
+              ['dead', '已放弃'],
+            ].map(([k, t]) => h('div', { class: 'figure' + ((k === 'dead' || k === 'failed') && c[k] ? ' warn' : ''), dataset: { figure: k } }, h('span', { class: 'fig-label' }, t), h('strong', { class: 'fig-value', dataset: { value: c[k] ?? '' } }, num(c[k]))))
           ),
           h(
             'section',
@@ -140,7 +141,7 @@ function report(main, id) {
             table(
               [
                 { title: '群', render: (d) => d.group_name || d.group },
-                { title: '状态', render: (d) => h('span', { class: 'chip ' + (d.status === 'sent' ? 'ok' : d.status === 'dead' ? 'bad' : 'soft') }, label('delivery', d.status)) },
+                { title: '状态', render: (d) => h('span', { class: 'chip ' + (d.status === 'sent' ? 'ok' : d.status === 'dead' || d.status === 'failed' ? 'bad' : 'soft') }, label('delivery', d.status)) },
                 { key: 'attempts', title: '尝试次数', num: true },
                 { title: '送达时间', render: (d) => time(d.sent_at) },
                 { title: '错误', render: (d) => d.last_error || '' },

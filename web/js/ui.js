@@ -126,7 +126,7 @@ export const labels = {
     remind: '催办',
   },
   kind: { resident: '居民群', enterprise: '企业群', case: '案件', rectification: '整改' },
-  delivery: { pending: '待发送', sent: '已送达', dead: '失败', sending: '发送中', scheduled: '已预约' },
+  delivery: { pending: '待发送', sending: '发送中', sent: '已送达', dead: '多次失败已放弃', failed: '发送失败', scheduled: '已预约' },
   priority: { urgent: '紧急', high: '高', normal: '普通', low: '低' },
 };
 

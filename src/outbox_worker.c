@@ -1,0 +1,376 @@
+/* outbox_worker.c - the delivery worker: claims due outbox rows and sends
+ * them with libcurl multi.
+ *
+ * One thread per server with its own store handle. Each turn it claims as
+ * many due rows as it has free slots (store_outbox_claim, with a lease),
+ * builds each row's requests (outbox_send.c), takes the target's minute
+ * slots — a row whose target is full goes back to pending at the time a
+ * slot frees, without counting an attempt — and starts the first request.
+ * The parts of a split text go one after another; the row is sent when
+ * all are, and a failed part fails the row, which is retried whole (its
+ * parts keep their idempotency keys). A failure is retried after
+ * exponential backoff with full jitter (robot_retry) until max_attempts,
+ * then the row is dead with its last error. A crash leaves claimed rows
+ * "sending": their lease runs out and any node sends them again, with the
+ * same keys (at least once). outbox_stop lets requests in flight finish and
+ * puts this node's other claims back. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "outbox.h"
+#include "outbox_int.h"
+
+/* A row being sent. */
+typedef struct flight {
+    int used;
+    int64_t id;
+    int attempts;
+    char *kind;
+    char url[1280];
+    robot_batch batch;
+    size_t part;
+    CURL *easy;
+    struct curl_slist *headers;
+    char resp[2048];
+    size_t resp_len;
+} flight;
+
+struct outbox_worker {
+    outbox_opts o;
+    robot_retry retry;
+    char node[128];
+    store *db;
+    CURLM *multi;
+    outbox_rates *rates;
+    flight *slots;
+    unsigned busy;
+    pthread_t thread;
+    atomic_int stop, woken;
+    atomic_long sent, failures, dead, deferred;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void log_line(const char *msg, int64_t id, const char *why)
+{
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "level", "warn", "msg", msg, "outbox_id",
+                          (json_int_t)id, "error", why ? why : "");
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (s)
+        fprintf(stderr, "%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    flight *f = ctx;
+    size_t len = size * n, room = sizeof f->resp - 1 - f->resp_len;
+    size_t take = len < room ? len : room;
+    memcpy(f->resp + f->resp_len, p, take);
+    f->resp_len += take;
+    f->resp[f->resp_len] = '\0';
+    return len;
+}
+
+static void release_flight(outbox_worker *w, flight *f)
+{
+    if (f->easy) {
+        curl_multi_remove_handle(w->multi, f->easy);
+        curl_easy_cleanup(f->easy);
+    }
+    curl_slist_free_all(f->headers);
+    robot_batch_free(&f->batch);
+    free(f->kind);
+    memset(f, 0, sizeof *f);
+    w->busy--;
+}
+
+/* Ends the row of f: sent, or failed with why: retried, or dead when it
+ * ran out of attempts or can never be sent (permanent). */
+static void finish(outbox_worker *w, flight *f, int ok, int permanent, const char *why)
+{
+    ny_err e;
+    int64_t t = now_ms();
+    int attempts = f->attempts + 1, rc;
+    if (ok) {
+        rc = store_outbox_finish(w->db, f->id, w->node, "sent", attempts, t / 1000, 0, NULL, &e);
+        atomic_fetch_add(&w->sent, 1);
+    } else {
+        uint64_t rnd = 0;
+        int64_t delay = 0;
+        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+            rnd = (uint64_t)t;
+        atomic_fetch_add(&w->failures, 1);
+        int again = !permanent && robot_retry_next(&w->retry, (uint32_t)attempts, rnd, &delay);
+        if (!again) {
+            atomic_fetch_add(&w->dead, 1);
+            log_line("outbox row dead-lettered", f->id, why);
+        }
+        rc = store_outbox_finish(w->db, f->id, w->node, again ? "pending" : "dead", attempts,
+                                 t / 1000, (t + delay + 999) / 1000, why, &e);
+    }
+    if (rc != NY_OK) /* the lease runs out and the row is sent again */
+        log_line("outbox row not updated", f->id, e.msg);
+    release_flight(w, f);
+}
+
+/* Starts the current part of f. 0, or -1 with f finished as failed. */
+static int start_part(outbox_worker *w, flight *f)
+{
+    robot_payload *p = &f->batch.v[f->part];
+    char url[sizeof f->url + ROBOT_QUERY_MAX], hdr[ROBOT_KEY_MAX + 64];
+    snprintf(url, sizeof url, "%s%s", f->url, p->query);
+    if (p->query[0] == '&' && !strchr(f->url, '?'))
+        url[strlen(f->url)] = '?';
+    snprintf(hdr, sizeof hdr, "%s: %s", ROBOT_IDEM_HEADER, p->key);
+    curl_slist_free_all(f->headers);
+    f->headers = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+    if (f->headers)
+        f->headers = curl_slist_append(f->headers, hdr);
+    if (f->easy) {
+        curl_multi_remove_handle(w->multi, f->easy);
+        curl_easy_reset(f->easy);
+    } else {
+        f->easy = curl_easy_init();
+    }
+    if (!f->headers || !f->easy) {
+        finish(w, f, 0, 0, "out of memory");
+        return -1;
+    }
+    unsigned timeout =
+        w->o.timeout_s * 1000 < w->o.lease_s * 500 ? w->o.timeout_s * 1000 : w->o.lease_s * 500;
+    f->resp_len = 0;
+    f->resp[0] = '\0';
+    curl_easy_setopt(f->easy, CURLOPT_URL, url);
+    curl_easy_setopt(f->easy, CURLOPT_HTTPHEADER, f->headers);
+    curl_easy_setopt(f->easy, CURLOPT_POSTFIELDS, p->body);
+    curl_easy_setopt(f->easy, CURLOPT_POSTFIELDSIZE, (long)p->len);
+    curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
+    curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "nuanyang-outbox/1");
+    if (curl_multi_add_handle(w->multi, f->easy) != CURLM_OK) {
+        finish(w, f, 0, 0, "cannot start the request");
+        return -1;
+    }
+    return 0;
+}
+
+struct claimed {
+    outbox_worker *w;
+};
+
+/* Takes one claimed row into a free slot and starts it. */
+static int on_claimed(void *ctx, const store_outbox_row *r)
+{
+    outbox_worker *w = ((struct claimed *)ctx)->w;
+    flight *f = NULL;
+    for (unsigned i = 0; i < w->o.concurrency && !f; i++)
+        if (!w->slots[i].used)
+            f = &w->slots[i];
+    ny_err e;
+    if (!f) { /* cannot happen: claims never exceed the free slots */
+        store_outbox_release(w->db, w->node, r->id, 0, &e);
+        return NY_OK;
+    }
+    f->used = 1;
+    w->busy++;
+    f->id = r->id;
+    f->attempts = r->attempts;
+    f->kind = strdup(r->kind);
+    int64_t t = now_ms(), next;
+    int rc = outbox_build(r, t, f->url, sizeof f->url, &f->batch, &e);
+    if (rc != NY_OK || !f->kind) {
+        finish(w, f, 0, rc == NY_EINVAL, rc == NY_OK ? "out of memory" : e.msg);
+        return NY_OK;
+    }
+    int taken = outbox_rates_take(w->rates, f->url, (unsigned)f->batch.n, t, &next);
+    if (taken != 1) { /* the target's minute is full: back to pending, no attempt counted */
+        atomic_fetch_add(&w->deferred, 1);
+        if (store_outbox_release(w->db, w->node, r->id, (next + 999) / 1000, &e) != NY_OK)
+            log_line("outbox row not released", r->id, e.msg);
+        release_flight(w, f);
+        return NY_OK;
+    }
+    start_part(w, f);
+    return NY_OK;
+}
+
+static void claim(outbox_worker *w)
+{
+    ny_err e;
+    struct claimed c = {w};
+    int free_slots = (int)(w->o.concurrency - w->busy);
+    if (free_slots <= 0)
+        return;
+    if (store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
+                           on_claimed, &c, &e) != NY_OK)
+        log_line("outbox claim failed", 0, e.msg);
+}
+
+/* Handles the requests that completed. */
+static void completed(outbox_worker *w)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(w->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        flight *f = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+        char why[320];
+        long status = 0;
+        int ok = 0;
+        if (m->data.result != CURLE_OK) {
+            snprintf(why, sizeof why, "%s", curl_easy_strerror(m->data.result));
+        } else {
+            curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+            ok = outbox_judge(status, f->resp, f->resp_len, why, sizeof why);
+        }
+        if (ok && f->part + 1 < f->batch.n) {
+            f->part++;
+            start_part(w, f);
+        } else {
+            finish(w, f, ok, 0, why);
+        }
+    }
+}
+
+static void *run(void *arg)
+{
+    outbox_worker *w = arg;
+    int64_t next_poll = 0;
+    while (!atomic_load(&w->stop) || w->busy) {
+        int64_t t = now_ms();
+        if (!atomic_load(&w->stop) && (atomic_exchange(&w->woken, 0) || t >= next_poll)) {
+            claim(w);
+            next_poll = t + w->o.poll_ms;
+        }
+        int running;
+        curl_multi_perform(w->multi, &running);
+        completed(w);
+        int64_t wait = next_poll - now_ms();
+        curl_multi_poll(w->multi, NULL, 0, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait, NULL);
+    }
+    ny_err e;
+    if (store_outbox_release(w->db, w->node, 0, 0, &e) != NY_OK)
+        log_line("outbox claims not released", 0, e.msg);
+    return NULL;
+}
+
+static int check_opts(outbox_opts *o, ny_err *e)
+{
+    o->max_attempts = o->max_attempts ? o->max_attempts : ROBOT_RETRY_ATTEMPTS;
+    o->base_ms = o->base_ms ? o->base_ms : ROBOT_RETRY_BASE_MS;
+    o->cap_ms = o->cap_ms ? o->cap_ms : ROBOT_RETRY_CAP_MS;
+    o->lease_s = o->lease_s ? o->lease_s : 30;
+    o->per_minute = o->per_minute ? o->per_minute : ROBOT_RATE_PER_MIN;
+    o->concurrency = o->concurrency ? o->concurrency : 16;
+    o->timeout_s = o->timeout_s ? o->timeout_s : 10;
+    o->poll_ms = o->poll_ms ? o->poll_ms : 500;
+    if (o->max_attempts > 100 || o->lease_s < 2 || o->lease_s > 3600 || o->per_minute > 1000 ||
+        o->concurrency > 256 || o->timeout_s > 600 || o->poll_ms > 60000)
+        return ny_err_set(e, NY_EINVAL,
+                          "outbox options out of range (attempts 1..100, lease 2..3600 s, "
+                          "per minute 1..1000, concurrency 1..256)");
+    return NY_OK;
+}
+
+static void free_worker(outbox_worker *w)
+{
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    outbox_rates_free(w->rates);
+    free(w->slots);
+    store_close(w->db);
+    free(w);
+}
+
+int outbox_start(const char *db_uri, const outbox_opts *o, outbox_worker **out, ny_err *e)
+{
+    *out = NULL;
+    outbox_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    if (o)
+        w->o = *o;
+    int rc = check_opts(&w->o, e);
+    if (rc == NY_OK)
+        rc = robot_retry_init(&w->retry, w->o.base_ms, w->o.cap_ms, w->o.max_attempts, e);
+    if (rc == NY_OK)
+        rc = outbox_rates_new(w->o.per_minute, &w->rates, e);
+    if (rc == NY_OK && !(w->slots = calloc(w->o.concurrency, sizeof *w->slots)))
+        rc = ny_err_set(e, NY_ERR, "out of memory");
+    if (rc == NY_OK && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        rc = ny_err_set(e, NY_ERR, "libcurl cannot start");
+    if (rc == NY_OK && !(w->multi = curl_multi_init()))
+        rc = ny_err_set(e, NY_ERR, "libcurl cannot start");
+    if (rc == NY_OK)
+        rc = store_open(db_uri, &(store_open_opts){0, 1}, &w->db, e);
+    if (rc == NY_OK) {
+        char host[64] = "node";
+        uint32_t nonce = 0;
+        gethostname(host, sizeof host - 1);
+        if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+            nonce = (uint32_t)now_ms();
+        if (w->o.node)
+            snprintf(w->node, sizeof w->node, "%s", w->o.node);
+        else
+            snprintf(w->node, sizeof w->node, "%s:%ld:%08x", host, (long)getpid(), nonce);
+        w->o.node = NULL;
+        if (pthread_create(&w->thread, NULL, run, w) != 0)
+            rc = ny_err_set(e, NY_ERR, "cannot start the outbox thread");
+    }
+    if (rc != NY_OK) {
+        free_worker(w);
+        return rc;
+    }
+    *out = w;
+    return NY_OK;
+}
+
+void outbox_wake(outbox_worker *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->woken, 1);
+    curl_multi_wakeup(w->multi);
+}
+
+void outbox_stop(outbox_worker *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, 1);
+    curl_multi_wakeup(w->multi);
+    pthread_join(w->thread, NULL);
+    free_worker(w);
+}
+
+void outbox_counts_get(outbox_worker *w, outbox_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!w)
+        return;
+    c->sent = atomic_load(&w->sent);
+    c->failures = atomic_load(&w->failures);
+    c->dead = atomic_load(&w->dead);
+    c->deferred = atomic_load(&w->deferred);
+}

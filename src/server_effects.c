@@ -1,0 +1,212 @@
+/* server_effects.c - what an ingested message causes, written in the same
+ * transaction that stores it: leads, the bot's reply and the staff told.
+ *
+ * The ingest path (server_ingest.c) notes each message's triage result
+ * while it triages (server_effects_note copies what outlives the
+ * workspace), stores the batch, then calls server_effects_apply inside the
+ * same open transaction with the stored ids. For every newly stored
+ * message (never for a duplicate, so a retried request causes nothing
+ * twice) the server's one shared group etiquette decides (thread-safe,
+ * triage_etiquette_*): the bot's own messages cause nothing; a message for
+ * a person opens a lead, or joins the lead of the same problem reported
+ * moments ago in the group (one lead, several reporters); a new lead
+ * notifies the staff the decision names (grid worker; community for
+ * complaints; grid, community and street at once, urgent, for
+ * emergencies; the district department where a cue calls for one), each
+ * an outbox row keyed "n:<message id>:<i>"; and the reply, when the
+ * etiquette lets the bot speak (20 a minute per group, no repeats, always
+ * for an @-mention), is an outbox row "r:<message id>" to the group —
+ * unless the message came through a callback that answers in its own
+ * response (server_msg.reply_inline: the WeCom callback).
+ * After the commit server_effects_committed wakes the delivery worker. A
+ * group or person whose target is malformed is logged and skipped rather
+ * than failing the messages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "outbox.h"
+#include "server_int.h"
+#include "store_outbox.h"
+
+typedef struct fx_msg {
+    triage_result t; /* shallow copy; norm and reply owned below */
+    char *norm, *reply;
+    const store_message *row;
+    const server_group *g;
+    int reply_inline;
+    const char *mentions[OUTBOX_MAX_MENTIONS];
+    size_t nmentions;
+} fx_msg;
+
+struct server_effects {
+    size_t n;
+    long queued; /* outbox rows written by apply */
+    fx_msg m[];
+};
+
+server_effects *server_effects_new(size_t n)
+{
+    server_effects *fx = calloc(1, sizeof *fx + n * sizeof fx->m[0]);
+    if (fx)
+        fx->n = n;
+    return fx;
+}
+
+void server_effects_free(server_effects *fx)
+{
+    for (size_t i = 0; fx && i < fx->n; i++) {
+        free(fx->m[i].norm);
+        free(fx->m[i].reply);
+    }
+    free(fx);
+}
+
+int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
+                        const store_message *row, const server_msg *in)
+{
+    fx_msg *m = &fx->m[i];
+    m->t = *t;
+    m->t.keywords = NULL;
+    m->t.nkeywords = 0;
+    m->norm = strndup(t->norm, t->norm_len);
+    m->reply = t->reply ? strdup(t->reply) : NULL;
+    m->t.norm = m->norm;
+    m->t.reply = m->reply;
+    m->row = row;
+    m->g = in->g;
+    m->reply_inline = in->reply_inline;
+    for (size_t k = 0; k < json_array_size(in->mentions) && m->nmentions < OUTBOX_MAX_MENTIONS; k++)
+        m->mentions[m->nmentions++] = json_string_value(json_array_get(in->mentions, k));
+    return m->norm && (m->reply || !t->reply) ? NY_OK : NY_ERR;
+}
+
+static const char *intent_zh(const char *intent)
+{
+    static const char *const map[][2] = {{"consult", "咨询"},   {"help", "求助"},
+                                         {"report", "报事"},    {"emergency", "紧急"},
+                                         {"complaint", "投诉"}, {"other", "其他"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], intent) == 0)
+            return map[i][1];
+    return intent;
+}
+
+/* Queues it; a malformed target is logged and skipped, store errors fail. */
+static int queue(server_effects *fx, store *db, const outbox_item *it, int64_t now, ny_err *e)
+{
+    int64_t id = 0;
+    int rc = outbox_enqueue(db, it, now, &id, NULL, e);
+    if (rc == NY_EINVAL || rc == NY_ENOTFOUND) {
+        fprintf(stderr,
+                "{\"level\":\"warn\",\"msg\":\"outbound message skipped\",\"key\":\"%s\"}\n",
+                it->key);
+        return NY_OK;
+    }
+    fx->queued += rc == NY_OK && id > 0;
+    return rc;
+}
+
+/* Bytes of s to keep so that at most max are kept, cut between UTF-8
+ * characters. */
+static int clip(const char *s, size_t max)
+{
+    size_t len = strlen(s), n = len < max ? len : max;
+    while (n > 0 && n < len && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return (int)n;
+}
+
+/* The staff notification of a new lead. */
+static int notify(server_effects *fx, store *db, const fx_msg *m, int64_t msg_id,
+                  const store_target *grp, int64_t now, ny_err *e)
+{
+    char text[1536], key[64];
+    const char *body = m->row->text, *who = m->row->sender_name;
+    int nbody = clip(body, 1000), nwho = clip(who, 90), ngroup = clip(grp->name, 120);
+    snprintf(text, sizeof text, "【暖羊阳】%s线索（%s · %s）\n群：%.*s\n%.*s：%.*s%s\n%s",
+             m->t.priority == TRIAGE_URGENT ? "紧急" : "新", intent_zh(m->t.intent_name),
+             m->t.category_name, ngroup, grp->name, nwho, who, nbody, body, body[nbody] ? "……" : "",
+             m->t.priority == TRIAGE_URGENT ? "请立即处置并回复群众。" : "请及时处置。");
+    for (size_t k = 0; k < m->t.nnotify; k++) {
+        if (!m->t.notify[k].account)
+            continue; /* nobody holds that role there */
+        snprintf(key, sizeof key, "n:%lld:%zu", (long long)msg_id, k);
+        outbox_item it = {key,  "notify", NULL, NULL,          NULL, 0, m->t.notify[k].account,
+                          text, NULL,     0,    m->t.priority, 0};
+        int rc = queue(fx, db, &it, now, e);
+        if (rc != NY_OK)
+            return rc;
+    }
+    return NY_OK;
+}
+
+/* The lead of message i: opened, or joined under the etiquette's key.
+ * *opened is 1 for a new lead. */
+static int lead(server *sv, store *db, const fx_msg *m, int64_t msg_id, const triage_verdict *v,
+                int64_t now, int *opened, ny_err *e)
+{
+    char merge[64];
+    snprintf(merge, sizeof merge, "%s:%llu", sv->fx_node, (unsigned long long)v->lead);
+    *opened = 0;
+    if (v->merged && v->lead) {
+        int rc =
+            store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, now, NULL, e);
+        if (rc != NY_ENOTFOUND)
+            return rc; /* joined, or failed; not found: the lead predates this server */
+    }
+    store_lead l = {0, msg_id, m->g->id, 0, m->t.intent_name, m->t.category_name, now, 0};
+    *opened = 1;
+    return store_lead_open(db, &l, v->lead ? merge : NULL, m->row->sender_id, NULL, e);
+}
+
+int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_t *ids,
+                         const int *dup, ny_err *e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = server_now(sv), wall = (int64_t)ts.tv_sec;
+    int64_t now_ms = now * 1000 + ts.tv_nsec / 1000000;
+    for (size_t i = 0; i < fx->n; i++) {
+        const fx_msg *m = &fx->m[i];
+        if (dup[i])
+            continue;
+        triage_post p = {m->g->external_id, m->row->sender_id,    m->mentions, m->nmentions,
+                         m->row->text,      strlen(m->row->text), now_ms};
+        triage_verdict v;
+        int rc = triage_etiquette_decide(sv->etiquette, &p, &m->t, &v, e);
+        if (rc != NY_OK)
+            return rc;
+        if (v.why == TRIAGE_OWN)
+            continue;
+        int opened = 0, wants_reply = v.why == TRIAGE_SAY && v.reply && !m->reply_inline;
+        if (m->t.nnotify > 0 && (rc = lead(sv, db, m, ids[i], &v, now, &opened, e)) != NY_OK)
+            return rc;
+        if (!opened && !wants_reply)
+            continue;
+        store_target grp;
+        if ((rc = store_group_target(db, m->g->id, &grp, e)) != NY_OK)
+            return rc;
+        if (opened && (rc = notify(fx, db, m, ids[i], &grp, wall, e)) != NY_OK)
+            return rc;
+        if (wants_reply && grp.channel[0]) {
+            char key[64];
+            snprintf(key, sizeof key, "r:%lld", (long long)ids[i]);
+            const char *who[] = {m->row->sender_id};
+            outbox_item it = {key,  "reply", grp.channel, grp.target, grp.group,     0,
+                              NULL, v.reply, who,         1,          m->t.priority, 0};
+            if ((rc = queue(fx, db, &it, wall, e)) != NY_OK)
+                return rc;
+        }
+    }
+    return NY_OK;
+}
+
+void server_effects_committed(server *sv, server_effects *fx)
+{
+    if (fx->queued)
+        outbox_wake(sv->outbox);
+    /* New leads go to the event stream (GET /api/v1/stream) here, once
+     * server_stream_publish lands. */
+}
