@@ -11,13 +11,15 @@
 # under var/bench, synchronous=FULL) on a free loopback port with its default
 # thread count. Environment: SECONDS_EACH (default 10), CONNS (64),
 # BATCH_CONNS (4), THREADS (serve --threads; default: the server's own),
-# REPLAY (1; 0 skips step 5), NY (build/nuanyang).
+# REPLAY (1; 0 skips step 5), NY (build/nuanyang), BENCH_DIR (var/bench; a
+# tmpfs directory such as /dev/shm/nyb shows the server without the disk's
+# flush, which is not durable).
 set -eu
 cd "$(dirname "$0")/.."
 NY=${NY:-build/nuanyang}
 B=build/bench/bench_ingest
 secs=${SECONDS_EACH:-10} conns=${CONNS:-64} bconns=${BATCH_CONNS:-4}
-dir=var/bench
+dir=${BENCH_DIR:-var/bench}
 rm -rf "$dir" && mkdir -p "$dir"
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; true' EXIT
