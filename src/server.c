@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "server_cases.h"
 #include "server_int.h"
 
 static _Thread_local server *tl_server;
@@ -170,6 +171,7 @@ static void free_server(server *sv)
     }
     free(sv->groups);
     triage_close(sv->engine);
+    server_cases_stop(sv);
     pthread_mutex_destroy(&sv->lock);
     server_commit_destroy(&sv->commit);
     free(sv);
@@ -200,6 +202,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     int rc = load(sv, e);
     if (rc == NY_OK)
         rc = start_outbound(sv, e);
+    if (rc == NY_OK)
+        rc = server_cases_start(sv, e);
     if (rc == NY_OK)
         rc = server_http_start(sv, e);
     if (rc != NY_OK) {

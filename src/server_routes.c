@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server_cases.h"
 #include "server_int.h"
 
 typedef struct route_row {
@@ -36,6 +37,14 @@ static const route_row routes[] = {
     {"GET", "/api/v1/notices/{}", server_notice_get},
     {"GET", "/api/v1/outbox", server_outbox_list},
     {"POST", "/api/v1/outbox/{}/retry", server_outbox_retry},
+    {"GET", "/api/v1/cases", server_cases_list},
+    {"POST", "/api/v1/cases", server_cases_post},
+    {"GET", "/api/v1/cases/{}", server_case_get},
+    {"POST", "/api/v1/cases/{}/actions", server_case_action},
+    {"GET", "/api/v1/kpi", server_kpi},
+    {"GET", "/api/v1/kpi/workers", server_kpi_workers},
+    {"GET", "/api/v1/ledger", server_ledger},
+    {"GET", "/api/v1/digest", server_digest},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */
