@@ -42,7 +42,13 @@ enum {
     MODEL_F_SHORT_EXTRA = 1u << 3, /* caller features count only for texts of at most
                                       MODEL_SHORT_CHARS code points (chat messages, not
                                       appeals: lexicon hints help the one and hurt the other) */
+    MODEL_F_HEAD = 1u << 4,        /* the n-grams of the first MODEL_HEAD_CHARS code points
+                                      (an appeal's title) count again as features of their
+                                      own, scaled to length MODEL_HEAD_WEIGHT */
 };
+
+#define MODEL_HEAD_CHARS 20
+#define MODEL_HEAD_WEIGHT 0.5
 
 /* With MODEL_F_SHORT_EXTRA, the longest text (in code points, white space not
  * counted) whose caller features count. */
@@ -122,8 +128,8 @@ void model_free(model_clf *m);
 typedef struct model_joint model_joint;
 
 /* Combines models a and b, which must hash text the same way (equal
- * hash_bits, n-gram orders, seed, MODEL_F_DIGITS and MODEL_F_BOUNDARY; IDF,
- * caller features and classes may differ), into one table holding, per
+ * hash_bits, n-gram orders, seed, MODEL_F_DIGITS and MODEL_F_BOUNDARY, no
+ * MODEL_F_HEAD; IDF, caller features and classes may differ), into one table holding, per
  * bucket, both IDF values and both models' 16-bit weights side by side
  * (32 bytes for 6 + 8 classes), so that a message is hashed once and each of
  * its n-grams costs one memory access. The table does not refer to a or b,
@@ -222,7 +228,7 @@ int model_example_label(const model_example *x, int task);
  * model_spec_default() with MODEL_F_SHORT_EXTRA (lexicon hints help short
  * chat messages and hurt long appeals), for the category of long texts
  * (appeals; MODEL_TASK_CATEGORY_LONG) character 1-2-grams in 2^19 buckets
- * without caller features. */
+ * with MODEL_F_HEAD and without caller features. */
 model_spec model_task_spec(int task);
 
 /* The code points (as model_chars counts them) of the last text ws made

@@ -15,7 +15,11 @@
  * hits count, but not linearly (with MODEL_F_SHORT_EXTRA only in texts of at
  * most MODEL_SHORT_CHARS code points: in a long appeal the many hits drowned
  * out its n-grams). A caller feature is its own entry even when its bucket is
- * also an n-gram's. The file also holds the feature specifications. */
+ * also an n-gram's. With MODEL_F_HEAD the first MODEL_HEAD_CHARS code points
+ * (an appeal's title) are hashed a second time from another seed; those
+ * copies are scaled to length MODEL_HEAD_WEIGHT apart from the unit-length
+ * vector of all n-grams, so the title counts more than any stretch of the
+ * body. The file also holds the feature specifications. */
 #include "model.h"
 
 #include <math.h>
@@ -35,6 +39,7 @@ struct model_ws {
     float *val;
     size_t cap;
     size_t chars; /* code points of the last text that made features */
+    size_t nmain; /* its entries before the MODEL_F_HEAD copies */
 };
 
 model_spec model_spec_default(void)
@@ -56,6 +61,7 @@ model_spec model_task_spec(int task)
     } else if (task == MODEL_TASK_CATEGORY_LONG) {
         s.hash_bits = 19;
         s.max_n = 2;
+        s.flags |= MODEL_F_HEAD;
         s.extra_scale = 0.0f;
     } else {
         s.extra_scale = 0.0f;
@@ -94,8 +100,8 @@ int model_spec_check(const model_spec *s, ny_err *e)
         return ny_err_set(e, NY_EINVAL, "hash_bits %u outside 12..24", s->hash_bits);
     if (s->min_n < 1 || s->min_n > 4 || s->max_n < s->min_n || s->max_n > 5)
         return ny_err_set(e, NY_EINVAL, "n-gram orders %u..%u outside 1..5", s->min_n, s->max_n);
-    if (s->flags &
-        ~(unsigned)(MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF | MODEL_F_SHORT_EXTRA))
+    if (s->flags & ~(unsigned)(MODEL_F_DIGITS | MODEL_F_BOUNDARY | MODEL_F_IDF |
+                               MODEL_F_SHORT_EXTRA | MODEL_F_HEAD))
         return ny_err_set(e, NY_EINVAL, "unknown feature flags %#x", s->flags);
     if (!isfinite(s->extra_scale))
         return ny_err_set(e, NY_EINVAL, "extra_scale is not finite");
@@ -112,7 +118,8 @@ int model_ws_new(const model_spec *spec, model_ws **out, ny_err *e)
     if (!ws)
         return ny_err_set(e, NY_ERR, "out of memory");
     ws->spec = *spec;
-    ws->cap = (size_t)(MODEL_MAX_CHARS + 2) * (spec->max_n - spec->min_n + 1) + MODEL_MAX_EXTRA;
+    ws->cap = (size_t)(MODEL_MAX_CHARS + MODEL_HEAD_CHARS + 4) * (spec->max_n - spec->min_n + 1) +
+              MODEL_MAX_EXTRA;
     ws->tabcap = 64;
     while (ws->tabcap < 2 * ws->cap)
         ws->tabcap *= 2;
@@ -205,10 +212,11 @@ static void add(model_ws *ws, size_t *n, size_t mask, uint32_t b)
 
 /* Hashes the n-grams ending at the newest code point of win (win[0] newest,
  * have code points known). */
-static void emit(model_ws *ws, size_t *n, size_t mask, const uint32_t *win, unsigned have)
+static void emit(model_ws *ws, size_t *n, size_t mask, uint64_t seed, const uint32_t *win,
+                 unsigned have)
 {
     const model_spec *s = &ws->spec;
-    uint64_t h = s->seed;
+    uint64_t h = seed;
     for (unsigned k = 1; k <= s->max_n && k <= have; k++) {
         h = mix(h, win[k - 1]);
         if (k < s->min_n)
@@ -219,34 +227,31 @@ static void emit(model_ws *ws, size_t *n, size_t mask, const uint32_t *win, unsi
     }
 }
 
-static void push(model_ws *ws, size_t *n, size_t mask, uint32_t *win, unsigned *have, uint32_t cp)
+static void push(model_ws *ws, size_t *n, size_t mask, uint64_t seed, uint32_t *win, unsigned *have,
+                 uint32_t cp)
 {
     for (unsigned k = ws->spec.max_n - 1; k > 0; k--)
         win[k] = win[k - 1];
     win[0] = cp;
     if (*have < ws->spec.max_n)
         (*have)++;
-    emit(ws, n, mask, win, *have);
+    emit(ws, n, mask, seed, win, *have);
 }
 
-size_t model_grams(model_ws *ws, const char *text, size_t len)
+/* Counts the n-grams of the first `limit` code points of text (hashed from
+ * seed; with the end marker when eos) into ws; returns the code points read. */
+static size_t scan(model_ws *ws, const char *text, size_t len, size_t mask, uint64_t seed,
+                   size_t limit, int eos, size_t *n)
 {
     const model_spec *s = &ws->spec;
     const unsigned char *u = (const unsigned char *)text;
-    /* a table at least twice the n-grams this text can make, so short texts
-       touch only a few cache lines of it */
-    size_t most = ((len < MODEL_MAX_CHARS ? len : MODEL_MAX_CHARS) + 2) * (s->max_n - s->min_n + 1);
-    size_t size = 64;
-    while (size < 2 * most && size < ws->tabcap)
-        size *= 2;
-    size_t mask = size - 1;
     uint32_t win[8] = {0};
     unsigned have = 0;
-    size_t n = 0, chars = 0;
+    size_t chars = 0;
     int pending_space = 0;
     if (s->flags & MODEL_F_BOUNDARY)
-        push(ws, &n, mask, win, &have, CP_BOS);
-    for (size_t i = 0; i < len && chars < MODEL_MAX_CHARS;) {
+        push(ws, n, mask, seed, win, &have, CP_BOS);
+    for (size_t i = 0; i < len && chars < limit;) {
         uint32_t cp = next_cp(u, len, &i);
         if (is_space(cp) || cp < 0x20u) {
             pending_space = chars > 0;
@@ -257,16 +262,35 @@ size_t model_grams(model_ws *ws, const char *text, size_t len)
         else if ((s->flags & MODEL_F_DIGITS) && cp >= '0' && cp <= '9')
             cp = '0';
         if (pending_space) {
-            push(ws, &n, mask, win, &have, ' ');
+            push(ws, n, mask, seed, win, &have, ' ');
             pending_space = 0;
         }
-        push(ws, &n, mask, win, &have, cp);
+        push(ws, n, mask, seed, win, &have, cp);
         chars++;
     }
-    if (s->flags & MODEL_F_BOUNDARY)
-        push(ws, &n, mask, win, &have, CP_EOS);
+    if (eos && (s->flags & MODEL_F_BOUNDARY))
+        push(ws, n, mask, seed, win, &have, CP_EOS);
+    return chars;
+}
+
+size_t model_grams(model_ws *ws, const char *text, size_t len)
+{
+    const model_spec *s = &ws->spec;
+    /* a table at least twice the n-grams this text can make, so short texts
+       touch only a few cache lines of it */
+    size_t orders = s->max_n - s->min_n + 1;
+    size_t most = ((len < MODEL_MAX_CHARS ? len : MODEL_MAX_CHARS) + 2) * orders;
+    if (s->flags & MODEL_F_HEAD)
+        most += (MODEL_HEAD_CHARS + 2) * orders;
+    size_t size = 64;
+    while (size < 2 * most && size < ws->tabcap)
+        size *= 2;
+    size_t n = 0;
+    ws->chars = scan(ws, text, len, size - 1, s->seed, MODEL_MAX_CHARS, 1, &n);
+    ws->nmain = n;
+    if (s->flags & MODEL_F_HEAD) /* the start again, as features of its own */
+        scan(ws, text, len, size - 1, s->seed ^ 0x68656164u, MODEL_HEAD_CHARS, 0, &n);
     memset(ws->tab, 0, size * sizeof *ws->tab);
-    ws->chars = chars;
     return n;
 }
 
@@ -323,18 +347,22 @@ size_t model_extract(model_ws *ws, const float *idf, const char *text, size_t le
                      const float **val)
 {
     size_t n = model_grams(ws, text, len);
-    double norm = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = ws->val[i] == 1.0f ? 1.0f : 1.0f + logf(ws->val[i]);
-        if (idf)
-            v *= idf[ws->idx[i]];
-        ws->val[i] = v;
-        norm += (double)v * v;
-    }
-    if (norm > 0) {
-        float inv = (float)(1.0 / sqrt(norm));
-        for (size_t i = 0; i < n; i++)
-            ws->val[i] *= inv;
+    /* the text's n-grams to unit length, the copies of its start to MODEL_HEAD_WEIGHT */
+    size_t part[3] = {0, ws->nmain, n};
+    for (int k = 0; k < 2; k++) {
+        double norm = 0;
+        for (size_t i = part[k]; i < part[k + 1]; i++) {
+            float v = ws->val[i] == 1.0f ? 1.0f : 1.0f + logf(ws->val[i]);
+            if (idf)
+                v *= idf[ws->idx[i]];
+            ws->val[i] = v;
+            norm += (double)v * v;
+        }
+        if (norm > 0) {
+            float inv = (float)((k ? MODEL_HEAD_WEIGHT : 1.0) / sqrt(norm));
+            for (size_t i = part[k]; i < part[k + 1]; i++)
+                ws->val[i] *= inv;
+        }
     }
     n += model_extras(&ws->spec, ws->chars, extra, nextra, ws->idx + n, ws->val + n);
     *idx = ws->idx;

@@ -45,7 +45,8 @@ static int same_hashing(const model_spec *a, const model_spec *b)
 {
     unsigned f = MODEL_F_DIGITS | MODEL_F_BOUNDARY;
     return a->hash_bits == b->hash_bits && a->min_n == b->min_n && a->max_n == b->max_n &&
-           a->seed == b->seed && (a->flags & f) == (b->flags & f);
+           a->seed == b->seed && (a->flags & f) == (b->flags & f) &&
+           !((a->flags | b->flags) & MODEL_F_HEAD); /* one scaling for all n-grams here */
 }
 
 int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, ny_err *e)

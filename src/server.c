@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "server_cases.h"
 #include "server_int.h"
 
 static _Thread_local server *tl_server;
@@ -98,6 +99,7 @@ static void free_server(server *sv)
     }
     server_live_free(sv);
     server_stream_free(sv);
+    server_cases_stop(sv);
     pthread_mutex_destroy(&sv->lock);
     server_commit_destroy(&sv->commit);
     free(sv);
@@ -130,6 +132,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
         rc = server_stream_start(sv, e);
     if (rc == NY_OK)
         rc = start_outbound(sv, e);
+    if (rc == NY_OK)
+        rc = server_cases_start(sv, e);
     if (rc == NY_OK)
         rc = server_http_start(sv, e);
     if (rc != NY_OK) {

@@ -79,6 +79,7 @@ struct server {
     outbox_worker *outbox;       /* the delivery worker, NULL with o.no_outbox */
     char fx_node[40];            /* this run's prefix of lead merge keys */
     server_committer commit;
+    struct server_cases_state *cases; /* SLA table and case scheduler (server_cases_sched.c) */
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "server_api.h"
+#include "server_cases.h"
 #include "server_int.h"
 
 typedef struct route_row {
@@ -37,6 +38,14 @@ static const route_row routes[] = {
     {"GET", "/api/v1/notices/{}", server_notice_get},
     {"GET", "/api/v1/outbox", server_outbox_list},
     {"POST", "/api/v1/outbox/{}/retry", server_outbox_retry},
+    {"GET", "/api/v1/cases", server_cases_list},
+    {"POST", "/api/v1/cases", server_cases_post},
+    {"GET", "/api/v1/cases/{}", server_case_get},
+    {"POST", "/api/v1/cases/{}/actions", server_case_action},
+    {"GET", "/api/v1/kpi", server_kpi},
+    {"GET", "/api/v1/kpi/workers", server_kpi_workers},
+    {"GET", "/api/v1/ledger", server_ledger},
+    {"GET", "/api/v1/digest", server_digest},
     {"GET", "/api/v1/stream", server_stream},
     {"GET", "/api/v1/units", api_units_get},
     {"GET", "/api/v1/units/{}", api_unit_get},

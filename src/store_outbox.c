@@ -171,7 +171,8 @@ int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e)
     int rc = store_sql(s,
                        "SELECT COALESCE(sum(CASE WHEN status IN ('pending', 'sending') THEN 1 "
                        "ELSE 0 END), 0), COALESCE(sum(CASE WHEN status = 'dead' THEN 1 ELSE 0 "
-                       "END), 0) FROM outbox WHERE status <> 'sent'",
+                       "END), 0) FROM outbox"
+                       " WHERE status IN ('pending', 'sending', 'dead')",
                        NULL, 0, on_depth, v, NULL, e);
     *waiting = v[0];
     *dead = v[1];

@@ -215,7 +215,36 @@ const char *const store_pg_migrations[] = {
     "ALTER TABLE outbox ADD COLUMN priority integer NOT NULL DEFAULT 2;"
     "CREATE INDEX notice_deliveries_outbox ON notice_deliveries(outbox_id);"
     "CREATE INDEX outbox_created ON outbox(created_at);",
-    /* 6: unit statistics for the staff API's /stats. stat_days holds, per unit
+
+    /* 6: the case loop (issue 5); see store_sqlite_schema.c */
+    "ALTER TABLE cases ADD COLUMN kind text NOT NULL DEFAULT 'case' CHECK(kind IN('case','rectification'));"
+    "ALTER TABLE cases ADD COLUMN origin_unit_id bigint REFERENCES units(id);"
+    "ALTER TABLE cases ADD COLUMN group_id bigint REFERENCES chat_groups(id);"
+    "ALTER TABLE cases ADD COLUMN stage text NOT NULL DEFAULT '' CHECK(stage IN('','accept','resolve','verify'));"
+    "ALTER TABLE cases ADD COLUMN next_check_at bigint;"
+    "ALTER TABLE cases ADD COLUMN sla_left bigint;"
+    "ALTER TABLE cases ADD COLUMN suspended_from text NOT NULL DEFAULT '';"
+    "ALTER TABLE cases ADD COLUMN accepted_at bigint;"
+    "ALTER TABLE cases ADD COLUMN resolved_at bigint;"
+    "ALTER TABLE cases ADD COLUMN verified_at bigint;"
+    "ALTER TABLE cases ADD COLUMN accept_late integer NOT NULL DEFAULT 0 CHECK(accept_late IN(0,1));"
+    "ALTER TABLE cases ADD COLUMN resolve_late integer NOT NULL DEFAULT 0 CHECK(resolve_late IN(0,1));"
+    "ALTER TABLE cases ADD COLUMN resolved_by text NOT NULL DEFAULT '';"
+    "ALTER TABLE cases ADD COLUMN reopen_count integer NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN merged_into bigint REFERENCES cases(id);"
+    "ALTER TABLE cases ADD COLUMN prev_unit_id bigint REFERENCES units(id);"
+    "ALTER TABLE cases ADD COLUMN version bigint NOT NULL DEFAULT 0;"
+    "CREATE INDEX cases_next ON cases(next_check_at) WHERE next_check_at IS NOT NULL;"
+    "CREATE INDEX cases_origin ON cases(origin_unit_id, opened_at);"
+    "CREATE TABLE case_reporters(case_id bigint NOT NULL REFERENCES cases(id),"
+    " group_id bigint NOT NULL REFERENCES chat_groups(id),"
+    " sender_id" KEY " NOT NULL,"
+    " sender_name text NOT NULL,"
+    " message_id bigint REFERENCES messages(id),"
+    " at bigint NOT NULL,"
+    " PRIMARY KEY(case_id, group_id, sender_id));"
+    "CREATE INDEX case_reporters_sender ON case_reporters(group_id, sender_id);",
+    /* 7: unit statistics for the staff API's /stats. stat_days holds, per unit
      * (every level) and day (Unix days of China time, (t+28800)/86400), the
      * counts the dashboard shows; stat_deltas receives one row per stored
      * message and lead, written by triggers in the same transaction as the

@@ -246,7 +246,43 @@ const char *const store_sqlite_migrations[] = {
     "ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;"
     "CREATE INDEX notice_deliveries_outbox ON notice_deliveries(outbox_id);"
     "CREATE INDEX outbox_created ON outbox(created_at);",
-    /* 6: unit statistics for the staff API's /stats. stat_days holds, per unit
+
+    /* 6: the case loop (issue 5): kind (rectification ledger), the unit where the
+     * matter lies, the reporter's group, the SLA stage with its next check time
+     * for the scheduler (remind, then breach), the clock left at suspension,
+     * milestones and late marks for the KPIs, the resolver (verification must be
+     * someone else), reopen count, merge target, the previous holder (return
+     * sends a case back down), and a version for optimistic updates; reporters
+     * (several when duplicates merge), found by group and sender for feedback. */
+    "ALTER TABLE cases ADD COLUMN kind TEXT NOT NULL DEFAULT 'case' CHECK(kind IN('case','rectification'));"
+    "ALTER TABLE cases ADD COLUMN origin_unit_id INTEGER REFERENCES units(id);"
+    "ALTER TABLE cases ADD COLUMN group_id INTEGER REFERENCES chat_groups(id);"
+    "ALTER TABLE cases ADD COLUMN stage TEXT NOT NULL DEFAULT '' CHECK(stage IN('','accept','resolve','verify'));"
+    "ALTER TABLE cases ADD COLUMN next_check_at INTEGER;"
+    "ALTER TABLE cases ADD COLUMN sla_left INTEGER;"
+    "ALTER TABLE cases ADD COLUMN suspended_from TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cases ADD COLUMN accepted_at INTEGER;"
+    "ALTER TABLE cases ADD COLUMN resolved_at INTEGER;"
+    "ALTER TABLE cases ADD COLUMN verified_at INTEGER;"
+    "ALTER TABLE cases ADD COLUMN accept_late INTEGER NOT NULL DEFAULT 0 CHECK(accept_late IN(0,1));"
+    "ALTER TABLE cases ADD COLUMN resolve_late INTEGER NOT NULL DEFAULT 0 CHECK(resolve_late IN(0,1));"
+    "ALTER TABLE cases ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cases ADD COLUMN reopen_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN merged_into INTEGER REFERENCES cases(id);"
+    "ALTER TABLE cases ADD COLUMN prev_unit_id INTEGER REFERENCES units(id);"
+    "ALTER TABLE cases ADD COLUMN version INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX cases_next ON cases(next_check_at) WHERE next_check_at IS NOT NULL;"
+    "CREATE INDEX cases_origin ON cases(origin_unit_id, opened_at);"
+    "CREATE TABLE case_reporters("
+    " case_id INTEGER NOT NULL REFERENCES cases(id),"
+    " group_id INTEGER NOT NULL REFERENCES chat_groups(id),"
+    " sender_id TEXT NOT NULL,"
+    " sender_name TEXT NOT NULL,"
+    " message_id INTEGER REFERENCES messages(id),"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY(case_id, group_id, sender_id)) STRICT;"
+    "CREATE INDEX case_reporters_sender ON case_reporters(group_id, sender_id);",
+    /* 7: unit statistics for the staff API's /stats. stat_days holds, per unit
      * (every level) and day (Unix days of China time, (t+28800)/86400), the
      * counts the dashboard shows; stat_deltas receives one row per stored
      * message and lead, written by triggers in the same transaction as the

@@ -2,7 +2,7 @@
  * per-message deltas into per-unit, per-day rows, and reading totals, days
  * and children of any subtree.
  *
- * Migration 6's triggers write one stat_deltas row per stored message or
+ * Migration 7's triggers write one stat_deltas row per stored message or
  * lead, for the group's own unit (usually a grid), in the writer's
  * transaction: nothing has to remember to count, and no row is shared
  * between concurrent writers, so ingest on several nodes never waits on a

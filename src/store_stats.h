@@ -2,7 +2,7 @@
  * API's statistics (GET /api/v1/stats), fast at every level of the unit
  * tree.
  *
- * Triggers (migration 6) add a delta row for every message and lead stored,
+ * Triggers (migration 7) add a delta row for every message and lead stored,
  * in the same transaction, whoever writes it (ingest, the demo generator,
  * tests); store_stats_compact folds the deltas into stat_days, one row per
  * unit of every level and day, so a district's year is 365 rows. Queries

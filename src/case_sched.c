@@ -1,0 +1,111 @@
+/* case_sched.c - one pass of the case scheduler (see case_sched.h).
+ *
+ * For a case whose check time has come: before the deadline it is the
+ * reminder (a "remind" log entry, next check at the deadline); at or after
+ * the deadline the stage is late: the case is marked overdue and, while it
+ * waits to be accepted or resolved below the district, escalated to the
+ * parent unit by the system (case_apply with the escalate action, which
+ * starts a fresh accept deadline there); at district level, when it waits
+ * for verification, or for a rectification item (its owner stays
+ * responsible), it gets an "overdue" log entry (催办) and no further checks
+ * until someone acts. */
+#include "case_sched.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "case.h"
+#include "store_case.h"
+
+static const case_actor sys = {"system", "系统", "system", "", "", ""};
+
+/* Handles one due case inside a transaction; *what: 0 skipped, 1 reminded,
+ * 2 escalated, 3 marked overdue. */
+static int handle(store *db, const sla *s, case_row *c, int64_t now, int *what, ny_err *e)
+{
+    *what = 0;
+    if (!c->next_check_at || c->next_check_at > now)
+        return NY_OK; /* someone acted meanwhile */
+    if (c->due_at && now < c->due_at) {
+        c->next_check_at = c->due_at;
+        int rc = store_case_save(db, c, e);
+        if (rc == NY_OK) {
+            char note[160], due[32];
+            case_time_iso(c->due_at, due);
+            snprintf(note, sizeof note, "即将到期，请于%s前办理 / due at %s", due, due);
+            rc = store_case_log(db, c->id, now, "system", "remind", "{}", note, NULL, e);
+        }
+        *what = 1;
+        return rc;
+    }
+    int escalate = (strcmp(c->stage, "accept") == 0 || strcmp(c->stage, "resolve") == 0) &&
+                   strcmp(c->level, "district") != 0 && strcmp(c->kind, "case") == 0;
+    if (escalate) {
+        case_request req = {
+            .action = CASE_ESCALATE,
+            .note = strcmp(c->stage, "accept") == 0
+                        ? "超过受理时限未受理，系统自动上报上级 / not accepted in time"
+                        : "超过处置时限未办结，系统自动上报上级 / not resolved in time"};
+        *what = 2;
+        return case_apply(db, s, c, &sys, &req, now, NULL, e);
+    }
+    case_row before;
+    int rc = case_row_copy(&before, c, e);
+    if (rc != NY_OK)
+        return rc;
+    if (strcmp(c->stage, "accept") == 0)
+        c->accept_late = 1;
+    if (strcmp(c->stage, "resolve") == 0)
+        c->resolve_late = 1;
+    c->overdue = 1;
+    c->next_check_at = 0;
+    rc = store_case_save(db, c, e);
+    if (rc == NY_OK)
+        rc = store_case_log(db, c->id, now, "system", "overdue",
+                            before.overdue ? "{}" : "{\"overdue\":[0,1]}",
+                            "已超过办理时限，系统催办 / overdue", NULL, e);
+    case_row_free(&before);
+    *what = 3;
+    return rc;
+}
+
+int case_sched_pass(store *db, const sla *s, int64_t now, int max, case_sched_stats *st, ny_err *e)
+{
+    int64_t ids[256];
+    int n = 0;
+    if (max > 256)
+        max = 256;
+    int rc = store_case_due(db, now, max, ids, &n, e);
+    for (int i = 0; i < n && rc == NY_OK; i++) {
+        case_row c;
+        int what = 0;
+        if ((rc = store_begin(db, e)) != NY_OK)
+            break;
+        rc = store_case_load(db, ids[i], &c, e);
+        if (rc == NY_OK) {
+            rc = handle(db, s, &c, now, &what, e);
+            case_row_free(&c);
+        }
+        if (rc == NY_OK)
+            rc = store_commit(db, e);
+        if (rc != NY_OK) {
+            ny_err keep = *e;
+            store_rollback(db, NULL);
+            *e = keep;
+            if (rc == NY_ECONFLICT || rc == NY_ENOTFOUND) { /* another node won */
+                st->skipped++;
+                rc = NY_OK;
+            }
+            continue;
+        }
+        if (what == 0)
+            st->skipped++;
+        else if (what == 1)
+            st->reminded++;
+        else if (what == 2)
+            st->escalated++;
+        else
+            st->overdue++;
+    }
+    return rc;
+}

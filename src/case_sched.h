@@ -1,0 +1,27 @@
+/* case_sched.h - the case scheduler: reminders before a deadline, and on a
+ * breach the overdue mark (超期) and automatic escalation one level up.
+ *
+ * Cases carry next_check_at (indexed): the reminder time of their current
+ * stage, then its deadline. A pass takes the cases whose check time has
+ * come, oldest first, and handles each in its own transaction under the
+ * case's version check, so several nodes may run passes at once: for each
+ * case only one of them commits, the others roll back and move on. Time is
+ * the caller's (the server's clock, or the test clock). */
+#ifndef NY_CASE_SCHED_H
+#define NY_CASE_SCHED_H
+
+#include <stdint.h>
+
+#include "sla.h"
+#include "store.h"
+
+typedef struct case_sched_stats {
+    long reminded, escalated, overdue, skipped;
+} case_sched_stats;
+
+/* Handles up to max cases due at now; adds what it did to *st. A case that
+ * another node handled first counts as skipped. NY_OK, or the first store
+ * error other than such a race. */
+int case_sched_pass(store *db, const sla *s, int64_t now, int max, case_sched_stats *st, ny_err *e);
+
+#endif

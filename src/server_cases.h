@@ -1,0 +1,43 @@
+/* server_cases.h - what the case routes of the server share
+ * (server_cases.c, server_cases_report.c, server_cases_sched.c); not for use
+ * outside the server module. */
+#ifndef NY_SERVER_CASES_H
+#define NY_SERVER_CASES_H
+
+#include "case.h"
+#include "server_int.h"
+
+/* Loads the SLA table and calendar from the server's data directory and
+ * starts the case scheduler thread (a pass every 0.2 s at server_now()).
+ * NY_EINVAL for a bad data file. */
+int server_cases_start(server *sv, ny_err *e);
+
+/* Stops the scheduler and frees the SLA table; safe when never started. */
+void server_cases_stop(server *sv);
+
+/* The server's SLA table (with its calendar). */
+const sla *server_cases_sla(server *sv);
+
+/* The caller as the case module's actor (borrowing who's strings). */
+void server_case_actor(const server_caller *who, case_actor *a);
+
+/* A case as a list item of GET /api/v1/cases. */
+json_t *server_case_json(const case_row *c);
+
+/* The daily digest (日报) of the unit named name with subtree prefix for
+ * the local day starting at day: new and closed cases that day, open and
+ * overdue cases now, the first overdue ones listed; into out. */
+int server_cases_digest_text(store *db, const char *name, const char *prefix, int64_t day,
+                             char *out, size_t n, ny_err *e);
+
+/* Routes (docs/API.md "Cases"). */
+void server_cases_list(server *sv, const server_call *call, server_reply *r);
+void server_cases_post(server *sv, const server_call *call, server_reply *r);
+void server_case_get(server *sv, const server_call *call, server_reply *r);
+void server_case_action(server *sv, const server_call *call, server_reply *r);
+void server_kpi(server *sv, const server_call *call, server_reply *r);
+void server_kpi_workers(server *sv, const server_call *call, server_reply *r);
+void server_ledger(server *sv, const server_call *call, server_reply *r);
+void server_digest(server *sv, const server_call *call, server_reply *r);
+
+#endif
