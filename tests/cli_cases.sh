@@ -43,7 +43,7 @@ action() { # TOKEN ID JSON
 # wait_for ID PYEXPR VALUE: polls the case until the expression has the value
 wait_for() {
     local i
-    for i in $(seq 50); do
+    for i in $(seq 200); do # the scheduler ticks every 0.2 s; slow under load
         get -H "Authorization: Bearer $admin" "$url/api/v1/cases/$1" >/dev/null
         [ "$(field "$2")" = "$3" ] && return 0
         sleep 0.1
