@@ -85,7 +85,9 @@ build/obj build/asan/obj build/tests build/asan/tests build/bench var:
 	$(Q)mkdir -p $@
 
 # The demo district with the default policies and lexicon, created once;
-# then its statistics.
+# then its statistics, and the server on http://$(LISTEN) with the demo
+# logins (Ctrl-C stops it).
+LISTEN ?= 127.0.0.1:8080
 run: deps
 	@$(MAKE) --no-print-directory build/nuanyang var
 	@if [ ! -e $(DB) ]; then \
@@ -94,6 +96,14 @@ run: deps
 	  build/nuanyang import --db $(DB) policies data/policies.csv || exit 1; \
 	  build/nuanyang import --db $(DB) lexicon data/lexicon.csv || exit 1; fi
 	@build/nuanyang stats --db $(DB)
+	@printf '\nnuanyang serves the demo district at http://%s\n\n' "$(LISTEN)"
+	@printf '  %-12s %-20s %s\n' role account sees \
+	  admin admin '羊山新区 (everything)' district district1 羊山新区 \
+	  street street01 前进街道 community comm411571001001 新都社区 \
+	  grid_worker gw411571001001001 新都社区第一网格 department dept-zhujian 区住建局
+	@printf '\n  password: yangshan2026   e.g. curl -s http://%s/api/v1/login -d %s\n\n' \
+	  "$(LISTEN)" "'{\"account\":\"street01\",\"password\":\"yangshan2026\"}'"
+	@exec build/nuanyang serve --db $(DB) --listen $(LISTEN)
 
 # Unit and CLI tests on SQLite, then on a throw-away PostgreSQL cluster
 # (NUANYANG_SKIP_PG=1 skips the PostgreSQL run, and says so).

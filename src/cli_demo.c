@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "demo.h"
+#include "store_stats.h"
 
 static int parse_count(const char *cmd, const char *opt, const char *text, long max,
                        unsigned long long *out)
@@ -105,6 +106,8 @@ int cmd_demo(int argc, char **argv)
     fprintf(stderr, "generating demo district (seed %llu, %llu messages) in %s\n", seed, messages,
             store_engine(s));
     rc = demo_generate(s, &o, &e);
+    if (rc == NY_OK) /* fold the statistics now rather than in the first /stats request */
+        rc = store_stats_compact(s, 0, NULL, &e);
     store_close(s);
     if (rc != NY_OK)
         return cli_fail("demo", &e);

@@ -1,13 +1,12 @@
 /* server.c - the life of the nuanyang server: start, per-thread workers,
- * the group table, graceful stop.
+ * graceful stop.
  *
- * server_start reads the database once (triage engine, chat groups, engine
- * name and schema version), then starts libmicrohttpd (server_http.c) with
- * a thread pool. Each pool thread makes its own worker — a store handle and
- * a triage workspace — on its first request and keeps it for the life of
- * the server; server_stop stops accepting, waits for requests in flight,
- * stops the pool and only then closes the workers' stores, so no request
- * loses its database under it. */
+ * server_start reads the database once (engine name and schema version;
+ * the triage engine and the chat groups are live data, see server_live.c),
+ * then starts libmicrohttpd (server_http.c) with a thread pool. Each pool thread makes its own
+ * worker — a store handle and a triage workspace — on its first request and keeps it for the life
+ * of the server; server_stop stops accepting, waits for requests in flight, stops the pool and only
+ * then closes the workers' stores, so no request loses its database under it. */
 #include "server.h"
 
 #include <stdlib.h>
@@ -34,7 +33,7 @@ server_worker *server_worker_get(server *sv, ny_err *e)
         free(w);
         return NULL;
     }
-    if (triage_ws_new(sv->engine, &w->ws, e) != NY_OK) {
+    if (server_live_ws(sv, w, e) != NY_OK) {
         store_close(w->db);
         free(w);
         return NULL;
@@ -58,83 +57,17 @@ int64_t server_now(server *sv)
     return (int64_t)time(NULL);
 }
 
-/* ---- the group table ----------------------------------------------------- */
-
-struct grow {
-    server_group *g;
-    size_t n, cap;
-};
-
-static int on_group(void *ctx, const store_group *g)
-{
-    struct grow *gr = ctx;
-    if (gr->n == gr->cap) {
-        size_t cap = gr->cap ? gr->cap * 2 : 256;
-        server_group *p = realloc(gr->g, cap * sizeof *p);
-        if (!p)
-            return NY_ERR;
-        gr->g = p;
-        gr->cap = cap;
-    }
-    server_group *x = &gr->g[gr->n];
-    x->external_id = strdup(g->external_id);
-    x->kind = strdup(g->kind);
-    x->unit_code = strdup(g->unit_code);
-    x->id = g->id;
-    if (!x->external_id || !x->kind || !x->unit_code) {
-        free(x->external_id);
-        free(x->kind);
-        free(x->unit_code);
-        return NY_ERR;
-    }
-    gr->n++;
-    return NY_OK;
-}
-
-static int by_external_id(const void *a, const void *b)
-{
-    const server_group *x = a, *y = b;
-    int c = strcmp(x->external_id, y->external_id);
-    return c ? c : (x->id > y->id) - (x->id < y->id);
-}
-
-const server_group *server_group_find(const server *sv, const char *external_id)
-{
-    size_t lo = 0, hi = sv->ngroups;
-    while (lo < hi) { /* first element not less than external_id */
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(sv->groups[mid].external_id, external_id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < sv->ngroups && strcmp(sv->groups[lo].external_id, external_id) == 0
-               ? &sv->groups[lo]
-               : NULL;
-}
-
 static int load(server *sv, ny_err *e)
 {
     store *db;
     int rc = store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &db, e);
     if (rc != NY_OK)
         return rc;
-    triage_opts to = {sv->o.data_dir, NULL, db};
-    struct grow gr = {0};
-    rc = triage_open(&to, &sv->engine, e);
-    if (rc == NY_OK) {
-        rc = store_groups_each(db, on_group, &gr, e);
-        if (rc == NY_ERR && e && !e->msg[0])
-            ny_err_set(e, rc, "out of memory reading the chat groups");
-    }
+    rc = server_live_start(sv, db, e);
     if (rc == NY_OK)
         rc = store_schema_version(db, &sv->schema_version, e);
     snprintf(sv->engine_name, sizeof sv->engine_name, "%s", store_engine(db));
     store_close(db);
-    sv->groups = gr.g;
-    sv->ngroups = gr.n;
-    if (rc == NY_OK)
-        qsort(sv->groups, sv->ngroups, sizeof *sv->groups, by_external_id);
     return rc;
 }
 
@@ -160,17 +93,12 @@ static void free_server(server *sv)
     triage_etiquette_free(sv->etiquette);
     for (server_worker *w = sv->workers, *next; w; w = next) {
         next = w->next;
-        triage_ws_free(w->ws);
+        server_live_ws_free(w);
         store_close(w->db);
         free(w);
     }
-    for (size_t i = 0; i < sv->ngroups; i++) {
-        free(sv->groups[i].external_id);
-        free(sv->groups[i].kind);
-        free(sv->groups[i].unit_code);
-    }
-    free(sv->groups);
-    triage_close(sv->engine);
+    server_live_free(sv);
+    server_stream_free(sv);
     server_cases_stop(sv);
     pthread_mutex_destroy(&sv->lock);
     server_commit_destroy(&sv->commit);
@@ -201,6 +129,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     server_commit_init(&sv->commit);
     int rc = load(sv, e);
     if (rc == NY_OK)
+        rc = server_stream_start(sv, e);
+    if (rc == NY_OK)
         rc = start_outbound(sv, e);
     if (rc == NY_OK)
         rc = server_cases_start(sv, e);
@@ -223,6 +153,7 @@ void server_stop(server *sv, unsigned grace_s)
 {
     if (!sv)
         return;
+    server_stream_stop(sv);
     server_http_quiesce(sv);
     struct timespec tick = {0, 20 * 1000 * 1000};
     for (unsigned waited = 0; atomic_load(&sv->in_flight) > 0 && waited < grace_s * 50; waited++)

@@ -8,8 +8,9 @@
  * (signed connector ingest, see server_ingest.c). Every error is a JSON
  * body {"error":…,"field":…,"index":…}; each request is logged as one JSON
  * line on stderr. A message is acknowledged only after the transaction that
- * stores it has committed. The chat groups are read once at start: a group
- * added to the database later is "unknown" until the server is restarted. */
+ * stores it has committed. The triage engine and the chat groups are
+ * rebuilt from the database when it changes (within a second for changes
+ * made elsewhere, at once for the staff API's own), without a restart. */
 #ifndef NY_SERVER_H
 #define NY_SERVER_H
 

@@ -184,6 +184,7 @@ static void route(server *sv, struct MHD_Connection *c, struct req *q, server_re
         server_error(r, 413, msg, NULL, -1);
         return;
     }
+    server_live_refresh(sv);
     server_call call = {.conn = c,
                         .method = q->method,
                         .path = q->path,
@@ -198,6 +199,14 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *
 {
     server_reply r = {0};
     route(sv, c, q, &r);
+    if (r.stream) { /* an event stream (server_stream.c) */
+        MHD_add_response_header(r.stream, "Content-Type", r.content_type);
+        MHD_add_response_header(r.stream, "Cache-Control", "no-cache");
+        q->status = r.status;
+        enum MHD_Result sok = MHD_queue_response(c, (unsigned)r.status, r.stream);
+        MHD_destroy_response(r.stream);
+        return sok;
+    }
     if (!r.body)
         server_error(&r, 500, "out of memory", NULL, -1);
     struct MHD_Response *resp =
@@ -330,12 +339,13 @@ int server_http_start(server *sv, ny_err *e)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n < 1 ? 16 : n > 4 ? 64 : 16 * (unsigned)n;
     }
-    sv->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-        NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv,
-        MHD_OPTION_END);
+    sv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+                                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+                                  0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR,
+                                  (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                  MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_done, sv, MHD_OPTION_END);
     if (!sv->daemon)
         return ny_err_set(e, NY_EUNAVAIL, "cannot listen on %s:%u (address in use?)",
                           sv->o.listen_addr, sv->o.port);

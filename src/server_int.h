@@ -56,15 +56,15 @@ typedef struct server_committer {
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
     store *db;
-    triage_ws *ws;
+    triage_ws *ws;           /* a workspace of eng */
+    struct live_engine *eng; /* the engine ws belongs to (a reference) */
+    long gen;                /* the live generation eng came from */
     struct server_worker *next;
 } server_worker;
 
 struct server {
     server_opts o;
-    triage_engine *engine;
-    server_group *groups; /* sorted by external_id */
-    size_t ngroups;
+    struct server_live *live; /* triage engine and group table (server_live.c) */
     server_metrics m;
     atomic_int in_flight;
     pthread_mutex_t lock;   /* guards workers */
@@ -74,6 +74,7 @@ struct server {
     char engine_name[16];
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
+    struct server_stream_hub *stream; /* open event streams (server_stream.c) */
     triage_etiquette *etiquette; /* one for the server: every thread's messages */
     outbox_worker *outbox;       /* the delivery worker, NULL with o.no_outbox */
     char fx_node[40];            /* this run's prefix of lead merge keys */
@@ -85,8 +86,37 @@ struct server {
  * first use. NULL with *e filled when the database cannot be opened. */
 server_worker *server_worker_get(server *sv, ny_err *e);
 
-/* The group with this external id, or NULL. */
+/* The group with this external id, or NULL. The pointer stays valid
+ * until the server stops. */
 const server_group *server_group_find(const server *sv, const char *external_id);
+
+/* ---- live data: triage engine and groups (server_live.c) -----------------
+ * Rebuilt from the database without a restart; see server_live.c. */
+typedef struct server_live_build server_live_build_t;
+
+/* Builds the first engine and group table from db (server_start). */
+int server_live_start(server *sv, store *db, ny_err *e);
+/* Frees the live data (after every worker's workspace is freed). */
+void server_live_free(server *sv);
+/* Builds a new engine and group table from db, which may be inside a
+ * transaction (the build sees its uncommitted writes). Errors as
+ * triage_open gives them: a knowledge edit that breaks the build is
+ * refused. */
+int server_live_build(server *sv, store *db, server_live_build_t **out, ny_err *e);
+/* Swaps a build in (taking it); requests in flight keep their engine. */
+void server_live_publish(server *sv, server_live_build_t *b);
+void server_live_build_free(server_live_build_t *b);
+/* Build and publish, one rebuild at a time. */
+int server_live_reload(server *sv, store *db, ny_err *e);
+/* Called before each request is routed: at most once a second compares
+ * the database's data signature and rebuilds when it changed, then moves
+ * the calling thread's worker to the newest engine. Never fails a request. */
+void server_live_refresh(server *sv);
+/* Gives w a workspace of the newest engine (freeing its old one). */
+int server_live_ws(server *sv, server_worker *w, ny_err *e);
+void server_live_ws_free(server_worker *w);
+/* How many engines have been published (1 after start). */
+long server_live_generation(const server *sv);
 
 /* A response being built by a route: status, JSON body (owned) and the
  * Allow header of a 405 ("" otherwise). */
@@ -96,6 +126,7 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
+    struct MHD_Response *stream; /* instead of body: a streamed response (server_stream.c) */
     const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
     char etag[48];                   /* ETag or "" */
 } server_reply;
@@ -236,6 +267,26 @@ void server_effects_committed(server *sv, server_effects *fx);
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
                         size_t n, json_t **results, server_reply *r);
 
+/* ---- event streams (server_stream.c) -------------------------------------- */
+
+/* Announces an event to every open GET /api/v1/stream whose caller's scope
+ * holds unit_code: each such client receives "event: <event>", an id and
+ * "data: <data as compact JSON>". event is "lead" or "case"; data is
+ * borrowed (the caller keeps its reference). Never blocks on a client: a
+ * client whose queue is full loses its oldest event and is told so. Safe
+ * from any thread; does nothing once the server is stopping. */
+void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data);
+
+/* GET /api/v1/stream. */
+void server_stream(server *sv, const server_call *call, server_reply *r);
+
+/* Server life: start makes the hub and its keep-alive thread (NY_OK or
+ * NY_ERR); stop ends every stream and refuses new ones (before the server
+ * waits for requests in flight); free releases the hub after the daemon has
+ * stopped. stop and free accept a server without a hub. */
+int server_stream_start(server *sv, ny_err *e);
+void server_stream_stop(server *sv);
+void server_stream_free(server *sv);
 /* A request's writes: writes them through db (inside a transaction and a
  * savepoint that the caller owns); NY_OK or an NY_* code with *e filled. */
 typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server_api.h"
 #include "server_cases.h"
 #include "server_int.h"
 
@@ -45,6 +46,23 @@ static const route_row routes[] = {
     {"GET", "/api/v1/kpi/workers", server_kpi_workers},
     {"GET", "/api/v1/ledger", server_ledger},
     {"GET", "/api/v1/digest", server_digest},
+    {"GET", "/api/v1/stream", server_stream},
+    {"GET", "/api/v1/units", api_units_get},
+    {"GET", "/api/v1/units/{}", api_unit_get},
+    {"GET", "/api/v1/groups", api_groups},
+    {"GET", "/api/v1/messages", api_messages},
+    {"GET", "/api/v1/leads", api_leads},
+    {"GET", "/api/v1/stats", api_stats},
+    {"GET", "/api/v1/policies", api_policies},
+    {"POST", "/api/v1/policies", api_policy_post},
+    {"GET", "/api/v1/policies/{}", api_policy_get},
+    {"PUT", "/api/v1/policies/{}", api_policy_put},
+    {"DELETE", "/api/v1/policies/{}", api_policy_delete},
+    {"GET", "/api/v1/lexicon", api_lexicon},
+    {"POST", "/api/v1/lexicon", api_lexeme_post},
+    {"PUT", "/api/v1/lexicon/{}", api_lexeme_put},
+    {"DELETE", "/api/v1/lexicon/{}", api_lexeme_delete},
+    {"POST", "/api/v1/triage", api_triage},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */

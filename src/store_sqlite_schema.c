@@ -282,6 +282,68 @@ const char *const store_sqlite_migrations[] = {
     " at INTEGER NOT NULL,"
     " PRIMARY KEY(case_id, group_id, sender_id)) STRICT;"
     "CREATE INDEX case_reporters_sender ON case_reporters(group_id, sender_id);",
+    /* 7: unit statistics for the staff API's /stats. stat_days holds, per unit
+     * (every level) and day (Unix days of China time, (t+28800)/86400), the
+     * counts the dashboard shows; stat_deltas receives one row per stored
+     * message and lead, written by triggers in the same transaction as the
+     * row (the group's unit only), and store_stats_compact() folds deltas into
+     * stat_days for the unit and its ancestors. Existing messages and leads
+     * are backfilled here as deltas. */
+    "CREATE TABLE stat_days( unit_id INTEGER NOT NULL REFERENCES units(id), day INTEGER "
+    "NOT NULL, messages INTEGER NOT NULL DEFAULT 0, leads INTEGER NOT NULL DEFAULT 0, "
+    "replies INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0, i_consult "
+    "INTEGER NOT NULL DEFAULT 0, i_help INTEGER NOT NULL DEFAULT 0, i_report INTEGER NOT "
+    "NULL DEFAULT 0, i_emergency INTEGER NOT NULL DEFAULT 0, i_complaint INTEGER NOT NULL "
+    "DEFAULT 0, i_other INTEGER NOT NULL DEFAULT 0, c_urban INTEGER NOT NULL DEFAULT 0, "
+    "c_environment INTEGER NOT NULL DEFAULT 0, c_transport INTEGER NOT NULL DEFAULT 0, "
+    "c_education INTEGER NOT NULL DEFAULT 0, c_labour INTEGER NOT NULL DEFAULT 0, "
+    "c_commerce INTEGER NOT NULL DEFAULT 0, c_health INTEGER NOT NULL DEFAULT 0, c_none "
+    "INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(unit_id, day)) STRICT, WITHOUT ROWID;CREATE "
+    "TABLE stat_deltas( id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL, day INTEGER NOT "
+    "NULL, messages INTEGER NOT NULL DEFAULT 0, leads INTEGER NOT NULL DEFAULT 0, replies "
+    "INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0, i_consult INTEGER "
+    "NOT NULL DEFAULT 0, i_help INTEGER NOT NULL DEFAULT 0, i_report INTEGER NOT NULL "
+    "DEFAULT 0, i_emergency INTEGER NOT NULL DEFAULT 0, i_complaint INTEGER NOT NULL "
+    "DEFAULT 0, i_other INTEGER NOT NULL DEFAULT 0, c_urban INTEGER NOT NULL DEFAULT 0, "
+    "c_environment INTEGER NOT NULL DEFAULT 0, c_transport INTEGER NOT NULL DEFAULT 0, "
+    "c_education INTEGER NOT NULL DEFAULT 0, c_labour INTEGER NOT NULL DEFAULT 0, "
+    "c_commerce INTEGER NOT NULL DEFAULT 0, c_health INTEGER NOT NULL DEFAULT 0, c_none "
+    "INTEGER NOT NULL DEFAULT 0) STRICT;CREATE TRIGGER messages_stat AFTER INSERT ON "
+    "messages BEGIN INSERT INTO stat_deltas(unit_id,day,messages,replies,answered,"
+    "i_consult,i_help,i_report,i_emergency,i_complaint,i_other,c_urban,c_environment,"
+    "c_transport,c_education,c_labour,c_commerce,c_health,c_none) SELECT g.unit_id,"
+    "(NEW.sent_at+28800)/86400,1,CASE WHEN COALESCE(NEW.triage,'') LIKE '%\"reply\":\"%' "
+    "THEN 1 ELSE 0 END,CASE WHEN NEW.intent='consult' AND COALESCE(NEW.triage,'') LIKE "
+    "'%\"reply\":\"%' THEN 1 ELSE 0 END,CASE WHEN NEW.intent='consult' THEN 1 ELSE 0 END,"
+    "CASE WHEN NEW.intent='help' THEN 1 ELSE 0 END,CASE WHEN NEW.intent='report' THEN 1 "
+    "ELSE 0 END,CASE WHEN NEW.intent='emergency' THEN 1 ELSE 0 END,CASE WHEN "
+    "NEW.intent='complaint' THEN 1 ELSE 0 END,CASE WHEN NEW.intent='other' THEN 1 ELSE 0 "
+    "END,CASE WHEN NEW.category='城乡建设' THEN 1 ELSE 0 END,CASE WHEN NEW.category='环境保护' "
+    "THEN 1 ELSE 0 END,CASE WHEN NEW.category='交通运输' THEN 1 ELSE 0 END,CASE WHEN "
+    "NEW.category='教育文体' THEN 1 ELSE 0 END,CASE WHEN NEW.category='劳动和社会保障' THEN 1 ELSE 0 "
+    "END,CASE WHEN NEW.category='商贸旅游' THEN 1 ELSE 0 END,CASE WHEN NEW.category='卫生计生' "
+    "THEN 1 ELSE 0 END,CASE WHEN NEW.category='无' THEN 1 ELSE 0 END FROM chat_groups g "
+    "WHERE g.id=NEW.group_id; END;CREATE TRIGGER leads_stat AFTER INSERT ON leads BEGIN "
+    "INSERT INTO stat_deltas(unit_id,day,leads) VALUES(NEW.unit_id,"
+    "(NEW.created_at+28800)/86400,1); END;INSERT INTO stat_deltas(unit_id,day,messages,"
+    "replies,answered,i_consult,i_help,i_report,i_emergency,i_complaint,i_other,c_urban,"
+    "c_environment,c_transport,c_education,c_labour,c_commerce,c_health,c_none) SELECT "
+    "g.unit_id,(m.sent_at+28800)/86400,count(*),sum(CASE WHEN COALESCE(m.triage,'') LIKE "
+    "'%\"reply\":\"%' THEN 1 ELSE 0 END),sum(CASE WHEN m.intent='consult' AND "
+    "COALESCE(m.triage,'') LIKE '%\"reply\":\"%' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.intent='consult' THEN 1 ELSE 0 END),sum(CASE WHEN m.intent='help' THEN 1 ELSE 0 "
+    "END),sum(CASE WHEN m.intent='report' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.intent='emergency' THEN 1 ELSE 0 END),sum(CASE WHEN m.intent='complaint' THEN 1 "
+    "ELSE 0 END),sum(CASE WHEN m.intent='other' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.category='城乡建设' THEN 1 ELSE 0 END),sum(CASE WHEN m.category='环境保护' THEN 1 ELSE 0 "
+    "END),sum(CASE WHEN m.category='交通运输' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.category='教育文体' THEN 1 ELSE 0 END),sum(CASE WHEN m.category='劳动和社会保障' THEN 1 ELSE 0 "
+    "END),sum(CASE WHEN m.category='商贸旅游' THEN 1 ELSE 0 END),sum(CASE WHEN "
+    "m.category='卫生计生' THEN 1 ELSE 0 END),sum(CASE WHEN m.category='无' THEN 1 ELSE 0 END) "
+    "FROM messages m JOIN chat_groups g ON g.id=m.group_id GROUP BY g.unit_id,"
+    "(m.sent_at+28800)/86400;INSERT INTO stat_deltas(unit_id,day,leads) SELECT unit_id,"
+    "(created_at+28800)/86400,count(*) FROM leads GROUP BY unit_id,"
+    "(created_at+28800)/86400;",
 };
 
 const int store_sqlite_migration_count =

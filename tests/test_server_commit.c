@@ -94,7 +94,7 @@ static int run(const char *tag, int fail_k, server *sv, req *qs)
     server_commit_init(&sv->commit);
     pthread_t t[NTHREADS];
     for (int k = 0; k < NTHREADS; k++) {
-        qs[k] = (req){sv, {NULL, NULL, NULL}, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
+        qs[k] = (req){sv, {0}, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
         MUST(store_open(uri, NULL, &qs[k].w.db, &e));
     }
     for (int k = 0; k < NTHREADS; k++)
