@@ -9,20 +9,26 @@
  * with a stable per-group identity, with an intent mix like the real
  * district's: about 96% chat and questions, about 4% help, reports,
  * complaints and emergencies. Those become a lead for the group's unit and a
- * case whose event log plays the case loop through: report, accept, maybe
- * escalate, start, resolve, verify, close with a rating, with reminders and
- * supervision when a deadline (12345 classes: 2 h, 24 h, 7 d, 15 d) is
- * missed and a few cases that stall. The demo clock stops at the end of the
- * year, so recent cases are still open at their stage. Rows go to the store
- * in batches of about 1,000 messages. */
+ * case whose event log plays the case loop (case.h) through: report,
+ * accept, maybe escalate (the unit above accepts it again), start, resolve,
+ * verify, close with a rating, with reminders and supervision when a
+ * deadline (12345 classes: 2 h, 24 h, 7 d, 15 d) is missed and a few cases
+ * that stall. Each case also gets the loop's own fields — its origin unit
+ * and group, SLA stage, milestones, late marks against the built-in SLA
+ * table, resolver — and its reporter, so the KPIs read the demo as they
+ * read live cases. The demo clock stops at the end of the year, so recent
+ * cases are still open at their stage. Rows go to the store in batches of
+ * about 1,000 messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "demo_int.h"
 #include "domain.h"
+#include "sla.h"
+#include "store_case.h"
 
-enum { BATCH = 1000, MAX_EVENTS = 12, DAYS = 365 };
+enum { BATCH = 1000, MAX_EVENTS = 16, DAYS = 365 };
 #define YEAR_START 1764518400LL /* 2025-12-01 00:00 China time (UTC+8) */
 #define YEAR_END (YEAR_START + DAYS * 86400LL)
 #define CHINA_OFFSET (8 * 3600LL)
@@ -194,9 +200,9 @@ typedef struct case_run {
     const demo_group *g;
     int category;
     int level;
-    const char *status, *department;
-    int overdue, priority, satisfaction;
-    int64_t closed_at, resolved_at;
+    const char *status, *department, *resolved_by;
+    int overdue, priority, satisfaction, accept_late, resolve_late;
+    int64_t closed_at, resolved_at, accepted_at, verified_at, accept_due;
     event_slot *ev; /* MAX_EVENTS slots */
     int n_ev;
 } case_run;
@@ -281,8 +287,10 @@ static const char *resolution_note(int category)
     return notes[category >= 0 && category < 8 ? category : 7];
 }
 
-/* Plays one case through its loop from t0; fills the case row too. */
-static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_case *row)
+/* Plays one case through its loop from t0, with the accept deadline of the
+ * SLA table s; fills the case row too. */
+static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_case *row,
+                     const sla *s)
 {
     static const int64_t limit[4] = {2 * 3600, 24 * 3600, 7 * 86400, 15 * 86400};
     int64_t deadline = t0 + limit[urgency], t = t0;
@@ -296,7 +304,11 @@ static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_ca
     }
     /* accepted at once in an emergency, else within working hours */
     t = office(r, urgency, t + (urgency == 0 ? span(r, 60, 900) : span(r, 300, 3 * 3600)));
-    step(c, t, handler(c), "accept", "accepted", "已受理");
+    c->accept_due = sla_due(
+        s, sla_get(s, urgency_names[urgency], domain_categories[c->category], SLA_ACCEPT), t0);
+    if (step(c, t, handler(c), "accept", "accepted", "已受理"))
+        c->accepted_at = t;
+    c->accept_late = c->accepted_at ? c->accepted_at > c->accept_due : YEAR_END > c->accept_due;
     /* escalation: complex and utility matters go up more often */
     static const int up_permille[4] = {250, 300, 120, 550};
     int floor_level = c->category == 7 ? 2 : 0; /* help without a department stays local */
@@ -312,8 +324,10 @@ static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_ca
             break;
         int from = c->level--;
         int n = snprintf(e->changes, sizeof e->changes,
-                         "{\"level\":[\"%s\",\"%s\"],\"unit\":[\"%s\",\"%s\"]", level_names[from],
-                         level_names[c->level], from_code, to_code);
+                         "{\"status\":[\"%s\",\"reported\"],\"level\":[\"%s\",\"%s\"],"
+                         "\"unit\":[\"%s\",\"%s\"]",
+                         c->status, level_names[from], level_names[c->level], from_code, to_code);
+        c->status = "reported";
         if (c->level == 0) {
             c->department = demo_department(c->category, NULL);
             snprintf(e->changes + n, sizeof e->changes - (size_t)n,
@@ -322,6 +336,9 @@ static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_ca
             snprintf(e->changes + n, sizeof e->changes - (size_t)n, "}");
         }
         snprintf(e->note, sizeof e->note, "超出本级处置能力，提请上级协调");
+        t += 900; /* the unit above takes it on */
+        if (!step(c, t, handler(c), "accept", "accepted", "上级已受理"))
+            break;
     }
     t = office(r, urgency, t + (urgency == 0 ? span(r, 60, 600) : span(r, 600, 4 * 3600)));
     step(c, t, handler(c), "start", "in_progress", "已派人处置");
@@ -344,11 +361,13 @@ static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_ca
              "涉及历史遗留问题，需统筹解决，暂时挂账");
     } else if (step(c, resolve, handler(c), "resolve", "resolved", resolution_note(c->category))) {
         c->resolved_at = resolve;
+        c->resolved_by = handler(c);
         const char *verifier = c->level == c->g->unit_level
                                    ? demo_account_for(c->w, c->g, c->level - 1)
                                    : demo_account_for(c->w, c->g, c->g->unit_level);
         t = office(r, urgency, resolve + span(r, 3600, 2 * 86400));
         if (step(c, t, verifier, "verify", "verified", "现场核查，问题已解决")) {
+            c->verified_at = t;
             static const int stars[5] = {2, 3, 6, 20, 69};
             t = office(r, 2, t + span(r, 3600, 3 * 86400)); /* the call-back */
             int rated = demo_rng_permille(r, 900);
@@ -365,6 +384,7 @@ static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_ca
     }
     /* a missed deadline brings a reminder, a badly missed one supervision;
      * these interleave with the loop, so the log is put in time order */
+    c->resolve_late = stalled || resolve > deadline;
     if ((stalled || resolve > deadline) && (e = add_event(c, deadline + 600, "system", "remind"))) {
         snprintf(e->changes, sizeof e->changes, "{\"overdue\":[0,1]}");
         snprintf(e->note, sizeof e->note, "已超过办理时限，系统催办");
@@ -395,13 +415,46 @@ static void run_case(demo_rng *r, case_run *c, int urgency, int64_t t0, store_ca
         row->due_at = 0;
     else if (c->resolved_at)
         row->due_at = c->resolved_at + 3 * 86400; /* verification and call-back */
+    else if (strcmp(c->status, "reported") == 0)
+        row->due_at = c->accept_due;
     else
         row->due_at = deadline;
 }
 
+/* Writes the case-loop fields of case id (its SLA stage and next check,
+ * milestones, late marks, resolver) and its reporter, the sender of x. */
+static int case_fields(store *s, const case_run *c, const store_case *row, int64_t id,
+                       const msg_slot *x, int64_t msg_id, ny_err *e)
+{
+    const char *st = c->status;
+    int closed = strcmp(st, "closed") == 0, suspended = strcmp(st, "suspended") == 0;
+    const char *stage = closed                                                       ? ""
+                        : strcmp(st, "reported") == 0                                ? "accept"
+                        : strcmp(st, "resolved") == 0 || strcmp(st, "verified") == 0 ? "verify"
+                                                                                     : "resolve";
+    case_milestones m = {id,
+                         c->g->unit_id,
+                         c->g->id,
+                         stage,
+                         suspended ? "in_progress" : "",
+                         c->resolved_by ? c->resolved_by : "",
+                         row->due_at > YEAR_END ? row->due_at : 0,
+                         suspended ? 1 : 0,
+                         c->accepted_at,
+                         c->resolved_at,
+                         c->verified_at,
+                         c->accept_late,
+                         c->resolve_late};
+    int rc = store_case_set_milestones(s, &m, e);
+    if (rc == NY_OK)
+        rc = store_case_reporter_add(s, id, c->g->id, x->sender_id, x->sender_name, msg_id,
+                                     row->opened_at, e);
+    return rc;
+}
+
 /* Writes the batch's messages, then the cases, their events and the leads
  * for the messages that need a person. */
-static int flush(store *s, demo_world *w, demo_rng *r, batch *b, ny_err *e)
+static int flush(store *s, demo_world *w, demo_rng *r, batch *b, const sla *sl, ny_err *e)
 {
     int rc = store_message_put_batch(s, b->m, (size_t)b->n, b->msg_ids, e);
     if (rc != NY_OK || b->n == 0)
@@ -434,7 +487,7 @@ static int flush(store *s, demo_world *w, demo_rng *r, batch *b, ny_err *e)
                             .photo_url = photo ? x->photo : "",
                             .reporter = x->sender_name,
                             .opened_at = t0};
-        run_case(r, c, urgency, t0, row);
+        run_case(r, c, urgency, t0, row, sl);
         b->case_msg[nc++] = i;
     }
     if (nc == 0)
@@ -469,6 +522,9 @@ static int flush(store *s, demo_world *w, demo_rng *r, batch *b, ny_err *e)
     }
     if (rc == NY_OK)
         rc = store_lead_put_batch(s, b->l, (size_t)nc, NULL, e);
+    for (int k = 0; k < nc && rc == NY_OK; k++)
+        rc = case_fields(s, &b->run[k], &b->c[k], b->case_ids[k], &b->msg[b->case_msg[k]],
+                         b->msg_ids[b->case_msg[k]], e);
     return rc;
 }
 
@@ -587,14 +643,18 @@ int demo_messages(store *s, demo_world *w, ny_err *e)
     for (int i = 0; i < DEMO_GROUPS; i++)
         cum[i] = acc += (uint64_t)w->groups[i].members * (uint64_t)w->groups[i].activity + 1;
     batch b = {0};
+    sla *sl = NULL;
+    int rc = sla_load(NULL, &sl, e); /* the built-in 12345 deadlines */
+    if (rc != NY_OK)
+        return rc;
     int64_t *times = malloc((size_t)most * sizeof *times);
     if (!times || !batch_alloc(&b)) {
         free(times);
         batch_free(&b);
+        sla_free(sl);
         return ny_err_set(e, NY_ERR, "out of memory");
     }
     demo_progress(w, "messages", 0, total);
-    int rc = NY_OK;
     for (int d = 0; d < DAYS && rc == NY_OK; d++) {
         day_info di = day_of(d);
         const int *hours = di.off ? hours_off : hours_work;
@@ -604,7 +664,7 @@ int demo_messages(store *s, demo_world *w, ny_err *e)
         qsort(times, (size_t)count[d], sizeof *times, cmp_i64);
         for (long i = 0; i < count[d] && rc == NY_OK; i++) {
             make_message(w, &r_msg, cum, done + b.n + 1, times[i], &di, &b.msg[b.n], &b.m[b.n]);
-            if (++b.n == BATCH && (rc = flush(s, w, &r_case, &b, e)) == NY_OK) {
+            if (++b.n == BATCH && (rc = flush(s, w, &r_case, &b, sl, e)) == NY_OK) {
                 done += b.n;
                 b.n = 0;
                 demo_progress(w, "messages", done, total);
@@ -612,11 +672,12 @@ int demo_messages(store *s, demo_world *w, ny_err *e)
         }
     }
     if (rc == NY_OK && b.n > 0) {
-        rc = flush(s, w, &r_case, &b, e);
+        rc = flush(s, w, &r_case, &b, sl, e);
         done += b.n;
     }
     free(times);
     batch_free(&b);
+    sla_free(sl);
     if (rc == NY_OK)
         demo_progress(w, "messages", done, total);
     return rc;

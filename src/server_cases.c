@@ -21,6 +21,19 @@ void server_case_actor(const server_caller *who, case_actor *a)
                       who->id.unit_code, who->prefix,  who->id.department};
 }
 
+int server_cases_lead(server *sv, store *db, int64_t lead_id, case_lead *l, ny_err *e)
+{
+    if (!case_lead_opens(l->intent))
+        return NY_OK;
+    int64_t case_id = 0;
+    int rc = store_case_of_lead(db, lead_id, &l->duplicate_of, e);
+    if (rc == NY_OK)
+        rc = case_from_lead(db, server_cases_sla(sv), l, l->at, &case_id, e);
+    if (rc == NY_OK && !l->duplicate_of)
+        rc = store_case_link_lead(db, lead_id, case_id, e);
+    return rc;
+}
+
 static json_t *time_or_null(int64_t t)
 {
     char buf[32];

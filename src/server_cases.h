@@ -5,6 +5,7 @@
 #define NY_SERVER_CASES_H
 
 #include "case.h"
+#include "case_feedback.h"
 #include "server_int.h"
 
 /* Loads the SLA table and calendar from the server's data directory and
@@ -17,6 +18,12 @@ void server_cases_stop(server *sv);
 
 /* The server's SLA table (with its calendar). */
 const sla *server_cases_sla(server *sv);
+
+/* The case side of a lead written by ingest (server_effects.c), in its
+ * transaction: a help, report, complaint or emergency lead opens a case, or
+ * adds its sender to the case of the lead it joined (merged duplicates);
+ * the lead is linked to its case. l->duplicate_of is filled here. */
+int server_cases_lead(server *sv, store *db, int64_t lead_id, case_lead *l, ny_err *e);
 
 /* The caller as the case module's actor (borrowing who's strings). */
 void server_case_actor(const server_caller *who, case_actor *a);

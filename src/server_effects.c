@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "outbox.h"
+#include "server_cases.h"
 #include "server_int.h"
 #include "store_outbox.h"
 
@@ -143,22 +144,22 @@ static int notify(server_effects *fx, store *db, const fx_msg *m, int64_t msg_id
 }
 
 /* The lead of message i: opened, or joined under the etiquette's key.
- * *opened is 1 for a new lead. */
+ * *opened is 1 for a new lead; *lead_id is the lead's id. */
 static int lead(server *sv, store *db, const fx_msg *m, int64_t msg_id, const triage_verdict *v,
-                int64_t now, int *opened, ny_err *e)
+                int64_t now, int *opened, int64_t *lead_id, ny_err *e)
 {
     char merge[64];
     snprintf(merge, sizeof merge, "%s:%llu", sv->fx_node, (unsigned long long)v->lead);
     *opened = 0;
     if (v->merged && v->lead) {
         int rc =
-            store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, now, NULL, e);
+            store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, now, lead_id, e);
         if (rc != NY_ENOTFOUND)
             return rc; /* joined, or failed; not found: the lead predates this server */
     }
     store_lead l = {0, msg_id, m->g->id, 0, m->t.intent_name, m->t.category_name, now, 0};
     *opened = 1;
-    return store_lead_open(db, &l, v->lead ? merge : NULL, m->row->sender_id, NULL, e);
+    return store_lead_open(db, &l, v->lead ? merge : NULL, m->row->sender_id, lead_id, e);
 }
 
 int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_t *ids,
@@ -172,16 +173,30 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
         const fx_msg *m = &fx->m[i];
         if (dup[i])
             continue;
+        int64_t feedback = 0, lead_id = 0; /* a reporter's reply on their case (server_cases) */
+        int rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id,
+                               m->row->text, now, &feedback, e);
+        if (rc != NY_OK)
+            return rc;
+        if (feedback)
+            continue;
         triage_post p = {m->g->external_id, m->row->sender_id,    m->mentions, m->nmentions,
                          m->row->text,      strlen(m->row->text), now_ms};
         triage_verdict v;
-        int rc = triage_etiquette_decide(sv->etiquette, &p, &m->t, &v, e);
+        rc = triage_etiquette_decide(sv->etiquette, &p, &m->t, &v, e);
         if (rc != NY_OK)
             return rc;
         if (v.why == TRIAGE_OWN)
             continue;
         int opened = 0, wants_reply = v.why == TRIAGE_SAY && v.reply && !m->reply_inline;
-        if (m->t.nnotify > 0 && (rc = lead(sv, db, m, ids[i], &v, now, &opened, e)) != NY_OK)
+        if (m->t.nnotify > 0 &&
+            (rc = lead(sv, db, m, ids[i], &v, now, &opened, &lead_id, e)) != NY_OK)
+            return rc;
+        case_lead cl = {m->g->id,          ids[i],          now,
+                        m->g->unit_code,   m->row->sender_id, m->row->sender_name,
+                        m->row->text,      m->t.intent_name, m->t.category_name,
+                        0};
+        if (lead_id && (rc = server_cases_lead(sv, db, lead_id, &cl, e)) != NY_OK)
             return rc;
         if (!opened && !wants_reply)
             continue;

@@ -229,6 +229,21 @@ int store_case_save(store *s, case_row *c, ny_err *e)
     return NY_OK;
 }
 
+int store_case_set_milestones(store *s, const case_milestones *m, ny_err *e)
+{
+    store_val p[] = {nz(m->origin_unit_id),  nz(m->group_id),         SV_TEXT(m->stage),
+                     nz(m->next_check_at),   nz(m->sla_left),         SV_TEXT(m->suspended_from),
+                     nz(m->accepted_at),     nz(m->resolved_at),      nz(m->verified_at),
+                     SV_INT(m->accept_late), SV_INT(m->resolve_late), SV_TEXT(m->resolved_by),
+                     SV_INT(m->case_id)};
+    return store_sql(s,
+                     "UPDATE cases SET origin_unit_id = ?, group_id = ?, stage = ?,"
+                     " next_check_at = ?, sla_left = ?, suspended_from = ?, accepted_at = ?,"
+                     " resolved_at = ?, verified_at = ?, accept_late = ?, resolve_late = ?,"
+                     " resolved_by = ? WHERE id = ?",
+                     p, 13, NULL, NULL, NULL, e);
+}
+
 int store_case_log(store *s, int64_t case_id, int64_t at, const char *actor, const char *action,
                    const char *changes, const char *note, int64_t *event_id, ny_err *e)
 {
@@ -327,6 +342,21 @@ int store_case_of_reporter(store *s, int64_t group_id, const char *sender_id, in
                            " ORDER BY c.id DESC LIMIT 1",
                            p, 3, case_id, e);
     return rc;
+}
+
+int store_case_of_lead(store *s, int64_t lead_id, int64_t *case_id, ny_err *e)
+{
+    store_val p[] = {SV_INT(lead_id)};
+    *case_id = 0;
+    int rc =
+        store_sql_int(s, "SELECT COALESCE(case_id, 0) FROM leads WHERE id = ?", p, 1, case_id, e);
+    return rc;
+}
+
+int store_case_link_lead(store *s, int64_t lead_id, int64_t case_id, ny_err *e)
+{
+    store_val p[] = {SV_INT(case_id), SV_INT(lead_id)};
+    return store_sql(s, "UPDATE leads SET case_id = ? WHERE id = ?", p, 2, NULL, NULL, NULL, e);
 }
 
 /* The WHERE clause and parameters of a filter. */

@@ -57,6 +57,18 @@ int store_case_insert(store *s, case_row *c, ny_err *e);
  * raises c->version. NY_ECONFLICT when someone else changed it first. */
 int store_case_save(store *s, case_row *c, ny_err *e);
 
+/* The case-loop fields of a case written by the bulk demo generator
+ * (store_case_put_batch knows only the original columns): units and group
+ * by id, 0 = NULL. */
+typedef struct case_milestones {
+    int64_t case_id, origin_unit_id, group_id;
+    const char *stage, *suspended_from, *resolved_by;
+    int64_t next_check_at, sla_left, accepted_at, resolved_at, verified_at;
+    int accept_late, resolve_late;
+} case_milestones;
+
+int store_case_set_milestones(store *s, const case_milestones *m, ny_err *e);
+
 /* Appends one entry to case_id's log (changes: JSON object text). */
 int store_case_log(store *s, int64_t case_id, int64_t at, const char *actor, const char *action,
                    const char *changes, const char *note, int64_t *event_id, ny_err *e);
@@ -93,6 +105,10 @@ int store_case_reporters(store *s, int64_t case_id, int (*fn)(void *ctx, const c
  * none. */
 int store_case_of_reporter(store *s, int64_t group_id, const char *sender_id, int64_t closed_since,
                            int64_t *case_id, ny_err *e);
+
+/* The case a lead opened (0 = none yet), and linking a lead to its case. */
+int store_case_of_lead(store *s, int64_t lead_id, int64_t *case_id, ny_err *e);
+int store_case_link_lead(store *s, int64_t lead_id, int64_t case_id, ny_err *e);
 
 /* Filters of a case list; NULL or 0 fields do not filter. scope is a unit
  * code prefix the holding unit must start with; department (for the

@@ -18,6 +18,9 @@ db=$(fresh_db)
 $NY demo --db "$db" >/dev/null 2>&1 || { bad "demo database"; finish; exit 1; }
 echo yangshan2026 | $NY user add --db "$db" gw-two --name 李网格 --role grid_worker \
     --unit 411571001001002 --password-stdin >/dev/null 2>&1 || bad "second grid worker"
+$NY connector add --db "$db" bridge >"$tmp/cred" 2>"$tmp/err"
+key=$(awk '$1=="key"{print $2}' "$tmp/cred"); secret=$(awk '$1=="secret"{print $2}' "$tmp/cred")
+group=$($NY export --db "$db" groups - 2>/dev/null | python3 -c 'import csv,sys; print([g for g in csv.DictReader(sys.stdin) if g["unit_code"]=="411571001001001" and g["kind"]=="resident"][0]["external_id"])')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 $NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 --test-clock 2>"$tmp/log" &
@@ -40,7 +43,7 @@ action() { # TOKEN ID JSON
 # wait_for ID PYEXPR VALUE: polls the case until the expression has the value
 wait_for() {
     local i
-    for i in $(seq 50); do
+    for i in $(seq 200); do # the scheduler ticks every 0.2 s; slow under load
         get -H "Authorization: Bearer $admin" "$url/api/v1/cases/$1" >/dev/null
         [ "$(field "$2")" = "$3" ] && return 0
         sleep 0.1
@@ -162,6 +165,31 @@ is "the community's digest queued once" "$n" 1
 sql "SELECT payload FROM outbox WHERE idem_key LIKE 'digest:2026-10-22:%' AND target = 'http://127.0.0.1:9/hook'" >"$tmp/digest"
 contains "the digest names the unit and the day" "$tmp/digest" "新都社区 2026-10-22"
 is "the day's digest job ran once" "$(sql "SELECT COUNT(*) FROM jobs WHERE dedupe_key = 'case_digest:2026-10-23' AND status = 'done'")" 1
+
+# a resident's report in the group opens a case; their "满意" closes it after the on-the-spot fix
+ingest() { # ID TEXT TIME
+    printf '{"id":"%s","group":"%s","sender":{"id":"res-9","name":"赵大爷"},"text":"%s","time":"%s"}' \
+        "$1" "$group" "$2" "$3" >"$tmp/msg.json"
+    local ts sig; ts=$(date -d "$3" +%s) # the signature window follows the test clock
+    sig=$({ printf '%s' "$ts"; cat "$tmp/msg.json"; } | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')
+    curl -s -o "$tmp/body" -w '%{http_code}' -X POST "$url/api/v1/messages" -H "X-Nuanyang-Key: $key" \
+        -H "X-Nuanyang-Timestamp: $ts" -H "X-Nuanyang-Signature: sha256=$sig" --data-binary "@$tmp/msg.json"
+}
+clock 2026-11-02T10:00:00+08:00
+is "a resident reports in the group" "$(ingest r1 "小区3栋门口的路灯坏了好几天了，晚上很黑" 2026-11-02T10:00:00+08:00)" 200
+get -H "Authorization: Bearer $gw" "$url/api/v1/cases?status=reported" >/dev/null
+lid=$(field '[i["id"] for i in d["items"] if i["source"]=="lead"][0]')
+if [ -n "$lid" ]; then ok "the report opened a case at the grid"; else bad "no case from the report"; fi
+get -H "Authorization: Bearer $gw" "$url/api/v1/cases/$lid" >/dev/null
+is "the reporter is on the case" "$(field 'd["reporters"][0]["sender_id"]')" res-9
+is "fixed on the spot" "$(action "$gw" "$lid" '{"action":"handle_on_spot","note":"已更换灯泡"}')" 200
+clock 2026-11-02T11:00:00+08:00
+is "the reporter answers 满意" "$(ingest r2 "满意" 2026-11-02T11:00:00+08:00)" 200
+get -H "Authorization: Bearer $admin" "$url/api/v1/cases/$lid" >/dev/null
+is "the rating closed the case" "$(field 'd["status"]+" "+str(d["satisfaction"])')" "closed 5"
+is "verified by the reporter" "$(field '[e["actor"] for e in d["events"] if e["action"]=="verify"][0]')" "resident:res-9"
+get -H "Authorization: Bearer $gw" "$url/api/v1/cases?q=满意" >/dev/null
+is "the rating opened no case" "$(field 'd["total"]')" 0
 
 is "open: missing title" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","category":"城乡建设","unit":"411571001001001"}')" 422
 is "open: the field is named" "$(field 'd["field"]')" title
