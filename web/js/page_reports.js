@@ -66,6 +66,9 @@ const TITLES = {
 function columns(rows) {
   const keys = [];
   for (const r of rows.slice(0, 20)) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
+  // who or what a row is comes first, then its figures
+  const FIRST = ['id', 'title', 'grid_name', 'name', 'account', 'unit_name', 'grid', 'unit'];
+  keys.sort((a, b) => (FIRST.includes(a) ? FIRST.indexOf(a) : 99) - (FIRST.includes(b) ? FIRST.indexOf(b) : 99));
   const cols = [];
   for (const k of keys) {
     if (k === 'rates') {
@@ -108,8 +111,8 @@ export function render(main, ctx) {
   const p = params();
   const range = { unit: p.unit, from: p.from, to: p.to };
   if (tab === 'units') units(body, range);
-  else if (tab === 'workers') generic(body, '/api/v1/kpi/workers', range, '网格员考核', '还没有网格员考核数据。');
-  else if (tab === 'ledger') generic(body, '/api/v1/ledger', { unit: p.unit }, '整改台账', '没有未销号的整改案件。');
+  else if (tab === 'workers') generic(body, '/api/v1/kpi/workers', Object.assign({ limit: 500 }, range), '网格员考核', '还没有网格员考核数据。');
+  else if (tab === 'ledger') generic(body, '/api/v1/ledger', { unit: p.unit, limit: 500 }, '整改台账', '没有未销号的整改案件。');
   else digest(body, { unit: p.unit, date: p.date });
 }
 
