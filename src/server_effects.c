@@ -39,6 +39,8 @@ typedef struct fx_msg {
     int reply_inline;
     const char *mentions[OUTBOX_MAX_MENTIONS];
     size_t nmentions;
+    int64_t lead_id, message_id; /* set by apply: the lead this message opened or joined */
+    int lead_opened;
 } fx_msg;
 
 struct server_effects {
@@ -152,8 +154,8 @@ static int lead(server *sv, store *db, const fx_msg *m, int64_t msg_id, const tr
     snprintf(merge, sizeof merge, "%s:%llu", sv->fx_node, (unsigned long long)v->lead);
     *opened = 0;
     if (v->merged && v->lead) {
-        int rc =
-            store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, now, lead_id, e);
+        int rc = store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, now,
+                                 lead_id, e);
         if (rc != NY_ENOTFOUND)
             return rc; /* joined, or failed; not found: the lead predates this server */
     }
@@ -170,12 +172,13 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
     int64_t now = server_now(sv), wall = (int64_t)ts.tv_sec;
     int64_t now_ms = now * 1000 + ts.tv_nsec / 1000000;
     for (size_t i = 0; i < fx->n; i++) {
-        const fx_msg *m = &fx->m[i];
+        fx_msg *m = &fx->m[i];
+        m->lead_id = 0;
         if (dup[i])
             continue;
         int64_t feedback = 0, lead_id = 0; /* a reporter's reply on their case (server_cases) */
-        int rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id,
-                               m->row->text, now, &feedback, e);
+        int rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id, m->row->text,
+                               now, &feedback, e);
         if (rc != NY_OK)
             return rc;
         if (feedback)
@@ -192,12 +195,21 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
         if (m->t.nnotify > 0 &&
             (rc = lead(sv, db, m, ids[i], &v, now, &opened, &lead_id, e)) != NY_OK)
             return rc;
-        case_lead cl = {m->g->id,          ids[i],          now,
-                        m->g->unit_code,   m->row->sender_id, m->row->sender_name,
-                        m->row->text,      m->t.intent_name, m->t.category_name,
+        case_lead cl = {m->g->id,
+                        ids[i],
+                        now,
+                        m->g->unit_code,
+                        m->row->sender_id,
+                        m->row->sender_name,
+                        m->row->text,
+                        m->t.intent_name,
+                        m->t.category_name,
                         0};
         if (lead_id && (rc = server_cases_lead(sv, db, lead_id, &cl, e)) != NY_OK)
             return rc;
+        m->lead_id = lead_id;
+        m->message_id = ids[i];
+        m->lead_opened = opened;
         if (!opened && !wants_reply)
             continue;
         store_target grp;
@@ -222,6 +234,18 @@ void server_effects_committed(server *sv, server_effects *fx)
 {
     if (fx->queued)
         outbox_wake(sv->outbox);
-    /* New leads go to the event stream (GET /api/v1/stream) here, once
-     * server_stream_publish lands. */
+    for (size_t i = 0; i < fx->n; i++) { /* committed leads go to GET /api/v1/stream */
+        const fx_msg *m = &fx->m[i];
+        if (!m->lead_id)
+            continue;
+        json_t *d = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                              (json_int_t)m->lead_id, "message_id", (json_int_t)m->message_id,
+                              "text", m->row->text, "group", m->g->external_id, "unit",
+                              m->g->unit_code, "intent", m->t.intent_name, "category",
+                              m->t.category_name, "priority", triage_priority_name(m->t.priority),
+                              "sender", m->row->sender_name, "merged", !m->lead_opened);
+        if (d)
+            server_stream_publish(sv, "lead", m->g->unit_code, d);
+        json_decref(d);
+    }
 }

@@ -115,6 +115,18 @@ is "test clock absent without --test-clock" "$(jpost "$url/api/v1/admin/clock" -
 allow=$(curl -s -D - -o /dev/null -X DELETE "$url/api/v1/login" | tr -d '\r' | awk -F': ' 'tolower($1)=="allow"{print $2}')
 is "405 lists the allowed methods" "$allow" POST
 
+# a committed lead reaches an open event stream of a caller whose scope holds it
+jpost "$url/api/v1/login" -d '{"account":"district1","password":"yangshan2026"}' >/dev/null
+dtoken=$(field 'd["token"]')
+curl -sN --max-time 5 -H "Authorization: Bearer $dtoken" "$url/api/v1/stream" >"$tmp/stream" &
+spid=$!
+sleep 1
+msg s1 "救命！楼下着火了，浓烟很大" >"$tmp/s1.json"
+is "stream: emergency message accepted" "$(post "$tmp/s1.json")" 200
+wait "$spid"
+if grep -q '^event: lead' "$tmp/stream" && grep -q '楼下着火了' "$tmp/stream"; then
+    ok "stream: the new lead arrived as an event"; else bad "stream: no lead event ($(head -c 300 "$tmp/stream"))"; fi
+
 $NY connector disable --db "$db" bridge
 is "disabled connector" "$(post "$tmp/new.json")" 403
 $NY connector enable --db "$db" bridge
@@ -122,16 +134,16 @@ is "enabled again" "$(post "$tmp/new.json")" 200
 
 get "$url/metrics" >/dev/null
 metric() { awk -v n="$1" '$1==n{print $2}' "$tmp/body"; }
-is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 5
+is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 6
 is "metrics: duplicates" "$(metric nuanyang_messages_duplicate_total)" 1
 is "metrics: 401s" "$(metric 'nuanyang_http_responses_total{code="401"}')" 6
-is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 6
+is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 7
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 is "SIGTERM: exit 0" "$rc" 0
 if grep -q '"msg":"stopped"' "$tmp/log"; then ok "stopped cleanly"; else bad "no stop line in the log"; fi
 if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/log"; then
     ok "log is JSON lines"; else bad "log is not JSON lines"; fi
-is "exactly the 5 acknowledged messages stored" "$(( $(messages) - before ))" 5
+is "exactly the 6 acknowledged messages stored" "$(( $(messages) - before ))" 6
 
 finish
