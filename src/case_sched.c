@@ -8,7 +8,12 @@
  * starts a fresh accept deadline there); at district level, when it waits
  * for verification, or for a rectification item (its owner stays
  * responsible), it gets an "overdue" log entry (催办) and no further checks
- * until someone acts. */
+ * until someone acts.
+ *
+ * A pass is one transaction (one commit, not one per case: a commit waits
+ * for the disk, and a burst of breaches would otherwise take seconds), with
+ * a savepoint around each case so that a lost race or a failing case undoes
+ * that case alone. */
 #include "case_sched.h"
 
 #include <stdio.h>
@@ -19,7 +24,7 @@
 
 static const case_actor sys = {"system", "系统", "system", "", "", ""};
 
-/* Handles one due case inside a transaction; *what: 0 skipped, 1 reminded,
+/* Handles one due case inside the pass's transaction; *what: 0 skipped, 1 reminded,
  * 2 escalated, 3 marked overdue. */
 static int handle(store *db, const sla *s, case_row *c, int64_t now, int *what, ny_err *e)
 {
@@ -69,43 +74,82 @@ static int handle(store *db, const sla *s, case_row *c, int64_t now, int *what, 
     return rc;
 }
 
+/* Handles case id inside the pass's transaction, under a savepoint: a
+ * case another node changed first, or one that fails, is undone alone (a
+ * race counts as skipped, *what = -1). *lost is set when even the undo
+ * failed and the transaction cannot be trusted. */
+static int one(store *db, const sla *s, int64_t id, int64_t now, int *what, int *lost, ny_err *e)
+{
+    case_row c;
+    int rc = store_savepoint(db, e);
+    if (rc != NY_OK)
+        return rc;
+    rc = store_case_load(db, id, &c, e);
+    if (rc == NY_OK) {
+        rc = handle(db, s, &c, now, what, e);
+        case_row_free(&c);
+    }
+    if (rc == NY_OK)
+        return store_savepoint_release(db, e);
+    ny_err keep = *e;
+    if (store_savepoint_rollback(db, NULL) != NY_OK) {
+        *e = keep;
+        *lost = 1;
+        return rc;
+    }
+    *e = keep;
+    if (rc == NY_ECONFLICT || rc == NY_ENOTFOUND) { /* another node won */
+        *what = -1;
+        return NY_OK;
+    }
+    return rc;
+}
+
 int case_sched_pass(store *db, const sla *s, int64_t now, int max, case_sched_stats *st, ny_err *e)
 {
-    int64_t ids[256];
+    int64_t ids[CASE_SCHED_MAX];
     int n = 0;
-    if (max > 256)
-        max = 256;
+    if (max > CASE_SCHED_MAX)
+        max = CASE_SCHED_MAX;
     int rc = store_case_due(db, now, max, ids, &n, e);
-    for (int i = 0; i < n && rc == NY_OK; i++) {
-        case_row c;
+    if (rc != NY_OK || n == 0)
+        return rc;
+    if ((rc = store_begin(db, e)) != NY_OK)
+        return rc;
+    case_sched_stats add = {0};
+    int first = NY_OK, lost = 0;
+    ny_err keep = {0};
+    for (int i = 0; i < n && !lost; i++) {
         int what = 0;
-        if ((rc = store_begin(db, e)) != NY_OK)
-            break;
-        rc = store_case_load(db, ids[i], &c, e);
-        if (rc == NY_OK) {
-            rc = handle(db, s, &c, now, &what, e);
-            case_row_free(&c);
-        }
-        if (rc == NY_OK)
-            rc = store_commit(db, e);
-        if (rc != NY_OK) {
-            ny_err keep = *e;
-            store_rollback(db, NULL);
-            *e = keep;
-            if (rc == NY_ECONFLICT || rc == NY_ENOTFOUND) { /* another node won */
-                st->skipped++;
-                rc = NY_OK;
+        rc = one(db, s, ids[i], now, &what, &lost, e);
+        if (rc != NY_OK) { /* the others still go ahead; the first error is reported */
+            if (first == NY_OK) {
+                first = rc;
+                keep = *e;
             }
             continue;
         }
-        if (what == 0)
-            st->skipped++;
+        if (what <= 0)
+            add.skipped++;
         else if (what == 1)
-            st->reminded++;
+            add.reminded++;
         else if (what == 2)
-            st->escalated++;
+            add.escalated++;
         else
-            st->overdue++;
+            add.overdue++;
     }
-    return rc;
+    rc = lost ? first : store_commit(db, e);
+    if (lost || rc != NY_OK) {
+        store_rollback(db, NULL);
+        if (lost)
+            *e = keep;
+        return rc;
+    }
+    st->reminded += add.reminded;
+    st->escalated += add.escalated;
+    st->overdue += add.overdue;
+    st->skipped += add.skipped;
+    if (first != NY_OK)
+        *e = keep;
+    return first;
 }

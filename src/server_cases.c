@@ -240,6 +240,7 @@ void server_case_get(server *sv, const server_call *call, server_reply *r)
         server_store_error(r, rc, &e);
         return;
     }
+    server_cases_poke(sv);
     json_t *j = case_detail(sv, w->db, &c, &a, &e);
     case_row_free(&c);
     if (!j)
@@ -351,6 +352,7 @@ void server_cases_post(server *sv, const server_call *call, server_reply *r)
         case_row_free(&c);
         return;
     }
+    server_cases_poke(sv); /* its "report" event goes to the live stream now */
     json_t *j = case_detail(sv, w->db, &c, &a, &e);
     case_row_free(&c);
     if (!j) {
@@ -441,6 +443,7 @@ void server_case_action(server *sv, const server_call *call, server_reply *r)
         server_store_error(r, rc, &e);
         return;
     }
+    server_cases_poke(sv);
     json_t *j = case_detail(sv, w->db, &c, &a, &e);
     case_row_free(&c);
     if (!j)

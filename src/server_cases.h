@@ -37,6 +37,30 @@ json_t *server_case_json(const case_row *c);
 int server_cases_digest_text(store *db, const char *name, const char *prefix, int64_t day,
                              char *out, size_t n, ny_err *e);
 
+/* Wakes the scheduler thread at once (after a staff action committed), so
+ * its event reader announces the change without waiting for the tick. */
+void server_cases_poke(server *sv);
+
+/* Most announced log ids kept above the mark (server_cases_events.c). */
+#define SERVER_CASE_FEED_SEEN 1024
+
+/* The case-event reader's memory: every log id up to mark is announced (or
+ * given up); seen holds those above it already announced; hole_since is
+ * when the first missing id after mark was noticed (0 = none). Zeroed to
+ * start. */
+typedef struct server_case_feed {
+    int64_t mark;
+    int64_t seen[SERVER_CASE_FEED_SEEN];
+    size_t nseen;
+    double hole_since;
+    int started;
+} server_case_feed;
+
+/* Publishes the case log entries committed since the last call as "case"
+ * events on the live stream; the first call only notes where the log ends.
+ * Called by the scheduler thread with its own store handle. */
+int server_cases_feed_poll(server *sv, store *db, server_case_feed *f, ny_err *e);
+
 /* Routes (docs/API.md "Cases"). */
 void server_cases_list(server *sv, const server_call *call, server_reply *r);
 void server_cases_post(server *sv, const server_call *call, server_reply *r);

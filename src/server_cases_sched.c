@@ -9,6 +9,10 @@
  * against that (case_sched.h). Errors are logged as JSON lines on stderr
  * and the thread goes on; a lost database is retried on the next tick.
  *
+ * After each pass the thread publishes the case log's new entries on the
+ * live stream (server_cases_events.c); a staff action pokes it awake so its
+ * event goes out at once rather than at the next tick.
+ *
  * The same thread sends the daily digests: once the local time passes
  * digest_at (data/sla.tsv) it enqueues the day's digest job (jobs, with
  * the date as dedupe key, so the nodes enqueue it once), claims it, and
@@ -35,6 +39,10 @@ struct server_cases_state {
     pthread_t thread;
     int running;
     atomic_int stop;
+    pthread_mutex_t lock; /* guards poked; wake signals it */
+    pthread_cond_t wake;
+    int poked;
+    server_case_feed feed;
 };
 
 #define DAY 86400
@@ -143,12 +151,40 @@ static int digest_tick(store *db, const sla *s, int64_t now, const char *worker,
     return rc;
 }
 
+/* Waits 0.2 s, or until poked or stopped. */
+static void nap(struct server_cases_state *st)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&st->lock);
+    while (!st->poked && !atomic_load(&st->stop))
+        if (pthread_cond_timedwait(&st->wake, &st->lock, &until) != 0)
+            break;
+    st->poked = 0;
+    pthread_mutex_unlock(&st->lock);
+}
+
+void server_cases_poke(server *sv)
+{
+    struct server_cases_state *st = sv->cases;
+    if (!st)
+        return;
+    pthread_mutex_lock(&st->lock);
+    st->poked = 1;
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->lock);
+}
+
 static void *run(void *arg)
 {
     server *sv = arg;
     struct server_cases_state *st = sv->cases;
     store *db = NULL;
-    struct timespec tick = {0, 200 * 1000 * 1000};
     char worker[64];
     snprintf(worker, sizeof worker, "sched-%ld-%p", (long)getpid(), (void *)sv);
     int64_t last_digest = 0;
@@ -161,14 +197,16 @@ static void *run(void *arg)
         }
         case_sched_stats s = {0};
         int64_t now = server_now(sv);
-        int rc = db ? case_sched_pass(db, st->sla, now, 256, &s, &e) : NY_OK;
+        int rc = db ? case_sched_pass(db, st->sla, now, CASE_SCHED_MAX, &s, &e) : NY_OK;
         if (rc != NY_OK)
             fprintf(stderr, "{\"level\":\"error\",\"msg\":\"case scheduler: %s\"}\n", e.msg);
         if (db && digest_tick(db, st->sla, now, worker, &last_digest, &e) != NY_OK)
             fprintf(stderr, "{\"level\":\"error\",\"msg\":\"daily digest: %s\"}\n", e.msg);
+        if (db && server_cases_feed_poll(sv, db, &st->feed, &e) != NY_OK)
+            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"case events: %s\"}\n", e.msg);
         long done = s.reminded + s.escalated + s.overdue + s.skipped;
-        if (done < 256 || rc != NY_OK)
-            nanosleep(&tick, NULL);
+        if (done < CASE_SCHED_MAX || rc != NY_OK)
+            nap(st);
     }
     store_close(db);
     return NULL;
@@ -184,6 +222,8 @@ int server_cases_start(server *sv, ny_err *e)
         free(st);
         return rc;
     }
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->wake, NULL);
     sv->cases = st;
     if (pthread_create(&st->thread, NULL, run, sv) != 0)
         return ny_err_set(e, NY_ERR, "cannot start the case scheduler thread");
@@ -197,8 +237,11 @@ void server_cases_stop(server *sv)
     if (!st)
         return;
     atomic_store(&st->stop, 1);
+    server_cases_poke(sv);
     if (st->running)
         pthread_join(st->thread, NULL);
+    pthread_cond_destroy(&st->wake);
+    pthread_mutex_destroy(&st->lock);
     sla_free(st->sla);
     free(st);
     sv->cases = NULL;

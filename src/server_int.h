@@ -277,6 +277,12 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
  * from any thread; does nothing once the server is stopping. */
 void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data);
 
+/* server_stream_publish for an event that concerns n units (a case moving
+ * from one unit to another): each client whose scope holds any of them
+ * receives it once. */
+void server_stream_publish_units(server *sv, const char *event, const char *const *units, size_t n,
+                                 json_t *data);
+
 /* GET /api/v1/stream. */
 void server_stream(server *sv, const server_call *call, server_reply *r);
 

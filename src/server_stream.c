@@ -179,17 +179,32 @@ static void enqueue(stream_client *c, char *ev)
     c->count++;
 }
 
+/* 1 when who's scope holds one of the n units. */
+static int in_scope_any(const server_caller *who, const char *const *units, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (server_in_scope(who, units[i]))
+            return 1;
+    return 0;
+}
+
 void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data)
 {
+    server_stream_publish_units(sv, event, &unit_code, 1, data);
+}
+
+void server_stream_publish_units(server *sv, const char *event, const char *const *units, size_t n,
+                                 json_t *data)
+{
     struct server_stream_hub *h = sv->stream;
-    if (!h || !event || !unit_code)
+    if (!h || !event || !units)
         return;
     char *json = data ? json_dumps(data, JSON_COMPACT) : NULL;
     pthread_mutex_lock(&h->lock);
     reap(h);
     long long id = ++h->seq;
     for (stream_client *c = h->clients; c && !h->stopping; c = c->next) {
-        if (!server_in_scope(&c->who, unit_code))
+        if (!in_scope_any(&c->who, units, n))
             continue;
         char *ev = NULL;
         size_t len = 0;

@@ -129,6 +129,22 @@ int store_case_list(store *s, const case_filter *f, int (*fn)(void *ctx, const c
  * time order (the scheduler's index). */
 int store_case_due(store *s, int64_t now, int max, int64_t *ids, int *n, ny_err *e);
 
+/* ---- feed: the log read forward (store_case_feed.c) ----------------------
+ * One committed log entry with its case as the case is now. */
+typedef struct case_feed_item {
+    int64_t id, case_id, at;
+    const char *actor, *action, *changes; /* changes: JSON object text */
+    const char *kind, *title, *category, *status, *level, *unit, *unit_name, *department;
+    int overdue;
+} case_feed_item;
+
+/* The id of the newest log entry (0 when there is none). */
+int store_case_feed_last(store *s, int64_t *id, ny_err *e);
+
+/* Up to max log entries with ids above after, oldest first. */
+int store_case_feed(store *s, int64_t after, int max,
+                    int (*fn)(void *ctx, const case_feed_item *it), void *ctx, ny_err *e);
+
 /* Name and level of a unit, and its parent's code ("" for the district).
  * NY_ENOTFOUND when there is no such unit. */
 int store_case_unit(store *s, const char *code, char *name, size_t namesz, char *level,

@@ -51,6 +51,13 @@ wait_for() {
     return 1
 }
 
+# live streams: the grid worker, the community, and another grid (out of scope)
+spids=""
+for who in gw comm gw2; do
+    curl -sN --max-time 120 -H "Authorization: Bearer ${!who}" "$url/api/v1/stream" >"$tmp/stream.$who" &
+    spids="$spids $!"
+done
+sleep 0.5
 clock 2026-03-16T10:00:00+08:00
 is "open a case (patrol)" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","title":"3号楼前井盖松动","description":"巡查发现井盖松动，有安全隐患","category":"城乡建设","unit":"411571001001001","location":"新都小区3号楼前"}')" 201
 id=$(field 'd["id"]')
@@ -77,8 +84,32 @@ is "escalated case is overdue" "$(field 'd["overdue"]')" True
 is "escalation by the system is logged" "$(field '[e["actor"] for e in d["events"] if e["action"]=="escalate"][0]')" system
 is "the log shows the unit change" "$(field '[e["changes"]["unit"] for e in d["events"] if e["action"]=="escalate"][0][1]')" 411571001001
 is "the grid worker no longer holds it" "$(get -H "Authorization: Bearer $gw" "$url/api/v1/cases/$id")" 404
+# case events: staff and scheduler actions, after commit, to the units in scope
+events() { # FILE: the "case" events as "action status level unit overdue" lines
+    python3 -c 'import json,sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+for i, l in enumerate(lines):
+    if l == "event: case":
+        d = json.loads(lines[i + 2][6:])
+        if d["case_id"] == int(sys.argv[2]):
+            print(d["action"], d["status"], d["level"], d["unit"], d["overdue"], d.get("from_unit", "-"))' "$1" "$id"
+}
+for _ in $(seq 100); do grep -q '"action":"escalate"' "$tmp/stream.comm" && break; sleep 0.1; done
+events "$tmp/stream.comm" >"$tmp/ev.comm"
+is "stream: the community saw the case opened" "$(sed -n 1p "$tmp/ev.comm")" "report reported grid 411571001001001 False -"
+is "stream: then the scheduler's reminder" "$(sed -n 2p "$tmp/ev.comm")" "remind reported grid 411571001001001 False -"
+is "stream: then the escalation to it" "$(sed -n 3p "$tmp/ev.comm")" "escalate reported community 411571001001 True 411571001001001"
+events "$tmp/stream.gw" >"$tmp/ev.gw"
+is "stream: the grid it left saw the escalation" "$(cut -d' ' -f1 "$tmp/ev.gw" | paste -sd,)" "report,remind,escalate"
+grep -c '^event: case' "$tmp/stream.gw2" >"$tmp/n.gw2"
+is "stream: another grid got no case event" "$(cat "$tmp/n.gw2")" 0
 is "escalate needs a note" "$(action "$comm" "$id" '{"action":"escalate"}')" 422
 is "community escalates to the street" "$(action "$comm" "$id" '{"action":"escalate","note":"需街道协调市政"}')" 200
+for _ in $(seq 50); do [ "$(events "$tmp/stream.comm" | wc -l)" -ge 4 ] && break; sleep 0.1; done
+is "stream: the unit it left saw it go to the street" "$(events "$tmp/stream.comm" | sed -n 4p)" "escalate reported street 411571001000 True 411571001001"
+is "stream: the grid no longer hears of it" "$(events "$tmp/stream.gw" | wc -l)" 3
+kill $spids 2>/dev/null; wait $spids 2>/dev/null
+get -H "Authorization: Bearer $admin" "$url/api/v1/cases/$id" >/dev/null
 is "now at the street" "$(field 'd["unit"]')" 411571001000
 is "street accepts" "$(action "$street" "$id" '{"action":"accept"}')" 200
 is "resolve needs a note" "$(action "$street" "$id" '{"action":"resolve"}')" 422

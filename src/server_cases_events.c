@@ -1,0 +1,153 @@
+/* server_cases_events.c - case events on the live stream (GET
+ * /api/v1/stream, event "case").
+ *
+ * Every change to a case is one entry of its append-only log, written in
+ * the change's transaction. The scheduler thread (server_cases_sched.c)
+ * reads the log forward after each pass and whenever a staff action pokes
+ * it, and publishes each new entry once, with the case as it stands: so an
+ * event is announced only after its transaction committed, whoever wrote
+ * it (a staff action, the scheduler, ingest, another node). An event goes
+ * to the subscribers whose scope holds the case's unit, and when the entry
+ * moved the case (escalate, return, reassign) also to those of the unit it
+ * left.
+ *
+ * Log ids are given out before commit, so on PostgreSQL a later id may
+ * commit first. The reader keeps a mark below which every id is done and
+ * remembers the ids above it already announced; a hole at the mark is
+ * waited for up to FEED_HOLE_SECONDS (a transaction still running) and then
+ * passed over (one that rolled back). On SQLite ids commit in order and
+ * there are no holes. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server_cases.h"
+#include "store_case.h"
+
+/* Entries read per poll. */
+#define FEED_BATCH 500
+/* How long a hole in the log ids is waited for. */
+#define FEED_HOLE_SECONDS 5.0
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int seen(const server_case_feed *f, int64_t id)
+{
+    for (size_t i = 0; i < f->nseen; i++)
+        if (f->seen[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The new value of field in the changes object, or NULL. */
+static json_t *new_value(json_t *changes, const char *field)
+{
+    json_t *pair = json_object_get(changes, field);
+    return json_is_array(pair) && json_array_size(pair) == 2 ? json_array_get(pair, 1) : NULL;
+}
+
+static const char *text_or(json_t *v, const char *def)
+{
+    return json_is_string(v) ? json_string_value(v) : def;
+}
+
+struct poll_ctx {
+    server *sv;
+    server_case_feed *f;
+    int rows;
+};
+
+static int on_item(void *ctx, const case_feed_item *it)
+{
+    struct poll_ctx *p = ctx;
+    server_case_feed *f = p->f;
+    p->rows++;
+    if (it->id <= f->mark || seen(f, it->id))
+        return NY_OK;
+    if (f->nseen == SERVER_CASE_FEED_SEEN) /* too many waiting behind a hole */
+        return NY_OK;
+    f->seen[f->nseen++] = it->id;
+    json_t *changes = json_loads(it->changes, 0, NULL);
+    const char *status = text_or(new_value(changes, "status"), it->status);
+    const char *level = text_or(new_value(changes, "level"), it->level);
+    const char *unit = text_or(new_value(changes, "unit"), it->unit);
+    json_t *od = new_value(changes, "overdue");
+    json_t *from = json_object_get(changes, "unit");
+    const char *left = json_is_array(from) ? text_or(json_array_get(from, 0), NULL) : NULL;
+    char at[32];
+    case_time_iso(it->at, at);
+    json_t *d = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+                          " s:b}",
+                          "id", (json_int_t)it->id, "case_id", (json_int_t)it->case_id, "action",
+                          it->action, "actor", it->actor, "at", at, "kind", it->kind, "title",
+                          it->title, "category", it->category, "status", status, "status_label",
+                          case_status_label(status), "level", level, "unit", unit, "department",
+                          it->department, "overdue",
+                          json_is_integer(od) ? (int)json_integer_value(od) : it->overdue);
+    if (d && strcmp(unit, it->unit) == 0)
+        json_object_set_new(d, "unit_name", json_string(it->unit_name));
+    if (d && left && left[0])
+        json_object_set_new(d, "from_unit", json_string(left));
+    const char *units[3] = {unit, it->unit, left && left[0] ? left : it->unit};
+    if (d)
+        server_stream_publish_units(p->sv, "case", units, 3, d);
+    json_decref(d);
+    json_decref(changes);
+    return NY_OK;
+}
+
+/* Moves the mark over the ids announced right after it, and over the
+ * holes below them once they have waited long enough (or the list is
+ * full). */
+static void advance(server_case_feed *f, double now)
+{
+    for (;;) {
+        size_t i = 0;
+        while (i < f->nseen && f->seen[i] != f->mark + 1)
+            i++;
+        if (i < f->nseen) {
+            f->seen[i] = f->seen[--f->nseen];
+            f->mark++;
+            f->hole_since = 0;
+            continue;
+        }
+        if (f->nseen == 0) {
+            f->hole_since = 0;
+            return;
+        }
+        if (f->hole_since == 0)
+            f->hole_since = now;
+        if (now - f->hole_since < FEED_HOLE_SECONDS && f->nseen < SERVER_CASE_FEED_SEEN)
+            return;
+        int64_t low = f->seen[0]; /* give the holes below the lowest announced id up */
+        for (size_t j = 1; j < f->nseen; j++)
+            if (f->seen[j] < low)
+                low = f->seen[j];
+        f->mark = low - 1;
+    }
+}
+
+int server_cases_feed_poll(server *sv, store *db, server_case_feed *f, ny_err *e)
+{
+    if (!f->started) { /* announce what is new from now on */
+        int rc = store_case_feed_last(db, &f->mark, e);
+        if (rc != NY_OK)
+            return rc;
+        f->started = 1;
+        return NY_OK;
+    }
+    struct poll_ctx p = {sv, f, 0};
+    do { /* a full batch may have more behind it */
+        p.rows = 0;
+        int rc = store_case_feed(db, f->mark, FEED_BATCH, on_item, &p, e);
+        if (rc != NY_OK)
+            return rc;
+        advance(f, mono_now());
+    } while (p.rows == FEED_BATCH && f->nseen == 0);
+    return NY_OK;
+}
