@@ -3,7 +3,8 @@
  *
  * Cases carry next_check_at (indexed): the reminder time of their current
  * stage, then its deadline. A pass takes up to CASE_SCHED_MAX cases whose
- * check time has come, oldest first (the rest wait for the next pass), and
+ * check time has come, oldest first, for at most CASE_SCHED_BUDGET seconds
+ * (the rest wait for the next pass), and
  * handles them in one transaction, each under a savepoint and the case's
  * version check, so several nodes may run passes at once: for each case
  * only one of them commits, the others undo that case and move on. Time is
@@ -16,8 +17,11 @@
 #include "sla.h"
 #include "store.h"
 
-/* Most cases one pass handles. */
+/* Most cases one pass handles, and the wall-clock seconds after which it
+ * takes no further case (a slow database still commits within a second;
+ * what is left is still due, for the next pass). */
 #define CASE_SCHED_MAX 256
+#define CASE_SCHED_BUDGET 0.5
 
 typedef struct case_sched_stats {
     long reminded, escalated, overdue, skipped;
