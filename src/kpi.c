@@ -3,7 +3,8 @@
  * The accumulator counts each case into the numerators and denominators of
  * the rates and keeps the acceptance and closing times in growing arrays,
  * so the 90th percentile is exact (nearest rank after a sort). A district
- * year is about 28,000 cases: two arrays of that size and one pass. */
+ * year is about 28,000 cases: four arrays of that size and one pass; the
+ * working time of a span is two lookups in the calendar's tables. */
 #include "kpi.h"
 
 #include <math.h>
@@ -24,7 +25,25 @@ static int push(int64_t **arr, size_t *n, size_t *cap, int64_t v)
     return NY_OK;
 }
 
-int kpi_add(kpi_acc *a, const kpi_case *c)
+/* Appends one span [from, to) as working minutes and clock seconds. */
+static int span(int64_t **min, int64_t **sec, size_t *n, size_t *cap, const calendar *cal,
+                int64_t from, int64_t to)
+{
+    size_t had = *cap;
+    if (push(min, n, cap, calendar_between(cal, from, to) / 60) != NY_OK)
+        return NY_ERR;
+    size_t m = *n - 1;
+    if (*cap != had) { /* keep the seconds array as large as the minutes one */
+        int64_t *p = realloc(*sec, *cap * sizeof *p);
+        if (!p)
+            return NY_ERR;
+        *sec = p;
+    }
+    (*sec)[m] = to - from;
+    return NY_OK;
+}
+
+int kpi_add(kpi_acc *a, const calendar *cal, const kpi_case *c)
 {
     int closed = strcmp(c->status, "closed") == 0;
     int resolved = closed || c->resolved_at || strcmp(c->status, "verified") == 0;
@@ -53,10 +72,12 @@ int kpi_add(kpi_acc *a, const kpi_case *c)
     a->on_spot += c->on_spot;
     a->escalated += c->level && strcmp(c->level, "grid") != 0;
     if (c->accepted_at && c->accepted_at >= c->opened_at &&
-        push(&a->accept_min, &a->n_accept, &a->cap_accept, (c->accepted_at - c->opened_at) / 60))
+        span(&a->accept_min, &a->accept_sec, &a->n_accept, &a->cap_accept, cal, c->opened_at,
+             c->accepted_at) != NY_OK)
         return NY_ERR;
     if (closed && c->closed_at >= c->opened_at &&
-        push(&a->close_min, &a->n_close, &a->cap_close, (c->closed_at - c->opened_at) / 60))
+        span(&a->close_min, &a->close_sec, &a->n_close, &a->cap_close, cal, c->opened_at,
+             c->closed_at) != NY_OK)
         return NY_ERR;
     return NY_OK;
 }
@@ -65,6 +86,8 @@ void kpi_reset(kpi_acc *a)
 {
     free(a->accept_min);
     free(a->close_min);
+    free(a->accept_sec);
+    free(a->close_sec);
     memset(a, 0, sizeof *a);
 }
 
@@ -81,7 +104,9 @@ static int cmp64(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-static json_t *times(int64_t *v, size_t n)
+/* {mean, p90} of the n values of v in units of unit (1: as they are, to
+ * one decimal for the mean; 3600: seconds as hours, both to one decimal). */
+static json_t *times(int64_t *v, size_t n, int unit)
 {
     if (n == 0)
         return json_pack("{s:n, s:n}", "mean", "p90");
@@ -90,8 +115,11 @@ static json_t *times(int64_t *v, size_t n)
     for (size_t i = 0; i < n; i++)
         sum += (double)v[i];
     size_t rank = (size_t)ceil(0.9 * (double)n); /* nearest rank, 1-based */
-    return json_pack("{s:f, s:I}", "mean", round(sum / (double)n * 10.0) / 10.0, "p90",
-                     (json_int_t)v[rank - 1]);
+    double mean = round(sum / (double)n / unit * 10.0) / 10.0;
+    if (unit == 1)
+        return json_pack("{s:f, s:I}", "mean", mean, "p90", (json_int_t)v[rank - 1]);
+    return json_pack("{s:f, s:f}", "mean", mean, "p90",
+                     round((double)v[rank - 1] / unit * 10.0) / 10.0);
 }
 
 json_t *kpi_json(kpi_acc *a)
@@ -101,10 +129,13 @@ json_t *kpi_json(kpi_acc *a)
         "on_time_resolve", kpi_rate(a->resolved_on_time, a->resolve_due), "on_time_close",
         kpi_rate(a->closed_on_time, a->close_due), "close", kpi_rate(a->closed, a->close_due),
         "solved", kpi_rate(a->solved, a->closed), "satisfaction", kpi_rate(a->satisfied, a->rated));
-    return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "total", (json_int_t)a->total, "open",
-        (json_int_t)a->open, "closed", (json_int_t)a->closed, "overdue", (json_int_t)a->overdue,
-        "on_spot", (json_int_t)a->on_spot, "escalated", (json_int_t)a->escalated, "rated",
-        (json_int_t)a->rated, "rates", rates, "minutes_to_accept",
-        times(a->accept_min, a->n_accept), "minutes_to_close", times(a->close_min, a->n_close));
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "total",
+                     (json_int_t)a->total, "open", (json_int_t)a->open, "closed",
+                     (json_int_t)a->closed, "overdue", (json_int_t)a->overdue, "on_spot",
+                     (json_int_t)a->on_spot, "escalated", (json_int_t)a->escalated, "rated",
+                     (json_int_t)a->rated, "rates", rates, "minutes_to_accept",
+                     times(a->accept_min, a->n_accept, 1), "minutes_to_close",
+                     times(a->close_min, a->n_close, 1), "hours_to_accept",
+                     times(a->accept_sec, a->n_accept, 3600), "hours_to_close",
+                     times(a->close_sec, a->n_close, 3600));
 }

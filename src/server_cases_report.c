@@ -102,6 +102,7 @@ static int page_args(const server_call *call, long *limit, long *offset, server_
 #define NCAT 8
 
 struct kpi_run {
+    const calendar *cal;
     kpi_acc all, cat[NCAT];
     long level[4];
     int nchild;
@@ -126,16 +127,16 @@ static int on_child(void *ctx, const char *code, const char *name, const char *l
 static int on_kpi_case(void *ctx, const kpi_case *c)
 {
     struct kpi_run *k = ctx;
-    int rc = kpi_add(&k->all, c);
+    int rc = kpi_add(&k->all, k->cal, c);
     int cat = domain_index(domain_categories, c->category);
     if (rc == NY_OK && cat >= 0 && cat < NCAT)
-        rc = kpi_add(&k->cat[cat], c);
+        rc = kpi_add(&k->cat[cat], k->cal, c);
     int lv = domain_level(c->level);
     if (lv >= 0)
         k->level[lv]++;
     for (int i = 0; i < k->nchild && rc == NY_OK; i++)
         if (strncmp(c->origin, k->child_prefix[i], strlen(k->child_prefix[i])) == 0) {
-            rc = kpi_add(&k->child[i], c);
+            rc = kpi_add(&k->child[i], k->cal, c);
             break;
         }
     return rc;
@@ -163,8 +164,10 @@ void server_kpi(server *sv, const server_call *call, server_reply *r)
     server_worker *w = server_worker_get(sv, &e);
     struct kpi_run *k = calloc(1, sizeof *k);
     int rc = !w ? NY_EUNAVAIL : !k ? ny_err_set(&e, NY_ERR, "out of memory") : NY_OK;
-    if (rc == NY_OK)
+    if (rc == NY_OK) {
+        k->cal = sla_calendar(server_cases_sla(sv));
         rc = store_case_children(w->db, code, on_child, k, &e);
+    }
     if (rc == NY_OK)
         rc = store_case_kpi(w->db, prefix, from, to, 0, on_kpi_case, k, &e);
     if (rc != NY_OK) {
@@ -208,6 +211,7 @@ typedef struct worker_row {
 } worker_row;
 
 struct workers {
+    const calendar *cal;
     worker_row *w;
     int n, cap;
 };
@@ -247,7 +251,7 @@ static int on_worker_case(void *ctx, const kpi_case *c)
             hi = mid;
     }
     if (lo < ws->n && strcmp(ws->w[lo].grid, c->origin) == 0)
-        return kpi_add(&ws->w[lo].acc, c);
+        return kpi_add(&ws->w[lo].acc, ws->cal, c);
     return NY_OK;
 }
 
@@ -304,7 +308,7 @@ void server_kpi_workers(server *sv, const server_call *call, server_reply *r)
     const char *format = server_query(call, "format");
     ny_err e;
     server_worker *w = server_worker_get(sv, &e);
-    struct workers ws = {0};
+    struct workers ws = {sla_calendar(server_cases_sla(sv)), NULL, 0, 0};
     int rc = w ? store_case_grid_workers(w->db, prefix, on_worker, &ws, &e) : NY_EUNAVAIL;
     if (rc == NY_OK)
         rc = store_case_kpi(w->db, prefix, from, to, 1, on_worker_case, &ws, &e);
