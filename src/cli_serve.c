@@ -37,7 +37,7 @@ static int help(void)
 {
     printf("usage: nuanyang serve --db FILE|URI [--listen ADDR:PORT] [--config FILE]\n"
            "                      [--data DIR] [--web DIR] [--threads N] [--max-body BYTES]\n"
-           "                      [--test-clock]\n\n"
+           "                      [--test-clock[=TIME]]\n\n"
            "Runs the platform server until SIGTERM or SIGINT. Routes:\n"
            "  GET  /healthz           {\"status\":\"ok\",\"engine\":...,\"schema_version\":...}\n"
            "  GET  /metrics           Prometheus text format\n"
@@ -51,7 +51,8 @@ static int help(void)
            "  --threads N         worker threads (default: 16 per core, at most 64)\n"
            "  --max-body BYTES    request body limit (default 1048576)\n"
            "  --test-clock        allow POST /api/v1/admin/clock to set the server's time\n"
-           "                      (for tests only; never in production)\n"
+           "                      (for tests only; never in production); =TIME (ISO-8601)\n"
+           "                      starts the clock there\n"
            "  --outbox-attempts N dead-letter an outbound message after N failed attempts (10)\n"
            "  --outbox-backoff-ms MS  first retry delay ceiling, doubling per failure (1000)\n"
            "  --outbox-lease S    seconds a node holds a claimed outbound message (30)\n"
@@ -179,7 +180,7 @@ int cmd_serve(int argc, char **argv)
                                          {"data", required_argument, NULL, 'D'},
                                          {"threads", required_argument, NULL, 't'},
                                          {"max-body", required_argument, NULL, 'b'},
-                                         {"test-clock", no_argument, NULL, 'T'},
+                                         {"test-clock", optional_argument, NULL, 'T'},
                                          {"web", required_argument, NULL, 'W'},
                                          {"outbox-attempts", required_argument, NULL, 'A'},
                                          {"outbox-backoff-ms", required_argument, NULL, 'B'},
@@ -192,6 +193,7 @@ int cmd_serve(int argc, char **argv)
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
     long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
     int test_clock = 0, no_outbox = 0;
+    const char *test_start = NULL;
     outbound_cfg ob = {-1, -1, -1, -1, NULL};
     int c, rc = CLI_OK;
     optind = 1;
@@ -218,6 +220,7 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'T':
             test_clock = 1;
+            test_start = optarg;
             break;
         case 'W':
             web = optarg;
@@ -266,7 +269,7 @@ int cmd_serve(int argc, char **argv)
                      0,          0,
                      test_clock, NULL,
                      {0},        no_outbox,
-                     ob.bot_id};
+                     ob.bot_id,  test_start};
     o.web_dir = web ? web : default_web(o.data_dir, webdir, sizeof webdir);
     if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
         rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);

@@ -127,7 +127,13 @@ int server_start(const server_opts *o, server **out, ny_err *e)
         sv->o.listen_addr = "127.0.0.1";
     pthread_mutex_init(&sv->lock, NULL);
     server_commit_init(&sv->commit);
-    int rc = load(sv, e);
+    int64_t start = 0;
+    int rc = NY_OK;
+    if (o->test_clock && o->test_start && server_parse_time(o->test_start, &start) != NY_OK)
+        rc = ny_err_set(e, NY_EINVAL, "--test-clock: not an ISO-8601 time: %s", o->test_start);
+    atomic_store(&sv->test_now, (long long)start);
+    if (rc == NY_OK)
+        rc = load(sv, e);
     if (rc == NY_OK)
         rc = server_stream_start(sv, e);
     if (rc == NY_OK)

@@ -35,6 +35,7 @@ typedef struct server_opts {
     outbox_opts outbox;       /* the delivery worker (outbox.h) */
     int no_outbox;            /* 1 = this node queues but does not deliver */
     const char *bot_id;       /* the bot's own sender id in the groups (ignored), or NULL */
+    const char *test_start;   /* with test_clock: ISO-8601 time the clock starts at, or NULL */
 } server_opts;
 
 /* Opens the database once to build the triage engine and the group table,

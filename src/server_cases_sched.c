@@ -18,7 +18,9 @@
  * digest_at (data/sla.tsv) it enqueues the day's digest job (jobs, with
  * the date as dedupe key, so the nodes enqueue it once), claims it, and
  * queues every staff member's digest of the day before in the outbox in
- * the transaction that marks the job done. */
+ * the transaction that marks the job done. A server that was down at
+ * digest time enqueues the missed day's job when it starts (only the
+ * latest: older digests are stale); the dedupe key keeps it to once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -108,24 +110,29 @@ static int send_digests(store *db, int64_t day, int64_t now, ny_err *e)
     return rc;
 }
 
-/* Enqueues today's digest job once digest_at has passed, then runs any
- * digest job that is due. last holds the local day already enqueued. */
+/* Enqueues the digest job of the last digest time that has passed (today's
+ * once digest_at is past, else yesterday's: a server that was down at
+ * digest time catches up when it starts), then runs any digest job that is
+ * due. The job's dedupe key names its day, so each day's digest is queued
+ * once whatever the restarts and nodes. last holds the day already
+ * enqueued by this thread. */
 static int digest_tick(store *db, const sla *s, int64_t now, const char *worker, int64_t *last,
                        ny_err *e)
 {
     int64_t local = now + CALENDAR_OFFSET, into = ((local % DAY) + DAY) % DAY;
     int64_t today = now - into;
-    if (into >= (int64_t)sla_digest_minute(s) * 60 && *last != today) {
+    int64_t due = into >= (int64_t)sla_digest_minute(s) * 60 ? today : today - DAY;
+    if (*last != due) {
         char key[48], payload[48], date[32];
-        case_time_iso(today, date);
+        case_time_iso(due, date);
         date[10] = '\0';
         snprintf(key, sizeof key, "case_digest:%s", date);
-        snprintf(payload, sizeof payload, "{\"day\":%lld}", (long long)(today - DAY));
+        snprintf(payload, sizeof payload, "{\"day\":%lld}", (long long)(due - DAY));
         store_job job = {0, "case_digest", key, payload, now, 0};
         int rc = store_job_enqueue(db, &job, NULL, e);
         if (rc != NY_OK && rc != NY_EEXIST)
             return rc;
-        *last = today;
+        *last = due;
     }
     store_job job;
     int rc = store_job_claim(db, "case_digest", worker, now, 300, &job, e);
@@ -226,6 +233,12 @@ int server_cases_start(server *sv, ny_err *e)
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->wake, NULL);
     sv->cases = st;
+    store *db = NULL; /* events are announced from here on, before the first request */
+    ny_err why;
+    if (store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &db, &why) != NY_OK ||
+        server_cases_feed_poll(sv, db, &st->feed, &why) != NY_OK)
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"case events: %s (retried)\"}\n", why.msg);
+    store_close(db);
     if (pthread_create(&st->thread, NULL, run, sv) != 0)
         return ny_err_set(e, NY_ERR, "cannot start the case scheduler thread");
     st->running = 1;

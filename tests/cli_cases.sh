@@ -197,10 +197,30 @@ sql "SELECT payload FROM outbox WHERE idem_key LIKE 'digest:2026-10-22:%' AND ta
 contains "the digest names the unit and the day" "$tmp/digest" "新都社区 2026-10-22"
 is "the day's digest job ran once" "$(sql "SELECT COUNT(*) FROM jobs WHERE dedupe_key = 'case_digest:2026-10-23' AND status = 'done'")" 1
 
+# catch-up: the server is down at 08:30 on 24 October and starts again at 07:00 on the
+# 25th (before that day's digest time): the missed digest (of the 23rd) goes out once
+# per staff member at start, and not again after another restart
+restart() { # TIME
+    kill -TERM "$pid"; wait "$pid"; pid=""
+    $NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 --test-clock="$1" 2>>"$tmp/log" &
+    pid=$!
+    for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+d23() { sql "SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND idem_key LIKE 'digest:2026-10-23:%' ${1:-}"; }
+staff=$(sql "SELECT COUNT(*) FROM staff WHERE role <> 'admin' AND COALESCE(notify_target, '') <> ''")
+restart 2026-10-25T07:00:00+08:00
+for _ in $(seq 300); do [ "$(d23)" = "$staff" ] && break; sleep 0.1; done
+is "catch-up: the missed digest went to every staff member with a target" "$(d23)" "$staff"
+is "catch-up: the community's digest once" "$(d23 "AND target = 'http://127.0.0.1:9/hook'")" 1
+restart 2026-10-25T07:30:00+08:00
+sleep 1
+is "catch-up: no second digest after a restart" "$(d23)" "$staff"
+is "catch-up: the missed day's job ran once" "$(sql "SELECT COUNT(*) FROM jobs WHERE dedupe_key = 'case_digest:2026-10-24'")" 1
+
 # a resident's report in the group opens a case; their "满意" closes it after the on-the-spot fix
-ingest() { # ID TEXT TIME
-    printf '{"id":"%s","group":"%s","sender":{"id":"res-9","name":"赵大爷"},"text":"%s","time":"%s"}' \
-        "$1" "$group" "$2" "$3" >"$tmp/msg.json"
+ingest() { # ID TEXT TIME [SENDER]
+    printf '{"id":"%s","group":"%s","sender":{"id":"%s","name":"赵大爷"},"text":"%s","time":"%s"}' \
+        "$1" "$group" "${4:-res-9}" "$2" "$3" >"$tmp/msg.json"
     local ts sig; ts=$(date -d "$3" +%s) # the signature window follows the test clock
     sig=$({ printf '%s' "$ts"; cat "$tmp/msg.json"; } | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')
     curl -s -o "$tmp/body" -w '%{http_code}' -X POST "$url/api/v1/messages" -H "X-Nuanyang-Key: $key" \
@@ -221,6 +241,26 @@ is "the rating closed the case" "$(field 'd["status"]+" "+str(d["satisfaction"])
 is "verified by the reporter" "$(field '[e["actor"] for e in d["events"] if e["action"]=="verify"][0]')" "resident:res-9"
 get -H "Authorization: Bearer $gw" "$url/api/v1/cases?q=满意" >/dev/null
 is "the rating opened no case" "$(field 'd["total"]')" 0
+
+# the whole loop from a resident's report: the grid misses the accept deadline, the
+# scheduler sends it to the community, the community to the street, the street resolves
+# it, the group is asked for a rating, the reporter's 满意 verifies and closes it
+clock 2026-11-03T10:00:00+08:00
+is "another resident reports" "$(ingest r3 "小区北门的下水道堵了，污水漫到路上了" 2026-11-03T10:00:00+08:00 res-7)" 200
+get -H "Authorization: Bearer $gw" "$url/api/v1/cases?status=reported" >/dev/null
+rid=$(field '[i["id"] for i in d["items"] if i["source"]=="lead"][0]')
+if [ -n "$rid" ]; then ok "the report is a case at the grid"; else bad "no case from the second report"; fi
+clock 2026-11-03T15:00:01+08:00
+if wait_for "$rid" 'd["level"]' community; then ok "e2e: not accepted in time, at the community"; else bad "e2e: no escalation"; fi
+is "e2e: the community sends it up" "$(action "$comm" "$rid" '{"action":"escalate","note":"需街道协调"}')" 200
+is "e2e: the street accepts" "$(action "$street" "$rid" '{"action":"accept"}')" 200
+is "e2e: the street resolves" "$(action "$street" "$rid" '{"action":"resolve","note":"已疏通下水道"}')" 200
+is "e2e: the group is told and asked for a rating" "$(sql "SELECT COUNT(*) FROM outbox WHERE idem_key LIKE 'case:$rid:%' AND payload LIKE '%已疏通下水道%' AND payload LIKE '%满意%'")" 1
+clock 2026-11-03T16:00:00+08:00
+is "e2e: the reporter rates" "$(ingest r4 "满意" 2026-11-03T16:00:00+08:00 res-7)" 200
+get -H "Authorization: Bearer $admin" "$url/api/v1/cases/$rid" >/dev/null
+is "e2e: closed with the rating" "$(field 'd["status"]+" "+str(d["satisfaction"])')" "closed 5"
+is "e2e: the log of the loop" "$(field '",".join(e["action"] for e in d["events"])')" "report,escalate,escalate,accept,resolve,rate,verify,close"
 
 is "open: missing title" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","category":"城乡建设","unit":"411571001001001"}')" 422
 is "open: the field is named" "$(field 'd["field"]')" title
