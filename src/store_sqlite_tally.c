@@ -4,7 +4,7 @@
  *
  * Schema 7 counted every message with a row trigger: one stat_deltas row per
  * message, built by a join on chat_groups and a LIKE over the triage JSON,
- * about as expensive as storing the message itself. Schema 8 dropped that
+ * about as expensive as storing the message itself. Schema 9 dropped that
  * trigger on SQLite; sq_message_put_batch (store_sqlite_write.c), the only
  * place that inserts messages, tallies instead: sq_tally_group resolves a
  * message's group to its unit once per batch (and is the group check that

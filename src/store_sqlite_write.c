@@ -461,7 +461,7 @@ static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i
 }
 
 /* Messages are not a plain batch(): their statistics are tallied while they
- * are stored and written before the batch's scope ends (schema 8). */
+ * are stored and written before the batch's scope ends (schema 9). */
 int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
 {
     struct sq *h = impl;
