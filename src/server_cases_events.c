@@ -95,7 +95,7 @@ static int on_item(void *ctx, const case_feed_item *it)
         json_object_set_new(d, "from_unit", json_string(left));
     const char *units[3] = {unit, it->unit, left && left[0] ? left : it->unit};
     if (d)
-        server_stream_publish_units(p->sv, "case", units, 3, d);
+        server_stream_deliver_units(p->sv, "case", units, 3, d);
     json_decref(d);
     json_decref(changes);
     return NY_OK;

@@ -40,18 +40,35 @@ typedef struct server_group {
     int64_t id;
 } server_group;
 
-/* Group commit (server_commit.c): the queue of requests waiting for a
- * commit, and counters for /metrics. */
-typedef struct server_committer {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct server_commit_member *head, *tail;
-    int leading;
-    atomic_long commits, members, fallbacks;
-} server_committer;
-
 /* Most requests one group commit takes. */
 #define SERVER_COMMIT_MAX 256
+
+/* Buckets of the group commit's histograms in /metrics: requests per
+ * commit (le 1, 2, 4, … SERVER_COMMIT_MAX) and seconds per commit (upper
+ * bounds below, then +Inf). */
+#define SERVER_COMMIT_NSIZE 9
+#define SERVER_COMMIT_NTIME 10
+extern const double server_commit_time_buckets[SERVER_COMMIT_NTIME];
+
+/* Group commit (server_commit.c): the queue of requests waiting for a
+ * commit, the store handle every group is written through (the leader's
+ * only), the checkpoint thread with its own handle (SQLite), and counters
+ * for /metrics. */
+typedef struct server_committer {
+    pthread_mutex_t mu;
+    struct server_commit_member *head, *tail;
+    int leading;
+    store *db;
+    store *ckpt_db; /* NULL: no checkpoint thread (PostgreSQL, or not started) */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    int ckpt_stop;
+    atomic_long commits, members, fallbacks, reruns, checkpoints;
+    atomic_long size_bucket[SERVER_COMMIT_NSIZE];
+    atomic_long time_bucket[SERVER_COMMIT_NTIME + 1]; /* last: +Inf */
+    atomic_long time_us_sum;
+} server_committer;
 
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
@@ -75,9 +92,10 @@ struct server {
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
     struct server_stream_hub *stream; /* open event streams (server_stream.c) */
-    triage_etiquette *etiquette; /* one for the server: every thread's messages */
-    outbox_worker *outbox;       /* the delivery worker, NULL with o.no_outbox */
-    char fx_node[40];            /* this run's prefix of lead merge keys */
+    struct server_relay *relay;       /* events to and from other nodes (server_relay.c) */
+    triage_etiquette *etiquette;      /* one for the server: every thread's messages */
+    outbox_worker *outbox;            /* the delivery worker, NULL with o.no_outbox */
+    char fx_node[40];                 /* this run's prefix of lead merge keys */
     server_committer commit;
     struct server_cases_state *cases; /* SLA table and case scheduler (server_cases_sched.c) */
 };
@@ -126,7 +144,7 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
-    struct MHD_Response *stream; /* instead of body: a streamed response (server_stream.c) */
+    struct MHD_Response *stream;     /* instead of body: a streamed response (server_stream.c) */
     const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
     char etag[48];                   /* ETag or "" */
 } server_reply;
@@ -277,10 +295,15 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
  * from any thread; does nothing once the server is stopping. */
 void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data);
 
-/* server_stream_publish for an event that concerns n units (a case moving
- * from one unit to another): each client whose scope holds any of them
- * receives it once. */
-void server_stream_publish_units(server *sv, const char *event, const char *const *units, size_t n,
+/* The local half of server_stream_publish: this node's streams only (the
+ * relay's entry for other nodes' events). */
+void server_stream_deliver(server *sv, const char *event, const char *unit_code, json_t *data);
+
+/* server_stream_deliver for an event that concerns n units (a case moving
+ * from one unit to another): each of this node's clients whose scope holds
+ * any of them receives it once. Case events use it: every node reads the
+ * case log itself, so they are never relayed. */
+void server_stream_deliver_units(server *sv, const char *event, const char *const *units, size_t n,
                                  json_t *data);
 
 /* GET /api/v1/stream. */
@@ -293,6 +316,20 @@ void server_stream(server *sv, const server_call *call, server_reply *r);
 int server_stream_start(server *sv, ny_err *e);
 void server_stream_stop(server *sv);
 void server_stream_free(server *sv);
+
+/* ---- events between nodes (server_relay.c) ------------------------------- */
+
+/* On PostgreSQL: opens the relay's own connection, subscribes to the other
+ * nodes' events and starts its thread (NY_OK, or an NY_* code with *e);
+ * on SQLite does nothing. */
+int server_relay_start(server *sv, ny_err *e);
+
+/* Queues an event published on this node for the other nodes (called by
+ * server_stream_publish; never blocks on the database). */
+void server_relay_send(server *sv, const char *event, const char *unit_code, json_t *data);
+
+/* Stops the thread and frees the relay (before the streams stop). */
+void server_relay_stop(server *sv);
 /* A request's writes: writes them through db (inside a transaction and a
  * savepoint that the caller owns); NY_OK or an NY_* code with *e filled. */
 typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);
@@ -302,11 +339,17 @@ typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);
  * NY_OK, or apply's own error (its writes undone, the others' kept). When
  * the group as a whole fails, the writes are retried alone on w's store
  * handle and that outcome is returned. apply may run on another thread,
- * with another thread's store handle, while this one waits. */
+ * with the committer's store handle (opened on sv->o.db_uri), while this
+ * one waits. */
 int server_commit_run(server *sv, server_worker *w, server_apply_fn apply, void *ctx, ny_err *e);
 
-/* Sets up and tears down the committer of a server. */
+/* Sets up and tears down the committer of a server. start (after init)
+ * opens the checkpoint thread's handle on sv->o.db_uri and starts the
+ * thread on SQLite, nothing on PostgreSQL: NY_OK or the store's error.
+ * destroy stops the thread and closes both handles, so it runs after the
+ * last request. */
 void server_commit_init(server_committer *c);
+int server_commit_start(server *sv, ny_err *e);
 void server_commit_destroy(server_committer *c);
 
 /* server_static.c: answers a path no route knows from the web directory

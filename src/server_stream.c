@@ -188,16 +188,16 @@ static int in_scope_any(const server_caller *who, const char *const *units, size
     return 0;
 }
 
-void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data)
+void server_stream_deliver(server *sv, const char *event, const char *unit_code, json_t *data)
 {
-    server_stream_publish_units(sv, event, &unit_code, 1, data);
+    server_stream_deliver_units(sv, event, &unit_code, 1, data);
 }
 
-void server_stream_publish_units(server *sv, const char *event, const char *const *units, size_t n,
+void server_stream_deliver_units(server *sv, const char *event, const char *const *units, size_t n,
                                  json_t *data)
 {
     struct server_stream_hub *h = sv->stream;
-    if (!h || !event || !units)
+    if (!h || !event || !units || !units[0])
         return;
     char *json = data ? json_dumps(data, JSON_COMPACT) : NULL;
     pthread_mutex_lock(&h->lock);
@@ -221,6 +221,13 @@ void server_stream_publish_units(server *sv, const char *event, const char *cons
     }
     pthread_mutex_unlock(&h->lock);
     free(json);
+}
+
+void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data)
+{
+    server_stream_deliver(sv, event, unit_code, data);
+    if (event && unit_code)
+        server_relay_send(sv, event, unit_code, data);
 }
 
 /* Takes the next text to write for c into c->cur: an overflow notice, a
