@@ -81,13 +81,11 @@ static int on_item(void *ctx, const case_feed_item *it)
     const char *left = json_is_array(from) ? text_or(json_array_get(from, 0), NULL) : NULL;
     char at[32];
     case_time_iso(it->at, at);
-    json_t *d = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-                          " s:b}",
-                          "id", (json_int_t)it->id, "case_id", (json_int_t)it->case_id, "action",
-                          it->action, "actor", it->actor, "at", at, "kind", it->kind, "title",
-                          it->title, "category", it->category, "status", status, "status_label",
-                          case_status_label(status), "level", level, "unit", unit, "department",
-                          it->department, "overdue",
+    json_t *d = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                          (json_int_t)it->id, "case_id", (json_int_t)it->case_id, "action",
+                          it->action, "actor", it->actor, "at", at, "kind", it->kind, "category",
+                          it->category, "status", status, "status_label", case_status_label(status),
+                          "level", level, "unit", unit, "department", it->department, "overdue",
                           json_is_integer(od) ? (int)json_integer_value(od) : it->overdue);
     if (d && strcmp(unit, it->unit) == 0)
         json_object_set_new(d, "unit_name", json_string(it->unit_name));

@@ -20,7 +20,8 @@
  * queues every staff member's digest of the day before in the outbox in
  * the transaction that marks the job done. A server that was down at
  * digest time enqueues the missed day's job when it starts (only the
- * latest: older digests are stale); the dedupe key keeps it to once. */
+ * latest: older digests are stale; and only on a database that has had
+ * digests: a new one missed nothing); the dedupe key keeps it to once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -122,6 +123,14 @@ static int digest_tick(store *db, const sla *s, int64_t now, const char *worker,
     int64_t local = now + CALENDAR_OFFSET, into = ((local % DAY) + DAY) % DAY;
     int64_t today = now - into;
     int64_t due = into >= (int64_t)sla_digest_minute(s) * 60 ? today : today - DAY;
+    if (*last != due && due != today) { /* catching up: only where digests were sent before */
+        int64_t jobs = 0;
+        int rc = store_case_digest_jobs(db, &jobs, e);
+        if (rc != NY_OK)
+            return rc;
+        if (jobs == 0)
+            *last = due;
+    }
     if (*last != due) {
         char key[48], payload[48], date[32];
         case_time_iso(due, date);

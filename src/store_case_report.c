@@ -119,3 +119,8 @@ int store_case_digest_staff(store *s,
                      " ON u.id = st.unit_id WHERE st.role <> 'admin' ORDER BY u.code, st.account",
                      NULL, 0, on_three, &t, NULL, e);
 }
+
+int store_case_digest_jobs(store *s, int64_t *n, ny_err *e)
+{
+    return store_sql_int(s, "SELECT COUNT(*) FROM jobs WHERE kind = 'case_digest'", NULL, 0, n, e);
+}

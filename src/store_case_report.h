@@ -40,4 +40,8 @@ int store_case_digest_staff(store *s,
                                       const char *account),
                             void *ctx, ny_err *e);
 
+/* How many daily digest jobs there have been (0 on a database whose server
+ * never reached a digest time: there is no missed digest to catch up). */
+int store_case_digest_jobs(store *s, int64_t *n, ny_err *e);
+
 #endif
