@@ -199,6 +199,23 @@ export function csv(cols, rows) {
     .join('\r\n');
 }
 
+// The assistant's reading of a stored message (its intent, category,
+// keywords and reply), as a line under the message.
+export function reading(m) {
+  const t = m.triage || {};
+  const kw = (t.keywords || []).map((k) => (typeof k === 'string' ? k : k && k.term)).filter(Boolean);
+  return h(
+    'div',
+    { class: 'reading' },
+    '助手判断：',
+    h('span', { class: 'chip' }, label('intent', m.intent || t.intent)),
+    ' ',
+    (m.category || t.category) && (m.category || t.category) !== '无' ? h('span', { class: 'chip soft' }, m.category || t.category) : null,
+    kw.length ? h('div', {}, '关键词：', kw.slice(0, 6).join('、')) : null,
+    t.reply ? h('div', {}, '助手回复：', t.reply) : null
+  );
+}
+
 // A labelled form field.
 export function field(text, control, hint) {
   return h('label', { class: 'field' }, h('span', {}, text), control, hint ? h('small', {}, hint) : null);
