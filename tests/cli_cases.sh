@@ -203,6 +203,14 @@ is "open: outside one's area" "$(jpost -H "Authorization: Bearer $gw" "$url/api/
 is "open: no login" "$(jpost "$url/api/v1/cases" -d '{}')" 401
 is "unknown case" "$(get -H "Authorization: Bearer $admin" "$url/api/v1/cases/999999")" 404
 
+# KPI answers are memoised until a case changes (server_kpi_memo.c)
+kpi_nov() { get -H "Authorization: Bearer $comm" "$url/api/v1/kpi?unit=411571001001&from=2026-11-01&to=2026-11-03" >/dev/null; field 'd["total"]'; }
+n=$(kpi_nov)
+is "kpi asked again: the same figures" "$(kpi_nov)" "$n"
+is "open a case (walk-in)" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"walk_in","title":"楼道堆放杂物","category":"城乡建设","unit":"411571001001001"}')" 201
+is "kpi after a new case counts it" "$(kpi_nov)" "$((n + 1))"
+is "another unit's kpi is its own" "$(get -H "Authorization: Bearer $comm" "$url/api/v1/kpi?unit=411571001001001&from=2026-11-01&to=2026-11-03" >/dev/null; field 'd["unit"]')" 411571001001001
+
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 [ "$rc" = 0 ] || grep -A14 "leak of" "$tmp/log" | head -60
 is "server stops cleanly" "$rc" 0
