@@ -99,6 +99,7 @@ static void free_server(server *sv)
         free(w);
     }
     server_live_free(sv);
+    server_relay_stop(sv);
     server_stream_free(sv);
     server_cases_stop(sv);
     server_kpi_memo_free(sv);
@@ -135,6 +136,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     if (rc == NY_OK)
         rc = start_outbound(sv, e);
     if (rc == NY_OK)
+        rc = server_relay_start(sv, e);
+    if (rc == NY_OK)
         rc = server_cases_start(sv, e);
     if (rc == NY_OK)
         rc = server_kpi_memo_start(sv, e);
@@ -157,6 +160,7 @@ void server_stop(server *sv, unsigned grace_s)
 {
     if (!sv)
         return;
+    server_relay_stop(sv);
     server_stream_stop(sv);
     server_http_quiesce(sv);
     struct timespec tick = {0, 20 * 1000 * 1000};
