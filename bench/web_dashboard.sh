@@ -72,5 +72,23 @@ for p in "/" "/js/app.js" "/node_modules/echarts/dist/echarts.esm.min.mjs"; do
     row "GET $p" "$url$p"
     row "GET $p (Accept-Encoding: gzip)" "$url$p" -H 'Accept-Encoding: gzip'
 done
+# server CPU per request: user + system time of the server process (/proc),
+# which the machine's load disturbs far less than wall-clock time
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu_per() { # N PATH: CPU ms per request (@ in PATH: the request's number)
+    local n=$1 p=$2 a b i
+    a=$(cpu_ticks)
+    for i in $(seq "$n"); do
+        curl -s -o /dev/null -H "Authorization: Bearer $token" "${p//@/$(printf %02d "$i")}"
+    done
+    b=$(cpu_ticks)
+    python3 -c "print('%.2f' % (($b - $a) * 1000.0 / $(getconf CLK_TCK) / $n))"
+}
+echo
+printf '%-58s %s\n' "server CPU per request" "ms"
+printf '%-58s %s\n' "GET /healthz (200 requests)" "$(cpu_per 200 "$url/healthz")"
+printf '%-58s %s\n' "GET /api/v1/kpi?unit=$unit, memoised (200)" "$(cpu_per 200 "$url/api/v1/kpi?unit=$unit")"
+printf '%-58s %s\n' "GET /api/v1/kpi?unit=$unit, recomputed (20)" \
+    "$(cpu_per 20 "$url/api/v1/kpi?unit=$unit&to=2026-11-29T11:@:00%2B08:00")"
 echo
 node bench/web_paint.mjs "$url" district1 yangshan2026

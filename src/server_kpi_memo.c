@@ -4,7 +4,8 @@
  * case table on each request.
  *
  * Entries are the JSON text of a 200 answer, keyed by unit code, the from
- * and to parameters as given and (without to=) the minute of server_now(),
+ * and to parameters as given and (without to=) the TTL-long step of
+ * server_now(),
  * with the case log stamp seen before computing. The stamp is read before
  * the figures, so a write that lands in between makes the entry older than
  * its stamp says and the next request recomputes. A fixed table of slots,
@@ -132,7 +133,7 @@ void server_kpi_memoized(server *sv, const server_call *call, server_reply *r)
     int64_t stamp = 0;
     int n = snprintf(key, sizeof key, "%s|%s|%s|%lld", unit && *unit ? unit : who.id.unit_code,
                      from ? from : "", to ? to : "",
-                     to && *to ? 0LL : (long long)(server_now(sv) / 60));
+                     to && *to ? 0LL : (long long)(server_now(sv) / SERVER_KPI_MEMO_TTL));
     int usable =
         n > 0 && (size_t)n < sizeof key && (!unit || !*unit || server_in_scope(&who, unit));
     if (usable)
