@@ -551,6 +551,21 @@ try {
     await page.context().close();
   });
 
+  // ---- phone layout: every page of a community's staff fits 390 px ------------
+  await section('phone layout', async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    await login(page, 'comm411571001001');
+    for (const [hash, name] of [['dashboard', 'dashboard-390'], ['cases', 'cases-390'], ['notices', 'notices-390'], ['reports?tab=units', 'reports-390']]) {
+      await page.goto(base + '/#/' + hash);
+      await settled(page);
+      const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(`phone: ${hash} fits 390 px`, over <= 0, over + ' px too wide');
+      await shot(page, name);
+    }
+    check('phone: no script errors', page.errors.length === 0, page.errors.join('; '));
+    await page.context().close();
+  });
+
   // ---- tuning: try a message; reports ---------------------------------------------
   await section('tuning: try a message; reports', async () => {
     const page = await newPage();
