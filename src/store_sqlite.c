@@ -296,7 +296,10 @@ static int sq_open(const char *uri, const store_open_opts *opts, void **impl, ny
         free(h);
         return ny_err_set(e, NY_ERR, "out of memory");
     }
-    int flags = SQLITE_OPEN_READWRITE | (opts->must_exist ? 0 : SQLITE_OPEN_CREATE);
+    /* A handle belongs to one thread at a time (store.h), so SQLite's own
+     * per-call mutexes are not needed. */
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (opts->must_exist ? 0 : SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(uri, &h->db, flags, NULL);
     if (rc != SQLITE_OK) {
         rc = ny_err_set(e, NY_ERR, "cannot open database %s: %s", uri,
