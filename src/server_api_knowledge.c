@@ -129,8 +129,9 @@ static void edit_and_reload(server *sv, server_worker *w,
 
 /* ---- policies ----------------------------------------------------------------- */
 
-static json_t *policy_json(const store_policy *p)
+static json_t *policy_json(const void *row)
 {
+    const store_policy *p = row;
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "code", p->code, "title",
                      p->title, "category", p->category, "audience", p->audience, "department",
                      p->department, "summary", p->summary, "eligibility", p->eligibility,
@@ -182,8 +183,9 @@ void api_policy_get(server *sv, const server_call *call, server_reply *r)
 }
 
 /* The policy of body (code from the path when given), checked. */
-static int policy_from(json_t *body, const char *code, store_policy *p, server_reply *r)
+static int policy_from(json_t *body, const char *code, void *row, server_reply *r)
 {
+    store_policy *p = row;
     memset(p, 0, sizeof *p);
     p->code = code ? code : text_field(body, "code", 1, 64, 0, 1, r);
     if (p->code && code && strchr(code, ' ')) {
@@ -215,46 +217,13 @@ static int policy_delete(store *s, const void *row, ny_err *e)
     return store_policy_delete(s, row, e);
 }
 
-static void policy_write(server *sv, const server_call *call, server_reply *r, int update)
-{
-    server_caller who;
-    server_worker *w;
-    store_policy p;
-    if (!may_edit(sv, call, &who, &w, r))
-        return;
-    json_t *body = server_body_object(call, r);
-    if (!body)
-        return;
-    if (policy_from(body, update ? call->params[0] : NULL, &p, r) == NY_OK)
-        edit_and_reload(sv, w, update ? policy_update : policy_insert, &p, policy_json(&p), r);
-    json_decref(body);
-}
-
-void api_policy_post(server *sv, const server_call *call, server_reply *r)
-{
-    policy_write(sv, call, r, 0);
-}
-
-void api_policy_put(server *sv, const server_call *call, server_reply *r)
-{
-    policy_write(sv, call, r, 1);
-}
-
-void api_policy_delete(server *sv, const server_call *call, server_reply *r)
-{
-    server_caller who;
-    server_worker *w;
-    if (may_edit(sv, call, &who, &w, r))
-        edit_and_reload(sv, w, policy_delete, call->params[0],
-                        json_pack("{s:s, s:b}", "code", call->params[0], "deleted", 1), r);
-}
-
 /* ---- lexicon ------------------------------------------------------------------- */
 
 static const char *const lexeme_actions[] = {"notify_grid", "notify_community", "urgent", NULL};
 
-static json_t *lexeme_json(const store_lexeme *l)
+static json_t *lexeme_json(const void *row)
 {
+    const store_lexeme *l = row;
     return json_pack("{s:s, s:s, s:s, s:s, s:f, s:s}", "term", l->term, "kind", l->kind, "intent",
                      l->intent, "category", l->category, "weight", l->weight, "action", l->action);
 }
@@ -295,8 +264,9 @@ void api_lexicon(server *sv, const server_call *call, server_reply *r)
     api_list(r, x.items, x.total, limit, offset);
 }
 
-static int lexeme_from(json_t *body, const char *term, store_lexeme *l, server_reply *r)
+static int lexeme_from(json_t *body, const char *term, void *row, server_reply *r)
 {
+    store_lexeme *l = row;
     memset(l, 0, sizeof *l);
     l->term = term ? term : text_field(body, "term", 1, 50, 0, 0, r);
     if (!l->term || !(l->intent = enum_field(body, "intent", 0, domain_intents, r)) ||
@@ -335,38 +305,83 @@ static int lexeme_delete(store *s, const void *row, ny_err *e)
     return store_lexeme_delete(s, row, e);
 }
 
-static void lexeme_write(server *sv, const server_call *call, server_reply *r, int update)
+/* ---- writes of either kind ------------------------------------------------------ */
+
+/* What differs between a policy and a lexicon entry when written: the name
+ * of the key field, how a body becomes a row, a row JSON, and the store's
+ * three writes. */
+typedef struct knowledge_kind {
+    const char *key;
+    int (*from)(json_t *body, const char *key, void *row, server_reply *r);
+    json_t *(*json)(const void *row);
+    int (*insert)(store *s, const void *row, ny_err *e);
+    int (*update)(store *s, const void *row, ny_err *e);
+    int (*remove)(store *s, const void *row, ny_err *e);
+} knowledge_kind;
+
+static const knowledge_kind policy_kind = {"code",        policy_from,   policy_json,
+                                           policy_insert, policy_update, policy_delete};
+static const knowledge_kind lexeme_kind = {"term",        lexeme_from,   lexeme_json,
+                                           lexeme_insert, lexeme_update, lexeme_delete};
+
+/* POST (update 0, key from the body) or PUT (update 1, key from the path). */
+static void knowledge_write(server *sv, const server_call *call, server_reply *r,
+                            const knowledge_kind *k, int update)
 {
     server_caller who;
     server_worker *w;
-    store_lexeme l;
+    union {
+        store_policy p;
+        store_lexeme l;
+    } row;
     if (!may_edit(sv, call, &who, &w, r))
         return;
     json_t *body = server_body_object(call, r);
     if (!body)
         return;
-    if (lexeme_from(body, update ? call->params[0] : NULL, &l, r) == NY_OK)
-        edit_and_reload(sv, w, update ? lexeme_update : lexeme_insert, &l, lexeme_json(&l), r);
+    if (k->from(body, update ? call->params[0] : NULL, &row, r) == NY_OK)
+        edit_and_reload(sv, w, update ? k->update : k->insert, &row, k->json(&row), r);
     json_decref(body);
 }
 
-void api_lexeme_post(server *sv, const server_call *call, server_reply *r)
-{
-    lexeme_write(sv, call, r, 0);
-}
-
-void api_lexeme_put(server *sv, const server_call *call, server_reply *r)
-{
-    lexeme_write(sv, call, r, 1);
-}
-
-void api_lexeme_delete(server *sv, const server_call *call, server_reply *r)
+static void knowledge_delete(server *sv, const server_call *call, server_reply *r,
+                             const knowledge_kind *k)
 {
     server_caller who;
     server_worker *w;
     if (may_edit(sv, call, &who, &w, r))
-        edit_and_reload(sv, w, lexeme_delete, call->params[0],
-                        json_pack("{s:s, s:b}", "term", call->params[0], "deleted", 1), r);
+        edit_and_reload(sv, w, k->remove, call->params[0],
+                        json_pack("{s:s, s:b}", k->key, call->params[0], "deleted", 1), r);
+}
+
+void api_policy_post(server *sv, const server_call *call, server_reply *r)
+{
+    knowledge_write(sv, call, r, &policy_kind, 0);
+}
+
+void api_policy_put(server *sv, const server_call *call, server_reply *r)
+{
+    knowledge_write(sv, call, r, &policy_kind, 1);
+}
+
+void api_policy_delete(server *sv, const server_call *call, server_reply *r)
+{
+    knowledge_delete(sv, call, r, &policy_kind);
+}
+
+void api_lexeme_post(server *sv, const server_call *call, server_reply *r)
+{
+    knowledge_write(sv, call, r, &lexeme_kind, 0);
+}
+
+void api_lexeme_put(server *sv, const server_call *call, server_reply *r)
+{
+    knowledge_write(sv, call, r, &lexeme_kind, 1);
+}
+
+void api_lexeme_delete(server *sv, const server_call *call, server_reply *r)
+{
+    knowledge_delete(sv, call, r, &lexeme_kind);
 }
 
 /* ---- try a message ---------------------------------------------------------------- */
