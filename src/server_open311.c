@@ -622,7 +622,7 @@ static int url_ok(const char *u)
 typedef struct o311_req {
     const struct service *svc;
     const char *description, *address, *address_id, *media_url, *urgency;
-    char lat[24], lon[24], reporter[600], title[200], location[600];
+    char lat[24], lon[24], reporter[800], title[200], location[840];
     int has_coords;
 } o311_req;
 
@@ -673,12 +673,13 @@ static const char *check_request(const form *f, o311_req *q)
     /* the reporter as staff read it: 张三 (family name first unless Latin) */
     int latin =
         (!first || (unsigned char)first[0] < 0x80) && (!last || (unsigned char)last[0] < 0x80);
-    snprintf(q->reporter, sizeof q->reporter, "%s%s%s%s%s%s%s", latin && first ? first : "",
-             latin && first && last ? " " : "", last ? last : "", !latin && first ? first : "",
-             phone ? " 电话 " : "", phone ? phone : "", email ? " 邮箱 " : "");
-    if (email)
-        snprintf(q->reporter + strlen(q->reporter), sizeof q->reporter - strlen(q->reporter), "%s",
-                 email);
+    char name[420];
+    snprintf(name, sizeof name, "%s%s%s%s", latin && first ? first : "",
+             latin && first && last ? " " : "", last ? last : "", !latin && first ? first : "");
+    snprintf(q->reporter, sizeof q->reporter, "%s%s%s%s%s", name, phone ? " 电话 " : "",
+             phone ? phone : "", email ? " 邮箱 " : "", email ? email : "");
+    size_t lead = strspn(q->reporter, " ");
+    memmove(q->reporter, q->reporter + lead, strlen(q->reporter + lead) + 1);
     if ((v = q->description) != NULL) { /* the first line, at most 30 characters */
         size_t o = 0, n = 0;
         for (; v[o] && v[o] != '\n' && v[o] != '\r' && o + 4 < sizeof q->title; o++) {

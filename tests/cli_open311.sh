@@ -106,10 +106,11 @@ is "POST with a grid's address_id" "$(report "api_key=$fms" service_code=environ
 id2=$(field 'd[0]["service_request_id"]')
 get -H "Authorization: Bearer $gw" "$url/api/v1/cases" >/dev/null
 is "the grid worker's list has it" "$(field '[i["unit"] for i in d["items"] if str(i["id"])=="'"$id2"'"][0]')" 411571001001001
-is "POST with coordinates only" "$(report "api_key=$fms" service_code=transport "description=路口红绿灯不亮" lat=32.12 long=114.08)" 201
+is "POST with coordinates only" "$(report "api_key=$fms" service_code=transport "description=路口红绿灯不亮" lat=32.12 long=114.08 phone=0376-1234567)" 201
 id3=$(field 'd[0]["service_request_id"]')
 get -H "Authorization: Bearer $street" "$url/api/v1/cases/$id3" >/dev/null
 is "without a known place it opens at the key's street" "$(field 'd["unit"]+" "+d["location"]')" "411571001000 经纬度 32.120000,114.080000"
+is "a phone without a name" "$(field 'd["reporter"]')" "电话 0376-1234567"
 is "POST with the urgency attribute" "$(report "api_key=$fms" service_code=urban "attribute[urgency]=emergency" "address_string=新都社区第一网格")" 201
 id4=$(field 'd[0]["service_request_id"]')
 get -H "Authorization: Bearer $gw" "$url/api/v1/cases/$id4" >/dev/null
@@ -128,7 +129,7 @@ is "requests" "$(get "$o/requests.json")" 200
 is "requests: all five, newest first" "$(field 'len(d)')" 5
 is "requests: the chat report is one" "$(field 'd[0]["service_code"]+" "+d[0]["agency_responsible"]')" "urban 新都社区第一网格"
 cp "$tmp/body" "$tmp/public"
-for secret_text in 张三 13812345678 zhangsan@example.com "139 1234 5678" 赵大爷 res-7 "$group" reporter sender; do
+for secret_text in 张三 13812345678 0376-1234567 zhangsan@example.com "139 1234 5678" 赵大爷 res-7 "$group" reporter sender; do
     if grep -qF -- "$secret_text" "$tmp/public"; then bad "requests show '$secret_text'"; else ok "requests do not show '$secret_text'"; fi
 done
 is "contact numbers in the text are masked" "$(field '[r["description"] for r in d if r["service_request_id"]=="'"$id1"'"][0]')" "新都社区幸福小区3号楼前井盖松动，请尽快处理。联系电话***"
