@@ -23,18 +23,12 @@ int outbox_build(const store_outbox_row *r, int64_t now_ms, char *url, size_t sz
  * DingTalk and Feishu robots refuse), else 0 with the reason in why. */
 int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz);
 
-/* Per-target sliding-minute limits: at most per_minute requests to one
- * target in any 60 s. Bounded by the number of distinct targets. */
-typedef struct outbox_rates outbox_rates;
+/* Length of a target key in hex digits. */
+#define OUTBOX_KEY_LEN 64
 
-/* NY_OK or NY_ERR (memory). */
-int outbox_rates_new(unsigned per_minute, outbox_rates **out, ny_err *e);
-void outbox_rates_free(outbox_rates *r);
-
-/* Takes k request slots (clamped to per_minute) of target at now_ms: 1 when
- * taken; 0 when the minute is full, with *next_ms the earliest time they
- * will be free; NY_ERR when memory runs out. */
-int outbox_rates_take(outbox_rates *r, const char *target, unsigned k, int64_t now_ms,
-                      int64_t *next_ms);
+/* The key naming the target url in the shared sliding minute
+ * (store_outbox_rate_take): the hex SHA-256 of url, so that no access token
+ * in a URL is stored twice. */
+void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1]);
 
 #endif

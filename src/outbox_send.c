@@ -5,11 +5,11 @@
  * into the payloads of robot.h for its channel, built at send time because
  * DingTalk and Feishu sign the time, reads the robots' answers (they say
  * "errcode" or "code" non-zero with HTTP 200 when they refuse, for example
- * WeCom's 45009 when a robot's minute is spent) and keeps a sliding window
- * of send times per target. The window, not a token bucket: WeCom and
- * DingTalk allow 20 messages in any minute, and a bucket refilled while it
- * is spent would let up to 40 through in one. */
+ * WeCom's 45009 when a robot's minute is spent) and names each target for
+ * its sliding minute of send times (store_outbox_rate_take), by a hash of
+ * its URL, so that no access token in a URL is stored. */
 #include <jansson.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,94 +78,12 @@ int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz
     return c == 0;
 }
 
-/* ---- per-target sliding minute ------------------------------------------ */
+/* ---- the name of a target ------------------------------------------------- */
 
-#define NBUCKETS 1024
-
-typedef struct rate_entry {
-    char *target;
-    int64_t *at; /* ring of the last per_minute send times */
-    unsigned head, count;
-    struct rate_entry *next;
-} rate_entry;
-
-struct outbox_rates {
-    unsigned per_minute;
-    rate_entry *b[NBUCKETS];
-};
-
-int outbox_rates_new(unsigned per_minute, outbox_rates **out, ny_err *e)
+void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1])
 {
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return ny_err_set(e, NY_ERR, "out of memory");
-    (*out)->per_minute = per_minute;
-    return NY_OK;
-}
-
-void outbox_rates_free(outbox_rates *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < NBUCKETS; i++)
-        for (rate_entry *x = r->b[i], *next; x; x = next) {
-            next = x->next;
-            free(x->target);
-            free(x->at);
-            free(x);
-        }
-    free(r);
-}
-
-static unsigned hash(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % NBUCKETS;
-}
-
-static rate_entry *entry(outbox_rates *r, const char *target)
-{
-    rate_entry **slot = &r->b[hash(target)];
-    for (rate_entry *x = *slot; x; x = x->next)
-        if (strcmp(x->target, target) == 0)
-            return x;
-    rate_entry *x = calloc(1, sizeof *x);
-    if (!x)
-        return NULL;
-    x->target = strdup(target);
-    x->at = calloc(r->per_minute, sizeof *x->at);
-    if (!x->target || !x->at) {
-        free(x->target);
-        free(x->at);
-        free(x);
-        return NULL;
-    }
-    x->next = *slot;
-    *slot = x;
-    return x;
-}
-
-int outbox_rates_take(outbox_rates *r, const char *target, unsigned k, int64_t now_ms,
-                      int64_t *next_ms)
-{
-    rate_entry *x = entry(r, target);
-    if (!x)
-        return NY_ERR;
-    unsigned cap = r->per_minute;
-    if (k > cap)
-        k = cap;
-    while (x->count && x->at[x->head] <= now_ms - 60000) { /* forget sends over a minute old */
-        x->head = (x->head + 1) % cap;
-        x->count--;
-    }
-    if (cap - x->count < k) { /* the (k - free)-th oldest send must leave the window first */
-        *next_ms = x->at[(x->head + (k - (cap - x->count)) - 1) % cap] + 60000;
-        return 0;
-    }
-    for (unsigned i = 0; i < k; i++)
-        x->at[(x->head + x->count++) % cap] = now_ms;
-    *next_ms = now_ms;
-    return 1;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)url, strlen(url), d);
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(key + 2 * i, 3, "%02x", d[i]);
 }

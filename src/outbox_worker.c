@@ -4,8 +4,10 @@
  * One thread per server with its own store handle. Each turn it claims as
  * many due rows as it has free slots (store_outbox_claim, with a lease),
  * builds each row's requests (outbox_send.c), takes the target's minute
- * slots — a row whose target is full goes back to pending at the time a
- * slot frees, without counting an attempt — and starts the first request.
+ * slots in the store (store_outbox_rate_take, shared by every node and
+ * kept across restarts) — a row whose target is full goes back to pending
+ * at the time a slot frees, without counting an attempt — and starts the
+ * first request.
  * The parts of a split text go one after another; the row is sent when
  * all are, and a failed part fails the row, which is retried whole (its
  * parts keep their idempotency keys). A failure is retried after
@@ -31,6 +33,7 @@
 /* A row being sent. */
 typedef struct flight {
     int used;
+    int held; /* claimed and built, waiting for its target's minute slots */
     int64_t id;
     int attempts;
     char *kind;
@@ -49,7 +52,6 @@ struct outbox_worker {
     char node[128];
     store *db;
     CURLM *multi;
-    outbox_rates *rates;
     flight *slots;
     unsigned busy;
     pthread_t thread;
@@ -177,7 +179,7 @@ struct claimed {
     outbox_worker *w;
 };
 
-/* Takes one claimed row into a free slot and starts it. */
+/* Takes one claimed row into a free slot and builds its requests. */
 static int on_claimed(void *ctx, const store_outbox_row *r)
 {
     outbox_worker *w = ((struct claimed *)ctx)->w;
@@ -195,22 +197,38 @@ static int on_claimed(void *ctx, const store_outbox_row *r)
     f->id = r->id;
     f->attempts = r->attempts;
     f->kind = strdup(r->kind);
-    int64_t t = now_ms(), next;
-    int rc = outbox_build(r, t, f->url, sizeof f->url, &f->batch, &e);
-    if (rc != NY_OK || !f->kind) {
+    int rc = outbox_build(r, now_ms(), f->url, sizeof f->url, &f->batch, &e);
+    if (rc != NY_OK || !f->kind)
         finish(w, f, 0, rc == NY_EINVAL, rc == NY_OK ? "out of memory" : e.msg);
-        return NY_OK;
-    }
-    int taken = outbox_rates_take(w->rates, f->url, (unsigned)f->batch.n, t, &next);
-    if (taken != 1) { /* the target's minute is full: back to pending, no attempt counted */
-        atomic_fetch_add(&w->deferred, 1);
-        if (store_outbox_release(w->db, w->node, r->id, (next + 999) / 1000, &e) != NY_OK)
-            log_line("outbox row not released", r->id, e.msg);
-        release_flight(w, f);
-        return NY_OK;
-    }
-    start_part(w, f);
+    else
+        f->held = 1;
     return NY_OK;
+}
+
+/* Starts f when its target's minute has room for all its parts; else puts
+ * its row back to pending until slots free, without counting an attempt.
+ * Outside the claim's statement, as the take is a transaction of its own. */
+static void start_held(outbox_worker *w, flight *f)
+{
+    char key[OUTBOX_KEY_LEN + 1];
+    int taken = 0;
+    int64_t t = now_ms(), next = t;
+    ny_err e;
+    f->held = 0;
+    outbox_target_key(f->url, key);
+    if (store_outbox_rate_take(w->db, key, (int)f->batch.n, (int)w->o.per_minute, t, &taken, &next,
+                               &e) != NY_OK) {
+        log_line("outbox rate window unavailable", f->id, e.msg);
+        next = t + 1000;
+    }
+    if (taken) {
+        start_part(w, f);
+        return;
+    }
+    atomic_fetch_add(&w->deferred, 1);
+    if (store_outbox_release(w->db, w->node, f->id, (next + 999) / 1000, &e) != NY_OK)
+        log_line("outbox row not released", f->id, e.msg);
+    release_flight(w, f);
 }
 
 static void claim(outbox_worker *w)
@@ -223,6 +241,9 @@ static void claim(outbox_worker *w)
     if (store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
                            on_claimed, &c, &e) != NY_OK)
         log_line("outbox claim failed", 0, e.msg);
+    for (unsigned i = 0; i < w->o.concurrency; i++)
+        if (w->slots[i].held)
+            start_held(w, &w->slots[i]);
 }
 
 /* Handles the requests that completed. */
@@ -297,7 +318,6 @@ static void free_worker(outbox_worker *w)
 {
     if (w->multi)
         curl_multi_cleanup(w->multi);
-    outbox_rates_free(w->rates);
     free(w->slots);
     store_close(w->db);
     free(w);
@@ -314,8 +334,6 @@ int outbox_start(const char *db_uri, const outbox_opts *o, outbox_worker **out, 
     int rc = check_opts(&w->o, e);
     if (rc == NY_OK)
         rc = robot_retry_init(&w->retry, w->o.base_ms, w->o.cap_ms, w->o.max_attempts, e);
-    if (rc == NY_OK)
-        rc = outbox_rates_new(w->o.per_minute, &w->rates, e);
     if (rc == NY_OK && !(w->slots = calloc(w->o.concurrency, sizeof *w->slots)))
         rc = ny_err_set(e, NY_ERR, "out of memory");
     if (rc == NY_OK && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -1,8 +1,8 @@
 /* robot.c - chat robot payload builders and text splitting (see robot.h).
  *
  * The outbox worker calls one builder per queued item and target kind, at
- * send time, and POSTs the resulting bodies in order; robot_rate.c holds the
- * pacing and retry arithmetic that goes with it. Bodies are built with
+ * send time, and POSTs the resulting bodies in order; robot_retry.c holds the
+ * retry arithmetic that goes with it. Bodies are built with
  * jansson (compact, members in the documented order, UTF-8 kept as is, so a
  * content's byte count is what the platform counts). Splitting works on
  * valid UTF-8 only, so it can step from character to character by the lead

@@ -15,7 +15,6 @@
  *   of a split message has the key "<key>/<i>", so a resend after a crash
  *   produces the same keys. Signed robots' payloads embed the time, which
  *   the platforms check, so build them at send time, not when queueing;
- * - robot_rate, a token bucket per target with the time passed in;
  * - robot_retry, exponential backoff with full jitter and a dead-letter
  *   limit, deterministic for a given random value.
  *
@@ -125,27 +124,6 @@ int robot_feishu(const robot_text *m, const char *secret, int64_t now_s, robot_b
  * "@all" for at_all (mobiles are not used). */
 int robot_generic(const robot_text *m, const char *kind, const char *group, robot_batch *out,
                   ny_err *e);
-
-/* Token bucket of one target. Tokens are counted in 1/60000 so that refill
- * per millisecond is an integer; read the fields only through the functions. */
-typedef struct robot_rate {
-    int64_t units;   /* tokens * 60000 now */
-    int64_t cap;     /* capacity * 60000 */
-    int64_t per_ms;  /* units gained per millisecond (= tokens per minute) */
-    int64_t last_ms; /* time of the last refill */
-} robot_rate;
-
-/* Starts a full bucket of capacity tokens (1..1000000) refilled at
- * per_minute tokens a minute (1..1000000), at time now_ms. Returns NY_OK or
- * NY_EINVAL. Use ROBOT_RATE_PER_MIN for both with WeCom and DingTalk. */
-int robot_rate_init(robot_rate *r, uint32_t capacity, uint32_t per_minute, int64_t now_ms,
-                    ny_err *e);
-
-/* Takes one token at now_ms if there is one: returns true (send now) and
- * sets *next_ms to now_ms; otherwise returns false, takes nothing and sets
- * *next_ms to the earliest time a token will be there. A clock that went
- * backwards refills nothing. */
-bool robot_rate_take(robot_rate *r, int64_t now_ms, int64_t *next_ms);
 
 /* Retry schedule of a target. */
 typedef struct robot_retry {

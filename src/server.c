@@ -98,6 +98,7 @@ static void free_server(server *sv)
         free(w);
     }
     server_live_free(sv);
+    server_relay_stop(sv);
     server_stream_free(sv);
     server_cases_stop(sv);
     pthread_mutex_destroy(&sv->lock);
@@ -133,6 +134,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     if (rc == NY_OK)
         rc = start_outbound(sv, e);
     if (rc == NY_OK)
+        rc = server_relay_start(sv, e);
+    if (rc == NY_OK)
         rc = server_cases_start(sv, e);
     if (rc == NY_OK)
         rc = server_http_start(sv, e);
@@ -153,6 +156,7 @@ void server_stop(server *sv, unsigned grace_s)
 {
     if (!sv)
         return;
+    server_relay_stop(sv);
     server_stream_stop(sv);
     server_http_quiesce(sv);
     struct timespec tick = {0, 20 * 1000 * 1000};

@@ -75,9 +75,10 @@ struct server {
     int schema_version;
     atomic_llong test_now; /* with o.test_clock: the time set by the test, 0 = wall clock */
     struct server_stream_hub *stream; /* open event streams (server_stream.c) */
-    triage_etiquette *etiquette; /* one for the server: every thread's messages */
-    outbox_worker *outbox;       /* the delivery worker, NULL with o.no_outbox */
-    char fx_node[40];            /* this run's prefix of lead merge keys */
+    struct server_relay *relay;       /* events to and from other nodes (server_relay.c) */
+    triage_etiquette *etiquette;      /* one for the server: every thread's messages */
+    outbox_worker *outbox;            /* the delivery worker, NULL with o.no_outbox */
+    char fx_node[40];                 /* this run's prefix of lead merge keys */
     server_committer commit;
     struct server_cases_state *cases; /* SLA table and case scheduler (server_cases_sched.c) */
 };
@@ -126,7 +127,7 @@ typedef struct server_reply {
     size_t len;
     const char *content_type;
     char allow[160];
-    struct MHD_Response *stream; /* instead of body: a streamed response (server_stream.c) */
+    struct MHD_Response *stream;     /* instead of body: a streamed response (server_stream.c) */
     const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
     char etag[48];                   /* ETag or "" */
 } server_reply;
@@ -277,6 +278,10 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
  * from any thread; does nothing once the server is stopping. */
 void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data);
 
+/* The local half of server_stream_publish: this node's streams only (the
+ * relay's entry for other nodes' events). */
+void server_stream_deliver(server *sv, const char *event, const char *unit_code, json_t *data);
+
 /* GET /api/v1/stream. */
 void server_stream(server *sv, const server_call *call, server_reply *r);
 
@@ -287,6 +292,20 @@ void server_stream(server *sv, const server_call *call, server_reply *r);
 int server_stream_start(server *sv, ny_err *e);
 void server_stream_stop(server *sv);
 void server_stream_free(server *sv);
+
+/* ---- events between nodes (server_relay.c) ------------------------------- */
+
+/* On PostgreSQL: opens the relay's own connection, subscribes to the other
+ * nodes' events and starts its thread (NY_OK, or an NY_* code with *e);
+ * on SQLite does nothing. */
+int server_relay_start(server *sv, ny_err *e);
+
+/* Queues an event published on this node for the other nodes (called by
+ * server_stream_publish; never blocks on the database). */
+void server_relay_send(server *sv, const char *event, const char *unit_code, json_t *data);
+
+/* Stops the thread and frees the relay (before the streams stop). */
+void server_relay_stop(server *sv);
 /* A request's writes: writes them through db (inside a transaction and a
  * savepoint that the caller owns); NY_OK or an NY_* code with *e filled. */
 typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);

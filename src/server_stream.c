@@ -179,7 +179,7 @@ static void enqueue(stream_client *c, char *ev)
     c->count++;
 }
 
-void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data)
+void server_stream_deliver(server *sv, const char *event, const char *unit_code, json_t *data)
 {
     struct server_stream_hub *h = sv->stream;
     if (!h || !event || !unit_code)
@@ -206,6 +206,13 @@ void server_stream_publish(server *sv, const char *event, const char *unit_code,
     }
     pthread_mutex_unlock(&h->lock);
     free(json);
+}
+
+void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data)
+{
+    server_stream_deliver(sv, event, unit_code, data);
+    if (event && unit_code)
+        server_relay_send(sv, event, unit_code, data);
 }
 
 /* Takes the next text to write for c into c->cur: an overflow notice, a

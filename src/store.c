@@ -13,6 +13,7 @@
 
 #include "domain.h"
 #include "store_driver.h"
+#include "store_notify.h"
 #include "store_sql.h"
 
 struct store {
@@ -558,6 +559,15 @@ int store_sql(store *s, const char *sql, const store_val *params, int n,
     if (!sql || n < 0 || (n > 0 && !params))
         return ny_err_set(e, NY_EINVAL, "query failed: no statement or parameters");
     return s->drv->sql(s->impl, sql, params, n, fn, ctx, changes, e);
+}
+
+int store_notify_wait(store *s, int wake_fd, int timeout_ms,
+                      int (*fn)(void *ctx, const char *payload), void *ctx, ny_err *e)
+{
+    ny_err_clear(e);
+    if (!s->drv->notify_wait)
+        return ny_err_set(e, NY_ECONFLICT, "notifications need PostgreSQL");
+    return s->drv->notify_wait(s->impl, wake_fd, timeout_ms, fn, ctx, e);
 }
 
 const char *store_row_text(const store_row *row, int col)

@@ -105,6 +105,10 @@ struct store_driver {
     /* store_sql(): one statement of the portable subset (store_sql.h). */
     int (*sql)(void *impl, const char *sql, const store_val *params, int n,
                int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e);
+    /* store_notify_wait (store_notify.h); NULL for an engine without
+     * notifications. */
+    int (*notify_wait)(void *impl, int wake_fd, int timeout_ms,
+                       int (*fn)(void *ctx, const char *payload), void *ctx, ny_err *e);
 };
 
 extern const struct store_driver store_sqlite_driver;

@@ -8,7 +8,9 @@
  * engine-specific clause of this file); on SQLite the statement runs under
  * the database's single write lock. Every later change of a claimed row is
  * conditional on the claim still being the caller's, so a node whose lease
- * ran out cannot overwrite the outcome of the node that took the row over. */
+ * ran out cannot overwrite the outcome of the node that took the row over.
+ * The per-target sliding minute (store_outbox_rate_take) lives here too, so
+ * that every node sending to one robot shares it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -176,5 +178,59 @@ int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e)
                        NULL, 0, on_depth, v, NULL, e);
     *waiting = v[0];
     *dead = v[1];
+    return rc;
+}
+
+/* The body of store_outbox_rate_take, inside its transaction. */
+static int rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
+                     int *taken, int64_t *next_ms, ny_err *e)
+{
+    store_val p[] = {SV_TEXT(target), SV_INT(now_ms), SV_INT(now_ms - 60000)};
+    /* the write to the target's row serialises takes for it: a row lock on
+     * PostgreSQL, the write lock on SQLite */
+    int rc = store_sql(s,
+                       "INSERT INTO outbox_window(target, touched) VALUES(?, ?)"
+                       " ON CONFLICT(target) DO UPDATE SET touched = excluded.touched",
+                       p, 2, NULL, NULL, NULL, e);
+    if (rc == NY_OK)
+        rc = store_sql(s, "DELETE FROM outbox_sends WHERE target = ? AND at <= ?",
+                       (store_val[]){p[0], p[2]}, 2, NULL, NULL, NULL, e);
+    int64_t used = 0;
+    if (rc == NY_OK)
+        rc = store_sql_int(s, "SELECT count(*) FROM outbox_sends WHERE target = ?", p, 1, &used, e);
+    if (rc != NY_OK)
+        return rc;
+    if (used + k > per_minute) { /* the (used + k - per_minute)-th oldest send must leave */
+        int64_t at = 0;
+        rc = store_sql_int(s,
+                           "SELECT at FROM outbox_sends WHERE target = ? ORDER BY at"
+                           " LIMIT 1 OFFSET ?",
+                           (store_val[]){p[0], SV_INT(used + k - per_minute - 1)}, 2, &at, e);
+        *taken = 0;
+        *next_ms = at + 60000;
+        return rc;
+    }
+    for (int i = 0; i < k && rc == NY_OK; i++)
+        rc = store_sql(s, "INSERT INTO outbox_sends(target, at) VALUES(?, ?)", p, 2, NULL, NULL,
+                       NULL, e);
+    *taken = 1;
+    *next_ms = now_ms;
+    return rc;
+}
+
+int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
+                           int *taken, int64_t *next_ms, ny_err *e)
+{
+    if (per_minute < 1)
+        return ny_err_set(e, NY_EINVAL, "rate limit %d is not positive", per_minute);
+    k = k < 1 ? 1 : k > per_minute ? per_minute : k;
+    int rc = store_begin(s, e);
+    if (rc != NY_OK)
+        return rc;
+    rc = rate_take(s, target, k, per_minute, now_ms, taken, next_ms, e);
+    if (rc == NY_OK)
+        return store_commit(s, e);
+    ny_err e2;
+    store_rollback(s, &e2);
     return rc;
 }

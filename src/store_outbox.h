@@ -61,6 +61,17 @@ int store_outbox_list(store *s, const char *status, long limit, long offset,
  * NY_ENOTFOUND for no such row, NY_ECONFLICT when it is not dead. */
 int store_outbox_retry(store *s, int64_t id, int64_t now, ny_err *e);
 
+/* The shared sliding minute of one delivery target (a key naming it, e.g.
+ * a hash of its URL): takes k request slots at now_ms when fewer than
+ * per_minute - k + 1 were taken in the 60 s before, setting *taken to 1; else
+ * *taken is 0 and *next_ms the earliest time k slots will be free. k is
+ * clamped to 1..per_minute. Runs in its own transaction (not inside
+ * another); takes for one target are serialised across every handle,
+ * process and node on the database, so together they never exceed the
+ * limit, and the window survives restarts. */
+int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
+                           int *taken, int64_t *next_ms, ny_err *e);
+
 /* Rows waiting (pending or sending) and dead. */
 int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e);
 

@@ -510,4 +510,5 @@ const struct store_driver store_pg_driver = {
     .connector_find_by_key = pg_connector_find_by_key,
     .connectors_each = pg_connectors_each,
     .sql = pg_sql,
+    .notify_wait = pg_notify_wait,
 };

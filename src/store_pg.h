@@ -256,4 +256,8 @@ int pg_connectors_each(void *impl, int (*fn)(void *ctx, const store_connector *c
 int pg_sql(void *impl, const char *sql, const store_val *params, int n,
            int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e);
 
+/* store_notify_wait() entry (store_pg_notify.c). */
+int pg_notify_wait(void *impl, int wake_fd, int timeout_ms,
+                   int (*fn)(void *ctx, const char *payload), void *ctx, ny_err *e);
+
 #endif

@@ -308,7 +308,12 @@ const char *const store_pg_migrations[] = {
     "(m.sent_at+28800)/86400;INSERT INTO stat_deltas(unit_id,day,leads) SELECT unit_id,"
     "(created_at+28800)/86400,count(*) FROM leads GROUP BY unit_id,"
     "(created_at+28800)/86400;",
-    /* 8: Open311 clients and requests (see store_sqlite_schema.c) */
+    /* 8: the outbox's shared per-target sliding minute (see the SQLite
+     * migration 8). */
+    "CREATE TABLE outbox_window(target text COLLATE \"C\" PRIMARY KEY, touched bigint NOT "
+    "NULL);CREATE TABLE outbox_sends(target text COLLATE \"C\" NOT NULL, at bigint NOT "
+    "NULL);CREATE INDEX outbox_sends_target ON outbox_sends(target, at);",
+    /* 9: Open311 clients and requests (see store_sqlite_schema.c) */
     "CREATE TABLE open311_clients(" ID " name" KEY " NOT NULL UNIQUE,"
     " key_hash" KEY " NOT NULL UNIQUE CHECK(length(key_hash)=64),"
     " unit_id bigint NOT NULL REFERENCES units(id),"

@@ -344,7 +344,15 @@ const char *const store_sqlite_migrations[] = {
     "(m.sent_at+28800)/86400;INSERT INTO stat_deltas(unit_id,day,leads) SELECT unit_id,"
     "(created_at+28800)/86400,count(*) FROM leads GROUP BY unit_id,"
     "(created_at+28800)/86400;",
-    /* 8: Open311 GeoReport v2 (server_open311.c). A client (a civic tool)
+    /* 8: the outbox's per-target sliding minute, shared by every process and
+     * node on the database and kept across restarts. outbox_window has one
+     * row per target (a hash of its URL), written first by each take so that
+     * takes for one target are serialised; outbox_sends holds the send times
+     * of the last minute. */
+    "CREATE TABLE outbox_window(target TEXT PRIMARY KEY, touched INTEGER NOT NULL) STRICT, "
+    "WITHOUT ROWID;CREATE TABLE outbox_sends(target TEXT NOT NULL, at INTEGER NOT NULL) "
+    "STRICT;CREATE INDEX outbox_sends_target ON outbox_sends(target, at);",
+    /* 9: Open311 GeoReport v2 (server_open311.c). A client (a civic tool)
      * holds an api_key of which only the SHA-256 is kept; it is bound to a
      * unit: the requests it opens land in that unit's subtree. open311_requests
      * says which client opened a case and keeps the location as the client

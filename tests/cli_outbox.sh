@@ -191,6 +191,14 @@ is "no target over 20 in any minute" "$(reqs 'max(sum(1 for y in r if y["path"]=
 get "$url/metrics" >/dev/null
 is "the rest waits (deferred)" "$(awk '$1=="nuanyang_outbox_deferred_total"{print ($2>0)}' "$tmp/body")" 1
 is "metrics: sent" "$(awk '$1=="nuanyang_outbox_sent_total"{print ($2>=20)}' "$tmp/body")" 1
+# the minute is kept in the database: a restarted server does not reopen it
+kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=""
+serve
+for i in 1 2; do
+    jpost -H "Authorization: Bearer $admin" "$url/api/v1/notices" -d "{\"text\":\"重启后限速 $i\",\"scope\":\"$grate_unit\",\"kinds\":[\"resident\"]}" >/dev/null
+done
+sleep 3
+is "after a restart the spent minute stays spent" "$(reqs 'len([x for x in r if x["path"]=="/wecom/'"$grate"'"])')" 20
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 is "SIGTERM: exit 0" "$rc" 0

@@ -9,7 +9,9 @@
  * opened and joined under a merge key; and the pure parts of sending:
  * requests per channel (signed DingTalk URL, secret fragment never sent,
  * long WeCom texts split), the judgement of robot answers, and the
- * sliding-minute limit per target. */
+ * sliding-minute limit per target, kept in the store and shared by
+ * concurrent handles. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -268,24 +270,84 @@ static void test_build_and_judge(void **state)
     assert_string_equal(why, "HTTP 500: boom");
 }
 
+static int take(store *s, const char *target, int k, int64_t now, int64_t *next)
+{
+    ny_err e;
+    int taken = -1;
+    MUST(store_outbox_rate_take(s, target, k, 20, now, &taken, next, &e));
+    return taken;
+}
+
 static void test_minute_window(void **state)
 {
     (void)state;
-    ny_err e;
-    outbox_rates *r;
+    store *s = tu_open_fresh("window");
     int64_t next;
-    MUST(outbox_rates_new(20, &r, &e));
     for (int i = 0; i < 20; i++)
-        assert_int_equal(outbox_rates_take(r, "http://a", 1, 1000 + i * 100, &next), 1);
-    assert_int_equal(outbox_rates_take(r, "http://a", 1, 5000, &next), 0);
-    assert_int_equal(next, 1000 + 60000); /* when the first send leaves the minute */
-    assert_int_equal(outbox_rates_take(r, "http://b", 1, 5000, &next), 1); /* per target */
-    assert_int_equal(outbox_rates_take(r, "http://a", 1, 60999, &next), 0);
-    assert_int_equal(outbox_rates_take(r, "http://a", 1, 61000, &next), 1);
-    assert_int_equal(outbox_rates_take(r, "http://a", 2, 61101, &next), 0); /* needs two slots */
+        assert_int_equal(take(s, "a", 1, 1000 + i * 100, &next), 1);
+    assert_int_equal(take(s, "a", 1, 5000, &next), 0);
+    assert_int_equal(next, 1000 + 60000);              /* when the first send leaves the minute */
+    assert_int_equal(take(s, "b", 1, 5000, &next), 1); /* per target */
+    assert_int_equal(take(s, "a", 1, 60999, &next), 0);
+    assert_int_equal(take(s, "a", 1, 61000, &next), 1);
+    assert_int_equal(take(s, "a", 2, 61101, &next), 0); /* needs two slots */
     assert_int_equal(next, 1200 + 60000);
-    assert_int_equal(outbox_rates_take(r, "http://a", 2, 61200, &next), 1);
-    outbox_rates_free(r);
+    assert_int_equal(take(s, "a", 2, 61200, &next), 1);
+    assert_int_equal(take(s, "c", 99, 70000, &next), 1); /* clamped to the limit */
+    assert_int_equal(take(s, "c", 1, 70001, &next), 0);
+    ny_err e;
+    char key[OUTBOX_KEY_LEN + 1];
+    outbox_target_key("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", key);
+    assert_int_equal(strlen(key), OUTBOX_KEY_LEN);
+    assert_null(strstr(key, "abc"));
+    int taken;
+    assert_int_equal(store_outbox_rate_take(s, "d", 1, 0, 1, &taken, &next, &e), NY_EINVAL);
+    store_close(s);
+}
+
+/* Several handles (as several nodes would) taking slots of one target at
+ * the same time never exceed the limit together. */
+struct racer {
+    const char *uri;
+    int taken;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    store *s;
+    ny_err e;
+    if (store_open(r->uri, NULL, &s, &e) != NY_OK)
+        return NULL;
+    for (int i = 0; i < 15; i++) {
+        int taken = 0;
+        int64_t next;
+        if (store_outbox_rate_take(s, "shared", 1, 20, 100000 + i, &taken, &next, &e) == NY_OK)
+            r->taken += taken;
+    }
+    store_close(s);
+    return NULL;
+}
+
+static void test_minute_window_shared(void **state)
+{
+    (void)state;
+    char uri[1024];
+    snprintf(uri, sizeof uri, "%s", tu_db_uri("window_shared"));
+    store *s;
+    ny_err e;
+    MUST(store_open(uri, NULL, &s, &e)); /* migrates before the racers open it */
+    struct racer r[3] = {{uri, 0}, {uri, 0}, {uri, 0}};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r[0].taken + r[1].taken + r[2].taken, 20); /* of 45 asked */
+    int64_t used = 0;
+    MUST(store_sql_int(s, "SELECT count(*) FROM outbox_sends", NULL, 0, &used, &e));
+    assert_int_equal(used, 20);
+    store_close(s);
 }
 
 int main(void)
@@ -293,7 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enqueue),       cmocka_unit_test(test_claims),
         cmocka_unit_test(test_leads),         cmocka_unit_test(test_build_and_judge),
-        cmocka_unit_test(test_minute_window),
+        cmocka_unit_test(test_minute_window), cmocka_unit_test(test_minute_window_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

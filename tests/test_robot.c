@@ -8,8 +8,7 @@
  * 4-byte characters: every part within the limit, valid UTF-8, markers
  * "(i/n) " in order, and the parts without markers concatenating to the
  * input; cuts fall on line breaks or sentence ends when there are any. The
- * token bucket is driven through a burst, the refill, long idle times and a
- * clock going backwards; the retry schedule through its ceilings, jitter
+ * retry schedule through its ceilings, jitter
  * bounds and the dead-letter limit. Needs no database. */
 #include "testutil.h"
 
@@ -423,55 +422,6 @@ static void test_payload_errors(void **state)
     robot_batch_free(&b);
 }
 
-static void test_rate(void **state)
-{
-    (void)state;
-    robot_rate r;
-    ny_err e;
-    int64_t t0 = 1700000000000, next;
-    assert_int_equal(robot_rate_init(&r, ROBOT_RATE_PER_MIN, ROBOT_RATE_PER_MIN, t0, &e), NY_OK);
-    for (int i = 0; i < 20; i++) {
-        assert_true(robot_rate_take(&r, t0 + i, &next));
-        assert_int_equal(next, t0 + i);
-    }
-    /* 20 a minute: one token every 3 s, counted from the last refill */
-    assert_false(robot_rate_take(&r, t0 + 19, &next));
-    assert_int_equal(next, t0 + 3000);
-    assert_false(robot_rate_take(&r, t0 + 2999, &next));
-    assert_int_equal(next, t0 + 3000);
-    assert_true(robot_rate_take(&r, t0 + 3000, &next));
-    assert_false(robot_rate_take(&r, t0 + 3000, &next));
-    assert_int_equal(next, t0 + 6000);
-    /* a clock going backwards refills nothing */
-    assert_false(robot_rate_take(&r, t0, &next));
-    assert_int_equal(next, t0 + 6000);
-    /* a minute later the bucket is full again, and no fuller */
-    int taken = 0;
-    while (robot_rate_take(&r, t0 + 63000, &next))
-        taken++;
-    assert_int_equal(taken, 20);
-    /* a very long idle time does not overflow */
-    taken = 0;
-    while (robot_rate_take(&r, INT64_MAX / 2, &next))
-        taken++;
-    assert_int_equal(taken, 20);
-    assert_int_equal(next, INT64_MAX / 2 + 3000);
-
-    /* capacity 5, one token a second */
-    assert_int_equal(robot_rate_init(&r, 5, 60, 0, &e), NY_OK);
-    for (int i = 0; i < 5; i++)
-        assert_true(robot_rate_take(&r, 0, &next));
-    assert_false(robot_rate_take(&r, 400, &next));
-    assert_int_equal(next, 1000);
-    assert_true(robot_rate_take(&r, 1000, &next));
-    assert_false(robot_rate_take(&r, 1500, &next));
-    assert_int_equal(next, 2000);
-
-    expect_einval(robot_rate_init(&r, 0, 20, 0, &e), &e, "capacity 0");
-    expect_einval(robot_rate_init(&r, 20, 0, 0, &e), &e, "refill 0 per minute");
-    expect_einval(robot_rate_init(&r, 1000001, 20, 0, &e), &e, "capacity 1000001");
-}
-
 static void test_retry(void **state)
 {
     (void)state;
@@ -526,17 +476,11 @@ static void test_retry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wecom_payload),
-        cmocka_unit_test(test_wecom_split_chinese),
-        cmocka_unit_test(test_split_prefers_lines),
-        cmocka_unit_test(test_split_edges),
-        cmocka_unit_test(test_split_random),
-        cmocka_unit_test(test_dingtalk_payload),
-        cmocka_unit_test(test_feishu_payload),
-        cmocka_unit_test(test_generic_payload),
-        cmocka_unit_test(test_payload_errors),
-        cmocka_unit_test(test_rate),
-        cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_wecom_payload),       cmocka_unit_test(test_wecom_split_chinese),
+        cmocka_unit_test(test_split_prefers_lines), cmocka_unit_test(test_split_edges),
+        cmocka_unit_test(test_split_random),        cmocka_unit_test(test_dingtalk_payload),
+        cmocka_unit_test(test_feishu_payload),      cmocka_unit_test(test_generic_payload),
+        cmocka_unit_test(test_payload_errors),      cmocka_unit_test(test_retry),
     };
     return cmocka_run_group_tests_name("robot", tests, NULL, NULL);
 }
