@@ -8,10 +8,10 @@
  * is a JSON object whose keys have the meaning of the options of the same
  * name ("listen", "data", "web", "threads", "max_body", "max_connections",
  * "timeout", "outbox_attempts", "outbox_backoff_ms", "outbox_lease",
- * "outbox_rate", "bot_id", "open311"); options on the command line win. The web
- * front end is served from --web DIR, by default the web/ directory beside the data directory
- * (the repository's own when the data directory is found as `triage` finds
- * it). Log lines (JSON, one per line) go to stderr. */
+ * "outbox_rate", "bot_id", "open311"); options on the command line win. The
+ * web front end is served from --web DIR, by default the web/ directory
+ * beside the data directory (the repository's own when the data directory is
+ * found as `triage` finds it). Log lines (JSON, one per line) go to stderr. */
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
