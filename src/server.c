@@ -130,6 +130,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
     server_commit_init(&sv->commit);
     int rc = load(sv, e);
     if (rc == NY_OK)
+        rc = server_commit_start(sv, e);
+    if (rc == NY_OK)
         rc = server_stream_start(sv, e);
     if (rc == NY_OK)
         rc = start_outbound(sv, e);

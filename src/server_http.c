@@ -103,6 +103,36 @@ static void counter(FILE *f, const char *name, const char *help, long v)
     fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %ld\n", name, help, name, name, v);
 }
 
+/* The group commit's requests per commit and seconds per commit. */
+static void commit_histograms(FILE *f, server_committer *c)
+{
+    fprintf(f, "# HELP nuanyang_ingest_commit_size Ingest requests per group commit.\n"
+               "# TYPE nuanyang_ingest_commit_size histogram\n");
+    long cum = 0;
+    for (size_t b = 0; b < SERVER_COMMIT_NSIZE; b++) {
+        cum += atomic_load(&c->size_bucket[b]);
+        fprintf(f, "nuanyang_ingest_commit_size_bucket{le=\"%ld\"} %ld\n", 1L << b, cum);
+    }
+    fprintf(f,
+            "nuanyang_ingest_commit_size_bucket{le=\"+Inf\"} %ld\n"
+            "nuanyang_ingest_commit_size_sum %ld\nnuanyang_ingest_commit_size_count %ld\n",
+            cum, atomic_load(&c->members), cum);
+    fprintf(f, "# HELP nuanyang_ingest_commit_seconds Time of one group commit, begin to "
+               "durable commit.\n# TYPE nuanyang_ingest_commit_seconds histogram\n");
+    cum = 0;
+    for (size_t b = 0; b <= SERVER_COMMIT_NTIME; b++) {
+        cum += atomic_load(&c->time_bucket[b]);
+        if (b < SERVER_COMMIT_NTIME)
+            fprintf(f, "nuanyang_ingest_commit_seconds_bucket{le=\"%g\"} %ld\n",
+                    server_commit_time_buckets[b], cum);
+        else
+            fprintf(f, "nuanyang_ingest_commit_seconds_bucket{le=\"+Inf\"} %ld\n", cum);
+    }
+    fprintf(f,
+            "nuanyang_ingest_commit_seconds_sum %.6f\nnuanyang_ingest_commit_seconds_count %ld\n",
+            (double)atomic_load(&c->time_us_sum) / 1e6, cum);
+}
+
 void server_metrics_text(server *sv, const server_call *call, server_reply *r)
 {
     (void)call;
@@ -128,6 +158,13 @@ void server_metrics_text(server *sv, const server_call *call, server_reply *r)
     counter(f, "nuanyang_ingest_commit_fallbacks_total",
             "Group commits rolled back and retried request by request.",
             atomic_load(&sv->commit.fallbacks));
+    counter(f, "nuanyang_ingest_commit_reruns_total",
+            "Group commits run again with a savepoint per request after one request's own error.",
+            atomic_load(&sv->commit.reruns));
+    counter(f, "nuanyang_wal_checkpoints_total",
+            "WAL checkpoints taken by the background checkpoint thread (SQLite).",
+            atomic_load(&sv->commit.checkpoints));
+    commit_histograms(f, &sv->commit);
     fprintf(f, "# HELP nuanyang_triage_seconds Time to triage one message.\n"
                "# TYPE nuanyang_triage_seconds histogram\n");
     long cum = 0;

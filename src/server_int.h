@@ -40,18 +40,35 @@ typedef struct server_group {
     int64_t id;
 } server_group;
 
-/* Group commit (server_commit.c): the queue of requests waiting for a
- * commit, and counters for /metrics. */
-typedef struct server_committer {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct server_commit_member *head, *tail;
-    int leading;
-    atomic_long commits, members, fallbacks;
-} server_committer;
-
 /* Most requests one group commit takes. */
 #define SERVER_COMMIT_MAX 256
+
+/* Buckets of the group commit's histograms in /metrics: requests per
+ * commit (le 1, 2, 4, … SERVER_COMMIT_MAX) and seconds per commit (upper
+ * bounds below, then +Inf). */
+#define SERVER_COMMIT_NSIZE 9
+#define SERVER_COMMIT_NTIME 10
+extern const double server_commit_time_buckets[SERVER_COMMIT_NTIME];
+
+/* Group commit (server_commit.c): the queue of requests waiting for a
+ * commit, the store handle every group is written through (the leader's
+ * only), the checkpoint thread with its own handle (SQLite), and counters
+ * for /metrics. */
+typedef struct server_committer {
+    pthread_mutex_t mu;
+    struct server_commit_member *head, *tail;
+    int leading;
+    store *db;
+    store *ckpt_db; /* NULL: no checkpoint thread (PostgreSQL, or not started) */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    int ckpt_stop;
+    atomic_long commits, members, fallbacks, reruns, checkpoints;
+    atomic_long size_bucket[SERVER_COMMIT_NSIZE];
+    atomic_long time_bucket[SERVER_COMMIT_NTIME + 1]; /* last: +Inf */
+    atomic_long time_us_sum;
+} server_committer;
 
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
@@ -315,11 +332,17 @@ typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);
  * NY_OK, or apply's own error (its writes undone, the others' kept). When
  * the group as a whole fails, the writes are retried alone on w's store
  * handle and that outcome is returned. apply may run on another thread,
- * with another thread's store handle, while this one waits. */
+ * with the committer's store handle (opened on sv->o.db_uri), while this
+ * one waits. */
 int server_commit_run(server *sv, server_worker *w, server_apply_fn apply, void *ctx, ny_err *e);
 
-/* Sets up and tears down the committer of a server. */
+/* Sets up and tears down the committer of a server. start (after init)
+ * opens the checkpoint thread's handle on sv->o.db_uri and starts the
+ * thread on SQLite, nothing on PostgreSQL: NY_OK or the store's error.
+ * destroy stops the thread and closes both handles, so it runs after the
+ * last request. */
 void server_commit_init(server_committer *c);
+int server_commit_start(server *sv, ny_err *e);
 void server_commit_destroy(server_committer *c);
 
 /* server_static.c: answers a path no route knows from the web directory

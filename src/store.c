@@ -8,6 +8,7 @@
  * the domain interface, such as store_digest(), live in store_digest.c. */
 #include "store.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,32 +206,49 @@ int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), 
     return s->drv->messages_each(s->impl, fn, ctx, e);
 }
 
-/* The earlier element of m[0..i) with the same connector and external id,
- * or -1. */
-static long same_earlier(const store_message *m, size_t i)
+/* FNV-1a of a message's connector and external id. */
+static uint64_t key_hash(const store_message *m)
 {
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(m[j].connector, m[i].connector) == 0 &&
-            strcmp(m[j].external_id, m[i].external_id) == 0)
-            return (long)j;
-    return -1;
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)m->connector; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL; /* a byte no UTF-8 text holds separates the two */
+    for (const unsigned char *p = (const unsigned char *)m->external_id; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+/* For each element, the index of the first element of m with the same
+ * connector and external id into first[] (itself when it is the first), by
+ * one pass over an open-addressing table of slot indices (cap, a power of
+ * two above n). */
+static void first_of_key(const store_message *m, size_t n, size_t *slot, size_t cap, size_t *first)
+{
+    for (size_t k = 0; k < cap; k++)
+        slot[k] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)key_hash(&m[i]) & (cap - 1);
+        while (slot[k] != SIZE_MAX && (strcmp(m[slot[k]].connector, m[i].connector) != 0 ||
+                                       strcmp(m[slot[k]].external_id, m[i].external_id) != 0))
+            k = (k + 1) & (cap - 1);
+        if (slot[k] == SIZE_MAX)
+            slot[k] = i;
+        first[i] = slot[k];
+    }
 }
 
 /* One attempt of store_message_ingest_batch: finds what is stored (one
  * driver call), then inserts the rest as one batch. fresh and where are
- * scratch arrays of n. */
-static int ingest_once(store *s, const store_message *m, size_t n, int64_t *ids_out, int *dup,
-                       store_message *fresh, size_t *where, ny_err *e)
+ * scratch arrays of n; first[i] is the first element with i's key. */
+static int ingest_once(store *s, const store_message *m, size_t n, const size_t *first,
+                       int64_t *ids_out, int *dup, store_message *fresh, size_t *where, ny_err *e)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!m[i].connector || !m[i].external_id)
-            return ny_err_set_at(e, NY_EINVAL, (long)i, "message %zu has no connector or id", i);
     int rc = s->drv->messages_find(s->impl, m, n, ids_out, e);
     if (rc != NY_OK)
         return rc;
     size_t nfresh = 0;
     for (size_t i = 0; i < n; i++) {
-        long j = ids_out[i] ? -1 : same_earlier(m, i);
+        long j = ids_out[i] || first[i] == i ? -1 : (long)first[i];
         dup[i] = ids_out[i] ? 1 : j >= 0 ? 2 + (int)j : 0; /* 2 + j: resolved after the insert */
         if (!dup[i]) {
             where[nfresh] = i;
@@ -260,20 +278,30 @@ int store_message_ingest_batch(store *s, const store_message *m, size_t n, int64
     ny_err_clear(e);
     if (n == 0)
         return NY_OK;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i].connector || !m[i].external_id)
+            return ny_err_set_at(e, NY_EINVAL, (long)i, "message %zu has no connector or id", i);
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
     store_message *fresh = malloc(n * sizeof *fresh);
-    size_t *where = malloc(n * sizeof *where);
+    size_t *where = malloc(n * sizeof *where), *first = malloc(n * sizeof *first),
+           *slot = malloc(cap * sizeof *slot);
     int rc = NY_ERR;
-    if (!fresh || !where) {
+    if (!fresh || !where || !first || !slot) {
         rc = ny_err_set(e, NY_ERR, "out of memory");
     } else {
+        first_of_key(m, n, slot, cap, first);
         for (int attempt = 0; attempt < 3; attempt++) {
-            rc = ingest_once(s, m, n, ids_out, duplicate_out, fresh, where, e);
+            rc = ingest_once(s, m, n, first, ids_out, duplicate_out, fresh, where, e);
             if (rc != NY_EEXIST)
                 break;
         }
     }
     free(fresh);
     free(where);
+    free(first);
+    free(slot);
     return rc;
 }
 

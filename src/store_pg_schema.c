@@ -313,7 +313,38 @@ const char *const store_pg_migrations[] = {
     "CREATE TABLE outbox_window(target text COLLATE \"C\" PRIMARY KEY, touched bigint NOT "
     "NULL);CREATE TABLE outbox_sends(target text COLLATE \"C\" NOT NULL, at bigint NOT "
     "NULL);CREATE INDEX outbox_sends_target ON outbox_sends(target, at);",
-    /* 9: Open311 clients and requests (see store_sqlite_schema.c) */
+    /* 9: messages are counted once per INSERT statement instead of once per
+     * row: a statement trigger with the inserted rows as a transition table
+     * sums them per unit and day (same columns and rules; one stat_deltas
+     * row per unit and day of a batch). Leads keep their row trigger. */
+    "DROP TRIGGER messages_stat ON messages;DROP FUNCTION messages_stat();"
+    "CREATE FUNCTION messages_stat() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+    "INSERT INTO stat_deltas(unit_id,day,messages,replies,answered,"
+    "i_consult,i_help,i_report,i_emergency,i_complaint,i_other,"
+    "c_urban,c_environment,c_transport,c_education,c_labour,"
+    "c_commerce,c_health,c_none) SELECT g.unit_id,(n.sent_at+28800)/86400,count(*),"
+    "count(*) FILTER(WHERE strpos(COALESCE(n.triage,''),'\"reply\":\"')>0),"
+    "count(*) FILTER(WHERE n.intent='consult' AND strpos(COALESCE(n.triage,''),'\"reply\":\"')>0),"
+    "count(*) FILTER(WHERE n.intent='consult'),"
+    "count(*) FILTER(WHERE n.intent='help'),"
+    "count(*) FILTER(WHERE n.intent='report'),"
+    "count(*) FILTER(WHERE n.intent='emergency'),"
+    "count(*) FILTER(WHERE n.intent='complaint'),"
+    "count(*) FILTER(WHERE n.intent='other'),"
+    "count(*) FILTER(WHERE n.category='城乡建设'),"
+    "count(*) FILTER(WHERE n.category='环境保护'),"
+    "count(*) FILTER(WHERE n.category='交通运输'),"
+    "count(*) FILTER(WHERE n.category='教育文体'),"
+    "count(*) FILTER(WHERE n.category='劳动和社会保障'),"
+    "count(*) FILTER(WHERE n.category='商贸旅游'),"
+    "count(*) FILTER(WHERE n.category='卫生计生'),"
+    "count(*) FILTER(WHERE n.category='无')"
+    " FROM new_messages n JOIN chat_groups g ON g.id=n.group_id"
+    " GROUP BY g.unit_id,(n.sent_at+28800)/86400; RETURN NULL; END$$;"
+    "CREATE TRIGGER messages_stat AFTER INSERT ON messages"
+    " REFERENCING NEW TABLE AS new_messages"
+    " FOR EACH STATEMENT EXECUTE FUNCTION messages_stat();",
+    /* 10: Open311 clients and requests (see store_sqlite_schema.c) */
     "CREATE TABLE open311_clients(" ID " name" KEY " NOT NULL UNIQUE,"
     " key_hash" KEY " NOT NULL UNIQUE CHECK(length(key_hash)=64),"
     " unit_id bigint NOT NULL REFERENCES units(id),"

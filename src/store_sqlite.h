@@ -2,8 +2,9 @@
  *
  * Internal to store_sqlite.c (connection, migrations, transactions, jobs,
  * counters), store_sqlite_write.c (the *_put_batch entries),
- * store_sqlite_read.c (the *_each entries) and store_sqlite_auth.c
- * (accounts, sessions, connectors). Nothing outside these files
+ * store_sqlite_read.c (the *_each entries), store_sqlite_auth.c
+ * (accounts, sessions, connectors) and store_sqlite_tally.c (message
+ * statistics per batch). Nothing outside these files
  * includes it; everyone else reaches the driver through store_driver.h. */
 #ifndef NY_STORE_SQLITE_H
 #define NY_STORE_SQLITE_H
@@ -79,6 +80,8 @@ enum sq_stmt_id {
     SQ_CONN_FIND,
     SQ_CONN_BY_KEY,
     SQ_CONNS,
+    SQ_GROUP_UNIT,
+    SQ_STAT_DELTA,
     SQ_NSTMT
 };
 
@@ -137,6 +140,29 @@ int sq_batch_begin(struct sq *h, int *own, ny_err *e);
  * else undoes everything since sq_batch_begin. Returns rc, or the commit's
  * failure. */
 int sq_batch_end(struct sq *h, int own, int rc, ny_err *e);
+
+/* The statistics of one batch of messages (store_sqlite_tally.c), counted in
+ * memory and written as one stat_deltas row per unit and day. */
+typedef struct sq_tally sq_tally;
+
+/* A tally for a batch of at most n messages; NULL when out of memory. */
+sq_tally *sq_tally_new(size_t n);
+
+/* Frees t (NULL is fine). */
+void sq_tally_free(sq_tally *t);
+
+/* The unit of chat group group_id into *unit_id, looked up once per batch;
+ * an unknown group is NY_ENOTFOUND for element i (described by what). */
+int sq_tally_group(struct sq *h, sq_tally *t, int64_t group_id, const char *what, long i,
+                   int64_t *unit_id, ny_err *e);
+
+/* Counts stored message m under unit_id and its China-time day: one
+ * message, a reply when its triage JSON holds a reply text, an answered
+ * consultation, its intent and category. */
+void sq_tally_add(sq_tally *t, int64_t unit_id, const store_message *m);
+
+/* Writes the counts as stat_deltas rows, in the caller's transaction. */
+int sq_tally_flush(struct sq *h, sq_tally *t, ny_err *e);
 
 /* Write entries of the driver table (store_sqlite_write.c); each behaves as
  * the store_* function of the same name in store.h. */

@@ -352,7 +352,13 @@ const char *const store_sqlite_migrations[] = {
     "CREATE TABLE outbox_window(target TEXT PRIMARY KEY, touched INTEGER NOT NULL) STRICT, "
     "WITHOUT ROWID;CREATE TABLE outbox_sends(target TEXT NOT NULL, at INTEGER NOT NULL) "
     "STRICT;CREATE INDEX outbox_sends_target ON outbox_sends(target, at);",
-    /* 9: Open311 GeoReport v2 (server_open311.c). A client (a civic tool)
+    /* 9: messages are no longer counted by a row trigger: the driver's
+     * message batch tallies them per unit and day in memory and writes one
+     * stat_deltas row per unit and day in the batch's own transaction
+     * (store_sqlite_tally.c), with the same columns and rules. Leads keep
+     * their trigger (one lead for every 25 messages or so). */
+    "DROP TRIGGER messages_stat;",
+    /* 10: Open311 GeoReport v2 (server_open311.c). A client (a civic tool)
      * holds an api_key of which only the SHA-256 is kept; it is bound to a
      * unit: the requests it opens land in that unit's subtree. open311_requests
      * says which client opened a case and keeps the location as the client

@@ -421,12 +421,14 @@ int sq_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *i
 
 /* ---- messages, cases, the case log, leads ------------------------------- */
 
-static int message_put(struct sq *h, const void *item, long i, int64_t *id, ny_err *e)
+/* Stores message m (element i) and counts it in t. */
+static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
+                       ny_err *e)
 {
-    const store_message *m = item;
     char what[160];
     snprintf(what, sizeof what, "message %s/%s", show(m->connector), show(m->external_id));
-    int rc = need_id(h, REF_GROUP, m->group_id, what, i, e);
+    int64_t unit_id = 0;
+    int rc = sq_tally_group(h, t, m->group_id, what, i, &unit_id, e);
     if (rc == NY_OK && m->intent)
         rc = check_enum(domain_intents, m->intent, 0, what, "intent", i, e);
     if (rc == NY_OK && m->category)
@@ -453,12 +455,31 @@ static int message_put(struct sq *h, const void *item, long i, int64_t *id, ny_e
     rc = insert(h, st, what, i, id, e);
     if (rc == NY_EEXIST)
         ny_err_set_at(e, rc, i, "%s already exists", what);
+    if (rc == NY_OK)
+        sq_tally_add(t, unit_id, m);
     return rc;
 }
 
+/* Messages are not a plain batch(): their statistics are tallied while they
+ * are stored and written before the batch's scope ends (schema 9). */
 int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
 {
-    return batch(impl, m, sizeof *m, n, message_put, ids_out, e);
+    struct sq *h = impl;
+    int own;
+    ny_err_clear(e);
+    sq_tally *t = sq_tally_new(n);
+    if (!t)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    int rc = sq_batch_begin(h, &own, e);
+    if (rc == NY_OK) {
+        for (size_t i = 0; rc == NY_OK && i < n; i++)
+            rc = message_put(h, t, &m[i], (long)i, ids_out ? &ids_out[i] : NULL, e);
+        if (rc == NY_OK)
+            rc = sq_tally_flush(h, t, e);
+        rc = sq_batch_end(h, own, rc, e);
+    }
+    sq_tally_free(t);
+    return rc;
 }
 
 int sq_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)

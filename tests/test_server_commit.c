@@ -8,9 +8,12 @@
  * its own error without sinking the others. A member failing with a
  * non-data error (the database unavailable) rolls its group back; every
  * member is then retried alone and stored exactly once. Savepoints keep the
- * transaction usable after a member's failure on PostgreSQL too. */
+ * transaction usable after a member's failure on PostgreSQL too. On SQLite
+ * the committer's checkpoint thread copies the WAL into the database file
+ * while commits come in; on PostgreSQL there is no such thread. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,10 +79,21 @@ static int count(void *ctx, const store_message *m)
     return NY_OK;
 }
 
+/* Waits up to 2 s for the checkpoint thread's first checkpoint. */
+static long first_checkpoint(server *sv)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 200 && atomic_load(&sv->commit.checkpoints) == 0; i++)
+        nanosleep(&tick, NULL);
+    return atomic_load(&sv->commit.checkpoints);
+}
+
 /* Runs NTHREADS requests at once on a fresh database: request fail_k fails
  * its first run with NY_EUNAVAIL, or with fail_k -1 request 3 names an
- * unknown group. Returns the number of messages stored. */
-static int run(const char *tag, int fail_k, server *sv, req *qs)
+ * unknown group. With start, the committer's checkpoint thread runs and
+ * *checkpoints gets how many it took. Returns the number of messages
+ * stored. */
+static int run(const char *tag, int fail_k, int start, long *checkpoints, server *sv, req *qs)
 {
     ny_err e;
     store *s;
@@ -91,7 +105,10 @@ static int run(const char *tag, int fail_k, server *sv, req *qs)
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, NTHREADS);
     memset(sv, 0, sizeof *sv);
+    sv->o.db_uri = uri; /* the committer opens its own handle on it */
     server_commit_init(&sv->commit);
+    if (start)
+        MUST(server_commit_start(sv, &e));
     pthread_t t[NTHREADS];
     for (int k = 0; k < NTHREADS; k++) {
         qs[k] = (req){sv, {0}, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
@@ -104,6 +121,8 @@ static int run(const char *tag, int fail_k, server *sv, req *qs)
         store_close(qs[k].w.db);
     }
     pthread_barrier_destroy(&go);
+    if (start)
+        *checkpoints = sv->commit.ckpt_db ? first_checkpoint(sv) : 0;
     server_commit_destroy(&sv->commit);
     int n = 0;
     MUST(store_messages_each(s, count, &n, &e));
@@ -116,13 +135,38 @@ static void test_group_and_own_error(void **state)
     (void)state;
     static server sv;
     req qs[NTHREADS];
-    assert_int_equal(run("commit_group", -1, &sv, qs), NTHREADS - 1);
+    assert_int_equal(run("commit_group", -1, 0, NULL, &sv, qs), NTHREADS - 1);
     for (int k = 0; k < NTHREADS; k++)
         assert_int_equal(qs[k].rc, k == 3 ? NY_ENOTFOUND : NY_OK);
     long commits = atomic_load(&sv.commit.commits), members = atomic_load(&sv.commit.members);
     assert_int_equal(members, NTHREADS);
     assert_true(commits >= 1 && commits < members);
     assert_int_equal(atomic_load(&sv.commit.fallbacks), 0);
+    /* request 3's group ran first without savepoints, then again with them */
+    assert_true(atomic_load(&sv.commit.reruns) >= 1);
+    long sized = 0;
+    for (int b = 0; b < SERVER_COMMIT_NSIZE; b++)
+        sized += atomic_load(&sv.commit.size_bucket[b]);
+    assert_int_equal(sized, commits);
+    long timed = 0;
+    for (int b = 0; b <= SERVER_COMMIT_NTIME; b++)
+        timed += atomic_load(&sv.commit.time_bucket[b]);
+    assert_int_equal(timed, commits);
+}
+
+static void test_checkpoint_thread(void **state)
+{
+    (void)state;
+    static server sv;
+    req qs[NTHREADS];
+    long checkpoints = -1;
+    assert_int_equal(run("commit_ckpt", -1, 1, &checkpoints, &sv, qs), NTHREADS - 1);
+    if (getenv("NUANYANG_TEST_PG"))
+        assert_int_equal(checkpoints, 0); /* PostgreSQL checkpoints by itself */
+    else
+        assert_true(checkpoints >= 1);
+    for (int k = 0; k < NTHREADS; k++)
+        assert_int_equal(qs[k].rc, k == 3 ? NY_ENOTFOUND : NY_OK);
 }
 
 static void test_fallback_alone(void **state)
@@ -130,7 +174,7 @@ static void test_fallback_alone(void **state)
     (void)state;
     static server sv;
     req qs[NTHREADS];
-    assert_int_equal(run("commit_fallback", 5, &sv, qs), NTHREADS);
+    assert_int_equal(run("commit_fallback", 5, 0, NULL, &sv, qs), NTHREADS);
     for (int k = 0; k < NTHREADS; k++)
         assert_int_equal(qs[k].rc, NY_OK);
     assert_true(atomic_load(&sv.commit.fallbacks) >= 1);
@@ -142,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_and_own_error),
         cmocka_unit_test(test_fallback_alone),
+        cmocka_unit_test(test_checkpoint_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

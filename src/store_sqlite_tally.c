@@ -1,0 +1,177 @@
+/* store_sqlite_tally.c - the statistics of one batch of messages, counted
+ * in memory while the batch is stored and written as one stat_deltas row per
+ * unit and day when it ends (SQLite driver).
+ *
+ * Schema 7 counted every message with a row trigger: one stat_deltas row per
+ * message, built by a join on chat_groups and a LIKE over the triage JSON,
+ * about as expensive as storing the message itself. Schema 9 dropped that
+ * trigger on SQLite; sq_message_put_batch (store_sqlite_write.c), the only
+ * place that inserts messages, tallies instead: sq_tally_group resolves a
+ * message's group to its unit once per batch (and is the group check that
+ * names a missing group), sq_tally_add counts the stored message under its
+ * unit and China-time day with exactly the columns and rules of the old
+ * trigger, and sq_tally_flush writes the sums inside the batch's own atomic
+ * scope, so the figures still change in the same transaction as the rows
+ * and a failing batch leaves neither. store_stats.c folds these rows like
+ * any others. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
+#include "store_sqlite.h"
+
+/* Counter columns of stat_deltas in the order of TALLY_INSERT below. */
+enum {
+    T_MESSAGES,
+    T_REPLIES,
+    T_ANSWERED,
+    T_INTENT,
+    T_CATEGORY = T_INTENT + 6,
+    T_N = T_CATEGORY + 8
+};
+
+#define TALLY_INSERT                                                                               \
+    "INSERT INTO stat_deltas(unit_id,day,messages,replies,answered,i_consult,i_help,i_report,"     \
+    "i_emergency,i_complaint,i_other,c_urban,c_environment,c_transport,c_education,c_labour,"      \
+    "c_commerce,c_health,c_none) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"   \
+    "?17,?18,?19)"
+
+struct tally_group { /* chat group id (0: free slot) → unit id */
+    int64_t id, unit;
+};
+
+struct tally_day { /* one unit and day; used slots are listed in order */
+    int64_t unit, day, n[T_N];
+    int used;
+};
+
+struct sq_tally {
+    size_t cap; /* slots in each table: a power of two, at least twice the batch */
+    struct tally_group *groups;
+    struct tally_day *days;
+    size_t *order, norder; /* used day slots in first-use order */
+};
+
+sq_tally *sq_tally_new(size_t n)
+{
+    sq_tally *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->cap = 16;
+    while (t->cap < 2 * n)
+        t->cap *= 2;
+    t->groups = calloc(t->cap, sizeof *t->groups);
+    t->days = calloc(t->cap, sizeof *t->days);
+    t->order = calloc(t->cap, sizeof *t->order);
+    if (!t->groups || !t->days || !t->order) {
+        sq_tally_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void sq_tally_free(sq_tally *t)
+{
+    if (!t)
+        return;
+    free(t->groups);
+    free(t->days);
+    free(t->order);
+    free(t);
+}
+
+static size_t mix(uint64_t a, uint64_t b, size_t cap)
+{
+    uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    x ^= x >> 29;
+    return (size_t)x & (cap - 1);
+}
+
+int sq_tally_group(struct sq *h, sq_tally *t, int64_t group_id, const char *what, long i,
+                   int64_t *unit_id, ny_err *e)
+{
+    size_t k = mix((uint64_t)group_id, 0, t->cap);
+    while (t->groups[k].id && t->groups[k].id != group_id)
+        k = (k + 1) & (t->cap - 1);
+    if (t->groups[k].id) {
+        *unit_id = t->groups[k].unit;
+        return NY_OK;
+    }
+    sqlite3_stmt *st;
+    int rc = sq_stmt(h, SQ_GROUP_UNIT, "SELECT unit_id FROM chat_groups WHERE id=?1", &st, e);
+    if (rc != NY_OK) {
+        if (e)
+            e->index = i;
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, group_id);
+    rc = sq_next(h, st, e);
+    if (rc == 1)
+        *unit_id = sqlite3_column_int64(st, 0);
+    sq_reset(st);
+    if (rc == 0)
+        return ny_err_set_at(e, NY_ENOTFOUND, i, "%s: unknown group id %lld", what,
+                             (long long)group_id);
+    if (rc != 1) {
+        if (e)
+            e->index = i;
+        return rc;
+    }
+    if (group_id > 0) { /* ids are positive; 0 marks a free slot */
+        t->groups[k].id = group_id;
+        t->groups[k].unit = *unit_id;
+    }
+    return NY_OK;
+}
+
+/* Index of value in list (NULL-terminated), or -1; NULL matches nothing. */
+static int index_of(const char *const *list, const char *value)
+{
+    return value ? domain_index(list, value) : -1;
+}
+
+void sq_tally_add(sq_tally *t, int64_t unit_id, const store_message *m)
+{
+    int64_t day = (m->sent_at + 28800) / 86400; /* as SQL's integer division */
+    size_t k = mix((uint64_t)unit_id, (uint64_t)day, t->cap);
+    while (t->days[k].used && (t->days[k].unit != unit_id || t->days[k].day != day))
+        k = (k + 1) & (t->cap - 1);
+    struct tally_day *d = &t->days[k];
+    if (!d->used) {
+        d->used = 1;
+        d->unit = unit_id;
+        d->day = day;
+        t->order[t->norder++] = k;
+    }
+    /* the bot answered: the triage JSON has a reply that is a string */
+    int replied = m->triage && strstr(m->triage, "\"reply\":\"") != NULL;
+    int intent = index_of(domain_intents, m->intent);
+    int category = index_of(domain_categories, m->category);
+    d->n[T_MESSAGES]++;
+    d->n[T_REPLIES] += replied;
+    d->n[T_ANSWERED] += replied && intent == 0; /* a consultation answered */
+    if (intent >= 0 && intent < 6)
+        d->n[T_INTENT + intent]++;
+    if (category >= 0 && category < 8)
+        d->n[T_CATEGORY + category]++;
+}
+
+int sq_tally_flush(struct sq *h, sq_tally *t, ny_err *e)
+{
+    for (size_t o = 0; o < t->norder; o++) {
+        const struct tally_day *d = &t->days[t->order[o]];
+        sqlite3_stmt *st;
+        int rc = sq_stmt(h, SQ_STAT_DELTA, TALLY_INSERT, &st, e);
+        if (rc != NY_OK)
+            return rc;
+        sqlite3_bind_int64(st, 1, d->unit);
+        sqlite3_bind_int64(st, 2, d->day);
+        for (int c = 0; c < T_N; c++)
+            sqlite3_bind_int64(st, 3 + c, d->n[c]);
+        rc = sq_next(h, st, e);
+        sq_reset(st);
+        if (rc < 0)
+            return rc;
+    }
+    return NY_OK;
+}
