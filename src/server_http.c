@@ -262,6 +262,10 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *
         MHD_add_response_header(resp, "ETag", r.etag);
     if (r.csp)
         MHD_add_response_header(resp, "Content-Security-Policy", r.csp);
+    if (r.encoding)
+        MHD_add_response_header(resp, "Content-Encoding", r.encoding);
+    if (r.etag[0]) /* a file that may be sent compressed or not */
+        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r.status >= 400 && r.body) {
         json_t *j = json_loadb(r.body, r.len, 0, NULL);

@@ -98,6 +98,7 @@ struct server {
     char fx_node[40];                 /* this run's prefix of lead merge keys */
     server_committer commit;
     struct server_cases_state *cases; /* SLA table and case scheduler (server_cases_sched.c) */
+    struct server_kpi_memo *kpi_memo; /* recent KPI answers (server_kpi_memo.c) */
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on
@@ -147,6 +148,7 @@ typedef struct server_reply {
     struct MHD_Response *stream;     /* instead of body: a streamed response (server_stream.c) */
     const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
     char etag[48];                   /* ETag or "" */
+    const char *encoding;            /* Content-Encoding (also sends Vary) or NULL */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
