@@ -375,6 +375,14 @@ void server_outbox_retry(server *sv, const server_call *call, server_reply *r);
  * deferred counts. */
 void server_outbox_metrics(server *sv, FILE *f);
 
+/* Open311 GeoReport v2 (server_open311.c). */
+void server_open311_discovery(server *sv, const server_call *call, server_reply *r);
+void server_open311_services(server *sv, const server_call *call, server_reply *r);
+void server_open311_service(server *sv, const server_call *call, server_reply *r);
+void server_open311_requests(server *sv, const server_call *call, server_reply *r);
+void server_open311_request(server *sv, const server_call *call, server_reply *r);
+void server_open311_post(server *sv, const server_call *call, server_reply *r);
+
 /* Records one triage latency in the histogram. */
 void server_observe_triage(server_metrics *m, double seconds);
 
