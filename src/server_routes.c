@@ -64,6 +64,12 @@ static const route_row routes[] = {
     {"PUT", "/api/v1/lexicon/{}", api_lexeme_put},
     {"DELETE", "/api/v1/lexicon/{}", api_lexeme_delete},
     {"POST", "/api/v1/triage", api_triage},
+    {"GET", "/open311/v2/discovery.json", server_open311_discovery},
+    {"GET", "/open311/v2/services.json", server_open311_services},
+    {"GET", "/open311/v2/services/{}", server_open311_service},
+    {"GET", "/open311/v2/requests.json", server_open311_requests},
+    {"POST", "/open311/v2/requests.json", server_open311_post},
+    {"GET", "/open311/v2/requests/{}", server_open311_request},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */
