@@ -37,11 +37,11 @@ Q := @
 say = @printf '  %-6s %s\n'
 endif
 
-.PHONY: all build deps deps-test deps-bench run test bench clean format
+.PHONY: all build deps deps-test deps-bench run test bench clean format web_gz
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS) web/node_modules/.package-lock.json
+build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS) web/node_modules/.package-lock.json web_gz
 
 deps:
 	@scripts/deps.sh build
@@ -81,6 +81,16 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	$(Q)cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	$(Q)touch $@
 
+# gzip -9 copies of the web front end's text files, sent to browsers that
+# accept gzip (src/server_static.c; a copy older than its file is not used).
+WEB_GZ := $(addsuffix .gz,$(wildcard web/*.html web/*.css web/*.svg web/js/*.js)) \
+          web/node_modules/echarts/dist/echarts.esm.min.mjs.gz
+web_gz: $(WEB_GZ)
+web/%.gz: web/%
+	$(say) GZIP $@
+	$(Q)gzip -9 -n -c $< >$@.tmp && mv $@.tmp $@
+web/node_modules/echarts/dist/echarts.esm.min.mjs: | web/node_modules/.package-lock.json
+
 build/obj build/asan/obj build/tests build/asan/tests build/bench var:
 	$(Q)mkdir -p $@
 
@@ -89,7 +99,7 @@ build/obj build/asan/obj build/tests build/asan/tests build/bench var:
 # logins (Ctrl-C stops it).
 LISTEN ?= 127.0.0.1:8080
 run: deps
-	@$(MAKE) --no-print-directory build/nuanyang var
+	@$(MAKE) --no-print-directory build/nuanyang var web_gz
 	@if [ ! -e $(DB) ]; then \
 	  echo "Creating the demo district in $(DB) ..."; \
 	  build/nuanyang demo --db $(DB) || exit 1; \
@@ -112,11 +122,11 @@ test: deps deps-test
 	@tests/run.sh
 
 bench: deps deps-bench
-	@$(MAKE) --no-print-directory build/nuanyang $(BENCHES)
+	@$(MAKE) --no-print-directory build/nuanyang $(BENCHES) web_gz
 	@bench/run.sh
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c)
 
 clean:
-	rm -rf build
+	rm -rf build $(WEB_GZ)

@@ -11,39 +11,56 @@
 # under var/bench, synchronous=FULL) on a free loopback port with its default
 # thread count. Environment: SECONDS_EACH (default 10), CONNS (64),
 # BATCH_CONNS (4), THREADS (serve --threads; default: the server's own),
-# REPLAY (1; 0 skips step 5), NY (build/nuanyang), BENCH_DIR (var/bench; a
+# REPLAY (1; 0 skips step 5), NY (build/nuanyang), BENCH_BIN (the load
+# generator and storage ceiling, build/bench/bench_ingest; another build's
+# for a before/after run), BENCH_DIR (var/bench; a
 # tmpfs directory such as /dev/shm/nyb shows the server without the disk's
-# flush, which is not durable).
+# flush, which is not durable), PG (a libpq conninfo of a PostgreSQL
+# maintenance database: the same run on PostgreSQL, databases nyb_* created
+# there and dropped first; give the cluster fsync=on for durable figures).
 set -eu
 cd "$(dirname "$0")/.."
 NY=${NY:-build/nuanyang}
-B=build/bench/bench_ingest
+B=${BENCH_BIN:-build/bench/bench_ingest}
 secs=${SECONDS_EACH:-10} conns=${CONNS:-64} bconns=${BATCH_CONNS:-4}
 dir=${BENCH_DIR:-var/bench}
 rm -rf "$dir" && mkdir -p "$dir"
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; true' EXIT
 
-echo "creating the demo district in $dir ..."
+echo "creating the demo district (${PG:+PostgreSQL, }$dir) ..."
 mk() { # DB: a demo district with the default policies and lexicon
     $NY demo --db "$1" >/dev/null
     $NY import --db "$1" policies data/policies.csv >/dev/null
     $NY import --db "$1" lexicon data/lexicon.csv >/dev/null
 }
-mk "$dir/server.db"
-cp "$dir/server.db" "$dir/ceiling1.db"
-cp "$dir/server.db" "$dir/ceiling1000.db"
-$NY export --db "$dir/server.db" groups - | python3 -c '
+# db NAME: the database NAME of this run (a file, or a PostgreSQL database)
+db() { if [ -n "${PG:-}" ]; then echo "$PG dbname=nyb_$1"; else echo "$dir/$1.db"; fi; }
+pgsql() { psql -q -v ON_ERROR_STOP=1 "$PG" -c "$1" >/dev/null; }
+if [ -n "${PG:-}" ]; then
+    for d in server ceiling1 ceiling1000 year; do pgsql "DROP DATABASE IF EXISTS nyb_$d"; done
+    pgsql "CREATE DATABASE nyb_server"
+fi
+mk "$(db server)"
+if [ -n "${PG:-}" ]; then
+    pgsql "CREATE DATABASE nyb_ceiling1 TEMPLATE nyb_server"
+    pgsql "CREATE DATABASE nyb_ceiling1000 TEMPLATE nyb_server"
+    pgsql "CREATE DATABASE nyb_year"
+else
+    cp "$dir/server.db" "$dir/ceiling1.db"
+    cp "$dir/server.db" "$dir/ceiling1000.db"
+fi
+$NY export --db "$(db server)" groups - | python3 -c '
 import csv, sys
 for g in csv.DictReader(sys.stdin): print(g["external_id"])' >"$dir/groups"
 cut -f3 ../shared/datasets/group_messages_train.tsv >"$dir/texts" # read at run time, not copied
-$NY connector add --db "$dir/server.db" bench >"$dir/cred"
+$NY connector add --db "$(db server)" bench >"$dir/cred"
 key=$(awk '$1=="key"{print $2}' "$dir/cred") secret=$(awk '$1=="secret"{print $2}' "$dir/cred")
-$NY connector add --db "$dir/server.db" replay >"$dir/cred2"
+$NY connector add --db "$(db server)" replay >"$dir/cred2"
 rkey=$(awk '$1=="key"{print $2}' "$dir/cred2") rsecret=$(awk '$1=="secret"{print $2}' "$dir/cred2")
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-$NY serve --db "$dir/server.db" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} \
+$NY serve --db "$(db server)" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} \
     2>"$dir/server.log" &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -58,17 +75,17 @@ batch=$($B post "$port" "$bconns" "$secs" 1000 "$key" "$secret" "$dir/groups" "$
 replay=""
 if [ "${REPLAY:-1}" = 1 ]; then
     echo "creating the demo year (670,000 messages) as the replay source ..."
-    $NY demo --db "$dir/year.db" --messages 670000 >/dev/null
+    $NY demo --db "$(db year)" --messages 670000 >/dev/null
     echo "== $B replay $port $bconns year.db KEY SECRET"
-    replay=$($B replay "$port" "$bconns" "$dir/year.db" "$rkey" "$rsecret"); echo "$replay"
+    replay=$($B replay "$port" "$bconns" "$(db year)" "$rkey" "$rsecret"); echo "$replay"
 fi
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 
 n1=$(( $(val "$one" requests) )); n1=$(( n1 < 2000 ? n1 : 2000 )) # one flush per row: a few seconds
 echo "== $B store ceiling1.db 1 $n1 groups texts"
-st1=$($B store "$dir/ceiling1.db" 1 "$n1" "$dir/groups" "$dir/texts"); echo "$st1"
+st1=$($B store "$(db ceiling1)" 1 "$n1" "$dir/groups" "$dir/texts"); echo "$st1"
 echo "== $B store ceiling1000.db 1000 200000 groups texts"
-st1000=$($B store "$dir/ceiling1000.db" 1000 200000 "$dir/groups" "$dir/texts"); echo "$st1000"
+st1000=$($B store "$(db ceiling1000)" 1000 200000 "$dir/groups" "$dir/texts"); echo "$st1000"
 
 echo "== dd if=/dev/zero of=$dir/dd bs=4k count=500 oflag=dsync (the disk's flush)"
 ddt=$(dd if=/dev/zero of="$dir/dd" bs=4k count=500 oflag=dsync 2>&1 | sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')

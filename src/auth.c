@@ -198,12 +198,11 @@ int auth_set_disabled(store *s, const char *account_name, int disabled, int64_t 
 
 /* ---- sessions ------------------------------------------------------------ */
 
-/* The stored form of a token: SHA-256 of its characters, lowercase hex. */
-static void token_hash(const char *token, char hex[65])
+void auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1])
 {
     unsigned char d[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(d, (const unsigned char *)token, strlen(token));
-    sodium_bin2hex(hex, 65, d, sizeof d);
+    crypto_hash_sha256(d, (const unsigned char *)key, strlen(key));
+    sodium_bin2hex(hash, AUTH_KEY_HASH_LEN + 1, d, sizeof d);
 }
 
 /* 1 if token has the shape of one auth_login hands out. */
@@ -223,7 +222,7 @@ static int open_session(store *s, const char *account_name, int64_t now, int64_t
     sodium_bin2base64(token, AUTH_TOKEN_LEN + 1, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof raw);
-    token_hash(token, hex);
+    auth_key_hash(token, hex);
     store_session x = {0, hex, account_name, now, now + life, now};
     int rc = store_session_put(s, &x, NULL, e);
     if (rc != NY_OK)
@@ -321,7 +320,7 @@ int auth_session_check(store *s, const char *token, int64_t now, auth_identity *
     ny_err_clear(e);
     if (!token_ok(token))
         return ny_err_set(e, NY_ENOTFOUND, BAD_SESSION);
-    token_hash(token, hex);
+    auth_key_hash(token, hex);
     int rc = store_session_find(s, hex, now, keep_session, &f, e);
     if (rc == NY_ENOTFOUND)
         return ny_err_set(e, rc, BAD_SESSION);
@@ -340,7 +339,7 @@ int auth_logout(store *s, const char *token, int64_t now, ny_err *e)
     ny_err_clear(e);
     if (!token_ok(token))
         return ny_err_set(e, NY_ENOTFOUND, BAD_SESSION);
-    token_hash(token, hex);
+    auth_key_hash(token, hex);
     int rc = store_session_revoke(s, hex, now, e);
     return rc == NY_ENOTFOUND ? ny_err_set(e, rc, BAD_SESSION) : rc;
 }
@@ -359,5 +358,18 @@ int auth_connector_credentials(char key[AUTH_KEY_LEN + 1], char secret[AUTH_SECR
     sodium_bin2hex(key, AUTH_KEY_LEN + 1, k, sizeof k);
     sodium_bin2hex(secret, AUTH_SECRET_LEN + 1, sec, sizeof sec);
     sodium_memzero(sec, sizeof sec);
+    return NY_OK;
+}
+
+int auth_api_key(char key[AUTH_KEY_LEN + 1], char hash[AUTH_KEY_HASH_LEN + 1], ny_err *e)
+{
+    unsigned char k[AUTH_KEY_LEN / 2];
+    ny_err_clear(e);
+    if (sodium_init() < 0)
+        return ny_err_set(e, NY_ERR, "libsodium could not start");
+    randombytes_buf(k, sizeof k);
+    sodium_bin2hex(key, AUTH_KEY_LEN + 1, k, sizeof k);
+    sodium_memzero(k, sizeof k);
+    auth_key_hash(key, hash);
     return NY_OK;
 }

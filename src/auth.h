@@ -35,6 +35,8 @@
 #define AUTH_KEY_LEN 32    /* hex digits of a connector key */
 #define AUTH_SECRET_LEN 64 /* hex digits of a connector secret */
 
+#define AUTH_KEY_HASH_LEN 64 /* hex digits of a stored key or token hash (SHA-256) */
+
 /* Costs and limits; a zero field takes the default named beside it. Tests
  * pass low argon2id costs here; production passes NULL for all defaults. */
 typedef struct auth_params {
@@ -105,5 +107,14 @@ int auth_logout(store *s, const char *token, int64_t now, ny_err *e);
  * random bits), both lowercase hex with a NUL. */
 int auth_connector_credentials(char key[AUTH_KEY_LEN + 1], char secret[AUTH_SECRET_LEN + 1],
                                ny_err *e);
+
+/* A fresh API key (128 random bits, lowercase hex with a NUL) for a client
+ * that presents it with each request (Open311), and its stored form. */
+int auth_api_key(char key[AUTH_KEY_LEN + 1], char hash[AUTH_KEY_HASH_LEN + 1], ny_err *e);
+
+/* The stored form of a bearer secret (session token, API key): SHA-256 of
+ * its characters as lowercase hex. The secrets are random, so a copy of the
+ * database holds nothing a client could present. */
+void auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1]);
 
 #endif

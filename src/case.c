@@ -562,5 +562,8 @@ int case_open(store *db, const sla *s, case_row *c, const case_actor *a, int64_t
              "{\"status\":[null,\"%s\"],\"unit\":[null,\"%s\"],\"due_at\":[null,\"%s\"]}",
              c->status, c->unit, due);
     return store_case_log(db, c->id, now, a->account, "report", changes,
-                          is(c->source, "lead") ? "群消息线索自动立案" : "工作人员登记", NULL, e);
+                          is(c->source, "lead")    ? "群消息线索自动立案"
+                          : is(a->role, "open311") ? "Open311 接口受理"
+                                                   : "工作人员登记",
+                          NULL, e);
 }

@@ -8,10 +8,10 @@
  * is a JSON object whose keys have the meaning of the options of the same
  * name ("listen", "data", "web", "threads", "max_body", "max_connections",
  * "timeout", "outbox_attempts", "outbox_backoff_ms", "outbox_lease",
- * "outbox_rate", "bot_id"); options on the command line win. The web front end is served
- * from --web DIR, by default the web/ directory beside the data directory
- * (the repository's own when the data directory is found as `triage` finds
- * it). Log lines (JSON, one per line) go to stderr. */
+ * "outbox_rate", "bot_id", "open311"); options on the command line win. The
+ * web front end is served from --web DIR, by default the web/ directory
+ * beside the data directory (the repository's own when the data directory is
+ * found as `triage` finds it). Log lines (JSON, one per line) go to stderr. */
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -23,14 +23,19 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "domain.h"
 #include "server.h"
 
 #define CMD "serve"
 
-/* Settings of the delivery worker and the bot; -1 / NULL = not given. */
+/* --open311, in the order of SERVER_OPEN311_*. */
+static const char *const open311_modes[] = {"public", "key", "off", NULL};
+
+/* Settings of the delivery worker, the bot and Open311; -1 / NULL = not given. */
 typedef struct outbound_cfg {
     long attempts, backoff_ms, lease, rate;
     const char *bot_id;
+    const char *open311; /* Open311 read mode: public, key or off */
 } outbound_cfg;
 
 static int help(void)
@@ -58,7 +63,9 @@ static int help(void)
            "  --outbox-lease S    seconds a node holds a claimed outbound message (30)\n"
            "  --outbox-rate N     requests to one target in any minute (20)\n"
            "  --no-outbox         queue outbound messages but let other nodes deliver them\n"
-           "  --bot-id ID         the bot's own sender id (its messages are ignored)\n");
+           "  --bot-id ID         the bot's own sender id (its messages are ignored)\n"
+           "  --open311 MODE      Open311 reads: public (default), key (need an api_key,\n"
+           "                      limited to its unit) or off (no /open311 routes)\n");
     return CLI_OK;
 }
 
@@ -104,11 +111,12 @@ static int read_config(const char *path, const char **listen, const char **data,
                     : strcmp(key, "outbox_lease") == 0      ? &ob->lease
                     : strcmp(key, "outbox_rate") == 0       ? &ob->rate
                                                             : NULL;
-        const char **str = strcmp(key, "listen") == 0   ? listen
-                           : strcmp(key, "data") == 0   ? data
-                           : strcmp(key, "web") == 0    ? web
-                           : strcmp(key, "bot_id") == 0 ? &ob->bot_id
-                                                        : NULL;
+        const char **str = strcmp(key, "listen") == 0    ? listen
+                           : strcmp(key, "data") == 0    ? data
+                           : strcmp(key, "web") == 0     ? web
+                           : strcmp(key, "bot_id") == 0  ? &ob->bot_id
+                           : strcmp(key, "open311") == 0 ? &ob->open311
+                                                         : NULL;
         if (num && json_is_integer(v)) {
             if (*num < 0)
                 *num = (long)json_integer_value(v);
@@ -188,13 +196,14 @@ int cmd_serve(int argc, char **argv)
                                          {"outbox-rate", required_argument, NULL, 'R'},
                                          {"no-outbox", no_argument, NULL, 'N'},
                                          {"bot-id", required_argument, NULL, 'I'},
+                                         {"open311", required_argument, NULL, 'O'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
     long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
     int test_clock = 0, no_outbox = 0;
     const char *test_start = NULL;
-    outbound_cfg ob = {-1, -1, -1, -1, NULL};
+    outbound_cfg ob = {-1, -1, -1, -1, NULL, NULL};
     int c, rc = CLI_OK;
     optind = 1;
     opterr = 0;
@@ -243,6 +252,9 @@ int cmd_serve(int argc, char **argv)
         case 'I':
             ob.bot_id = optarg;
             break;
+        case 'O':
+            ob.open311 = optarg;
+            break;
         case 'h':
             return help();
         case ':':
@@ -269,12 +281,15 @@ int cmd_serve(int argc, char **argv)
                      0,          0,
                      test_clock, NULL,
                      {0},        no_outbox,
-                     ob.bot_id,  test_start};
+                     ob.bot_id,  SERVER_OPEN311_PUBLIC,
+                     test_start};
     o.web_dir = web ? web : default_web(o.data_dir, webdir, sizeof webdir);
     if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
         rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);
     else if (!o.data_dir)
         rc = cli_usage_error(CMD, "data directory path too long");
+    else if ((o.open311 = domain_index(open311_modes, ob.open311 ? ob.open311 : "public")) < 0)
+        rc = cli_usage_error(CMD, "--open311 must be public, key or off, not '%s'", ob.open311);
     else if (web && !is_dir(web))
         rc = cli_usage_error(CMD, "--web: '%s' is not a directory", web);
     else if (threads > 64 || max_body > (64L << 20) || max_conn > 100000 || timeout > 3600 ||

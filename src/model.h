@@ -54,6 +54,12 @@ enum {
  * counted) whose caller features count. */
 #define MODEL_SHORT_CHARS 64
 
+/* The longest text (code points, as MODEL_SHORT_CHARS) whose category is 无
+ * whenever the intent model calls it other (chatter has no domain); longer
+ * texts keep the category model's answer, so that a short appeal ending in
+ * thanks is not taken for chatter. */
+#define MODEL_CHATTER_CHARS 32
+
 /* A caller-supplied feature, e.g. a lexicon hint: id names it (see
  * model_feature_id), value is its strength. */
 typedef struct model_extra {
@@ -283,11 +289,18 @@ typedef struct model_train_opts {
     /* > 1 with MODEL_F_IDF: n-grams found in fewer training texts get IDF 0,
      * so they count neither in training nor in prediction */
     unsigned min_df;
+    /* MODEL_CAL_*: per-class score offsets chosen on the held-out scores of
+     * the inner cross-validation to raise macro-F1, over all examples or
+     * only the texts of at most MODEL_SHORT_CHARS code points */
+    int calibrate;
 } model_train_opts;
+
+enum { MODEL_CAL_NONE = 0, MODEL_CAL_ALL = 1, MODEL_CAL_SHORT = 2 };
 
 /* Trains a model on the n examples texts[i] with labels[i] (index into
  * opts->labels; negative labels are skipped): chooses the solver and C by
- * inner cross-validation (macro-F1), then the smallest safety offset that
+ * inner cross-validation (macro-F1), then per-class offsets (opts->calibrate)
+ * and the smallest safety offset that
  * reaches the recall aim (or the largest that keeps the precision floor),
  * and trains the final model on everything. Returns NY_OK, NY_EINVAL (no examples, bad spec)
  * or NY_ERR. */

@@ -8,17 +8,20 @@
  * this order ("电梯" ... "困"). The cue does not count when the message is
  * plainly about the past or over ("昨天", "已经灭了"), hypothetical or
  * instructional ("如果", "演练", "提示"), or a question about rules; "不是演练"
- * cancels "演练". The lists are kept short on purpose: every entry was checked
- * against the labelled chat messages for the false alarms it causes.
+ * cancels "演练". A mask is a longer term that holds a cue in a harmless
+ * sense ("特困人员" holds "困人", "水管爆了" holds "爆了": a burst pipe is a
+ * repair, not a danger to life); when a mask occurs, its cue does not count.
+ * The lists are kept short on purpose: every entry was checked against the
+ * labelled chat messages for the false alarms it causes.
  *
  * All cue and blocker terms (a cue "a|b" gives two) are compiled once, on
  * first use, into one keyword automaton of match.h, and a message is scanned
  * once; the decision is then read off the hits, with the same meaning as a
  * search per term: "a|b" holds when some b starts at or after the end of the
  * first a, and "不是" cancels "演练" only before its first occurrence. Each
- * thread reuses its own hit list. Should the automaton or a hit list be
- * unavailable (out of memory), the rule searches term by term instead, so it
- * never fails. */
+ * thread reuses its own hit list. Masks are compiled into the same automaton. Should the automaton
+ * or a hit list be unavailable (out of memory), the rule searches term by term instead, so it never
+ * fails. */
 #include "model.h"
 
 #include <stdint.h>
@@ -30,14 +33,15 @@
 
 /* Cues: "a" or "a|b" (a, then later b). */
 static const char *const cues[] = {
-    "着火",       "起火",       "失火",     "火灾",     "烧起来", "冒黑烟",   "冒浓烟",
-    "浓烟",       "火光",       "爆炸",     "爆了",     "漏气",   "煤气味",   "燃气味",
-    "泄漏",       "救命",       "快来人",   "叫不醒",   "没呼吸", "没有呼吸", "喘不上气",
-    "喘不过气",   "晕倒",       "昏迷",     "不省人事", "抽搐",   "溺水",     "掉水里",
-    "掉河里",     "掉进河",     "掉进水",   "触电",     "困人",   "被困",     "压住人",
-    "压到人",     "砍人",       "跳楼",     "中毒",     "决口",   "塌了|人",  "血止不住",
-    "流了好多血", "快叫救护车", "快打119",  "快打120",  "快报警", "地震",     "滑坡",
-    "冒火花",     "掉下去了",   "羊水破了", "脸都紫了", "往下掉", "淹到",     "进水了|快",
+    "着火",     "起火",     "失火",        "火灾",        "烧起来",    "冒黑烟",      "冒浓烟",
+    "浓烟",     "火光",     "爆炸",        "爆了",        "漏气",      "煤气味",      "燃气味",
+    "泄漏",     "救命",     "快来人",      "叫不醒",      "没呼吸",    "没有呼吸",    "喘不上气",
+    "喘不过气", "晕倒",     "昏迷",        "不省人事",    "抽搐",      "溺水",        "掉水里",
+    "掉河里",   "掉进河",   "掉进水",      "触电",        "困人",      "被困",        "压住人",
+    "压到人",   "砍人",     "跳楼",        "中毒",        "决口",      "塌了|在里面", "塌了|在下面",
+    "塌了|压",  "塌了|埋",  "塌了|下不来", "塌了|没出来", "血止不住",  "流了好多血",  "快叫救护车",
+    "快打119",  "快打120",  "快报警",      "地震",        "滑坡",      "冒火花",      "掉下去了",
+    "羊水破了", "脸都紫了", "往下掉",      "淹到",        "进水了|快",
 };
 
 /* Blockers: the cue is about the past, a drill, a rule or a hypothetical. */
@@ -46,6 +50,14 @@ static const char *const blockers[] = {
     "没事了", "出院",     "演练", "如果",   "万一", "如遇",   "提示",     "培训",
     "知识",   "安全教育", "转发", "【",     "防范", "预防",   "怎么预防", "注意事项",
     "请问",   "咨询",     "新闻", "电视上", "听说",
+};
+
+/* Masks: a term that holds a cue in a harmless sense, and that cue. */
+static const struct {
+    const char *term, *cue;
+} masks[] = {
+    {"特困人", "困人"},   {"管爆了", "爆了"}, {"管道爆了", "爆了"},
+    {"管子爆了", "爆了"}, {"胎爆了", "爆了"},
 };
 
 static const char *find(const char *hay, size_t len, const char *needle, size_t from)
@@ -86,8 +98,12 @@ static int drill_denied(const char *text, const char *b)
 static int cue_by_search(const char *text, size_t len, int urgent)
 {
     int cue = urgent != 0;
-    for (size_t i = 0; !cue && i < sizeof cues / sizeof *cues; i++)
+    for (size_t i = 0; !cue && i < sizeof cues / sizeof *cues; i++) {
         cue = has_cue(text, len, cues[i]);
+        for (size_t j = 0; cue && j < sizeof masks / sizeof *masks; j++)
+            if (strcmp(masks[j].cue, cues[i]) == 0 && find(text, len, masks[j].term, 0))
+                cue = 0;
+    }
     if (!cue)
         return 0;
     for (size_t i = 0; i < sizeof blockers / sizeof *blockers; i++) {
@@ -104,19 +120,22 @@ static int cue_by_search(const char *text, size_t len, int urgent)
 #define NCUES (sizeof cues / sizeof *cues)
 #define NBLOCKERS (sizeof blockers / sizeof *blockers)
 /* Automaton entries: every cue part (two for "a|b"), then the blockers. */
-#define NENTRIES (2 * NCUES + NBLOCKERS)
+#define NMASKS (sizeof masks / sizeof *masks)
+#define NENTRIES (2 * NCUES + NBLOCKERS + NMASKS)
 #define NONE UINT32_MAX
 
 /* Built once by rule_init; read-only afterwards. */
-static match_set *rule_set;      /* NULL when compiling failed */
-static tss_t rule_hits;          /* each thread's match_hits */
-static int rule_hits_ok;         /* whether rule_hits was created */
-static uint32_t cue_head[NCUES]; /* entry of the term, or of a in "a|b" */
-static uint32_t cue_tail[NCUES]; /* entry of b in "a|b", or NONE */
-static uint32_t first_blocker;   /* entry of blockers[0] */
-static uint32_t nentries;        /* entries compiled */
-static uint32_t drill_entry;     /* entry of "演练" */
-static char parts[NCUES][2][64]; /* the split cue parts */
+static match_set *rule_set;       /* NULL when compiling failed */
+static tss_t rule_hits;           /* each thread's match_hits */
+static int rule_hits_ok;          /* whether rule_hits was created */
+static uint32_t cue_head[NCUES];  /* entry of the term, or of a in "a|b" */
+static uint32_t cue_tail[NCUES];  /* entry of b in "a|b", or NONE */
+static uint32_t first_blocker;    /* entry of blockers[0] */
+static uint32_t first_mask;       /* entry of masks[0] */
+static uint32_t mask_cue[NMASKS]; /* the cue index of each mask */
+static uint32_t nentries;         /* entries compiled */
+static uint32_t drill_entry;      /* entry of "演练" */
+static char parts[NCUES][2][64];  /* the split cue parts */
 static once_flag rule_once = ONCE_FLAG_INIT;
 
 static void hits_free(void *p)
@@ -151,6 +170,14 @@ static void rule_init(void)
         if (strcmp(blockers[i], "演练") == 0)
             drill_entry = n;
         ent[n++] = (match_entry){blockers[i], NULL, 0};
+    }
+    first_mask = n;
+    for (size_t i = 0; i < NMASKS; i++) {
+        mask_cue[i] = NONE;
+        for (size_t c = 0; c < NCUES; c++)
+            if (strcmp(masks[i].cue, cues[c]) == 0)
+                mask_cue[i] = (uint32_t)c;
+        ent[n++] = (match_entry){masks[i].term, NULL, 0};
     }
     nentries = n;
     if (tss_create(&rule_hits, hits_free) != thrd_success)
@@ -199,10 +226,12 @@ int model_emergency_cue(const char *text, size_t len, int urgent)
     for (size_t i = 0; !cue && i < NCUES; i++) {
         uint32_t a = first_end[cue_head[i]], b = cue_tail[i];
         cue = a != NONE && (b == NONE || (first_end[b] != NONE && last_start[b] >= a));
+        for (uint32_t j = 0; cue && j < NMASKS; j++)
+            cue = !(mask_cue[j] == i && first_end[first_mask + j] != NONE);
     }
     if (!cue)
         return 0;
-    for (uint32_t e = first_blocker; e < nentries; e++) {
+    for (uint32_t e = first_blocker; e < first_mask; e++) {
         if (first_end[e] == NONE)
             continue;
         if (e == drill_entry && drill_denied(text, text + first_end[e] - strlen("演练")))

@@ -5,10 +5,11 @@
  * solver (L2-regularised logistic regression or L2-loss SVM, one-vs-rest),
  * the constant C and the class weighting (none, or inversely proportional to
  * class frequency) are chosen by stratified cross-validation inside the
- * training data, by macro-F1. With a safety class (emergency), the same
- * held-out decision values then give the smallest score offset for that class
- * whose recall reaches the requested level; the offset is folded into the
- * class's intercept. The final model is trained on all examples and its
+ * training data, by macro-F1. The same held-out decision values then give,
+ * when asked (opts->calibrate), a score offset per class that raises
+ * macro-F1, and with a safety class (emergency) the smallest offset for that
+ * class whose recall reaches the requested level; offsets are folded into
+ * the intercepts. The final model is trained on all examples and its
  * liblinear weights copied into a model_clf. Nothing here looks at data other
  * than what the caller passes, so `nuanyang eval --cv` can call it per fold. */
 #include "model.h"
@@ -30,6 +31,7 @@ typedef struct tproblem {
     size_t nfeat;
     float *idf;                      /* with MODEL_F_IDF: per bucket */
     size_t nlong[MODEL_MAX_CLASSES]; /* examples of more than MODEL_SHORT_CHARS code points */
+    unsigned char *isshort;          /* per row: at most MODEL_SHORT_CHARS code points */
 } tproblem;
 
 typedef struct config {
@@ -64,6 +66,7 @@ static void tproblem_free(tproblem *t)
     free(t->space);
     free(t->bucket);
     free(t->idf);
+    free(t->isshort);
     memset(t, 0, sizeof *t);
 }
 
@@ -161,6 +164,7 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
                 labels[i] < MODEL_MAX_CLASSES)
                 t->nlong[labels[i]]++;
             if (pass == 1) {
+                t->isshort[l] = model_ws_chars(ws) <= MODEL_SHORT_CHARS;
                 struct feature_node *x = t->space + at;
                 size_t k = 0;
                 for (size_t j = 0; j < nf; j++)
@@ -192,7 +196,8 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
             t->space = malloc(total * sizeof *t->space);
             t->prob.x = malloc(l * sizeof *t->prob.x);
             t->prob.y = malloc(l * sizeof *t->prob.y);
-            if (!t->space || !t->prob.x || !t->prob.y) {
+            t->isshort = malloc(l);
+            if (!t->space || !t->prob.x || !t->prob.y || !t->isshort) {
                 tproblem_free(t);
                 return ny_err_set(e, NY_ERR, "out of memory");
             }
@@ -276,12 +281,12 @@ static void decide(const struct model *m, const struct feature_node *x, size_t n
     }
 }
 
-static int argmax(const float *s, size_t n, int safety, float offset)
+static int argmax(const float *s, size_t n, const float *off)
 {
     int best = 0;
-    float bv = s[0] + (safety == 0 ? offset : 0);
+    float bv = s[0] + off[0];
     for (size_t k = 1; k < n; k++) {
-        float v = s[k] + ((int)k == safety ? offset : 0);
+        float v = s[k] + off[k];
         if (v > bv)
             bv = v, best = (int)k;
     }
@@ -312,18 +317,53 @@ static int inner_cv(const tproblem *t, const config *c, const int *fold, unsigne
     return NY_OK;
 }
 
-static double cv_macro_f1(const tproblem *t, const float *scores, int safety, float offset,
-                          int *pred, const int *gold, model_scores *ms)
+/* Macro-F1 of the held-out scores with the per-class offsets off, over the
+ * rows that sel admits (all when NULL); pred and gold are scratch space. */
+static double cv_macro_f1(const tproblem *t, const float *scores, const float *off,
+                          const unsigned char *sel, int *pred, int *gold, model_scores *ms)
 {
+    size_t k = 0;
     for (int i = 0; i < t->prob.l; i++)
-        pred[i] = argmax(scores + (size_t)i * t->nclasses, t->nclasses, safety, offset);
-    model_score(gold, pred, (size_t)t->prob.l, t->nclasses, ms);
+        if (!sel || sel[i]) {
+            pred[k] = argmax(scores + (size_t)i * t->nclasses, t->nclasses, off);
+            gold[k++] = (int)t->prob.y[i];
+        }
+    model_score(gold, pred, k, t->nclasses, ms);
     return ms->macro_f1;
 }
 
+/* Per-class offsets (all but class skip) that raise the held-out macro-F1 of
+ * the rows sel admits: coordinate ascent over CAL_STEPS steps of CAL_STEP
+ * either side of zero, a move kept only when it gains more than CAL_GAIN,
+ * until a round moves nothing (at most CAL_ROUNDS rounds). */
+#define CAL_STEP 0.05f
+#define CAL_STEPS 10
+#define CAL_GAIN 1e-3
+#define CAL_ROUNDS 3
+static void calibrate(const tproblem *t, const float *scores, const unsigned char *sel, int skip,
+                      float *off, int *pred, int *gold, model_scores *ms)
+{
+    double best = cv_macro_f1(t, scores, off, sel, pred, gold, ms);
+    for (int round = 0, moved = 1; moved && round < CAL_ROUNDS; round++) {
+        moved = 0;
+        for (size_t k = 0; k < t->nclasses; k++) {
+            if ((int)k == skip)
+                continue;
+            float chosen = off[k];
+            for (int step = -CAL_STEPS; step <= CAL_STEPS; step++) {
+                off[k] = (float)step * CAL_STEP;
+                double f = cv_macro_f1(t, scores, off, sel, pred, gold, ms);
+                if (f > best + CAL_GAIN)
+                    best = f, chosen = off[k], moved = 1;
+            }
+            off[k] = chosen;
+        }
+    }
+}
+
 /* Copies liblinear's weights into a new model_clf. */
-static int export(const model_train_opts *o, const tproblem *t, const struct model *lm, int safety,
-                  float offset, const char *info, model_clf **out, ny_err *e)
+static int export(const model_train_opts *o, const tproblem *t, const struct model *lm,
+                  const float *off, const char *info, model_clf **out, ny_err *e)
 {
     size_t nclasses = t->nclasses;
     int rc = model_new(&o->spec, o->labels, nclasses, info, out, e);
@@ -354,8 +394,9 @@ static int export(const model_train_opts *o, const tproblem *t, const struct mod
         }
         m->bias[cls] = (float)(sign * lm->w[nb * (size_t)stride + (size_t)col]);
     }
-    if (safety >= 0 && m->bias[safety] > -1e29f)
-        m->bias[safety] += offset;
+    for (size_t k = 0; k < nclasses; k++)
+        if (m->bias[k] > -1e29f)
+            m->bias[k] += off[k];
     size_t nlong = 0;
     for (size_t k = 0; k < nclasses; k++)
         nlong += t->nlong[k];
@@ -395,6 +436,7 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
         goto done;
     config best = {L2R_L2LOSS_SVC_DUAL, o->fixed_c, 1};
     double best_f1 = -1;
+    float off[MODEL_MAX_CLASSES] = {0};
     for (size_t si = 0; o->fixed_c <= 0 && si < sizeof solvers / sizeof *solvers; si++)
         for (size_t ci = 0; ci < sizeof cs / sizeof *cs; ci++)
             for (int bal = 0; bal < 2; bal++) {
@@ -403,7 +445,7 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
                     rc = ny_err_set(e, NY_ERR, "liblinear training failed (out of memory?)");
                     goto done;
                 }
-                double f1 = cv_macro_f1(&t, scores, -1, 0, pred, gold, ms);
+                double f1 = cv_macro_f1(&t, scores, off, NULL, pred, gold, ms);
                 if (o->verbose)
                     fprintf(stderr, "  %-19s C=%-4g %-8s inner macro-F1 %.4f\n",
                             solver_name(c.solver), c.C, bal ? "balanced" : "plain", f1);
@@ -413,36 +455,47 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
                 }
             }
     int safety = o->safety_class;
-    float offset = 0;
-    if (safety >= 0 && (size_t)safety < nc && o->fixed_c <= 0) {
+    if (safety < 0 || (size_t)safety >= nc || o->fixed_c > 0)
+        safety = -1;
+    const unsigned char *sel = o->calibrate == MODEL_CAL_SHORT ? t.isshort : NULL;
+    if (o->calibrate && o->fixed_c <= 0) {
+        calibrate(&t, best_scores, sel, safety, off, pred, gold, ms);
+        if (o->verbose)
+            fprintf(stderr, "  class offsets: inner macro-F1 %.4f\n",
+                    cv_macro_f1(&t, best_scores, off, sel, pred, gold, ms));
+    }
+    if (safety >= 0) {
+        float chosen = 0;
         for (float next = 0; next < 3.0f; next += 0.02f) {
-            cv_macro_f1(&t, best_scores, safety, next, pred, gold, ms);
+            off[safety] = next;
+            cv_macro_f1(&t, best_scores, off, sel, pred, gold, ms);
             if (ms->precision[safety] < o->safety_precision)
                 break;
-            offset = next;
+            chosen = next;
             if (ms->recall[safety] >= o->safety_recall)
                 break;
         }
-        cv_macro_f1(&t, best_scores, safety, offset, pred, gold, ms);
+        off[safety] = chosen;
+        cv_macro_f1(&t, best_scores, off, sel, pred, gold, ms);
         if (o->verbose)
             fprintf(stderr,
                     "  safety offset %.2f: inner recall %.3f precision %.3f macro-F1 %.4f\n",
-                    offset, ms->recall[safety], ms->precision[safety], ms->macro_f1);
-    } else {
-        safety = -1;
+                    chosen, ms->recall[safety], ms->precision[safety], ms->macro_f1);
     }
-    char info[512];
+    char info[512], offs[160] = "";
+    for (size_t c = 0, at = 0; c < nc && at < sizeof offs; c++)
+        at += (size_t)snprintf(offs + at, sizeof offs - at, "%s%.2f", c ? " " : "", off[c]);
     snprintf(info, sizeof info,
              "%s, C=%g, %s class weights, %zu examples; inner %u-fold macro-F1 %.4f; "
-             "safety offset %.2f%s%s",
+             "class offsets %s%s%s",
              solver_name(best.solver), best.C, best.balanced ? "balanced" : "uniform", l, k,
-             best_f1, offset, o->note ? "; " : "", o->note ? o->note : "");
+             best_f1, offs, o->note ? "; " : "", o->note ? o->note : "");
     struct model *lm = fit(&t, &best, NULL);
     if (!lm) {
         rc = ny_err_set(e, NY_ERR, "liblinear training failed (out of memory?)");
         goto done;
     }
-    rc = export(o, &t, lm, safety, offset, info, out, e);
+    rc = export(o, &t, lm, off, info, out, e);
     free_and_destroy_model(&lm);
 done:
     free(gold);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "server_cases.h"
+#include "server_kpi_memo.h"
 #include "server_int.h"
 
 static _Thread_local server *tl_server;
@@ -101,6 +102,7 @@ static void free_server(server *sv)
     server_relay_stop(sv);
     server_stream_free(sv);
     server_cases_stop(sv);
+    server_kpi_memo_free(sv);
     pthread_mutex_destroy(&sv->lock);
     server_commit_destroy(&sv->commit);
     free(sv);
@@ -145,6 +147,8 @@ int server_start(const server_opts *o, server **out, ny_err *e)
         rc = server_relay_start(sv, e);
     if (rc == NY_OK)
         rc = server_cases_start(sv, e);
+    if (rc == NY_OK)
+        rc = server_kpi_memo_start(sv, e);
     if (rc == NY_OK)
         rc = server_http_start(sv, e);
     if (rc != NY_OK) {

@@ -35,8 +35,14 @@ typedef struct server_opts {
     outbox_opts outbox;       /* the delivery worker (outbox.h) */
     int no_outbox;            /* 1 = this node queues but does not deliver */
     const char *bot_id;       /* the bot's own sender id in the groups (ignored), or NULL */
+    int open311;              /* SERVER_OPEN311_*: who may read the Open311 requests */
     const char *test_start;   /* with test_clock: ISO-8601 time the clock starts at, or NULL */
 } server_opts;
+
+/* server_opts.open311: Open311 reads are public (POST always needs an
+ * api_key), need an api_key and cover its unit's subtree, or the Open311
+ * routes answer 404. */
+enum { SERVER_OPEN311_PUBLIC, SERVER_OPEN311_KEY, SERVER_OPEN311_OFF };
 
 /* Opens the database once to build the triage engine and the group table,
  * then starts listening. Returns NY_OK and the server in *out; NY_EINVAL for

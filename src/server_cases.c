@@ -14,6 +14,7 @@
 #include "domain.h"
 #include "server_cases.h"
 #include "store_case.h"
+#include "store_case_msgs.h"
 
 void server_case_actor(const server_caller *who, case_actor *a)
 {
@@ -155,20 +156,41 @@ static int on_reporter(void *ctx, const case_reporter *rep)
     return json_array_append_new(arr, j) ? NY_ERR : NY_OK;
 }
 
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* One message that started the case, shaped as GET /messages gives it. */
+static int on_msg(void *ctx, const case_msg *m)
+{
+    json_t *triage = m->triage ? json_loads(m->triage, 0, NULL) : NULL;
+    json_t *j = json_pack(
+        "{s:I, s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)m->id, "group",
+        m->group, "group_name", m->group_name, "sender", "id", m->sender_id, "name", m->sender_name,
+        "sent_at", time_or_null(m->sent_at), "text", m->text, "intent", str_or_null(m->intent),
+        "category", str_or_null(m->category), "triage", triage ? triage : json_null());
+    return json_array_append_new(ctx, j) ? NY_ERR : NY_OK;
+}
+
 /* The full case as GET /cases/{id} gives it, or NULL with *e. */
 static json_t *case_detail(server *sv, store *db, const case_row *c, const case_actor *a, ny_err *e)
 {
     json_t *j = server_case_json(c), *events = json_array(), *reps = json_array();
+    json_t *msgs = json_array();
     const sla *s = server_cases_sla(sv);
-    int rc = j && events && reps ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    int rc = j && events && reps && msgs ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
     if (rc == NY_OK)
         rc = store_case_events(db, c->id, on_event, events, e);
     if (rc == NY_OK)
         rc = store_case_reporters(db, c->id, on_reporter, reps, e);
+    if (rc == NY_OK)
+        rc = store_case_msgs(db, c->id, 50, on_msg, msgs, e);
     if (rc != NY_OK) {
         json_decref(j);
         json_decref(events);
         json_decref(reps);
+        json_decref(msgs);
         return NULL;
     }
     int64_t now = server_now(sv);
@@ -199,10 +221,16 @@ static json_t *case_detail(server *sv, store *db, const case_row *c, const case_
     if (!more || json_object_update(j, more)) {
         json_decref(more);
         json_decref(j);
+        json_decref(msgs);
         ny_err_set(e, NY_ERR, "out of memory");
         return NULL;
     }
     json_decref(more);
+    if (json_object_set_new(j, "messages", msgs)) {
+        json_decref(j);
+        ny_err_set(e, NY_ERR, "out of memory");
+        return NULL;
+    }
     return j;
 }
 

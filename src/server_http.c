@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "domain.h"
+#include "jbuf.h"
 #include "server_int.h"
 
 const double server_buckets[SERVER_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -262,6 +264,10 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *
         MHD_add_response_header(resp, "ETag", r.etag);
     if (r.csp)
         MHD_add_response_header(resp, "Content-Security-Policy", r.csp);
+    if (r.encoding)
+        MHD_add_response_header(resp, "Content-Encoding", r.encoding);
+    if (r.etag[0]) /* a file that may be sent compressed or not */
+        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r.status >= 400 && r.body) {
         json_t *j = json_loadb(r.body, r.len, 0, NULL);
@@ -330,6 +336,12 @@ static size_t status_slot(int status)
     return SERVER_NSTATUS - 1;
 }
 
+/* s when it is valid UTF-8, else other (the log stays JSON). */
+static const char *utf8_or(const char *s, const char *other)
+{
+    return domain_utf8_check(s, strlen(s), NULL) == NY_OK ? s : other;
+}
+
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode why)
 {
@@ -341,23 +353,36 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
     if (q->status)
         atomic_fetch_add(&sv->m.status[status_slot(q->status)], 1);
-    char ts[32];
+    char ts[32], num[64];
     time_t now = time(NULL);
     struct tm tm;
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:I}", "ts", ts, "level",
-                          q->status >= 500 || !q->status ? "error" : "info", "method", q->method,
-                          "path", q->path, "status", q->status, "ms", since(&q->t0) * 1e3, "in",
-                          (json_int_t)q->len, "out", (json_int_t)q->sent);
-    if (j && q->detail[0])
-        json_object_set_new(j, "error", json_string(q->detail));
-    if (j && why != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        json_object_set_new(j, "terminated", json_integer(why));
-    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
-    if (line)
-        fprintf(stderr, "%s\n", line);
-    free(line);
-    json_decref(j);
+    jbuf b = {0}; /* one JSON line, written by hand: a jansson tree cost more than the request */
+    jbuf_puts(&b, "{\"ts\":\"");
+    jbuf_puts(&b, ts);
+    jbuf_puts(&b, q->status >= 500 || !q->status ? "\",\"level\":\"error\",\"method\":"
+                                                 : "\",\"level\":\"info\",\"method\":");
+    jbuf_str(&b, q->method);
+    jbuf_puts(&b, ",\"path\":");
+    jbuf_str(&b, utf8_or(q->path, "(not UTF-8)"));
+    snprintf(num, sizeof num, ",\"status\":%d,\"ms\":%.4g,\"in\":%zu,\"out\":%zu", q->status,
+             since(&q->t0) * 1e3, q->len, q->sent);
+    jbuf_puts(&b, num);
+    if (q->detail[0]) {
+        jbuf_puts(&b, ",\"error\":");
+        jbuf_str(&b, utf8_or(q->detail, "(not UTF-8)"));
+    }
+    if (why != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        jbuf_puts(&b, ",\"terminated\":");
+        jbuf_int(&b, why);
+    }
+    jbuf_puts(&b, "}\n");
+    char *line;
+    size_t len;
+    if (jbuf_finish(&b, &line, &len, NULL) == NY_OK) {
+        fwrite(line, 1, len, stderr);
+        free(line);
+    }
     free(q->body);
     free(q);
     atomic_fetch_sub(&sv->in_flight, 1);

@@ -9,7 +9,9 @@
  * The messages are then triaged on the thread's workspace and written with
  * store_message_ingest_batch, which is idempotent on (connector name,
  * message id) and atomic; the answer is sent only after that commit, with
- * "stored" or "duplicate" and the triage result per message. That last
+ * "stored" or "duplicate" and the triage result per message. The result is
+ * written as JSON text once (jbuf), stored as it is, and copied into the
+ * answer. That last
  * part, server_ingest_store, is also the path of group messages arriving
  * through the WeCom callback (server_wecom.c). */
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "domain.h"
+#include "jbuf.h"
 #include "server_int.h"
 #include "sign.h"
 
@@ -178,34 +181,78 @@ static int check_message(const server *sv, json_t *j, long i, server_msg *m, ser
 
 /* ---- triage ----------------------------------------------------------------- */
 
-/* The triage result as JSON (what is stored with the message and answered). */
-static json_t *result_json(const triage_result *t)
+/* The triage result as JSON text (what is stored with the message and,
+ * with its id and status added, answered): the keys intent, category,
+ * keywords, policies, notify, reply and priority, in that order. */
+static int result_text(const triage_result *t, char **out, size_t *len, ny_err *e)
 {
-    json_t *kw = json_array(), *pol = json_array(), *who = json_array();
-    for (size_t i = 0; i < t->nkeywords; i++)
-        if (!t->keywords[i].repeat)
-            json_array_append_new(kw, json_string(t->keywords[i].term));
-    for (size_t i = 0; i < t->npolicies; i++)
-        json_array_append_new(
-            pol, json_pack("{s:s, s:s}", "id", t->policies[i].code, "title", t->policies[i].title));
+    jbuf b = {0};
+    jbuf_puts(&b, "{\"intent\":");
+    jbuf_str(&b, t->intent_name);
+    jbuf_puts(&b, ",\"category\":");
+    jbuf_str(&b, t->category_name);
+    jbuf_puts(&b, ",\"keywords\":[");
+    for (size_t i = 0, k = 0; i < t->nkeywords; i++)
+        if (!t->keywords[i].repeat) {
+            jbuf_add(&b, ",", k++ > 0);
+            jbuf_str(&b, t->keywords[i].term);
+        }
+    jbuf_puts(&b, "],\"policies\":[");
+    for (size_t i = 0; i < t->npolicies; i++) {
+        jbuf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
+        jbuf_str(&b, t->policies[i].code);
+        jbuf_puts(&b, ",\"title\":");
+        jbuf_str(&b, t->policies[i].title);
+        jbuf_add(&b, "}", 1);
+    }
+    jbuf_puts(&b, "],\"notify\":[");
     for (size_t i = 0; i < t->nnotify; i++) {
         const triage_notify *n = &t->notify[i];
-        json_t *o = json_pack("{s:s, s:o}", "role", n->role, "unit",
-                              n->unit_code ? json_string(n->unit_code) : json_null());
-        if (o && n->unit_name)
-            json_object_set_new(o, "unit_name", json_string(n->unit_name));
-        if (o && n->department)
-            json_object_set_new(o, "department", json_string(n->department));
-        if (o && n->account) {
-            json_object_set_new(o, "account", json_string(n->account));
-            json_object_set_new(o, "name", json_string(n->name));
+        jbuf_puts(&b, i ? ",{\"role\":" : "{\"role\":");
+        jbuf_str(&b, n->role);
+        jbuf_puts(&b, ",\"unit\":");
+        jbuf_str(&b, n->unit_code);
+        if (n->unit_name) {
+            jbuf_puts(&b, ",\"unit_name\":");
+            jbuf_str(&b, n->unit_name);
         }
-        json_array_append_new(who, o);
+        if (n->department) {
+            jbuf_puts(&b, ",\"department\":");
+            jbuf_str(&b, n->department);
+        }
+        if (n->account) {
+            jbuf_puts(&b, ",\"account\":");
+            jbuf_str(&b, n->account);
+            jbuf_puts(&b, ",\"name\":");
+            jbuf_str(&b, n->name);
+        }
+        jbuf_add(&b, "}", 1);
     }
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "intent", t->intent_name, "category",
-                     t->category_name, "keywords", kw, "policies", pol, "notify", who, "reply",
-                     t->reply ? json_string(t->reply) : json_null(), "priority",
-                     triage_priority_name(t->priority));
+    jbuf_puts(&b, "],\"reply\":");
+    jbuf_str(&b, t->reply);
+    jbuf_puts(&b, ",\"priority\":");
+    jbuf_str(&b, triage_priority_name(t->priority));
+    jbuf_add(&b, "}", 1);
+    return jbuf_finish(&b, out, len, e);
+}
+
+/* The answer {"results":[…]}: each message's stored result with its id and
+ * status added (the result text without its closing brace, then the two
+ * keys). */
+static int answer_text(const server_msg *in, size_t n, char *const *texts, const size_t *lens,
+                       const int *dup, char **out, size_t *len, ny_err *e)
+{
+    jbuf b = {0};
+    jbuf_puts(&b, "{\"results\":[");
+    for (size_t i = 0; i < n; i++) {
+        jbuf_add(&b, ",", i > 0);
+        jbuf_add(&b, texts[i], lens[i] - 1);
+        jbuf_puts(&b, ",\"id\":");
+        jbuf_str(&b, in[i].id);
+        jbuf_puts(&b, dup[i] ? ",\"status\":\"duplicate\"}" : ",\"status\":\"stored\"}");
+    }
+    jbuf_puts(&b, "]}");
+    return jbuf_finish(&b, out, len, e);
 }
 
 /* The writes of one ingest request, run by the group committer. */
@@ -227,21 +274,21 @@ static int apply_ingest(store *db, void *ctx, ny_err *e)
 }
 
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
-                        size_t n, json_t **results, server_reply *r)
+                        size_t n, char **answer, size_t *answer_len, server_reply *r)
 {
     store_message *rows = calloc(n, sizeof *rows);
-    json_t **res = calloc(n, sizeof *res);
     char **texts = calloc(n, sizeof *texts);
+    size_t *lens = calloc(n, sizeof *lens);
     int64_t *ids = calloc(n, sizeof *ids);
     int *dup = calloc(n, sizeof *dup);
     char *lead = calloc(n, 1);
     server_effects *fx = server_effects_new(n);
     int status = 0;
     ny_err e;
-    int rc = rows && res && texts && ids && dup && lead && fx
+    int rc = rows && texts && lens && ids && dup && lead && fx
                  ? NY_OK
                  : ny_err_set(&e, NY_ERR, "out of memory");
-    *results = NULL;
+    *answer = NULL;
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         triage_group g = {in[i].g->kind, in[i].g->unit_code};
         triage_result t;
@@ -253,12 +300,8 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
             break;
         server_observe_triage(&sv->m, (double)(t1.tv_sec - t0.tv_sec) +
                                           (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-        res[i] = result_json(&t);
-        texts[i] = res[i] ? json_dumps(res[i], JSON_COMPACT) : NULL;
-        if (!texts[i]) {
-            rc = ny_err_set(&e, NY_ERR, "out of memory");
+        if ((rc = result_text(&t, &texts[i], &lens[i], &e)) != NY_OK)
             break;
-        }
         lead[i] = t.nnotify > 0;
         rows[i] = (store_message){0,
                                   in[i].g->id,
@@ -282,14 +325,11 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
     }
     if (rc == NY_OK)
         server_effects_committed(sv, fx);
-    if (rc == NY_OK && !(*results = json_array()))
-        rc = ny_err_set(&e, NY_ERR, "out of memory");
+    if (rc == NY_OK)
+        rc = answer_text(in, n, texts, lens, dup, answer, answer_len, &e);
     if (rc == NY_OK) {
         long stored = 0, leads = 0;
         for (size_t i = 0; i < n; i++) {
-            json_object_set_new(res[i], "id", json_string(in[i].id));
-            json_object_set_new(res[i], "status", json_string(dup[i] ? "duplicate" : "stored"));
-            json_array_append(*results, res[i]);
             stored += !dup[i];
             leads += !dup[i] && lead[i];
         }
@@ -303,13 +343,11 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
     } else {
         status = server_error(r, 500, e.msg, NULL, e.index >= 0 ? e.index : -1);
     }
-    for (size_t i = 0; i < n && res && texts; i++) {
-        json_decref(res[i]);
+    for (size_t i = 0; i < n && texts; i++)
         free(texts[i]);
-    }
     free(rows);
-    free(res);
     free(texts);
+    free(lens);
     free(ids);
     free(dup);
     free(lead);
@@ -384,9 +422,15 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         int bad = in ? 0 : server_error(r, 500, "out of memory", NULL, -1);
         for (size_t i = 0; !bad && i < n; i++)
             bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
-        json_t *results = NULL;
-        if (!bad && !server_ingest_store(sv, w, ci.name, in, n, &results, r))
-            server_json(r, json_pack("{s:o}", "results", results));
+        char *answer = NULL;
+        size_t answer_len = 0;
+        if (!bad && !server_ingest_store(sv, w, ci.name, in, n, &answer, &answer_len, r)) {
+            free(r->body);
+            r->body = answer;
+            r->len = answer_len;
+            r->content_type = "application/json";
+            r->status = 200;
+        }
         free(in);
     }
     json_decref(doc);

@@ -98,6 +98,7 @@ struct server {
     char fx_node[40];                 /* this run's prefix of lead merge keys */
     server_committer commit;
     struct server_cases_state *cases; /* SLA table and case scheduler (server_cases_sched.c) */
+    struct server_kpi_memo *kpi_memo; /* recent KPI answers (server_kpi_memo.c) */
 };
 
 /* The calling thread's worker (store handle and triage workspace), made on
@@ -147,6 +148,7 @@ typedef struct server_reply {
     struct MHD_Response *stream;     /* instead of body: a streamed response (server_stream.c) */
     const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
     char etag[48];                   /* ETag or "" */
+    const char *encoding;            /* Content-Encoding (also sends Vary) or NULL */
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -278,12 +280,12 @@ void server_effects_committed(server *sv, server_effects *fx);
 /* Triages n checked messages on w's workspace and stores them for
  * connector with store_message_ingest_batch (idempotent on connector and
  * message id, atomic), returning only after the commit. On success returns
- * 0 and *results is a new JSON array with each message's triage result,
- * "id" and "status" ("stored" or "duplicate"), in order; the caller owns
- * it. Otherwise r is answered (422 naming the index, 503, 500) and its
- * status returned. */
+ * 0 and *answer (*len bytes, the caller frees it) is the JSON text
+ * {"results":[…]} with each message's triage result, "id" and "status"
+ * ("stored" or "duplicate"), in order. Otherwise r is answered (422 naming
+ * the index, 503, 500) and its status returned. */
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
-                        size_t n, json_t **results, server_reply *r);
+                        size_t n, char **answer, size_t *len, server_reply *r);
 
 /* ---- event streams (server_stream.c) -------------------------------------- */
 
@@ -379,6 +381,14 @@ void server_outbox_retry(server *sv, const server_call *call, server_reply *r);
  * from the database), and this node's sent, failed, dead-lettered and
  * deferred counts. */
 void server_outbox_metrics(server *sv, FILE *f);
+
+/* Open311 GeoReport v2 (server_open311.c). */
+void server_open311_discovery(server *sv, const server_call *call, server_reply *r);
+void server_open311_services(server *sv, const server_call *call, server_reply *r);
+void server_open311_service(server *sv, const server_call *call, server_reply *r);
+void server_open311_requests(server *sv, const server_call *call, server_reply *r);
+void server_open311_request(server *sv, const server_call *call, server_reply *r);
+void server_open311_post(server *sv, const server_call *call, server_reply *r);
 
 /* Records one triage latency in the histogram. */
 void server_observe_triage(server_metrics *m, double seconds);

@@ -16,6 +16,7 @@
 #include "server_api.h"
 #include "server_cases.h"
 #include "server_int.h"
+#include "server_kpi_memo.h"
 
 typedef struct route_row {
     const char *method;
@@ -42,7 +43,7 @@ static const route_row routes[] = {
     {"POST", "/api/v1/cases", server_cases_post},
     {"GET", "/api/v1/cases/{}", server_case_get},
     {"POST", "/api/v1/cases/{}/actions", server_case_action},
-    {"GET", "/api/v1/kpi", server_kpi},
+    {"GET", "/api/v1/kpi", server_kpi_memoized},
     {"GET", "/api/v1/kpi/workers", server_kpi_workers},
     {"GET", "/api/v1/ledger", server_ledger},
     {"GET", "/api/v1/digest", server_digest},
@@ -63,6 +64,12 @@ static const route_row routes[] = {
     {"PUT", "/api/v1/lexicon/{}", api_lexeme_put},
     {"DELETE", "/api/v1/lexicon/{}", api_lexeme_delete},
     {"POST", "/api/v1/triage", api_triage},
+    {"GET", "/open311/v2/discovery.json", server_open311_discovery},
+    {"GET", "/open311/v2/services.json", server_open311_services},
+    {"GET", "/open311/v2/services/{}", server_open311_service},
+    {"GET", "/open311/v2/requests.json", server_open311_requests},
+    {"POST", "/open311/v2/requests.json", server_open311_post},
+    {"GET", "/open311/v2/requests/{}", server_open311_request},
 };
 
 /* 1 when path matches pattern; captures the {} segments into call. */

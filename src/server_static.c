@@ -19,13 +19,21 @@
  * time and is answered 304 when If-None-Match names it. Pages and our own
  * modules are "no-cache" (always revalidated, so a new release shows at
  * once); the versioned npm files may be kept for a day. HTML pages carry a
- * Content-Security-Policy that allows only this origin's scripts and API. */
+ * Content-Security-Policy that allows only this origin's scripts and API.
+ *
+ * Compression: `make` writes FILE.gz next to each text file (gzip -9, see
+ * the Makefile's web_gz). When the request accepts gzip and FILE.gz is a
+ * regular file inside the web directory no older than FILE, its bytes are
+ * sent instead with Content-Encoding: gzip and an ETag of their own; every
+ * file answer says Vary: Accept-Encoding. A stale or missing .gz (a file
+ * edited since the last make) falls back to the plain file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,10 +116,45 @@ static int not_found(server_reply *r)
     return answer_text(r, 404, "text/html; charset=utf-8", not_found_page);
 }
 
+/* 1 when the request's Accept-Encoding names gzip (or *) without q=0. */
+static int accepts_gzip(const server_call *call)
+{
+    const char *h = server_header(call, "Accept-Encoding");
+    while (h && *h) {
+        h += strspn(h, " \t,");
+        size_t n = strcspn(h, " \t,;");
+        const char *end = h + strcspn(h, ",");
+        if ((n == 4 && strncasecmp(h, "gzip", 4) == 0) || (n == 1 && h[0] == '*')) {
+            const char *q = h + n;
+            while (q < end && strncasecmp(q, "q=", 2) != 0)
+                q++;
+            return q >= end || strtod(q + 2, NULL) > 0;
+        }
+        h = end;
+    }
+    return 0;
+}
+
+/* The precompressed copy of the file at real (inside root) into gz when the
+ * client takes gzip and the copy is a regular file in root no older than
+ * the original; 1 when there is one. */
+static int gzip_copy(const server_call *call, const char *root, const char *real, char *gz)
+{
+    char want[PATH_MAX];
+    struct stat src, st;
+    size_t rl = strlen(root);
+    if (!accepts_gzip(call) || snprintf(want, sizeof want, "%s.gz", real) >= (int)sizeof want ||
+        !realpath(want, gz) || strncmp(gz, root, rl) != 0 || gz[rl] != '/' ||
+        stat(real, &src) != 0 || stat(gz, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return st.st_mtim.tv_sec > src.st_mtim.tv_sec ||
+           (st.st_mtim.tv_sec == src.st_mtim.tv_sec && st.st_mtim.tv_nsec >= src.st_mtim.tv_nsec);
+}
+
 /* Reads the regular file at full (already checked) into r, or answers 304
- * when the client's ETag is current. */
+ * when the client's ETag is current; gzip: full is the compressed copy. */
 static int send_file(const server_call *call, server_reply *r, const char *full, const char *type,
-                     int vendor)
+                     int vendor, int gzip)
 {
     int fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -121,9 +164,10 @@ static int send_file(const server_call *call, server_reply *r, const char *full,
         close(fd);
         return not_found(r);
     }
-    snprintf(r->etag, sizeof r->etag, "\"%lx-%llx\"", (unsigned long)st.st_size,
+    snprintf(r->etag, sizeof r->etag, "\"%lx-%llx%s\"", (unsigned long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-                 (unsigned long long)st.st_mtim.tv_nsec);
+                 (unsigned long long)st.st_mtim.tv_nsec,
+             gzip ? "-gz" : "");
     r->cache_control = vendor ? "public, max-age=86400" : "no-cache";
     r->csp = strncmp(type, "text/html", 9) == 0 ? csp : NULL;
     const char *inm = server_header(call, "If-None-Match");
@@ -131,6 +175,7 @@ static int send_file(const server_call *call, server_reply *r, const char *full,
         close(fd);
         answer_text(r, 304, type, "");
         r->cache_control = vendor ? "public, max-age=86400" : "no-cache";
+        r->encoding = gzip ? "gzip" : NULL;
         return 304;
     }
     char *buf = malloc((size_t)st.st_size + 1);
@@ -153,6 +198,7 @@ static int send_file(const server_call *call, server_reply *r, const char *full,
     r->body = buf;
     r->len = got;
     r->content_type = type;
+    r->encoding = gzip ? "gzip" : NULL;
     r->status = 200;
     return 200;
 }
@@ -184,5 +230,8 @@ int server_static(server *sv, const server_call *call, server_reply *r)
     size_t rl = strlen(root);
     if (strncmp(real, root, rl) != 0 || real[rl] != '/')
         return not_found(r);
-    return send_file(call, r, real, type, vendor);
+    char gz[PATH_MAX];
+    if (gzip_copy(call, root, real, gz))
+        return send_file(call, r, gz, type, vendor, 1);
+    return send_file(call, r, real, type, vendor, 0);
 }

@@ -386,7 +386,6 @@ static void ingest(server *sv, server_worker *w, wc_conn *cc, wecom_format fmt, 
                            : !m.text || !*m.text                  ? "empty text"
                                                                   : NULL;
         server_msg in = {0};
-        json_t *results = NULL;
         if (skip) {
             log_skipped(cc->name, &m, skip);
             answer_raw(r, strdup(""), 0, "text/plain; charset=utf-8");
@@ -407,15 +406,19 @@ static void ingest(server *sv, server_worker *w, wc_conn *cc, wecom_format fmt, 
             in.text_len = strlen(m.text);
             in.reply_inline = 1; /* the reply is this request's answer */
             in.sent_at = m.created > 0 && m.created <= 253402300799LL ? m.created : server_now(sv);
-            if (!server_ingest_store(sv, w, cc->name, &in, 1, &results, r)) {
-                const char *reply =
-                    json_string_value(json_object_get(json_array_get(results, 0), "reply"));
+            char *answer = NULL;
+            size_t answer_len = 0;
+            if (!server_ingest_store(sv, w, cc->name, &in, 1, &answer, &answer_len, r)) {
+                json_t *doc = json_loadb(answer, answer_len, 0, NULL);
+                const char *reply = json_string_value(
+                    json_object_get(json_array_get(json_object_get(doc, "results"), 0), "reply"));
                 if (reply && *reply)
                     answer_reply(sv, cc, fmt, &m, reply, r);
                 else
                     answer_raw(r, strdup(""), 0, "text/plain; charset=utf-8");
+                json_decref(doc);
             }
-            json_decref(results);
+            free(answer);
         }
     }
     msg_free(&m);

@@ -344,6 +344,19 @@ const char *const store_pg_migrations[] = {
     "CREATE TRIGGER messages_stat AFTER INSERT ON messages"
     " REFERENCING NEW TABLE AS new_messages"
     " FOR EACH STATEMENT EXECUTE FUNCTION messages_stat();",
+    /* 10: Open311 clients and requests (see store_sqlite_schema.c) */
+    "CREATE TABLE open311_clients(" ID " name" KEY " NOT NULL UNIQUE,"
+    " key_hash" KEY " NOT NULL UNIQUE CHECK(length(key_hash)=64),"
+    " unit_id bigint NOT NULL REFERENCES units(id),"
+    " disabled integer NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
+    " created_at bigint NOT NULL);"
+    "CREATE TABLE open311_requests(case_id bigint PRIMARY KEY REFERENCES cases(id),"
+    " client_id bigint NOT NULL REFERENCES open311_clients(id),"
+    " lat text,"
+    " lon text,"
+    " address_id text NOT NULL DEFAULT '',"
+    " created_at bigint NOT NULL);"
+    "CREATE INDEX cases_opened ON cases(opened_at);",
 };
 
 const int store_pg_migration_count =

@@ -358,6 +358,27 @@ const char *const store_sqlite_migrations[] = {
      * (store_sqlite_tally.c), with the same columns and rules. Leads keep
      * their trigger (one lead for every 25 messages or so). */
     "DROP TRIGGER messages_stat;",
+    /* 10: Open311 GeoReport v2 (server_open311.c). A client (a civic tool)
+     * holds an api_key of which only the SHA-256 is kept; it is bound to a
+     * unit: the requests it opens land in that unit's subtree. open311_requests
+     * says which client opened a case and keeps the location as the client
+     * sent it (latitude and longitude as decimal text, address_id); cases get
+     * an index on their opening time for the requests list. */
+    "CREATE TABLE open311_clients("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " key_hash TEXT NOT NULL UNIQUE CHECK(length(key_hash)=64),"
+    " unit_id INTEGER NOT NULL REFERENCES units(id),"
+    " disabled INTEGER NOT NULL DEFAULT 0 CHECK(disabled IN(0,1)),"
+    " created_at INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE open311_requests("
+    " case_id INTEGER PRIMARY KEY REFERENCES cases(id),"
+    " client_id INTEGER NOT NULL REFERENCES open311_clients(id),"
+    " lat TEXT,"
+    " lon TEXT,"
+    " address_id TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX cases_opened ON cases(opened_at);",
 };
 
 const int store_sqlite_migration_count =

@@ -689,6 +689,8 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
         r->category =
             en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, NULL)];
     }
+    if (r->intent == OTHER && tl && model_ws_chars(ws->mi) <= MODEL_CHATTER_CHARS)
+        r->category = NONE; /* chatter has no domain (as `nuanyang eval` scores it) */
     if (tl && en->long_m && model_ws_chars(ws->mi) > MODEL_SHORT_CHARS) /* an appeal */
         r->category = en->long_map[model_predict(en->long_m, ws->ml, t, tl, NULL, 0, NULL)];
     r->overridden = 0;

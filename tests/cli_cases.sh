@@ -62,6 +62,7 @@ clock 2026-03-16T10:00:00+08:00
 is "open a case (patrol)" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","title":"3号楼前井盖松动","description":"巡查发现井盖松动，有安全隐患","category":"城乡建设","unit":"411571001001001","location":"新都小区3号楼前"}')" 201
 id=$(field 'd["id"]')
 is "new case is reported at the grid" "$(field 'd["status"]+"@"+d["level"]')" "reported@grid"
+is "a staff-opened case has no messages" "$(field 'd["messages"]')" "[]"
 is "accept deadline: 4 working hours, lunch skipped" "$(field 'd["sla"]["due_at"]')" "2026-03-16T15:00:00+08:00"
 is "working minutes left" "$(field 'd["sla"]["working_minutes_left"]')" 240
 is "the grid worker may accept" "$(field '"accept" in d["allowed"]')" True
@@ -233,6 +234,10 @@ lid=$(field '[i["id"] for i in d["items"] if i["source"]=="lead"][0]')
 if [ -n "$lid" ]; then ok "the report opened a case at the grid"; else bad "no case from the report"; fi
 get -H "Authorization: Bearer $gw" "$url/api/v1/cases/$lid" >/dev/null
 is "the reporter is on the case" "$(field 'd["reporters"][0]["sender_id"]')" res-9
+is "the message that started it" "$(field '[(m["text"], m["sender"]["name"], m["sent_at"]) for m in d["messages"]]')" \
+    "[('小区3栋门口的路灯坏了好几天了，晚上很黑', '赵大爷', '2026-11-02T10:00:00+08:00')]"
+is "its group" "$(field 'd["messages"][0]["group"]==d["reporters"][0]["group"] and d["messages"][0]["group_name"]!=""')" True
+is "the assistant's reading of it" "$(field 'd["messages"][0]["intent"]+" "+d["messages"][0]["triage"]["intent"]')" "report report"
 is "fixed on the spot" "$(action "$gw" "$lid" '{"action":"handle_on_spot","note":"已更换灯泡"}')" 200
 clock 2026-11-02T11:00:00+08:00
 is "the reporter answers 满意" "$(ingest r2 "满意" 2026-11-02T11:00:00+08:00)" 200
@@ -268,6 +273,14 @@ is "open: unknown category" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1
 is "open: outside one's area" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"patrol","title":"x","category":"城乡建设","unit":"411571001001002"}')" 403
 is "open: no login" "$(jpost "$url/api/v1/cases" -d '{}')" 401
 is "unknown case" "$(get -H "Authorization: Bearer $admin" "$url/api/v1/cases/999999")" 404
+
+# KPI answers are memoised until a case changes (server_kpi_memo.c)
+kpi_nov() { get -H "Authorization: Bearer $comm" "$url/api/v1/kpi?unit=411571001001&from=2026-11-01&to=2026-11-04" >/dev/null; field 'd["total"]'; }
+n=$(kpi_nov)
+is "kpi asked again: the same figures" "$(kpi_nov)" "$n"
+is "open a case (walk-in)" "$(jpost -H "Authorization: Bearer $gw" "$url/api/v1/cases" -d '{"source":"walk_in","title":"楼道堆放杂物","category":"城乡建设","unit":"411571001001001"}')" 201
+is "kpi after a new case counts it" "$(kpi_nov)" "$((n + 1))"
+is "another unit's kpi is its own" "$(get -H "Authorization: Bearer $comm" "$url/api/v1/kpi?unit=411571001001001&from=2026-11-01&to=2026-11-03" >/dev/null; field 'd["unit"]')" 411571001001001
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 [ "$rc" = 0 ] || grep -A14 "leak of" "$tmp/log" | head -60

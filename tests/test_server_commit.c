@@ -13,7 +13,6 @@
  * while commits come in; on PostgreSQL there is no such thread. */
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -161,7 +160,7 @@ static void test_checkpoint_thread(void **state)
     req qs[NTHREADS];
     long checkpoints = -1;
     assert_int_equal(run("commit_ckpt", -1, 1, &checkpoints, &sv, qs), NTHREADS - 1);
-    if (getenv("NUANYANG_TEST_PG"))
+    if (tu_is_pg())
         assert_int_equal(checkpoints, 0); /* PostgreSQL checkpoints by itself */
     else
         assert_true(checkpoints >= 1);

@@ -345,6 +345,10 @@ static void test_pipeline(void **state)
     assert_string_equal(r.intent_name, "other");
     assert_null(r.reply);
     assert_int_equal(r.nnotify, 0);
+    /* chatter has no domain, whatever words it forwards */
+    run(ws, "转发:关于城乡居民医保缴费的通知 请大家相互转告", &res, &r);
+    assert_string_equal(r.intent_name, "other");
+    assert_string_equal(r.category_name, "无");
 
     /* any bytes: repaired, never an error; empty text */
     static const char bad[] = "\xff\xfe\xc3电梯\xe6\x9d坏了\x00\x01";

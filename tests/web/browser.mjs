@@ -109,7 +109,10 @@ async function noRawJson(page, where) {
 
 // Runs one group of checks; an exception (a selector that never came) is
 // one failure and the next group still runs.
+// WEB_TEST_ONLY='a|b' runs only the groups whose names contain a or b (development).
 async function section(name, fn) {
+  const only = process.env.WEB_TEST_ONLY;
+  if (only && !only.split('|').some((w) => name.includes(w))) return;
   try {
     await fn();
   } catch (err) {
@@ -117,8 +120,8 @@ async function section(name, fn) {
   }
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+async function shot(page, name, viewportOnly) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: !viewportOnly, timeout: 30000 }); // slow under load
 }
 
 try {
@@ -142,6 +145,7 @@ try {
 
   // ---- each role: navigation, home page, scope ----------------------------
   const tokens = {};
+  let residentCase = null; // a case a resident's message opened (the cases group sets it)
   for (const [account, want] of Object.entries(ROLES)) {
     const page = await newPage();
     const s = await login(page, account);
@@ -328,6 +332,24 @@ try {
         check('timeline shows every action taken', done.every((a) => steps.includes(a)), steps.join(','));
         await shot(page, 'case-detail');
       }
+      // a case a resident started in the group: its detail shows the message and the reading
+      const text = '界面测试：5号楼北侧下水道井盖丢了，晚上路过很危险';
+      check('a resident\'s report posted through the ingest API', (await ingest(text)).status === 200);
+      const found = await api(gw, 'GET', '/api/v1/cases?q=' + encodeURIComponent('井盖丢了'));
+      const started = (found.data?.items || []).find((c) => c.source === 'lead');
+      check('the report opened a case', !!started, JSON.stringify(found.data?.items?.map((c) => c.title)));
+      if (started) {
+        residentCase = started.id;
+        const c = await api(gw, 'GET', '/api/v1/cases/' + started.id);
+        await page.goto(base + '/#/cases/' + started.id);
+        await page.waitForSelector('#sources li');
+        const src = await page.textContent('#sources');
+        const m = (c.data?.messages || [])[0] || {};
+        check('case detail: the message that started it', m.text === text && src.includes(text), src.slice(0, 120));
+        check('case detail: its sender and group', src.includes('测试居民') && src.includes(m.group_name), src.slice(0, 200));
+        check('case detail: the assistant\'s reading', src.includes('助手判断') && src.includes('问题上报') && src.includes('井盖'), src.slice(0, 300));
+        await shot(page, 'case-from-message');
+      }
     }
     // grid worker's mobile desk on a phone
     const phone = await newPage({ width: 390, height: 844 });
@@ -370,6 +392,177 @@ try {
     }
     await noRawJson(page, 'notices');
     await shot(page, 'notices');
+    await page.context().close();
+  });
+
+  // ---- keyboard: tabs pattern, every action reachable ----------------------------
+  await section('keyboard', async () => {
+    const page = await newPage();
+    await login(page, 'district1');
+    await page.goto(base + '/#/tuning?tab=try');
+    await page.reload();
+    await page.waitForSelector('#try-text');
+    const active = () => page.evaluate(() => ({ tab: document.activeElement.dataset.tab || '', role: document.activeElement.getAttribute('role'), list: document.activeElement.closest('[role=tablist]')?.getAttribute('aria-label') || '' }));
+    // Tab from the top reaches each tab list once: at its selected tab
+    const stops = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const a = await active();
+      if (a.role === 'tab') stops.push(a.list + ':' + a.tab);
+      if (a.list === '调优内容') break;
+    }
+    check('keyboard: Tab stops once in the navigation, at the current page', stops[0] === '主导航:tuning' && stops.filter((x) => x.startsWith('主导航')).length === 1, stops.join(' '));
+    check('keyboard: Tab reaches the page tabs at the selected one', stops[stops.length - 1] === '调优内容:try', stops.join(' '));
+    const roving = await page.$$eval('[role=tablist]', (ls) => ls.every((l) => l.querySelectorAll('[role=tab][tabindex="0"]').length === 1 && l.querySelector('[tabindex="0"]').getAttribute('aria-selected') === 'true'));
+    check('keyboard: one tab of each list in the Tab order (roving tabindex)', roving);
+    const ring = await page.evaluate(() => {
+      const s = getComputedStyle(document.activeElement);
+      return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+    });
+    check('keyboard: the focused tab has a visible focus ring', ring);
+    const seq = [];
+    for (const key of ['ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowLeft', 'End', 'Home', 'ArrowUp', 'ArrowDown']) {
+      await page.keyboard.press(key);
+      seq.push((await active()).tab);
+    }
+    check('keyboard: arrows, Home and End move round the tabs', seq.join(',') === 'policies,lexicon,try,lexicon,lexicon,try,lexicon,try', seq.join(','));
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => location.hash.includes('tab=policies'));
+    await page.waitForFunction(() => document.activeElement?.dataset.tab === 'policies').catch(() => {});
+    const after = await page.evaluate(() => ({ tab: document.activeElement.dataset.tab, sel: document.activeElement.getAttribute('aria-selected'), panel: document.getElementById('tabpanel')?.getAttribute('aria-labelledby') }));
+    check('keyboard: Enter opens the tab and keeps the focus on it', after.tab === 'policies' && after.sel === 'true' && after.panel === 'tab-policies', JSON.stringify(after));
+    // the navigation: arrows move along the pages, Enter opens one
+    await page.focus('#nav [aria-selected=true]');
+    await page.keyboard.press('ArrowRight');
+    const next = (await active()).tab;
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => location.hash.startsWith('#/' + n), next).catch(() => {});
+    await page.waitForFunction((n) => document.activeElement?.dataset.tab === n, next).catch(() => {});
+    const nav = await page.evaluate(() => ({ hash: location.hash, tab: document.activeElement.dataset.tab, cur: document.querySelector('#nav [aria-current=page]')?.dataset.tab }));
+    check('keyboard: the navigation opens a page with Enter', nav.hash.startsWith('#/' + next) && nav.tab === next && nav.cur === next, JSON.stringify(nav));
+    await page.context().close();
+
+    // every control of a case page is reached by Tab, and a case is accepted by keyboard only
+    if (!residentCase) return check('keyboard: a case to work on', false);
+    const gw = await newPage();
+    await login(gw, 'gw411571001001001');
+    await gw.goto(base + '/#/cases/' + residentCase);
+    await gw.reload();
+    await gw.waitForSelector('#actions button');
+    const reached = new Set();
+    for (let i = 0; i < 80; i++) {
+      await gw.keyboard.press('Tab');
+      const id = await gw.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return '';
+        if (!el.dataset.kbd) el.dataset.kbd = String(Math.random()).slice(2);
+        return el.dataset.kbd;
+      });
+      if (id) reached.add(id);
+    }
+    const missed = await gw.evaluate((seen) => {
+      const all = [...document.querySelectorAll('main a[href], main button, main input, main select, main textarea, header a[href], header button')].filter((e) => e.offsetParent && !e.disabled && !(e.getAttribute('role') === 'tab' && e.tabIndex < 0));
+      return all.filter((e) => !seen.includes(e.dataset.kbd)).map((e) => e.outerHTML.slice(0, 80));
+    }, [...reached]);
+    check('keyboard: every control of the case page is reached with Tab', missed.length === 0, missed.join(' | '));
+    await gw.focus('#actions button[data-action="accept"]');
+    await gw.keyboard.press('Enter');
+    const inForm = await gw.evaluate(() => !!document.activeElement.closest('.action-form'));
+    check('keyboard: an action button opens its form with the focus in it', inForm);
+    for (let i = 0; i < 6; i++) {
+      if (await gw.evaluate(() => document.activeElement.type === 'submit')) break;
+      await gw.keyboard.press('Tab');
+    }
+    await gw.keyboard.press('Enter');
+    await gw.waitForFunction(() => document.querySelector('#case-status')?.dataset.status === 'accepted').catch(() => {});
+    check('keyboard: a case accepted with the keyboard alone', (await gw.getAttribute('#case-status', 'data-status')) === 'accepted');
+    check('keyboard: no script errors', gw.errors.length === 0, gw.errors.join('; '));
+    await gw.context().close();
+  });
+
+  // ---- tuning: edit a policy and a lexicon entry, live --------------------------
+  await section('tuning edits', async () => {
+    const page = await newPage();
+    await login(page, 'district1');
+    const tok = await page.evaluate(() => JSON.parse(sessionStorage.getItem('nuanyang.session')).token);
+    const tryIt = async (text) => {
+      await page.goto(base + '/#/tuning?tab=try');
+      await page.fill('#try-text', text);
+      await page.click('#tabpanel form button[type=submit]');
+      await page.waitForSelector('#try-result dl');
+      return {
+        intent: await page.getAttribute('#try-result [data-k=intent]', 'data-v'),
+        keywords: await page.textContent('#try-result [data-k=keywords]'),
+        policies: await page.textContent('#try-result [data-k=policies]'),
+        priority: await page.textContent('#try-result [data-k=priority]'),
+      };
+    };
+    // a policy: a new title, seen in the list and in the reading
+    await page.goto(base + '/#/tuning?tab=policies');
+    await page.waitForSelector('tr[data-key="gaoling_jintie"] button');
+    await page.click('tr[data-key="gaoling_jintie"] button');
+    const title = '高龄津贴（界面测试修订）';
+    await page.fill('#tabpanel form [name=title]', title);
+    await page.click('#tabpanel form button[type=submit]');
+    await page.waitForFunction((t) => document.querySelector('tr[data-key="gaoling_jintie"]')?.textContent.includes(t), title).catch(() => {});
+    check('tuning: the edited policy title is in the list', (await page.textContent('tr[data-key="gaoling_jintie"]')).includes(title));
+    const api1 = await api(tok, 'GET', '/api/v1/policies/gaoling_jintie');
+    check('tuning: the policy is saved on the server', api1.data?.title === title, api1.data?.title);
+    const r1 = await tryIt('请问高龄津贴怎么申请？');
+    check('tuning: try a message uses the edited policy at once', r1.policies.includes(title), r1.policies);
+    // a lexicon entry: added, then edited; the live engine follows each save
+    const term = '界面测试井喷';
+    await page.goto(base + '/#/tuning?tab=lexicon');
+    await page.waitForSelector('#tabpanel table');
+    await page.click('#tabpanel button.primary');
+    await page.fill('#tabpanel form [name=term]', term);
+    await page.selectOption('#tabpanel form [name=intent]', 'report');
+    await page.fill('#tabpanel form [name=weight]', '2');
+    await page.click('#tabpanel form button[type=submit]');
+    await page.waitForFunction(() => !document.querySelector('#tabpanel form [name=term]')).catch(() => {});
+    const msg = '小区门口出现' + term + '了';
+    const before = await tryIt(msg);
+    check('tuning: try a message matches the new keyword', before.keywords.includes(term) && before.priority === '普通', before.keywords + ' ' + before.priority);
+    await page.goto(base + '/#/tuning?tab=lexicon');
+    await page.waitForSelector('#tabpanel table');
+    await page.fill('#tabpanel input[type=search]', term);
+    await page.press('#tabpanel input[type=search]', 'Enter');
+    await page.waitForSelector(`tr[data-key="${term}"]`);
+    await page.click(`tr[data-key="${term}"] button`);
+    await page.fill('#tabpanel form [name=action]', 'urgent');
+    await page.click('#tabpanel form button[type=submit]');
+    await page.waitForFunction((t) => document.querySelector(`tr[data-key="${t}"]`)?.textContent.includes('urgent'), term).catch(() => {});
+    check('tuning: the edited lexicon entry is in the list', (await page.textContent(`tr[data-key="${term}"]`)).includes('urgent'));
+    const after = await tryIt(msg);
+    check('tuning: try a message follows the edited entry (urgent raises the priority)', after.keywords.includes(term) && ['高', '紧急'].includes(after.priority), after.keywords + ' ' + after.priority);
+    // a bad form: the server's refusal is a Chinese sentence, never raw JSON
+    await page.goto(base + '/#/tuning?tab=policies');
+    await page.waitForSelector('#tabpanel table');
+    await page.click('#tabpanel button.primary');
+    await page.fill('#tabpanel form [name=code]', 'bad code');
+    await page.fill('#tabpanel form [name=title]', '界面测试');
+    await page.click('#tabpanel form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#tabpanel .form-error')?.textContent.length > 0);
+    const err = await page.textContent('#tabpanel .form-error');
+    check('tuning: a bad form answers a Chinese sentence', /[\u4e00-\u9fff]/.test(err) && /。$/.test(err) && !/[{}]|\//.test(err), err);
+    await shot(page, 'tuning-edit-error', true);
+    check('tuning edits: no script errors', page.errors.length === 0, page.errors.join('; '));
+    await page.context().close();
+  });
+
+  // ---- phone layout: every page of a community's staff fits 390 px ------------
+  await section('phone layout', async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    await login(page, 'comm411571001001');
+    for (const [hash, name] of [['dashboard', 'dashboard-390'], ['cases', 'cases-390'], ['notices', 'notices-390'], ['reports?tab=units', 'reports-390']]) {
+      await page.goto(base + '/#/' + hash);
+      await settled(page);
+      const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(`phone: ${hash} fits 390 px`, over <= 0, over + ' px too wide');
+      await shot(page, name);
+    }
+    check('phone: no script errors', page.errors.length === 0, page.errors.join('; '));
     await page.context().close();
   });
 

@@ -3,13 +3,14 @@
 # (SQLite) with the default policies and lexicon, `nuanyang serve --web web`
 # on a free loopback port, then the static file rules over plain HTTP (content
 # types, ETag and 304, no path traversal, no dotfiles or npm internals, the
-# Chinese 404 page for pages and the JSON 404 for API paths) and the pages in
+# Chinese 404 page for pages and the JSON 404 for API paths; gzip copies sent
+# only when accepted and fresh) and the pages in
 # headless Chromium (tests/web/browser.mjs, playwright-core). Screenshots of
 # every page go to build/screenshots/. Ends with "N passed, N failed".
 . "$(dirname "$0")/../lib_cli.sh"
 unset NUANYANG_TEST_PG
-pid=""
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+pid="" pid2=""
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; [ -n "$pid2" ] && kill -KILL "$pid2" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 db=$(fresh_db)
 if ! { $NY demo --db "$db" && $NY import --db "$db" policies data/policies.csv &&
@@ -50,6 +51,23 @@ is "JS module type" "$(get /js/app.js >/dev/null; header content-type)" "text/ja
 is "CSS type" "$(get /app.css >/dev/null; header content-type)" "text/css; charset=utf-8"
 is "ECharts from npm" "$(get /node_modules/echarts/dist/echarts.esm.min.mjs)" 200
 is "npm files are cached for a day" "$(header cache-control)" "public, max-age=86400"
+# precompressed copies (make web_gz): sent when the browser accepts gzip
+is "app.js without gzip" "$(get /js/app.js)" 200
+is "no Content-Encoding unless asked" "$(header content-encoding)" ""
+if cmp -s "$tmp/body" web/js/app.js; then ok "the plain body is the file"; else bad "plain body differs"; fi
+plain_etag=$(header etag)
+is "app.js with gzip" "$(get /js/app.js -H 'Accept-Encoding: gzip, deflate, br')" 200
+is "Content-Encoding: gzip" "$(header content-encoding)" gzip
+is "Vary: Accept-Encoding" "$(header vary)" Accept-Encoding
+if gzip -dc <"$tmp/body" | cmp -s - web/js/app.js; then ok "the gzip body unpacks to the file"; else bad "gzip body differs"; fi
+gz_etag=$(header etag)
+if [ -n "$gz_etag" ] && [ "$gz_etag" != "$plain_etag" ]; then ok "the compressed copy has its own ETag"; else bad "ETag $gz_etag"; fi
+is "its ETag revalidates" "$(get /js/app.js -H 'Accept-Encoding: gzip' -H "If-None-Match: $gz_etag")" 304
+is "gzip;q=0 is not gzip" "$(get /js/app.js -H 'Accept-Encoding: gzip;q=0, identity' >/dev/null; header content-encoding)" ""
+is "ECharts compressed" "$(get /node_modules/echarts/dist/echarts.esm.min.mjs -H 'Accept-Encoding: gzip' >/dev/null; header content-encoding)" gzip
+size=$(stat -c %s "$tmp/body")
+if [ "$size" -lt 400000 ]; then ok "ECharts goes out in $size bytes (1 MB plain)"; else bad "ECharts gzip is $size bytes"; fi
+is "the .gz itself is not a page" "$(get /js/app.js.gz)" 404
 is "other npm files are not served" "$(get /node_modules/echarts/package.json)" 404
 is "package.json is not served" "$(get /package.json)" 404
 is "dot-dot is refused" "$(get /../Makefile)" 404
@@ -61,6 +79,20 @@ contains "unknown page is a Chinese page" "$tmp/body" "页面不存在"
 is "unknown API path" "$(get /api/v1/nothing)" 404
 is "unknown API path is JSON" "$(header content-type)" application/json
 is "POST to a page" "$(get / -X POST)" 405
+
+# a copy older than its file is not used (the file was edited since make)
+mkdir -p "$tmp/web"
+echo 'export const v = 2;' >"$tmp/web/a.js"
+echo 'export const v = 1;' | gzip -9 >"$tmp/web/a.js.gz"
+touch -d '2020-01-01' "$tmp/web/a.js.gz"
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$NY serve --db "$db" --listen "127.0.0.1:$port2" --threads 1 --web "$tmp/web" --no-outbox 2>/dev/null &
+pid2=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port2/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+is "a stale .gz is not sent" "$(curl -s -o /dev/null -w '%{content_type} %header{content-encoding}' -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port2/a.js")" "text/javascript; charset=utf-8 "
+touch "$tmp/web/a.js.gz"
+is "a fresh one is" "$(curl -s -o /dev/null -w '%header{content-encoding}' -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port2/a.js")" gzip
+kill -TERM "$pid2"; wait "$pid2"; pid2=""
 
 # the pages in the browser; each line it prints is "ok - …" or "FAIL - …"
 mkdir -p build/screenshots

@@ -8,7 +8,7 @@
 // the role may not open shows a Chinese refusal instead.
 
 import { get, post, session, setSession, whenUnauthorized } from './api.js';
-import { clear, failure, h, label, loading, toast } from './ui.js';
+import { clear, failure, h, label, loading, tabList, toast } from './ui.js';
 
 const ALL = ['grid_worker', 'community', 'street', 'district', 'department', 'admin'];
 const NAV = [
@@ -57,16 +57,11 @@ function drawNav(me, current) {
     clear(who);
     return;
   }
-  clear(
-    nav,
-    h(
-      'ul',
-      {},
-      NAV.filter((n) => n.roles.includes(me.role)).map((n) =>
-        h('li', {}, h('a', { href: '#/' + n.path, 'aria-current': n.path === current ? 'page' : null }, n.text))
-      )
-    )
-  );
+  const tabs = NAV.filter((n) => n.roles.includes(me.role)).map((n) => ({ key: n.path, text: n.text, href: '#/' + n.path }));
+  const list = tabList('主导航', tabs, current, 'main');
+  const sel = list.querySelector('[aria-selected="true"]');
+  if (sel) sel.setAttribute('aria-current', 'page');
+  clear(nav, list);
   clear(
     who,
     h('span', { class: 'who-name' }, me.name || me.account),

@@ -9,7 +9,7 @@
 // needs) and a refusal (409) is shown with the server's Chinese reason.
 
 import { get, post, qs } from './api.js';
-import { categories, clear, empty, failure, field, h, items, label, labels, loading, num, time, toast } from './ui.js';
+import { categories, clear, empty, failure, field, h, items, label, labels, loading, num, reading, time, toast } from './ui.js';
 
 const PAGE = 50;
 
@@ -166,6 +166,7 @@ const NEEDS = {
   close: ['rating', 'note'],
   reassign: ['department', 'unit', 'note'],
   reopen: ['note'],
+  merge: ['into', 'note'],
 };
 const REQUIRED = {
   escalate: '请填写上报原因。',
@@ -187,6 +188,7 @@ export function actionForm(c, action, done) {
     if (n === 'photo_url') return field('现场照片链接（可选）', (ctl.photo_url = h('input', { name: 'photo_url', type: 'url', placeholder: 'https://…' })));
     if (n === 'rating')
       return field('满意度（可选）', (ctl.rating = h('select', { name: 'rating' }, h('option', { value: '' }, '不评价'), [5, 4, 3, 2, 1].map((v) => h('option', { value: v }, v + ' 分')))));
+    if (n === 'into') return field('并入案件编号', (ctl.into = h('input', { name: 'into', inputmode: 'numeric', required: true })));
     if (n === 'department') return field('改派部门（可选）', (ctl.department = h('input', { name: 'department', placeholder: '如 区住建局' })));
     return field('改派单位代码（可选）', (ctl.unit = h('input', { name: 'unit', inputmode: 'numeric' })));
   });
@@ -197,8 +199,9 @@ export function actionForm(c, action, done) {
     ev.preventDefault();
     msg.textContent = '';
     const body = { action };
-    for (const [k, el] of Object.entries(ctl)) if (el.value.trim()) body[k] = k === 'rating' ? Number(el.value) : el.value.trim();
+    for (const [k, el] of Object.entries(ctl)) if (el.value.trim()) body[k] = k === 'rating' || k === 'into' ? Number(el.value) : el.value.trim();
     if (REQUIRED[action] && !body.note) return void ((msg.textContent = REQUIRED[action]), ctl.note.focus());
+    if (ctl.into && !(body.into > 0)) return void ((msg.textContent = '请填写要并入的案件编号。'), ctl.into.focus());
     btn.disabled = true;
     try {
       await post('/api/v1/cases/' + encodeURIComponent(c.id) + '/actions', body);
@@ -225,6 +228,9 @@ const FIELD = { status: '状态', unit: '单位', due_at: '期限', stage: '环�
 const STAGE = { accept: '受理', resolve: '处置', verify: '核查' };
 const SOURCE = { lead: '群消息', walk_in: '来访', phone: '来电', patrol: '巡查发现', hotline: '12345热线' };
 
+// Who took a step: an account, the system or a resident in a group.
+const actor = (a) => (!a || a === 'system' ? '系统' : a.startsWith('resident:') ? '居民（群消息）' : a);
+
 // One side of a change in the timeline, in words.
 function change(k, v) {
   if (v === null || v === undefined || v === '' || v === 0) return k === 'overdue' ? '否' : '—';
@@ -236,17 +242,24 @@ function change(k, v) {
   return String(v);
 }
 
-// The messages (or, as the cases API gives them, the reporters: group,
-// sender, time) that started the case.
+// The chat messages that started the case, each with the assistant's
+// reading; a case with reporters but no stored message lists the reporters.
 function sources(c) {
-  const msgs = (c.messages || []).map((m) => ({ text: m.text, who: [m.group_name, m.sender && (m.sender.name || m.sender), time(m.sent_at)] }));
-  const reps = (c.reporters || []).map((r) => ({ text: r.text || '', who: [r.group_name || r.group, r.sender_name || r.sender_id, time(r.at)] }));
-  const list = msgs.length ? msgs : reps;
-  if (!list.length) return empty('此案件不是由群消息发起的。');
+  const msgs = c.messages || [];
+  if (msgs.length)
+    return h(
+      'ul',
+      { class: 'msgs', id: 'sources' },
+      msgs.map((m) =>
+        h('li', {}, h('div', {}, m.text), h('div', { class: 'reading' }, [m.group_name, m.sender && m.sender.name, time(m.sent_at)].filter(Boolean).join(' · ')), reading(m))
+      )
+    );
+  const reps = c.reporters || [];
+  if (!reps.length) return empty('此案件不是由群消息发起的。');
   return h(
     'ul',
     { class: 'msgs', id: 'sources' },
-    list.map((m) => h('li', {}, m.text ? h('div', {}, m.text) : null, h('div', { class: 'reading' }, m.who.filter((x) => x && x !== '—').join(' · '))))
+    reps.map((r) => h('li', {}, h('div', { class: 'reading' }, [r.group_name || r.group, r.sender_name || r.sender_id, time(r.at)].filter(Boolean).join(' · '))))
   );
 }
 
@@ -317,7 +330,7 @@ function detail(main, ctx, id) {
                       { dataset: { action: e.action } },
                       h('strong', {}, label('action', e.action)),
                       ' · ',
-                      h('span', {}, e.actor || '系统'),
+                      h('span', {}, actor(e.actor)),
                       ' · ',
                       h('time', {}, time(e.at)),
                       e.note ? h('div', {}, e.note) : null,

@@ -226,8 +226,9 @@ export function render(main, ctx) {
           { name: '线索', type: 'line', showSymbol: false, yAxisIndex: 1, data: series.map((d) => d.leads) },
         ],
       });
-    const bc = Object.entries(stats.ok.by_category || {}).filter(([k]) => k !== '无');
-    if (bc.length)
+    const bc = Object.entries(stats.ok.by_category || {}).filter(([k, v]) => k !== '无' && v > 0);
+    if (!bc.length) clear(cats, empty('暂无问题类别数据。'));
+    else
       chart(cats, {
         tooltip: { trigger: 'item' },
         series: [{ type: 'pie', radius: ['35%', '65%'], data: bc.map(([name, value]) => ({ name, value })) }],

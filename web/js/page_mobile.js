@@ -5,7 +5,7 @@
 // a short form that sends a notice to the worker's groups.
 
 import { get, post } from './api.js';
-import { clear, empty, failure, field, h, items, label, loading, time, toast } from './ui.js';
+import { clear, empty, failure, field, h, items, label, loading, reading, time, toast } from './ui.js';
 
 const DONE = new Set(['resolved', 'verified', 'closed']);
 
@@ -111,24 +111,15 @@ export function render(main, ctx) {
           h(
             'ul',
             { class: 'msgs', id: 'messages' },
-            rows.map((m) => {
-              const t = m.triage || {};
-              return h(
+            rows.map((m) =>
+              h(
                 'li',
                 {},
                 h('div', {}, m.text),
                 h('div', { class: 'reading' }, [m.group_name, m.sender && (m.sender.name || m.sender), time(m.sent_at)].filter(Boolean).join(' · ')),
-                h(
-                  'div',
-                  { class: 'reading' },
-                  '助手判断：',
-                  h('span', { class: 'chip' }, label('intent', m.intent)),
-                  ' ',
-                  m.category && m.category !== '无' ? h('span', { class: 'chip soft' }, m.category) : null,
-                  t.reply ? h('div', {}, '助手回复：', t.reply) : null
-                )
-              );
-            })
+                reading(m)
+              )
+            )
           )
         );
       },

@@ -6,7 +6,7 @@
 // (format=csv), so the file is the one the district archives.
 
 import { get, getText } from './api.js';
-import { clear, csv, download, failure, field, h, items, label, loading, num, pct, table, time, toast } from './ui.js';
+import { clear, csv, download, failure, field, h, items, label, loading, num, pct, table, tabList, time, toast } from './ui.js';
 
 const fmtNum = (v) => (typeof v === 'number' ? num(Math.round(v * 10) / 10) : '—');
 
@@ -100,13 +100,22 @@ export function render(main, ctx) {
   clear(
     main,
     h('div', { class: 'page-head' }, h('h1', {}, '报表考核')),
-    h('div', { class: 'tabs', role: 'tablist' }, TABS.map(([k, t]) => h('button', { type: 'button', role: 'tab', 'aria-selected': k === tab ? 'true' : 'false', onclick: () => nav(k) }, t))),
-    h(
-      'form',
-      { class: 'card filters', onsubmit: (ev) => (ev.preventDefault(), nav(tab)) },
-      h('div', { class: 'row' }, field('单位代码', unit), tab === 'digest' ? field('日期', date) : [field('开始日期', from), field('结束日期', to)], h('button', { type: 'submit', class: 'primary' }, '查询'))
+    tabList(
+      '报表',
+      TABS.map(([k, t]) => ({ key: k, text: t, onselect: () => nav(k) })),
+      tab,
+      'tabpanel'
     ),
-    body
+    h(
+      'div',
+      { id: 'tabpanel', role: 'tabpanel', 'aria-labelledby': 'tab-' + tab },
+      h(
+        'form',
+        { class: 'card filters', onsubmit: (ev) => (ev.preventDefault(), nav(tab)) },
+        h('div', { class: 'row' }, field('单位代码', unit), tab === 'digest' ? field('日期', date) : [field('开始日期', from), field('结束日期', to)], h('button', { type: 'submit', class: 'primary' }, '查询'))
+      ),
+      body
+    )
   );
   const p = params();
   const range = { unit: p.unit, from: p.from, to: p.to };

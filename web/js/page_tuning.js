@@ -6,7 +6,7 @@
 // chosen policies, who would be told and the reply.
 
 import { del, get, post, put } from './api.js';
-import { categories, clear, failure, field, h, items, label, labels, loading, table, toast } from './ui.js';
+import { categories, clear, failure, field, h, items, label, labels, loading, table, tabList, toast } from './ui.js';
 
 const TABS = [
   ['try', '试一试'],
@@ -16,14 +16,15 @@ const TABS = [
 
 export function render(main, ctx) {
   const tab = TABS.some(([k]) => k === ctx.query.tab) ? ctx.query.tab : 'try';
-  const body = h('div', {});
+  const body = h('div', { id: 'tabpanel', role: 'tabpanel', 'aria-labelledby': 'tab-' + tab });
   clear(
     main,
     h('div', { class: 'page-head' }, h('h1', {}, '助手调优')),
-    h(
-      'div',
-      { class: 'tabs', role: 'tablist' },
-      TABS.map(([k, t]) => h('button', { type: 'button', role: 'tab', 'aria-selected': k === tab ? 'true' : 'false', onclick: () => ctx.go('tuning?tab=' + k) }, t))
+    tabList(
+      '调优内容',
+      TABS.map(([k, t]) => ({ key: k, text: t, onselect: () => ctx.go('tuning?tab=' + k) })),
+      tab,
+      'tabpanel'
     ),
     body
   );
@@ -132,7 +133,7 @@ const LEXICON = {
 function editor(el, spec) {
   const q = h('input', { type: 'search', placeholder: '搜索' + spec.name, 'aria-label': '搜索' + spec.name });
   const listEl = h('div', {}, loading());
-  const formEl = h('div', {});
+  const formEl = h('div', { class: 'sticky' });
   clear(
     el,
     h(
@@ -158,7 +159,7 @@ function editor(el, spec) {
         clear(
           listEl,
           d && d.total > rows.length ? h('p', { class: 'muted' }, `共 ${d.total} 条，显示前 ${rows.length} 条。`) : null,
-          table(spec.cols.concat([{ title: '操作', render: (r) => h('button', { type: 'button', class: 'link', onclick: () => edit(r) }, '编辑') }]), rows, { empty: '没有' + spec.name + '。' })
+          table(spec.cols.concat([{ title: '操作', render: (r) => h('button', { type: 'button', class: 'link', onclick: () => edit(r) }, '编辑') }]), rows, { empty: '没有' + spec.name + '。', rowAttrs: (r) => ({ dataset: { key: r[spec.key] } }) })
         );
       },
       (err) => clear(listEl, failure(err, load))

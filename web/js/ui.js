@@ -199,6 +199,70 @@ export function csv(cols, rows) {
     .join('\r\n');
 }
 
+// The assistant's reading of a stored message (its intent, category,
+// keywords and reply), as a line under the message.
+export function reading(m) {
+  const t = m.triage || {};
+  const kw = (t.keywords || []).map((k) => (typeof k === 'string' ? k : k && k.term)).filter(Boolean);
+  return h(
+    'div',
+    { class: 'reading' },
+    '助手判断：',
+    h('span', { class: 'chip' }, label('intent', m.intent || t.intent)),
+    ' ',
+    (m.category || t.category) && (m.category || t.category) !== '无' ? h('span', { class: 'chip soft' }, m.category || t.category) : null,
+    kw.length ? h('div', {}, '关键词：', kw.slice(0, 6).join('、')) : null,
+    t.reply ? h('div', {}, '助手回复：', t.reply) : null
+  );
+}
+
+// A tab list in the WAI-ARIA tabs pattern. tabs: [{key, text, href}] (links,
+// for the main navigation) or [{key, text, onselect}] (buttons); current is
+// the selected key. Only the selected tab is in the Tab order (roving
+// tabindex); Left/Right and Up/Down move the focus round the list, Home and
+// End to the first and last tab; Enter (and Space on a button) activates.
+// Pages re-render when a tab is activated, so a list built again after a
+// keyboard activation gives the focus back to its selected tab.
+let refocus = null;
+export function tabList(name, tabs, current, controls) {
+  const els = tabs.map((t) =>
+    h(
+      t.href ? 'a' : 'button',
+      {
+        role: 'tab',
+        id: 'tab-' + t.key,
+        href: t.href,
+        type: t.href ? null : 'button',
+        'aria-selected': t.key === current ? 'true' : 'false',
+        'aria-controls': controls,
+        tabindex: t.key === current ? '0' : '-1',
+        dataset: { tab: t.key },
+        onclick: t.onselect,
+      },
+      t.text
+    )
+  );
+  if (!els.some((e) => e.tabIndex === 0) && els.length) els[0].tabIndex = 0;
+  const list = h('div', { class: 'tabs', role: 'tablist', 'aria-label': name, onkeydown: key }, els);
+  function key(ev) {
+    const i = els.indexOf(document.activeElement);
+    if (i < 0) return;
+    const n = els.length;
+    const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1 + n, ArrowUp: i - 1 + n, Home: 0, End: n - 1 }[ev.key];
+    if (to !== undefined) {
+      ev.preventDefault();
+      for (const e of els) e.tabIndex = -1;
+      els[to % n].tabIndex = 0;
+      els[to % n].focus();
+    } else if (ev.key === 'Enter' || ev.key === ' ') refocus = name;
+  }
+  if (refocus === name) {
+    refocus = null;
+    setTimeout(() => list.querySelector('[aria-selected="true"]')?.focus());
+  }
+  return list;
+}
+
 // A labelled form field.
 export function field(text, control, hint) {
   return h('label', { class: 'field' }, h('span', {}, text), control, hint ? h('small', {}, hint) : null);
