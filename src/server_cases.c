@@ -234,6 +234,20 @@ static json_t *case_detail(server *sv, store *db, const case_row *c, const case_
     return j;
 }
 
+/* Answers r with c's detail after waking the case feed (so the events of
+ * what just happened reach the live stream at once); frees c. */
+static void answer_detail(server *sv, store *db, case_row *c, const case_actor *a, server_reply *r)
+{
+    ny_err e;
+    server_cases_poke(sv);
+    json_t *j = case_detail(sv, db, c, a, &e);
+    case_row_free(c);
+    if (!j)
+        server_store_error(r, NY_ERR, &e);
+    else
+        server_json(r, j);
+}
+
 /* The case id in call->params[0], or 0 with r answered 404. */
 static int64_t path_id(const server_call *call, server_reply *r)
 {
@@ -268,13 +282,7 @@ void server_case_get(server *sv, const server_call *call, server_reply *r)
         server_store_error(r, rc, &e);
         return;
     }
-    server_cases_poke(sv);
-    json_t *j = case_detail(sv, w->db, &c, &a, &e);
-    case_row_free(&c);
-    if (!j)
-        server_store_error(r, NY_ERR, &e);
-    else
-        server_json(r, j);
+    answer_detail(sv, w->db, &c, &a, r);
 }
 
 /* A text field of body: NULL when absent; *bad set when present but not a
@@ -380,15 +388,9 @@ void server_cases_post(server *sv, const server_call *call, server_reply *r)
         case_row_free(&c);
         return;
     }
-    server_cases_poke(sv); /* its "report" event goes to the live stream now */
-    json_t *j = case_detail(sv, w->db, &c, &a, &e);
-    case_row_free(&c);
-    if (!j) {
-        server_store_error(r, NY_ERR, &e);
-        return;
-    }
-    server_json(r, j);
-    r->status = 201;
+    answer_detail(sv, w->db, &c, &a, r); /* its "report" event goes to the live stream now */
+    if (r->status == 200)
+        r->status = 201;
 }
 
 /* A rating as a number 1..5 or the words 满意/基本满意/不满意; 0 = none,
@@ -471,11 +473,5 @@ void server_case_action(server *sv, const server_call *call, server_reply *r)
         server_store_error(r, rc, &e);
         return;
     }
-    server_cases_poke(sv);
-    json_t *j = case_detail(sv, w->db, &c, &a, &e);
-    case_row_free(&c);
-    if (!j)
-        server_store_error(r, NY_ERR, &e);
-    else
-        server_json(r, j);
+    answer_detail(sv, w->db, &c, &a, r);
 }
