@@ -234,3 +234,20 @@ int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, 
     store_rollback(s, &e2);
     return rc;
 }
+
+int store_outbox_purge(store *s, int64_t sent_before, int max, long *purged, ny_err *e)
+{
+    /* a sent row's next_at is its sent_at, so the (status, next_at) index
+     * finds the oldest sent rows first */
+    store_val p[] = {SV_INT(sent_before), SV_INT(sent_before), SV_INT(max)};
+    long n = 0;
+    int rc = store_sql(s,
+                       "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o"
+                       " WHERE o.status = 'sent' AND o.next_at < ? AND o.sent_at < ?"
+                       " AND NOT EXISTS (SELECT 1 FROM notice_deliveries d"
+                       " WHERE d.outbox_id = o.id) LIMIT ?)",
+                       p, 3, NULL, NULL, &n, e);
+    if (purged)
+        *purged = rc == NY_OK ? n : 0;
+    return rc;
+}
