@@ -199,12 +199,14 @@ static void test_claims(void **state)
     store_close(s);
 }
 
-/* Queues key and ends it at time at with status (sent, dead or pending). */
+/* Queues key and ends it at time at with status (sent, dead or pending);
+ * keys starting with 'u' are urgent (priority 0), the others priority 2. */
 static int64_t ended(store *s, const char *key, const char *status, int64_t at)
 {
     ny_err e;
     int64_t id;
-    outbox_item it = {key, "reply", NULL, NULL, NULL, group_id, NULL, "t", NULL, 0, 2, 0};
+    outbox_item it = {
+        key, "reply", NULL, NULL, NULL, group_id, NULL, "t", NULL, 0, key[0] == 'u' ? 0 : 2, 0};
     MUST(outbox_enqueue(s, &it, at - 10, &id, NULL, &e));
     struct got g = {0};
     MUST(store_outbox_claim(s, "n", at, 30, 1, collect, &g, &e));
@@ -236,7 +238,7 @@ static void test_retention(void **state)
     seed(s);
     ended(s, "old1", "sent", 1000);
     ended(s, "old2", "sent", 1100);
-    ended(s, "old3", "sent", 1200);
+    ended(s, "urgent_old3", "sent", 1200);
     int64_t recent = ended(s, "new", "sent", 5000);
     ended(s, "dead", "dead", 900);
     ended(s, "wait", "pending", 900);
