@@ -641,6 +641,7 @@ const struct store_driver store_sqlite_driver = {
     .lexicon_each = sq_lexicon_each,
     .message_put_batch = sq_message_put_batch,
     .messages_find = sq_messages_find,
+    .message_ingest_batch = sq_message_ingest_batch,
     .messages_each = sq_messages_each,
     .case_put_batch = sq_case_put_batch,
     .cases_each = sq_cases_each,
