@@ -287,4 +287,15 @@ is "another unit's kpi is its own" "$(get -H "Authorization: Bearer $comm" "$url
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 [ "$rc" = 0 ] || grep -A14 "leak of" "$tmp/log" | head -60
 is "server stops cleanly" "$rc" 0
+
+# a new database whose server first starts after the day's digest time missed nothing:
+# no digest job at start (before, every staff member got that morning's digest at once)
+db=$(fresh_db)
+$NY init --db "$db" >/dev/null 2>&1 || bad "a new database"
+$NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 --test-clock=2026-10-20T09:00:00+08:00 2>>"$tmp/log" &
+pid=$!
+for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1
+is "a new database started after digest time queues no digest" "$(sql "SELECT COUNT(*) FROM jobs WHERE kind = 'case_digest'")" 0
+kill -TERM "$pid"; wait "$pid"; pid=""
 finish
