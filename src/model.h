@@ -232,7 +232,8 @@ int model_example_label(const model_example *x, int task);
  * model_spec_default() with extra_scale 0 (the intent model ignores caller
  * features: lexicon hints were measured to hurt it), for category
  * model_spec_default() with MODEL_F_SHORT_EXTRA (lexicon hints help short
- * chat messages and hurt long appeals), for the category of long texts
+ * chat messages and hurt long appeals) and the hints at twice their value
+ * (extra_scale 2), for the category of long texts
  * (appeals; MODEL_TASK_CATEGORY_LONG) character 1-2-grams in 2^19 buckets
  * with MODEL_F_HEAD and without caller features. */
 model_spec model_task_spec(int task);
@@ -291,7 +292,8 @@ typedef struct model_train_opts {
     unsigned min_df;
     /* MODEL_CAL_*: per-class score offsets chosen on the held-out scores of
      * the inner cross-validation to raise macro-F1, over all examples or
-     * only the texts of at most MODEL_SHORT_CHARS code points */
+     * only the texts of at most MODEL_SHORT_CHARS code points (which then
+     * also choose C and the class weighting) */
     int calibrate;
 } model_train_opts;
 
