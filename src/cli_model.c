@@ -145,7 +145,8 @@ static int scorer_ready(scorer *s, ny_err *e)
 /* The label predicted for text, with the safety rule for intent; a long
  * text's category comes from the long-text model, a text of at most
  * MODEL_CHATTER_CHARS that the intent model (when s has one) calls other
- * gets 无, a longer one that it calls neither other nor help never does. */
+ * gets 无, a longer one that it calls neither other nor help, or one of more
+ * than MODEL_NONE_CHARS, never does. */
 static int classify(int task, const scorer *s, model_lexicon *lx, const model_example *x, int rule,
                     int *overridden)
 {
@@ -167,7 +168,7 @@ static int classify(int task, const scorer *s, model_lexicon *lx, const model_ex
                     : 0;
     float sc[MODEL_MAX_CLASSES];
     int p = model_predict(s->m, s->ws, x->text, x->len, ne ? extra : NULL, ne, sc);
-    if (p == none && s->mi && !chat && chars > MODEL_CHATTER_CHARS)
+    if (p == none && s->mi && chars > MODEL_CHATTER_CHARS && (!chat || chars > MODEL_NONE_CHARS))
         p = model_best_except(s->m, sc, chars, none); /* no chatter: it has a domain */
     if (task == MODEL_TASK_INTENT && rule) {
         int em = model_label_index(s->m, "emergency");

@@ -62,9 +62,13 @@ enum {
 
 /* 无 is the category of chatter and of help with no public domain: a text of
  * more than MODEL_CHATTER_CHARS code points whose intent the intent model
- * calls neither other nor help (a consultation, report or complaint, such as
- * a short written appeal ending in thanks) takes the category model's best
- * class other than 无 (model_best_except), in triage and in `nuanyang eval`. */
+ * calls neither other nor help (a consultation, report or complaint), and any
+ * text of more than MODEL_NONE_CHARS (a short written appeal ending in thanks
+ * may read as thanks to the intent model), takes the category model's best
+ * class other than 无 (model_best_except), in triage and in `nuanyang eval`.
+ * Of the training texts labelled 无 only two chat messages are longer (and
+ * longer than MODEL_SHORT_CHARS). */
+#define MODEL_NONE_CHARS 40
 
 /* A caller-supplied feature, e.g. a lexicon hint: id names it (see
  * model_feature_id), value is its strength. */

@@ -693,8 +693,9 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
     }
     if (r->intent == OTHER && tl && model_ws_chars(ws->mi) <= MODEL_CHATTER_CHARS)
         r->category = NONE; /* chatter has no domain (as `nuanyang eval` scores it) */
-    else if (r->category == NONE && tl && r->intent != OTHER && r->intent != HELP &&
-             model_ws_chars(ws->mi) > MODEL_CHATTER_CHARS) /* no chatter: it has a domain */
+    else if (r->category == NONE && tl && model_ws_chars(ws->mi) > MODEL_CHATTER_CHARS &&
+             ((r->intent != OTHER && r->intent != HELP) ||
+              model_ws_chars(ws->mi) > MODEL_NONE_CHARS)) /* no chatter: it has a domain */
         r->category = en->category_map[model_best_except(en->category_m, sc, model_ws_chars(ws->mi),
                                                          model_label_index(en->category_m, "无"))];
     if (tl && en->long_m && model_ws_chars(ws->mi) > MODEL_SHORT_CHARS) /* an appeal */

@@ -368,6 +368,12 @@ static void test_pipeline(void **state)
         }
     }
     assert_true(domain_asked >= 2);
+    /* above MODEL_NONE_CHARS never 无, even read as thanks */
+    static const char thanks[] = "各位领导好，我们厂里已经两个多月没有发工资了，老板也找不到人，"
+                                 "请帮忙过问一下，非常感谢大家！";
+    assert_true(model_chars(thanks, strlen(thanks)) > MODEL_NONE_CHARS);
+    run(ws, thanks, &res, &r);
+    assert_string_not_equal(r.category_name, "无");
 
     /* any bytes: repaired, never an error; empty text */
     static const char bad[] = "\xff\xfe\xc3电梯\xe6\x9d坏了\x00\x01";
