@@ -31,12 +31,19 @@ typedef struct store_outbox_row {
  * *fresh becomes 0 and *id_out the existing row's id. */
 int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *fresh, ny_err *e);
 
-/* Claims up to max due rows for node until now + lease_s: pending rows
- * whose next_at has come and sending rows whose lease ran out, lowest
- * priority number first, then oldest next_at. Calls fn for each (status
- * "sending"). One statement: on PostgreSQL rows locked by another node's
- * claim are skipped (FOR UPDATE SKIP LOCKED), on SQLite the write lock
- * serialises claims. */
+/* Inserts the n rows r[] as store_outbox_put does each, in one statement
+ * per 16 rows and without reading ids back; a key already present inserts
+ * nothing for that row. *inserted counts the rows inserted. */
+int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *inserted,
+                           ny_err *e);
+
+/* Claims up to max due rows for node until now + lease_s: sending rows
+ * whose lease ran out first, then pending rows whose next_at has come,
+ * lowest priority number first, then oldest next_at. Calls fn for each
+ * (status "sending"). Up to five short statements, each reading only the
+ * rows it takes (index outbox_claim): on PostgreSQL rows locked by another
+ * node's claim are skipped (FOR UPDATE SKIP LOCKED), on SQLite the write
+ * lock serialises claims. */
 int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
                        int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e);
 
@@ -106,8 +113,9 @@ int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, 
                          ny_err *e);
 
 /* Opens a lead for message l->message_id (group, unit — 0 for the group's
- * own —, intent, category, created_at read) under merge_key (may be NULL) with one reporter, and
- * lists the message as its first report by sender_id. */
+ * own —, intent, category, created_at and case_id — 0 for none yet — read)
+ * under merge_key (may be NULL) with one reporter, and lists the message as
+ * its first report by sender_id. */
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e);
 
