@@ -130,11 +130,12 @@ int store_case_list(store *s, const case_filter *f, int (*fn)(void *ctx, const c
 int store_case_due(store *s, int64_t now, int max, int64_t *ids, int *n, ny_err *e);
 
 /* ---- feed: the log read forward (store_case_feed.c) ----------------------
- * One committed log entry with its case as the case is now. */
+ * One committed log entry with its case as the case is now (no texts: case
+ * events carry none, see server_cases_events.c). */
 typedef struct case_feed_item {
     int64_t id, case_id, at;
     const char *actor, *action, *changes; /* changes: JSON object text */
-    const char *kind, *title, *category, *status, *level, *unit, *unit_name, *department;
+    const char *kind, *category, *status, *level, *unit, *unit_name, *department;
     int overdue;
 } case_feed_item;
 

@@ -30,14 +30,13 @@ static int on_item(void *ctx, const store_row *r)
                          .action = store_row_text(r, 4),
                          .changes = store_row_text(r, 5),
                          .kind = store_row_text(r, 6),
-                         .title = store_row_text(r, 7),
-                         .category = store_row_text(r, 8),
-                         .status = store_row_text(r, 9),
-                         .level = store_row_text(r, 10),
-                         .unit = store_row_text(r, 11),
-                         .unit_name = store_row_text(r, 12),
-                         .department = store_row_text(r, 13),
-                         .overdue = (int)store_row_int(r, 14)};
+                         .category = store_row_text(r, 7),
+                         .status = store_row_text(r, 8),
+                         .level = store_row_text(r, 9),
+                         .unit = store_row_text(r, 10),
+                         .unit_name = store_row_text(r, 11),
+                         .department = store_row_text(r, 12),
+                         .overdue = (int)store_row_int(r, 13)};
     return f->fn(f->ctx, &it);
 }
 
@@ -47,7 +46,7 @@ int store_case_feed(store *s, int64_t after, int max,
     struct feed_ctx f = {fn, ctx};
     store_val p[] = {SV_INT(after), SV_INT(max)};
     return store_sql(s,
-                     "SELECT v.id, v.case_id, v.at, v.actor, v.action, v.changes, c.kind, c.title,"
+                     "SELECT v.id, v.case_id, v.at, v.actor, v.action, v.changes, c.kind,"
                      " c.category, c.status, c.level, u.code, u.name, c.department, c.overdue"
                      " FROM case_events v JOIN cases c ON c.id = v.case_id"
                      " JOIN units u ON u.id = c.unit_id WHERE v.id > ? ORDER BY v.id LIMIT ?",
