@@ -70,6 +70,7 @@ struct outbox_worker {
     unsigned busy;
     pthread_t thread;
     atomic_int stop, woken;
+    int backlog; /* the last claim filled every free slot: more rows may be due */
     atomic_long sent, failures, dead, deferred;
 };
 
@@ -228,12 +229,14 @@ static int start_part(outbox_worker *w, flight *f)
 
 struct claimed {
     outbox_worker *w;
+    int n; /* rows claimed */
 };
 
 /* Takes one claimed row into a free slot and builds its requests. */
 static int on_claimed(void *ctx, const store_outbox_row *r)
 {
     outbox_worker *w = ((struct claimed *)ctx)->w;
+    ((struct claimed *)ctx)->n++;
     flight *f = NULL;
     for (unsigned i = 0; i < w->o.concurrency && !f; i++)
         if (!w->slots[i].used)
@@ -303,13 +306,14 @@ static void start_held(outbox_worker *w)
 static void claim(outbox_worker *w)
 {
     ny_err e;
-    struct claimed c = {w};
+    struct claimed c = {w, 0};
     int free_slots = (int)(w->o.concurrency - w->busy);
     if (free_slots <= 0)
         return;
     if (store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
                            on_claimed, &c, &e) != NY_OK)
         log_line("outbox claim failed", 0, e.msg);
+    w->backlog = c.n == free_slots;
     start_held(w);
 }
 
@@ -347,10 +351,12 @@ static void *run(void *arg)
     int64_t next_poll = 0, last_claim = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
-        /* a wake claims at once unless a claim ran less than CLAIM_GAP_MS
-         * ago: then it waits for the gap, so the commits of a burst share
-         * one claim (one write transaction) instead of one each */
-        int woken = atomic_load(&w->woken), gap = t < last_claim + CLAIM_GAP_MS;
+        /* a wake, or slots freed while a backlog waits, claims at once
+         * unless a claim ran less than CLAIM_GAP_MS ago: then it waits for
+         * the gap, so the commits of a burst share one claim (one write
+         * transaction) instead of one each */
+        int woken = atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency);
+        int gap = t < last_claim + CLAIM_GAP_MS;
         if (!atomic_load(&w->stop) && ((woken && !gap) || t >= next_poll)) {
             atomic_store(&w->woken, 0);
             claim(w);
