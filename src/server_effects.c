@@ -9,7 +9,9 @@
  * twice) the server's one shared group etiquette decides (thread-safe,
  * triage_etiquette_*): the bot's own messages cause nothing; a message for
  * a person opens a lead, or joins the lead of the same problem reported
- * moments ago in the group (one lead, several reporters); a new lead
+ * moments ago in the group (one lead, several reporters); a lead of an
+ * intent the case loop takes gets its case (a new lead's case is opened
+ * first and the lead written with it); a new lead
  * notifies the staff the decision names (grid worker; community for
  * complaints; grid, community and street at once, urgent, for
  * emergencies; the district department where a cue calls for one), each
@@ -17,7 +19,10 @@
  * etiquette lets the bot speak (20 a minute per group, no repeats, always
  * for an @-mention), is an outbox row "r:<message id>" to the group —
  * unless the message came through a callback that answers in its own
- * response (server_msg.reply_inline: the WeCom callback).
+ * response (server_msg.reply_inline: the WeCom callback). A message's
+ * notifications and reply are queued in one statement
+ * (outbox_enqueue_batch): this runs inside the group commit, where every
+ * statement is paid for by every request waiting behind it.
  * After the commit server_effects_committed wakes the delivery worker. A
  * group or person whose target is malformed is logged and skipped rather
  * than failing the messages. */
