@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib_cli.sh"
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-sql() { if [ -n "${NUANYANG_TEST_PG:-}" ]; then psql -qAt "$db" -c "$1"; else sqlite3 "$db" "$1"; fi; }
+sql() { if [ -n "${NUANYANG_TEST_PG:-}" ]; then psql -qAt "$db" -c "$1"; else sqlite3 -cmd ".timeout 10000" "$db" "$1"; fi; }
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/body" "$1" 2>/dev/null; }
 
 db=$(fresh_db)
