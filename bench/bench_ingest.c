@@ -10,9 +10,11 @@
  * byte read.
  *
  *   bench_ingest get PORT CONNS SECONDS PATH
- *   bench_ingest post PORT CONNS SECONDS BATCH KEY SECRET GROUPS TEXTS
+ *   bench_ingest post PORT CONNS SECONDS BATCH KEY SECRET GROUPS TEXTS [REQUESTS]
  *       signed POST /api/v1/messages with BATCH new messages each (ids unique
- *       per run, groups and texts taken in turn from the two files, one a line)
+ *       per run, groups and texts taken in turn from the two files, one a line);
+ *       with REQUESTS (and SECONDS 0) exactly that many requests, the same
+ *       sequence every run, for instruction counts (valgrind) of the server
  *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET
  *       posts every message of SRC_DB (the demo's year) in batches of 1,000,
  *       time order, and reports the total time
@@ -322,7 +324,7 @@ static int next_get(void *ctx, buf *out)
 typedef struct poster {
     const char *key, *secret;
     texts groups, texts;
-    long batch, seq;
+    long batch, seq, max; /* max: requests to send, 0 for no limit */
     buf body;
     char run[24];
     /* replay: prepared bodies */
@@ -348,6 +350,8 @@ static void signed_post(poster *p, const char *body, size_t len, buf *out)
 static int next_post(void *ctx, buf *out)
 {
     poster *p = ctx;
+    if (p->max && p->seq >= p->max * p->batch)
+        return 0;
     p->body.len = 0;
     long long now = (long long)time(NULL);
     if (p->batch > 1)
@@ -601,8 +605,9 @@ int main(int argc, char **argv)
     if (strcmp(mode, "get") == 0 && argc == 6) {
         double took = run_load(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), next_get, argv[5], &ld);
         report("get", &ld, took, 1);
-    } else if (strcmp(mode, "post") == 0 && argc == 10) {
+    } else if (strcmp(mode, "post") == 0 && (argc == 10 || argc == 11)) {
         poster p = {.key = argv[6], .secret = argv[7], .batch = atol(argv[5])};
+        p.max = argc == 11 ? atol(argv[10]) : 0;
         p.groups = read_lines(argv[8]);
         p.texts = read_lines(argv[9]);
         snprintf(p.run, sizeof p.run, "b%lld", (long long)time(NULL));

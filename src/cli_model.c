@@ -95,9 +95,12 @@ static int train_task(int task, const model_dataset *ds, model_lexicon *lx, int 
             texts[i] = ds->ex[i].text;
             lens[i] = ds->ex[i].len;
             labels[i] = model_example_label(&ds->ex[i], task);
+            /* the long-text model learns from the written appeals it answers
+               for (chat messages in its training cost the appeals points) */
             if (task == MODEL_TASK_CATEGORY_LONG &&
-                model_chars(ds->ex[i].text, ds->ex[i].len) <= MODEL_SHORT_CHARS)
-                labels[i] = -1; /* the long-text model learns from long texts only */
+                (ds->ex[i].intent >= 0 ||
+                 model_chars(ds->ex[i].text, ds->ex[i].len) <= MODEL_SHORT_CHARS))
+                labels[i] = -1;
         }
         model_train_opts o = task_opts(task, lx, verbose);
         rc = model_train(&o, texts, lens, labels, ds->n, out, e);
@@ -142,7 +145,8 @@ static int scorer_ready(scorer *s, ny_err *e)
 /* The label predicted for text, with the safety rule for intent; a long
  * text's category comes from the long-text model, a text of at most
  * MODEL_CHATTER_CHARS that the intent model (when s has one) calls other
- * gets 无. */
+ * gets 无, a longer one that it calls neither other nor help, or one of more
+ * than MODEL_NONE_CHARS, never does. */
 static int classify(int task, const scorer *s, model_lexicon *lx, const model_example *x, int rule,
                     int *overridden)
 {
@@ -150,15 +154,22 @@ static int classify(int task, const scorer *s, model_lexicon *lx, const model_ex
     *overridden = 0;
     if (s->ml && model_chars(x->text, x->len) > MODEL_SHORT_CHARS)
         return model_predict(s->ml, s->wsl, x->text, x->len, NULL, 0, NULL);
-    int none = model_label_index(s->m, "无");
-    if (s->mi && none >= 0 && model_chars(x->text, x->len) <= MODEL_CHATTER_CHARS &&
-        model_predict(s->mi, s->wsi, x->text, x->len, NULL, 0, NULL) ==
-            model_label_index(s->mi, "other"))
+    int none = model_label_index(s->m, "无"), intent = -1;
+    size_t chars = model_chars(x->text, x->len);
+    if (s->mi)
+        intent = model_predict(s->mi, s->wsi, x->text, x->len, NULL, 0, NULL);
+    int chat = intent >= 0 && (intent == model_label_index(s->mi, "other") ||
+                               intent == model_label_index(s->mi, "help"));
+    if (none >= 0 && chars <= MODEL_CHATTER_CHARS && intent >= 0 &&
+        intent == model_label_index(s->mi, "other"))
         return none;
     size_t ne = lx && task == MODEL_TASK_CATEGORY
                     ? lexicon_extra(lx, x->text, x->len, extra, MODEL_MAX_EXTRA)
                     : 0;
-    int p = model_predict(s->m, s->ws, x->text, x->len, ne ? extra : NULL, ne, NULL);
+    float sc[MODEL_MAX_CLASSES];
+    int p = model_predict(s->m, s->ws, x->text, x->len, ne ? extra : NULL, ne, sc);
+    if (p == none && s->mi && chars > MODEL_CHATTER_CHARS && (!chat || chars > MODEL_NONE_CHARS))
+        p = model_best_except(s->m, sc, chars, none); /* no chatter: it has a domain */
     if (task == MODEL_TASK_INTENT && rule) {
         int em = model_label_index(s->m, "emergency");
         if (em >= 0 && p != em && model_emergency_cue(x->text, x->len, 0)) {

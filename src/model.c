@@ -35,16 +35,21 @@ size_t model_features(const model_clf *m, model_ws *ws, const char *text, size_t
     return model_extract(ws, m->idf, text, len, extra, nextra, idx, val);
 }
 
-/* The best class for scores, among the classes allowed for a text of chars
- * code points (m->long_mask for long texts). */
-int model_best(const model_clf *m, const float *scores, size_t chars)
+int model_best_except(const model_clf *m, const float *scores, size_t chars, int skip)
 {
     uint32_t allow = chars > MODEL_SHORT_CHARS ? m->long_mask : 0xffffffffu;
     int best = -1;
     for (size_t c = 0; c < m->nclasses; c++)
-        if (((allow >> c) & 1u) && (best < 0 || scores[c] > scores[best]))
+        if (((allow >> c) & 1u) && (int)c != skip && (best < 0 || scores[c] > scores[best]))
             best = (int)c;
     return best < 0 ? 0 : best;
+}
+
+/* The best class for scores, among the classes allowed for a text of chars
+ * code points (m->long_mask for long texts). */
+int model_best(const model_clf *m, const float *scores, size_t chars)
+{
+    return model_best_except(m, scores, chars, -1);
 }
 
 int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len,

@@ -60,6 +60,16 @@ enum {
  * thanks is not taken for chatter. */
 #define MODEL_CHATTER_CHARS 32
 
+/* 无 is the category of chatter and of help with no public domain: a text of
+ * more than MODEL_CHATTER_CHARS code points whose intent the intent model
+ * calls neither other nor help (a consultation, report or complaint), and any
+ * text of more than MODEL_NONE_CHARS (a short written appeal ending in thanks
+ * may read as thanks to the intent model), takes the category model's best
+ * class other than 无 (model_best_except), in triage and in `nuanyang eval`.
+ * Of the training texts labelled 无 only two chat messages are longer (and
+ * longer than MODEL_SHORT_CHARS). */
+#define MODEL_NONE_CHARS 40
+
 /* A caller-supplied feature, e.g. a lexicon hint: id names it (see
  * model_feature_id), value is its strength. */
 typedef struct model_extra {
@@ -100,6 +110,12 @@ size_t model_features(const model_clf *m, model_ws *ws, const char *text, size_t
  * Never fails and allocates nothing. */
 int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len,
                   const model_extra *extra, size_t nextra, float *scores);
+
+/* The best class of m by scores (model_nclasses(m) decision values, as
+ * model_predict gives them) for a text of chars code points, among the
+ * classes m allows for such a text, leaving out class skip (none when skip
+ * is negative); 0 when no class is left. */
+int model_best_except(const model_clf *m, const float *scores, size_t chars, int skip);
 
 /* The feature specification of m. */
 const model_spec *model_get_spec(const model_clf *m);
@@ -232,7 +248,8 @@ int model_example_label(const model_example *x, int task);
  * model_spec_default() with extra_scale 0 (the intent model ignores caller
  * features: lexicon hints were measured to hurt it), for category
  * model_spec_default() with MODEL_F_SHORT_EXTRA (lexicon hints help short
- * chat messages and hurt long appeals), for the category of long texts
+ * chat messages and hurt long appeals) and the hints at twice their value
+ * (extra_scale 2), for the category of long texts
  * (appeals; MODEL_TASK_CATEGORY_LONG) character 1-2-grams in 2^19 buckets
  * with MODEL_F_HEAD and without caller features. */
 model_spec model_task_spec(int task);
@@ -291,7 +308,8 @@ typedef struct model_train_opts {
     unsigned min_df;
     /* MODEL_CAL_*: per-class score offsets chosen on the held-out scores of
      * the inner cross-validation to raise macro-F1, over all examples or
-     * only the texts of at most MODEL_SHORT_CHARS code points */
+     * only the texts of at most MODEL_SHORT_CHARS code points (which then
+     * also choose C and the class weighting) */
     int calibrate;
 } model_train_opts;
 

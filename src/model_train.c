@@ -437,6 +437,8 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
     config best = {L2R_L2LOSS_SVC_DUAL, o->fixed_c, 1};
     double best_f1 = -1;
     float off[MODEL_MAX_CLASSES] = {0};
+    /* a model tuned for short texts also chooses C on them */
+    const unsigned char *sel = o->calibrate == MODEL_CAL_SHORT ? t.isshort : NULL;
     for (size_t si = 0; o->fixed_c <= 0 && si < sizeof solvers / sizeof *solvers; si++)
         for (size_t ci = 0; ci < sizeof cs / sizeof *cs; ci++)
             for (int bal = 0; bal < 2; bal++) {
@@ -445,7 +447,7 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
                     rc = ny_err_set(e, NY_ERR, "liblinear training failed (out of memory?)");
                     goto done;
                 }
-                double f1 = cv_macro_f1(&t, scores, off, NULL, pred, gold, ms);
+                double f1 = cv_macro_f1(&t, scores, off, sel, pred, gold, ms);
                 if (o->verbose)
                     fprintf(stderr, "  %-19s C=%-4g %-8s inner macro-F1 %.4f\n",
                             solver_name(c.solver), c.C, bal ? "balanced" : "plain", f1);
@@ -457,7 +459,6 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
     int safety = o->safety_class;
     if (safety < 0 || (size_t)safety >= nc || o->fixed_c > 0)
         safety = -1;
-    const unsigned char *sel = o->calibrate == MODEL_CAL_SHORT ? t.isshort : NULL;
     if (o->calibrate && o->fixed_c <= 0) {
         calibrate(&t, best_scores, sel, safety, off, pred, gold, ms);
         if (o->verbose)

@@ -76,16 +76,15 @@ static char *payload_of(const outbox_item *it, const char *group)
     return s;
 }
 
-int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out, int *fresh,
-                   ny_err *e)
+/* Checks it and resolves its target into *t; on NY_OK with t->channel
+ * empty there is nothing to queue, else r is the row to store and
+ * *payload (r->payload, to free) its payload. */
+static int prepare(store *s, const outbox_item *it, int64_t now, store_target *t,
+                   store_outbox_row *r, char **payload, ny_err *e)
 {
     static const char *const kinds[] = {"reply", "notify", "notice", NULL};
     static const char *const channels[] = {"wecom", "dingtalk", "feishu", "webhook", NULL};
-    ny_err_clear(e);
-    if (id_out)
-        *id_out = 0;
-    if (fresh)
-        *fresh = 0;
+    *payload = NULL;
     if (!key_ok(it->key))
         return ny_err_set(e, NY_EINVAL,
                           "outbox key must be 1..%d letters, digits or ._:- characters",
@@ -100,42 +99,83 @@ int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out
         return rc;
     if (it->priority < 0 || it->priority > 3)
         return ny_err_set(e, NY_EINVAL, "outbox priority must be 0..3");
-    store_target t;
     if (it->channel) {
-        memset(&t, 0, sizeof t);
-        snprintf(t.channel, sizeof t.channel, "%s", it->channel);
-        snprintf(t.target, sizeof t.target, "%s", it->target ? it->target : "");
-        snprintf(t.group, sizeof t.group, "%s", it->group ? it->group : "");
+        memset(t, 0, sizeof *t);
+        snprintf(t->channel, sizeof t->channel, "%s", it->channel);
+        snprintf(t->target, sizeof t->target, "%s", it->target ? it->target : "");
+        snprintf(t->group, sizeof t->group, "%s", it->group ? it->group : "");
         if (!one_of(it->channel, channels))
             return ny_err_set(e, NY_EINVAL,
                               "outbox channel must be wecom, dingtalk, feishu or webhook");
     } else if (it->group_id > 0) {
-        rc = store_group_target(s, it->group_id, &t, e);
+        rc = store_group_target(s, it->group_id, t, e);
     } else if (it->account) {
-        rc = store_staff_target(s, it->account, &t, e);
+        rc = store_staff_target(s, it->account, t, e);
     } else {
         return ny_err_set(e, NY_EINVAL, "outbox item names no channel, group or account");
     }
-    if (rc != NY_OK)
-        return rc;
-    if (!t.channel[0])
-        return NY_OK; /* not reachable: nothing to queue */
-    if (!one_of(t.channel, channels) || !target_ok(t.target))
+    if (rc != NY_OK || !t->channel[0])
+        return rc; /* not reachable: nothing to queue */
+    if (!one_of(t->channel, channels) || !target_ok(t->target))
         return ny_err_set(e, NY_EINVAL, "outbox target must be an http(s) URL, not '%.200s'",
-                          t.target);
-    char *payload = payload_of(it, t.group);
-    if (!payload)
+                          t->target);
+    if (!(*payload = payload_of(it, t->group)))
         return ny_err_set(e, NY_ERR, "out of memory");
-    store_outbox_row r = {0};
-    r.key = it->key;
-    r.kind = it->kind;
-    r.channel = t.channel;
-    r.target = t.target;
-    r.payload = payload;
-    r.priority = it->priority;
-    r.next_at = it->not_before > now ? it->not_before : now;
-    r.created_at = now;
-    rc = store_outbox_put(s, &r, id_out, fresh, e);
+    *r = (store_outbox_row){0};
+    r->key = it->key;
+    r->kind = it->kind;
+    r->channel = t->channel;
+    r->target = t->target;
+    r->payload = *payload;
+    r->priority = it->priority;
+    r->next_at = it->not_before > now ? it->not_before : now;
+    r->created_at = now;
+    return NY_OK;
+}
+
+int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out, int *fresh,
+                   ny_err *e)
+{
+    ny_err_clear(e);
+    if (id_out)
+        *id_out = 0;
+    if (fresh)
+        *fresh = 0;
+    store_target t;
+    store_outbox_row r;
+    char *payload;
+    int rc = prepare(s, it, now, &t, &r, &payload, e);
+    if (rc == NY_OK && t.channel[0])
+        rc = store_outbox_put(s, &r, id_out, fresh, e);
     free(payload);
+    return rc;
+}
+
+int outbox_enqueue_batch(store *s, const outbox_item *items, size_t n, int64_t now, int *item_rc,
+                         long *queued, ny_err *e)
+{
+    ny_err_clear(e);
+    *queued = 0;
+    if (n > OUTBOX_BATCH_MAX)
+        return ny_err_set(e, NY_EINVAL, "at most %d outbox items at once", OUTBOX_BATCH_MAX);
+    store_target t[OUTBOX_BATCH_MAX];
+    store_outbox_row r[OUTBOX_BATCH_MAX];
+    char *payload[OUTBOX_BATCH_MAX] = {0};
+    size_t k = 0;
+    int rc = NY_OK;
+    for (size_t i = 0; i < n && rc == NY_OK; i++) {
+        ny_err ie;
+        item_rc[i] = prepare(s, &items[i], now, &t[k], &r[k], &payload[k], &ie);
+        if (item_rc[i] == NY_OK && t[k].channel[0]) {
+            k++;
+        } else if (item_rc[i] != NY_OK && item_rc[i] != NY_EINVAL && item_rc[i] != NY_ENOTFOUND) {
+            rc = item_rc[i]; /* the store failed: the transaction is in doubt */
+            *e = ie;
+        }
+    }
+    if (rc == NY_OK && k)
+        rc = store_outbox_put_batch(s, r, k, queued, e);
+    for (size_t i = 0; i < k; i++)
+        free(payload[i]);
     return rc;
 }

@@ -76,6 +76,20 @@ typedef struct outbox_item {
 int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out, int *fresh,
                    ny_err *e);
 
+/* Most items of one outbox_enqueue_batch. */
+#define OUTBOX_BATCH_MAX 16
+
+/* Queues n (at most OUTBOX_BATCH_MAX) items at time now as outbox_enqueue
+ * does each, with one INSERT for all of them (the ingest effects of a
+ * message: its staff notifications and reply). item_rc[i] gets each item's
+ * own outcome: NY_OK (queued, already queued under its key, or nothing to
+ * queue), NY_EINVAL or NY_ENOTFOUND as outbox_enqueue says; such items are
+ * left out and the others queued. *queued counts the rows inserted. Returns
+ * NY_OK, or a store error (nothing is queued then; inside a transaction,
+ * roll it back). */
+int outbox_enqueue_batch(store *s, const outbox_item *items, size_t n, int64_t now, int *item_rc,
+                         long *queued, ny_err *e);
+
 /* ---- the delivery worker ------------------------------------------------- */
 
 typedef struct outbox_opts {

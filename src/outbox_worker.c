@@ -3,11 +3,15 @@
  *
  * One thread per server with its own store handle. Each turn it claims as
  * many due rows as it has free slots (store_outbox_claim, with a lease),
- * builds each row's requests (outbox_send.c), takes the target's minute
- * slots in the store (store_outbox_rate_take, shared by every node and
- * kept across restarts) — a row whose target is full goes back to pending
- * at the time a slot frees, without counting an attempt — and starts the
- * first request.
+ * builds each row's requests (outbox_send.c), takes the targets' minute
+ * slots in the store (store_outbox_rate_take_batch, shared by every node
+ * and kept across restarts) — a row whose target is full goes back to
+ * pending at the time a slot frees, without counting an attempt — and
+ * starts the first request. The worker's writes share the database's one
+ * write lock with the ingest group commit, so they are few and short: a
+ * claim, the turn's takes and the turn's outcomes (sent, retry, dead, put
+ * back) are one transaction each, and wakes closer than CLAIM_GAP_MS share
+ * a claim.
  * The parts of a split text go one after another; the row is sent when
  * all are, and a failed part fails the row, which is retried whole (its
  * parts keep their idempotency keys). A failure is retried after
@@ -33,10 +37,20 @@
 #include "outbox.h"
 #include "outbox_int.h"
 
+/* Least milliseconds between two claims started by wakes. */
+#define CLAIM_GAP_MS 5
+
 /* A row being sent. */
+/* What ends a flight's row, written at the end of the worker's turn. */
+enum { END_NONE, END_FINISH, END_RELEASE };
+
 typedef struct flight {
     int used;
     int held; /* claimed and built, waiting for its target's minute slots */
+    int end;  /* END_*: the row's outcome is decided, to be written */
+    const char *status;
+    int64_t end_at, next_at; /* the outcome's time and next due time (Unix seconds) */
+    char why[320];
     int64_t id;
     int attempts;
     char *kind;
@@ -59,6 +73,7 @@ struct outbox_worker {
     unsigned busy;
     pthread_t thread;
     atomic_int stop, woken;
+    int backlog; /* the last claim filled every free slot: more rows may be due */
     atomic_long sent, failures, dead, deferred;
 };
 
@@ -110,32 +125,69 @@ static void release_flight(outbox_worker *w, flight *f)
 }
 
 /* Ends the row of f: sent, or failed with why: retried, or dead when it
- * ran out of attempts or can never be sent (permanent). */
+ * ran out of attempts or can never be sent (permanent). The outcome is
+ * written with the turn's others (flush). */
 static void finish(outbox_worker *w, flight *f, int ok, int permanent, const char *why)
 {
-    ny_err e;
     int64_t t = now_ms();
-    int attempts = f->attempts + 1, rc;
+    f->attempts++;
+    f->end = END_FINISH;
+    f->end_at = t / 1000;
+    f->why[0] = '\0';
     if (ok) {
-        rc = store_outbox_finish(w->db, f->id, w->node, "sent", attempts, t / 1000, 0, NULL, &e);
+        f->status = "sent";
         atomic_fetch_add(&w->sent, 1);
-    } else {
-        uint64_t rnd = 0;
-        int64_t delay = 0;
-        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-            rnd = (uint64_t)t;
-        atomic_fetch_add(&w->failures, 1);
-        int again = !permanent && robot_retry_next(&w->retry, (uint32_t)attempts, rnd, &delay);
-        if (!again) {
-            atomic_fetch_add(&w->dead, 1);
-            log_line("outbox row dead-lettered", f->id, why);
-        }
-        rc = store_outbox_finish(w->db, f->id, w->node, again ? "pending" : "dead", attempts,
-                                 t / 1000, (t + delay + 999) / 1000, why, &e);
+        return;
     }
-    if (rc != NY_OK) /* the lease runs out and the row is sent again */
-        log_line("outbox row not updated", f->id, e.msg);
-    release_flight(w, f);
+    uint64_t rnd = 0;
+    int64_t delay = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd = (uint64_t)t;
+    atomic_fetch_add(&w->failures, 1);
+    int again = !permanent && robot_retry_next(&w->retry, (uint32_t)f->attempts, rnd, &delay);
+    if (!again) {
+        atomic_fetch_add(&w->dead, 1);
+        log_line("outbox row dead-lettered", f->id, why);
+    }
+    f->status = again ? "pending" : "dead";
+    f->next_at = (t + delay + 999) / 1000;
+    snprintf(f->why, sizeof f->why, "%s", why ? why : "");
+}
+
+/* Writes the outcome of every row of the turn that has one in one
+ * transaction (one commit, one flush, instead of one per row) and frees
+ * their slots. A write that fails leaves the row claimed: its lease runs
+ * out and it is sent again (at least once). */
+static void flush(outbox_worker *w)
+{
+    int n = 0;
+    for (unsigned i = 0; i < w->o.concurrency; i++)
+        n += w->slots[i].end != END_NONE;
+    if (!n)
+        return;
+    ny_err e;
+    int tx = store_begin(w->db, &e) == NY_OK;
+    if (!tx)
+        log_line("outbox turn without a transaction", 0, e.msg);
+    for (unsigned i = 0; i < w->o.concurrency; i++) {
+        flight *f = &w->slots[i];
+        int rc = NY_OK;
+        if (f->end == END_FINISH)
+            rc = store_outbox_finish(w->db, f->id, w->node, f->status, f->attempts, f->end_at,
+                                     f->next_at, f->why, &e);
+        else if (f->end == END_RELEASE)
+            rc = store_outbox_release(w->db, w->node, f->id, f->next_at, &e);
+        else
+            continue;
+        if (rc != NY_OK)
+            log_line(f->end == END_FINISH ? "outbox row not updated" : "outbox row not released",
+                     f->id, e.msg);
+        release_flight(w, f);
+    }
+    if (tx && store_commit(w->db, &e) != NY_OK) {
+        log_line("outbox turn not written", 0, e.msg);
+        store_rollback(w->db, NULL);
+    }
 }
 
 /* Starts the current part of f. 0, or -1 with f finished as failed. */
@@ -185,12 +237,14 @@ static int start_part(outbox_worker *w, flight *f)
 
 struct claimed {
     outbox_worker *w;
+    int n; /* rows claimed */
 };
 
 /* Takes one claimed row into a free slot and builds its requests. */
 static int on_claimed(void *ctx, const store_outbox_row *r)
 {
     outbox_worker *w = ((struct claimed *)ctx)->w;
+    ((struct claimed *)ctx)->n++;
     flight *f = NULL;
     for (unsigned i = 0; i < w->o.concurrency && !f; i++)
         if (!w->slots[i].used)
@@ -213,45 +267,62 @@ static int on_claimed(void *ctx, const store_outbox_row *r)
     return NY_OK;
 }
 
-/* Starts f when its target's minute has room for all its parts; else puts
- * its row back to pending until slots free, without counting an attempt.
- * Outside the claim's statement, as the take is a transaction of its own. */
-static void start_held(outbox_worker *w, flight *f)
+/* Starts the held rows whose targets' minutes have room for all their
+ * parts; the others go back to pending until slots free, without counting
+ * an attempt. The takes of the turn are one transaction of their own. */
+static void start_held(outbox_worker *w)
 {
-    char key[OUTBOX_KEY_LEN + 1];
-    int taken = 0;
-    int64_t t = now_ms(), next = t;
-    ny_err e;
-    f->held = 0;
-    outbox_target_key(f->url, key);
-    if (store_outbox_rate_take(w->db, key, (int)f->batch.n, (int)w->o.per_minute, t, &taken, &next,
-                               &e) != NY_OK) {
-        log_line("outbox rate window unavailable", f->id, e.msg);
-        next = t + 1000;
+    const char *targets[256];
+    char keys[256][OUTBOX_KEY_LEN + 1];
+    int parts[256], taken[256];
+    int64_t next[256];
+    flight *held[256];
+    size_t n = 0;
+    for (unsigned i = 0; i < w->o.concurrency; i++) {
+        flight *f = &w->slots[i];
+        if (!f->held)
+            continue;
+        f->held = 0;
+        outbox_target_key(f->url, keys[n]);
+        targets[n] = keys[n];
+        parts[n] = (int)f->batch.n;
+        held[n++] = f;
     }
-    if (taken) {
-        start_part(w, f);
+    if (!n)
         return;
+    int64_t t = now_ms();
+    ny_err e;
+    if (store_outbox_rate_take_batch(w->db, targets, parts, n, (int)w->o.per_minute, t, taken, next,
+                                     &e) != NY_OK) {
+        log_line("outbox rate window unavailable", 0, e.msg);
+        for (size_t k = 0; k < n; k++) {
+            taken[k] = 0;
+            next[k] = t + 1000;
+        }
     }
-    atomic_fetch_add(&w->deferred, 1);
-    if (store_outbox_release(w->db, w->node, f->id, (next + 999) / 1000, &e) != NY_OK)
-        log_line("outbox row not released", f->id, e.msg);
-    release_flight(w, f);
+    for (size_t k = 0; k < n; k++) {
+        if (taken[k]) {
+            start_part(w, held[k]);
+            continue;
+        }
+        atomic_fetch_add(&w->deferred, 1);
+        held[k]->end = END_RELEASE;
+        held[k]->next_at = (next[k] + 999) / 1000;
+    }
 }
 
 static void claim(outbox_worker *w)
 {
     ny_err e;
-    struct claimed c = {w};
+    struct claimed c = {w, 0};
     int free_slots = (int)(w->o.concurrency - w->busy);
     if (free_slots <= 0)
         return;
     if (store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
                            on_claimed, &c, &e) != NY_OK)
         log_line("outbox claim failed", 0, e.msg);
-    for (unsigned i = 0; i < w->o.concurrency; i++)
-        if (w->slots[i].held)
-            start_held(w, &w->slots[i]);
+    w->backlog = c.n == free_slots;
+    start_held(w);
 }
 
 /* Handles the requests that completed. */
@@ -299,11 +370,19 @@ static void purge(outbox_worker *w, int64_t now_s)
 static void *run(void *arg)
 {
     outbox_worker *w = arg;
-    int64_t next_poll = 0, next_purge = 0;
+    int64_t next_poll = 0, last_claim = 0, next_purge = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
-        if (!atomic_load(&w->stop) && (atomic_exchange(&w->woken, 0) || t >= next_poll)) {
+        /* a wake, or slots freed while a backlog waits, claims at once
+         * unless a claim ran less than CLAIM_GAP_MS ago: then it waits for
+         * the gap, so the commits of a burst share one claim (one write
+         * transaction) instead of one each */
+        int woken = atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency);
+        int gap = t < last_claim + CLAIM_GAP_MS;
+        if (!atomic_load(&w->stop) && ((woken && !gap) || t >= next_poll)) {
+            atomic_store(&w->woken, 0);
             claim(w);
+            last_claim = t;
             next_poll = t + w->o.poll_ms;
         }
         if (!atomic_load(&w->stop) && t >= next_purge) {
@@ -313,7 +392,11 @@ static void *run(void *arg)
         int running;
         curl_multi_perform(w->multi, &running);
         completed(w);
-        int64_t wait = next_poll - now_ms();
+        flush(w);
+        int64_t until = woken && gap && last_claim + CLAIM_GAP_MS < next_poll
+                            ? last_claim + CLAIM_GAP_MS
+                            : next_poll;
+        int64_t wait = until - now_ms();
         curl_multi_poll(w->multi, NULL, 0, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait, NULL);
     }
     ny_err e;

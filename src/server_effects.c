@@ -9,7 +9,9 @@
  * twice) the server's one shared group etiquette decides (thread-safe,
  * triage_etiquette_*): the bot's own messages cause nothing; a message for
  * a person opens a lead, or joins the lead of the same problem reported
- * moments ago in the group (one lead, several reporters); a new lead
+ * moments ago in the group (one lead, several reporters); a lead of an
+ * intent the case loop takes gets its case (a new lead's case is opened
+ * first and the lead written with it); a new lead
  * notifies the staff the decision names (grid worker; community for
  * complaints; grid, community and street at once, urgent, for
  * emergencies; the district department where a cue calls for one), each
@@ -17,7 +19,10 @@
  * etiquette lets the bot speak (20 a minute per group, no repeats, always
  * for an @-mention), is an outbox row "r:<message id>" to the group —
  * unless the message came through a callback that answers in its own
- * response (server_msg.reply_inline: the WeCom callback).
+ * response (server_msg.reply_inline: the WeCom callback). A message's
+ * notifications and reply are queued in one statement
+ * (outbox_enqueue_batch): this runs inside the group commit, where every
+ * statement is paid for by every request waiting behind it.
  * After the commit server_effects_committed wakes the delivery worker. A
  * group or person whose target is malformed is logged and skipped rather
  * than failing the messages. */
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "case_feedback.h"
 #include "outbox.h"
 #include "server_cases.h"
 #include "server_int.h"
@@ -96,21 +102,6 @@ static const char *intent_zh(const char *intent)
     return intent;
 }
 
-/* Queues it; a malformed target is logged and skipped, store errors fail. */
-static int queue(server_effects *fx, store *db, const outbox_item *it, int64_t now, ny_err *e)
-{
-    int64_t id = 0;
-    int rc = outbox_enqueue(db, it, now, &id, NULL, e);
-    if (rc == NY_EINVAL || rc == NY_ENOTFOUND) {
-        fprintf(stderr,
-                "{\"level\":\"warn\",\"msg\":\"outbound message skipped\",\"key\":\"%s\"}\n",
-                it->key);
-        return NY_OK;
-    }
-    fx->queued += rc == NY_OK && id > 0;
-    return rc;
-}
-
 /* Bytes of s to keep so that at most max are kept, cut between UTF-8
  * characters. */
 static int clip(const char *s, size_t max)
@@ -121,45 +112,77 @@ static int clip(const char *s, size_t max)
     return (int)n;
 }
 
-/* The staff notification of a new lead. */
-static int notify(server_effects *fx, store *db, const fx_msg *m, int64_t msg_id,
-                  const store_target *grp, int64_t now, ny_err *e)
+/* What one message sends: its staff notifications and its reply, queued
+ * together (outbox_enqueue_batch). */
+typedef struct fx_out {
+    outbox_item it[TRIAGE_MAX_NOTIFY + 1];
+    char keys[TRIAGE_MAX_NOTIFY + 1][64];
+    char text[1536];
+    const char *who[1];
+    size_t n;
+} fx_out;
+
+/* Adds the staff notifications of a new lead to o. */
+static void notify(fx_out *o, const fx_msg *m, int64_t msg_id, const store_target *grp)
 {
-    char text[1536], key[64];
     const char *body = m->row->text, *who = m->row->sender_name;
     int nbody = clip(body, 1000), nwho = clip(who, 90), ngroup = clip(grp->name, 120);
-    snprintf(text, sizeof text, "【暖羊阳】%s线索（%s · %s）\n群：%.*s\n%.*s：%.*s%s\n%s",
+    snprintf(o->text, sizeof o->text, "【暖羊阳】%s线索（%s · %s）\n群：%.*s\n%.*s：%.*s%s\n%s",
              m->t.priority == TRIAGE_URGENT ? "紧急" : "新", intent_zh(m->t.intent_name),
              m->t.category_name, ngroup, grp->name, nwho, who, nbody, body, body[nbody] ? "……" : "",
              m->t.priority == TRIAGE_URGENT ? "请立即处置并回复群众。" : "请及时处置。");
-    for (size_t k = 0; k < m->t.nnotify; k++) {
+    for (size_t k = 0; k < m->t.nnotify && k < TRIAGE_MAX_NOTIFY; k++) {
         if (!m->t.notify[k].account)
             continue; /* nobody holds that role there */
-        snprintf(key, sizeof key, "n:%lld:%zu", (long long)msg_id, k);
-        outbox_item it = {key,  "notify", NULL, NULL,          NULL, 0, m->t.notify[k].account,
-                          text, NULL,     0,    m->t.priority, 0};
-        int rc = queue(fx, db, &it, now, e);
-        if (rc != NY_OK)
-            return rc;
+        size_t j = o->n++;
+        snprintf(o->keys[j], sizeof o->keys[j], "n:%lld:%zu", (long long)msg_id, k);
+        o->it[j] = (outbox_item){
+            o->keys[j], "notify", NULL, NULL,          NULL, 0, m->t.notify[k].account,
+            o->text,    NULL,     0,    m->t.priority, 0};
     }
-    return NY_OK;
 }
 
-/* The lead of message i: opened, or joined under the etiquette's key.
- * *opened is 1 for a new lead; *lead_id is the lead's id. */
+/* Queues o; an item with a malformed target is logged and skipped, store
+ * errors fail. */
+static int queue(server_effects *fx, store *db, const fx_out *o, int64_t now, ny_err *e)
+{
+    int item_rc[TRIAGE_MAX_NOTIFY + 1];
+    long queued = 0;
+    int rc = outbox_enqueue_batch(db, o->it, o->n, now, item_rc, &queued, e);
+    for (size_t k = 0; rc == NY_OK && k < o->n; k++)
+        if (item_rc[k] != NY_OK)
+            fprintf(stderr,
+                    "{\"level\":\"warn\",\"msg\":\"outbound message skipped\",\"key\":\"%s\"}\n",
+                    o->it[k].key);
+    fx->queued += queued;
+    return rc;
+}
+
+/* The lead of message i: opened, or joined under the etiquette's key, with
+ * its case (cl: the lead as the case loop sees it). *opened is 1 for a new
+ * lead; *lead_id is the lead's id. A new lead cannot have a case yet, so its
+ * case is opened first and the lead written with it; a joined lead's case
+ * gets the reporter (server_cases_lead). */
 static int lead(server *sv, store *db, const fx_msg *m, int64_t msg_id, const triage_verdict *v,
-                int64_t now, int *opened, int64_t *lead_id, ny_err *e)
+                case_lead *cl, int *opened, int64_t *lead_id, ny_err *e)
 {
     char merge[64];
     snprintf(merge, sizeof merge, "%s:%llu", sv->fx_node, (unsigned long long)v->lead);
     *opened = 0;
+    int rc;
     if (v->merged && v->lead) {
-        int rc = store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, now,
-                                 lead_id, e);
+        rc = store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, cl->at,
+                             lead_id, e);
+        if (rc == NY_OK)
+            return server_cases_lead(sv, db, *lead_id, cl, e);
         if (rc != NY_ENOTFOUND)
-            return rc; /* joined, or failed; not found: the lead predates this server */
+            return rc; /* failed; not found: the lead predates this server */
     }
-    store_lead l = {0, msg_id, m->g->id, 0, m->t.intent_name, m->t.category_name, now, 0};
+    int64_t case_id = 0;
+    if (case_lead_opens(cl->intent) &&
+        (rc = case_from_lead(db, server_cases_sla(sv), cl, cl->at, &case_id, e)) != NY_OK)
+        return rc;
+    store_lead l = {0, msg_id, m->g->id, 0, m->t.intent_name, m->t.category_name, cl->at, case_id};
     *opened = 1;
     return store_lead_open(db, &l, v->lead ? merge : NULL, m->row->sender_id, lead_id, e);
 }
@@ -192,9 +215,6 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
         if (v.why == TRIAGE_OWN)
             continue;
         int opened = 0, wants_reply = v.why == TRIAGE_SAY && v.reply && !m->reply_inline;
-        if (m->t.nnotify > 0 &&
-            (rc = lead(sv, db, m, ids[i], &v, now, &opened, &lead_id, e)) != NY_OK)
-            return rc;
         case_lead cl = {m->g->id,
                         ids[i],
                         now,
@@ -205,7 +225,8 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
                         m->t.intent_name,
                         m->t.category_name,
                         0};
-        if (lead_id && (rc = server_cases_lead(sv, db, lead_id, &cl, e)) != NY_OK)
+        if (m->t.nnotify > 0 &&
+            (rc = lead(sv, db, m, ids[i], &v, &cl, &opened, &lead_id, e)) != NY_OK)
             return rc;
         m->lead_id = lead_id;
         m->message_id = ids[i];
@@ -215,17 +236,19 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
         store_target grp;
         if ((rc = store_group_target(db, m->g->id, &grp, e)) != NY_OK)
             return rc;
-        if (opened && (rc = notify(fx, db, m, ids[i], &grp, wall, e)) != NY_OK)
-            return rc;
+        fx_out o;
+        o.n = 0;
+        if (opened)
+            notify(&o, m, ids[i], &grp);
         if (wants_reply && grp.channel[0]) {
-            char key[64];
-            snprintf(key, sizeof key, "r:%lld", (long long)ids[i]);
-            const char *who[] = {m->row->sender_id};
-            outbox_item it = {key,  "reply", grp.channel, grp.target, grp.group,     0,
-                              NULL, v.reply, who,         1,          m->t.priority, 0};
-            if ((rc = queue(fx, db, &it, wall, e)) != NY_OK)
-                return rc;
+            size_t j = o.n++;
+            snprintf(o.keys[j], sizeof o.keys[j], "r:%lld", (long long)ids[i]);
+            o.who[0] = m->row->sender_id;
+            o.it[j] = (outbox_item){o.keys[j], "reply", grp.channel, grp.target, grp.group,     0,
+                                    NULL,      v.reply, o.who,       1,          m->t.priority, 0};
         }
+        if (o.n && (rc = queue(fx, db, &o, wall, e)) != NY_OK)
+            return rc;
     }
     return NY_OK;
 }

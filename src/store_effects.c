@@ -109,16 +109,21 @@ int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, 
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e)
 {
-    store_val p[] = {SV_INT(l->message_id), SV_INT(l->unit_id),    SV_TEXT(l->intent),
-                     SV_TEXT(l->category),  SV_INT(l->created_at), SV_TEXT(merge_key),
+    store_val p[] = {SV_INT(l->message_id),
+                     SV_INT(l->unit_id),
+                     SV_TEXT(l->intent),
+                     SV_TEXT(l->category),
+                     SV_INT(l->created_at),
+                     SV_TEXT(merge_key),
+                     l->case_id ? SV_INT(l->case_id) : SV_NULL,
                      SV_INT(l->group_id)};
     int64_t id;
     int rc = store_sql_int(s,
                            "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
-                           " created_at, merge_key, reporters) SELECT ?, id, COALESCE(NULLIF("
-                           "CAST(? AS BIGINT), 0), unit_id), ?, ?, ?, ?, 1 FROM chat_groups"
-                           " WHERE id = ? RETURNING id",
-                           p, 7, &id, e);
+                           " created_at, merge_key, reporters, case_id) SELECT ?, id,"
+                           " COALESCE(NULLIF(CAST(? AS BIGINT), 0), unit_id), ?, ?, ?, ?, 1,"
+                           " CAST(? AS BIGINT) FROM chat_groups WHERE id = ? RETURNING id",
+                           p, 8, &id, e);
     if (rc == NY_ENOTFOUND)
         return ny_err_set(e, NY_ENOTFOUND, "no chat group %lld", (long long)l->group_id);
     if (rc != NY_OK)

@@ -35,6 +35,7 @@ static void row_of(const store_row *row, store_outbox_row *r)
 struct each {
     int (*fn)(void *ctx, const store_outbox_row *r);
     void *ctx;
+    long n; /* rows seen */
 };
 
 static int on_row(void *ctx, const store_row *row)
@@ -42,6 +43,7 @@ static int on_row(void *ctx, const store_row *row)
     struct each *x = ctx;
     store_outbox_row r;
     row_of(row, &r);
+    x->n++;
     return x->fn(x->ctx, &r);
 }
 
@@ -68,20 +70,78 @@ int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *
     return NY_OK;
 }
 
+int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *inserted, ny_err *e)
+{
+    enum { COLS_PUT = 8, CHUNK = 16 };
+    static const char head[] = "INSERT INTO outbox(idem_key, kind, channel, target, payload,"
+                               " priority, next_at, created_at, status) VALUES";
+    static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?, 'pending')";
+    *inserted = 0;
+    for (size_t at = 0; at < n;) {
+        size_t k = n - at < CHUNK ? n - at : CHUNK;
+        char sql[sizeof head + CHUNK * sizeof row + 64];
+        store_val p[CHUNK * COLS_PUT];
+        size_t used = (size_t)snprintf(sql, sizeof sql, "%s", head);
+        for (size_t i = 0; i < k; i++) {
+            const store_outbox_row *x = &r[at + i];
+            used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", i ? ", " : " ", row);
+            store_val v[COLS_PUT] = {SV_TEXT(x->key),    SV_TEXT(x->kind),     SV_TEXT(x->channel),
+                                     SV_TEXT(x->target), SV_TEXT(x->payload),  SV_INT(x->priority),
+                                     SV_INT(x->next_at), SV_INT(x->created_at)};
+            memcpy(p + i * COLS_PUT, v, sizeof v);
+        }
+        snprintf(sql + used, sizeof sql - used, " ON CONFLICT(idem_key) DO NOTHING");
+        long changed = 0;
+        int rc = store_sql(s, sql, p, (int)(k * COLS_PUT), NULL, NULL, &changed, e);
+        if (rc != NY_OK)
+            return rc;
+        *inserted += changed;
+        at += k;
+    }
+    return NY_OK;
+}
+
+/* One claim statement over the rows that where selects (its parameters
+ * from p[2] on), in order, at most max; x->n counts the rows claimed. */
+static int claim_some(store *s, const char *where, int pg, store_val *p, int np, int max,
+                      struct each *x, ny_err *e)
+{
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "UPDATE outbox SET status = 'sending', claimed_by = ?, lease_until = ?"
+             " WHERE id IN (SELECT id FROM outbox WHERE %s LIMIT ?%s) RETURNING " COLS,
+             where, pg ? " FOR UPDATE SKIP LOCKED" : "");
+    p[np] = SV_INT(max);
+    return store_sql(s, sql, p, np + 1, on_row, x, NULL, e);
+}
+
 int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
                        int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e)
 {
     int pg = strcmp(store_engine(s), "postgresql") == 0;
-    char sql[640];
-    snprintf(sql, sizeof sql,
-             "UPDATE outbox SET status = 'sending', claimed_by = ?, lease_until = ?"
-             " WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_at <= ?)"
-             " OR (status = 'sending' AND lease_until <= ?)"
-             " ORDER BY priority, next_at, id LIMIT ?%s) RETURNING " COLS,
-             pg ? " FOR UPDATE SKIP LOCKED" : "");
-    store_val p[] = {SV_TEXT(node), SV_INT(now + lease_s), SV_INT(now), SV_INT(now), SV_INT(max)};
-    struct each x = {fn, ctx};
-    return store_sql(s, sql, p, 5, on_row, &x, NULL, e);
+    struct each x = {fn, ctx, 0};
+    /* rows whose lease ran out first (a node died holding them: the
+     * oldest work), then pending rows one priority at a time, each a range
+     * of the outbox_claim index read in order */
+    store_val p[5] = {SV_TEXT(node), SV_INT(now + lease_s), SV_INT(now)};
+    int rc = store_begin(s, e); /* one commit (one flush) for the claim */
+    if (rc == NY_OK)
+        rc = claim_some(s,
+                        "status = 'sending' AND lease_until <= ?"
+                        " ORDER BY priority, next_at, id",
+                        pg, p, 3, max, &x, e);
+    for (int prio = 0; prio <= 3 && rc == NY_OK && x.n < max; prio++) {
+        p[3] = SV_INT(prio);
+        rc = claim_some(s,
+                        "status = 'pending' AND next_at <= ? AND priority = ?"
+                        " ORDER BY next_at, id",
+                        pg, p, 4, max - (int)x.n, &x, e);
+    }
+    if (rc == NY_OK)
+        return store_commit(s, e);
+    ny_err e2;
+    store_rollback(s, &e2);
+    return rc;
 }
 
 int store_outbox_finish(store *s, int64_t id, const char *node, const char *status, int attempts,
@@ -134,7 +194,7 @@ int store_outbox_list(store *s, const char *status, long limit, long offset,
     if (rc != NY_OK)
         return rc;
     *total = (long)n;
-    struct each x = {fn, ctx};
+    struct each x = {fn, ctx, 0};
     return store_sql(s,
                      "SELECT " COLS " FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR status = ?)"
                      " ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -221,13 +281,20 @@ static int rate_take(store *s, const char *target, int k, int per_minute, int64_
 int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
                            int *taken, int64_t *next_ms, ny_err *e)
 {
+    return store_outbox_rate_take_batch(s, &target, &k, 1, per_minute, now_ms, taken, next_ms, e);
+}
+
+int store_outbox_rate_take_batch(store *s, const char *const *targets, const int *k, size_t n,
+                                 int per_minute, int64_t now_ms, int *taken, int64_t *next_ms,
+                                 ny_err *e)
+{
     if (per_minute < 1)
         return ny_err_set(e, NY_EINVAL, "rate limit %d is not positive", per_minute);
-    k = k < 1 ? 1 : k > per_minute ? per_minute : k;
     int rc = store_begin(s, e);
-    if (rc != NY_OK)
-        return rc;
-    rc = rate_take(s, target, k, per_minute, now_ms, taken, next_ms, e);
+    for (size_t i = 0; i < n && rc == NY_OK; i++) {
+        int ki = k[i] < 1 ? 1 : k[i] > per_minute ? per_minute : k[i];
+        rc = rate_take(s, targets[i], ki, per_minute, now_ms, &taken[i], &next_ms[i], e);
+    }
     if (rc == NY_OK)
         return store_commit(s, e);
     ny_err e2;

@@ -31,12 +31,20 @@ typedef struct store_outbox_row {
  * *fresh becomes 0 and *id_out the existing row's id. */
 int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *fresh, ny_err *e);
 
-/* Claims up to max due rows for node until now + lease_s: pending rows
- * whose next_at has come and sending rows whose lease ran out, lowest
- * priority number first, then oldest next_at. Calls fn for each (status
- * "sending"). One statement: on PostgreSQL rows locked by another node's
- * claim are skipped (FOR UPDATE SKIP LOCKED), on SQLite the write lock
- * serialises claims. */
+/* Inserts the n rows r[] as store_outbox_put does each, in one statement
+ * per 16 rows and without reading ids back; a key already present inserts
+ * nothing for that row. *inserted counts the rows inserted. */
+int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *inserted,
+                           ny_err *e);
+
+/* Claims up to max due rows for node until now + lease_s: sending rows
+ * whose lease ran out first, then pending rows whose next_at has come,
+ * lowest priority number first, then oldest next_at. Calls fn for each
+ * (status "sending"). One transaction (not inside another) of up to five
+ * short statements, each reading only the rows it takes (index
+ * outbox_claim): on PostgreSQL rows locked by another node's claim are
+ * skipped (FOR UPDATE SKIP LOCKED), on SQLite the write lock serialises
+ * claims. The rows handed to fn are claimed only once it has committed. */
 int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
                        int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e);
 
@@ -71,6 +79,14 @@ int store_outbox_retry(store *s, int64_t id, int64_t now, ny_err *e);
  * limit, and the window survives restarts. */
 int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
                            int *taken, int64_t *next_ms, ny_err *e);
+
+/* store_outbox_rate_take for n targets in one transaction (the rows one
+ * turn of the delivery worker claimed), in order: a later take for the same
+ * target sees the slots of an earlier one. taken[i] and next_ms[i] as
+ * store_outbox_rate_take gives them; on an error nothing is taken. */
+int store_outbox_rate_take_batch(store *s, const char *const *targets, const int *k, size_t n,
+                                 int per_minute, int64_t now_ms, int *taken, int64_t *next_ms,
+                                 ny_err *e);
 
 /* Rows waiting (pending or sending) and dead. */
 int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e);
@@ -115,8 +131,9 @@ int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, 
                          ny_err *e);
 
 /* Opens a lead for message l->message_id (group, unit — 0 for the group's
- * own —, intent, category, created_at read) under merge_key (may be NULL) with one reporter, and
- * lists the message as its first report by sender_id. */
+ * own —, intent, category, created_at and case_id — 0 for none yet — read)
+ * under merge_key (may be NULL) with one reporter, and lists the message as
+ * its first report by sender_id. */
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e);
 

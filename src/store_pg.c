@@ -125,6 +125,7 @@ void pg_revive(struct pg *h)
         return;
     PQreset(h->conn);
     h->nprepared = 0;
+    pg_sql_forget(h);
 }
 
 int pg_run(struct pg *h, const char *sql, int n, const char *const *vals, PGresult **out, ny_err *e,
@@ -389,6 +390,7 @@ static void pg_close(void *impl)
         return;
     PQclear(h->job);
     PQfinish(h->conn);
+    pg_sql_forget(h);
     free(h);
 }
 

@@ -20,14 +20,32 @@
 /* Statements prepared on one connection, at most (the driver has about 65). */
 #define PG_MAX_STMT 128
 
+/* Portable texts (store_sql) prepared on one connection, at most; later
+ * new texts run unprepared. */
+#define PG_SQL_CACHE 256
+
+/* A store_sql text prepared as "nys<index>": its hash, the text and its
+ * number of parameters. */
+struct pg_sql_slot {
+    uint64_t hash;
+    char *sql;
+    int nparams;
+};
+
 /* The driver handle behind a PostgreSQL store: one connection. */
 struct pg {
     PGconn *conn;
     int in_tx;                         /* a store_begin() transaction is open */
     const char *prepared[PG_MAX_STMT]; /* SQL texts prepared as "ny<index>" */
     int nprepared;
+    struct pg_sql_slot sql[PG_SQL_CACHE]; /* store_sql texts prepared (store_pg_sql.c) */
+    int nsql;
     PGresult *job; /* holds the strings of the last claim */
 };
+
+/* Forgets the store_sql texts prepared on the connection (after a
+ * reconnect, and at close). */
+void pg_sql_forget(struct pg *h);
 
 /* Runs the static SQL text sql (prepared on this connection on first use,
  * keyed by the pointer) with n text parameters (NULL = SQL NULL). On success

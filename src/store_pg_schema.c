@@ -357,6 +357,9 @@ const char *const store_pg_migrations[] = {
     " address_id text NOT NULL DEFAULT '',"
     " created_at bigint NOT NULL);"
     "CREATE INDEX cases_opened ON cases(opened_at);",
+    /* 11: the outbox in claim order (see store_sqlite_schema.c) */
+    "DROP INDEX outbox_due;"
+    "CREATE INDEX outbox_claim ON outbox(status, priority, next_at, id);",
 };
 
 const int store_pg_migration_count =

@@ -2,9 +2,15 @@
  *
  * Rewrites the portable text's '?' placeholders to $1, $2 ... (leaving
  * quoted literals and identifiers alone), sends integer parameters as
- * decimal text, and runs the statement with PQexecParams: one round trip,
- * unprepared, so texts built at run time (search filters) are as safe as
- * fixed ones. Rows reach the callback as the server's text values. */
+ * decimal text, and runs the statement. A text is prepared on the
+ * connection the first time it runs (one extra round trip) and kept,
+ * keyed by its content, so the fixed texts of the ingest effects, the
+ * outbox and the staff API are parsed and planned once per connection and
+ * then cost one round trip with no parsing; once PG_SQL_CACHE texts are
+ * prepared, new ones run unprepared with PQexecParams. Values always
+ * travel as parameters, never in the text, so texts built at run time
+ * (search filters) are as safe as fixed ones. Rows reach the callback as
+ * the server's text values. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +48,74 @@ static char *placeholders(const char *sql, int *count)
     return out;
 }
 
+void pg_sql_forget(struct pg *h)
+{
+    for (int i = 0; i < h->nsql; i++)
+        free(h->sql[i].sql);
+    h->nsql = 0;
+}
+
+static uint64_t hash_of(const char *s)
+{
+    uint64_t x = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        x = (x ^ (unsigned char)*s) * 1099511628211ULL;
+    return x;
+}
+
+/* The slot of sql prepared on h (its statement "nys<slot>") in *slot:
+ * found, or prepared now; -1 when the cache is full (run it unprepared).
+ * *count gets its number of parameters; a text whose count is not n is
+ * not prepared. NY_OK, or the failed prepare's code. */
+static int prepared(struct pg *h, const char *sql, int n, int *slot, int *count, ny_err *e)
+{
+    uint64_t x = hash_of(sql);
+    *slot = -1;
+    for (int i = 0; i < h->nsql; i++)
+        if (h->sql[i].hash == x && strcmp(h->sql[i].sql, sql) == 0) {
+            *count = h->sql[i].nparams;
+            *slot = i;
+            return NY_OK;
+        }
+    if (h->nsql == PG_SQL_CACHE)
+        return NY_OK;
+    char *copy = strdup(sql), *text = placeholders(sql, count), name[16];
+    if (!copy || !text) {
+        free(copy);
+        free(text);
+        return ny_err_set(e, NY_ERR, "out of memory");
+    }
+    if (*count != n) {
+        free(copy);
+        free(text);
+        return NY_OK; /* refused by the caller */
+    }
+    snprintf(name, sizeof name, "nys%d", h->nsql);
+    PGresult *p = PQprepare(h->conn, name, text, 0, NULL);
+    free(text);
+    if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+        int rc = pg_error(h, p, e, "query failed");
+        PQclear(p);
+        free(copy);
+        return rc;
+    }
+    PQclear(p);
+    h->sql[h->nsql] = (struct pg_sql_slot){x, copy, *count};
+    *slot = h->nsql++;
+    return NY_OK;
+}
+
 int pg_sql(void *impl, const char *sql, const store_val *params, int n,
            int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e)
 {
     struct pg *h = impl;
-    int count;
-    char *text = placeholders(sql, &count);
-    if (!text)
+    int count = 0;
+    char *text = NULL;
+    pg_revive(h);
+    int slot, rc = prepared(h, sql, n, &slot, &count, e);
+    if (rc != NY_OK)
+        return rc;
+    if (slot < 0 && !(text = placeholders(sql, &count)))
         return ny_err_set(e, NY_ERR, "out of memory");
     if (count != n) {
         free(text);
@@ -70,13 +137,19 @@ int pg_sql(void *impl, const char *sql, const store_val *params, int n,
             vals[i] = params[i].s;
         }
     }
-    pg_revive(h);
-    PGresult *r = PQexecParams(h->conn, text, n, NULL, vals, NULL, NULL, 0);
+    PGresult *r;
+    if (slot >= 0) {
+        char name[16];
+        snprintf(name, sizeof name, "nys%d", slot);
+        r = PQexecPrepared(h->conn, name, n, vals, NULL, NULL, 0);
+    } else {
+        r = PQexecParams(h->conn, text, n, NULL, vals, NULL, NULL, 0);
+    }
     free(text);
     free(vals);
     free(nums);
     ExecStatusType st = PQresultStatus(r);
-    int rc = NY_OK;
+    rc = NY_OK;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = pg_error(h, r, e, "query failed");
         PQclear(r);

@@ -379,6 +379,13 @@ const char *const store_sqlite_migrations[] = {
     " address_id TEXT NOT NULL DEFAULT '',"
     " created_at INTEGER NOT NULL) STRICT;"
     "CREATE INDEX cases_opened ON cases(opened_at);",
+    /* 11: the outbox in claim order. A claim takes pending rows by priority,
+     * then due time, then id (store_outbox_claim, one priority at a time),
+     * so the index serves each as a range read in order that stops at the
+     * rows it takes, where outbox_due made every claim sort every due row.
+     * It also serves what outbox_due served (rows by status). */
+    "DROP INDEX outbox_due;"
+    "CREATE INDEX outbox_claim ON outbox(status, priority, next_at, id);",
 };
 
 const int store_sqlite_migration_count =

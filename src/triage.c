@@ -676,21 +676,28 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
     r->norm = t;
     r->norm_len = tl;
     static const int EMERGENCY = 3, CONSULT = 0, HELP = 1, OTHER = 5; /* domain_intents order */
+    /* the category model's scores */
+    float sc[MODEL_MAX_CLASSES];
     if (tl == 0) { /* nothing left to read (empty, blank, control characters only) */
         r->intent = OTHER;
         r->category = NONE;
     } else if (en->joint) {
         int best[2];
-        model_joint_predict(en->joint, ws->mi, t, tl, ws->extra, nf, best, NULL, NULL);
+        model_joint_predict(en->joint, ws->mi, t, tl, ws->extra, nf, best, NULL, sc);
         r->intent = en->intent_map[best[0]];
         r->category = en->category_map[best[1]];
     } else {
         r->intent = en->intent_map[model_predict(en->intent_m, ws->mi, t, tl, ws->extra, nf, NULL)];
         r->category =
-            en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, NULL)];
+            en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, sc)];
     }
     if (r->intent == OTHER && tl && model_ws_chars(ws->mi) <= MODEL_CHATTER_CHARS)
         r->category = NONE; /* chatter has no domain (as `nuanyang eval` scores it) */
+    else if (r->category == NONE && tl && model_ws_chars(ws->mi) > MODEL_CHATTER_CHARS &&
+             ((r->intent != OTHER && r->intent != HELP) ||
+              model_ws_chars(ws->mi) > MODEL_NONE_CHARS)) /* no chatter: it has a domain */
+        r->category = en->category_map[model_best_except(en->category_m, sc, model_ws_chars(ws->mi),
+                                                         model_label_index(en->category_m, "无"))];
     if (tl && en->long_m && model_ws_chars(ws->mi) > MODEL_SHORT_CHARS) /* an appeal */
         r->category = en->long_map[model_predict(en->long_m, ws->ml, t, tl, NULL, 0, NULL)];
     r->overridden = 0;

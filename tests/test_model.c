@@ -5,8 +5,9 @@
  * trip and for refusing damaged files; the emergency rule for cues, blockers
  * and the lexicon's urgent flag. A quality regression test trains the intent
  * and category models on 80% of the shared chat messages and the long-text
- * category model on 80% of the shared appeals (stratified, fixed seed, quick
- * fixed-C training) and asserts floors a little below what that split
+ * category model on 80% of the shared appeals plus our own appeals in
+ * data/train (stratified, fixed seed, quick fixed-C training) and asserts
+ * floors a little below what that split
  * measures on the other 20%. Finally the committed models in
  * data/models/ must load and classify a few obvious messages. Runs with the
  * repository root as working directory and reads ../shared/datasets. */
@@ -27,8 +28,8 @@
  * measured when they were set (see data/models/README.md). */
 #define INTENT_FLOOR 0.885          /* measured 0.896 */
 #define EMERGENCY_RECALL_FLOOR 0.92 /* measured 0.929 (13 of 14) */
-#define CATEGORY_FLOOR 0.78         /* measured 0.791 */
-#define APPEALS_FLOOR 0.835         /* measured 0.845 (long-text model) */
+#define CATEGORY_FLOOR 0.78         /* measured 0.784 (0.791 with hints at scale 1) */
+#define APPEALS_FLOOR 0.875         /* measured 0.889 (long-text model, our appeals too) */
 
 static size_t features(model_ws *ws, const char *text, const uint32_t **idx, const float **val,
                        const model_clf *m)
@@ -188,12 +189,14 @@ static void test_emergency_rule(void **state)
     assert_int_equal(model_emergency_cue("昨天的事", strlen("昨天的事"), 1), 0);
 }
 
-/* A shared set (CHAT or APPEALS), normalised. */
-static model_dataset load_set(const char *path)
+/* A shared set (CHAT or APPEALS), followed by the files of directory extra
+ * when it is not NULL, normalised. */
+static model_dataset load_sets(const char *path, const char *extra)
 {
     model_dataset ds = {0};
     ny_err e;
-    if (model_dataset_read(&ds, path, &e) != NY_OK)
+    if (model_dataset_read(&ds, path, &e) != NY_OK ||
+        (extra && model_dataset_read_dir(&ds, extra, &e) != NY_OK))
         fail_msg("%s", e.msg);
     norm_table *t;
     assert_int_equal(norm_open(&t, &e), NY_OK);
@@ -212,7 +215,7 @@ static model_dataset load_set(const char *path)
 
 static model_dataset load_chat(void)
 {
-    return load_set(CHAT);
+    return load_sets(CHAT, NULL);
 }
 
 static size_t lexicon_extra(void *ctx, const char *text, size_t len, model_extra *out, size_t cap)
@@ -220,10 +223,12 @@ static size_t lexicon_extra(void *ctx, const char *text, size_t len, model_extra
     return model_lexicon_features(ctx, text, len, out, cap, NULL);
 }
 
-/* Trains task on the folds other than 0 of 5 and scores fold 0, the category
+/* Trains task on the folds other than 0 of 5 of the first `shared` examples
+ * of ds plus the examples after them, and scores fold 0; the category
  * model with the hints of data/lexicon.csv and the long-text model with its
- * n-gram floor and class mask, as `nuanyang train` does. */
-static void split_score(const model_dataset *ds, int task, model_scores *s)
+ * n-gram floor and class mask on written appeals only, as `nuanyang train`
+ * does. */
+static void split_score(const model_dataset *ds, size_t shared, int task, model_scores *s)
 {
     size_t n = ds->n;
     int *labels = malloc(n * sizeof *labels), *fold = malloc(n * sizeof *fold);
@@ -238,13 +243,15 @@ static void split_score(const model_dataset *ds, int task, model_scores *s)
         lens[i] = ds->ex[i].len;
     }
     ny_err e;
-    assert_int_equal(model_folds(labels, n, 5, 7u, fold, &e), NY_OK);
+    assert_int_equal(model_folds(labels, shared, 5, 7u, fold, &e), NY_OK);
+    int lng = task == MODEL_TASK_CATEGORY_LONG;
     for (size_t i = 0; i < n; i++)
-        train_labels[i] = fold[i] == 0 ? -1 : labels[i];
+        train_labels[i] = i < shared && fold[i] == 0     ? -1
+                          : lng && ds->ex[i].intent >= 0 ? -1 /* a chat message */
+                                                         : labels[i];
     model_lexicon *lx = NULL;
     if (task == MODEL_TASK_CATEGORY && model_lexicon_load("data/lexicon.csv", &lx, &e) != NY_OK)
         fail_msg("%s", e.msg);
-    int lng = task == MODEL_TASK_CATEGORY_LONG;
     model_train_opts o = {.spec = model_task_spec(task),
                           .labels = task == MODEL_TASK_INTENT ? domain_intents : domain_categories,
                           .safety_class = -1,
@@ -261,7 +268,7 @@ static void split_score(const model_dataset *ds, int task, model_scores *s)
     assert_int_equal(model_ws_new(model_get_spec(m), &ws, &e), NY_OK);
     size_t k = 0;
     int em = model_label_index(m, "emergency");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < shared; i++) {
         if (fold[i] != 0)
             continue;
         model_extra ex[MODEL_MAX_EXTRA];
@@ -291,18 +298,20 @@ static void test_quality_floor(void **state)
     model_dataset ds = load_chat();
     assert_true(ds.n > 1000);
     model_scores s;
-    split_score(&ds, MODEL_TASK_INTENT, &s);
+    split_score(&ds, ds.n, MODEL_TASK_INTENT, &s);
     print_message("intent held-out macro-F1 %.4f, emergency recall %.3f precision %.3f\n",
                   s.macro_f1, s.recall[3], s.precision[3]);
     assert_true(s.macro_f1 >= INTENT_FLOOR);
     assert_true(s.recall[3] >= EMERGENCY_RECALL_FLOOR);
-    split_score(&ds, MODEL_TASK_CATEGORY, &s);
+    split_score(&ds, ds.n, MODEL_TASK_CATEGORY, &s);
     print_message("category held-out macro-F1 %.4f\n", s.macro_f1);
     assert_true(s.macro_f1 >= CATEGORY_FLOOR);
     model_dataset_free(&ds);
-    ds = load_set(APPEALS);
-    assert_true(ds.n > 900);
-    split_score(&ds, MODEL_TASK_CATEGORY_LONG, &s);
+    ds = load_sets(APPEALS, "data/train"); /* the shared appeals, then our own data */
+    model_dataset shared = load_sets(APPEALS, NULL);
+    assert_true(shared.n > 900 && ds.n > shared.n);
+    split_score(&ds, shared.n, MODEL_TASK_CATEGORY_LONG, &s);
+    model_dataset_free(&shared);
     print_message("appeals category held-out macro-F1 %.4f (无 predicted %zu times)\n", s.macro_f1,
                   s.cm[0][7] + s.cm[1][7] + s.cm[2][7] + s.cm[3][7] + s.cm[4][7] + s.cm[5][7] +
                       s.cm[6][7]);

@@ -3,15 +3,16 @@
  *
  * Queueing by URL, by group and by staff account (targets resolved, a
  * missing target queues nothing), one row per idempotency key, refusals of
- * bad items, claims in priority order with leases that expire and lose the
- * first claim its say, the end of an attempt (sent, retry, dead), the
- * dead-letter list and its retry, release of a node's claims, the
- * retention of sent rows (by the store call and by a running worker), leads
- * opened and joined under a merge key; and the pure parts of sending:
- * requests per channel (signed DingTalk URL, secret fragment never sent,
- * long WeCom texts split), the judgement of robot answers, and the
- * sliding-minute limit per target, kept in the store and shared by
- * concurrent handles. */
+ * bad items, several items in one statement with the bad ones left out,
+ * claims in priority order (a row not yet due holding back no other) with
+ * leases that expire and lose the first claim its say, the end of an
+ * attempt (sent, retry, dead), the dead-letter list and its retry, release
+ * of a node's claims, the retention of sent rows (by the store call and by
+ * a running worker), leads opened and joined under a merge key; and the
+ * pure parts of sending: requests per channel (signed DingTalk URL, secret
+ * fragment never sent, long WeCom texts split), the judgement of robot
+ * answers, and the sliding-minute limit per target, kept in the store and
+ * shared by concurrent handles. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,80 @@ static void test_retention(void **state)
     store_close(s);
 }
 
+static void test_enqueue_batch(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = seeded("ob_batch");
+    const char *who[] = {"u1"};
+    outbox_item it[] = {
+        {"n:7:0", "notify", NULL, NULL, NULL, 0, "gw1", "新线索", NULL, 0, 1, 0},
+        {"n:7:1", "notify", NULL, NULL, NULL, 0, "gw2", "新线索", NULL, 0, 1, 0}, /* no target */
+        {"n:7:2", "notify", NULL, NULL, NULL, 0, "nobody", "新线索", NULL, 0, 1, 0},
+        {"n:7:3", "notify", "webhook", "ftp://x", NULL, 0, NULL, "新线索", NULL, 0, 1, 0},
+        {"r:7", "reply", NULL, NULL, NULL, group_id, NULL, "您好", who, 1, 1, 0}};
+    int item_rc[5];
+    long queued = -1;
+    MUST(outbox_enqueue_batch(s, it, 5, 100, item_rc, &queued, &e));
+    assert_int_equal(queued, 2); /* gw1 and the group; the bad ones are left out */
+    assert_int_equal(item_rc[0], NY_OK);
+    assert_int_equal(item_rc[1], NY_OK);
+    assert_int_equal(item_rc[2], NY_ENOTFOUND);
+    assert_int_equal(item_rc[3], NY_EINVAL);
+    assert_int_equal(item_rc[4], NY_OK);
+    MUST(outbox_enqueue_batch(s, it, 5, 101, item_rc, &queued, &e));
+    assert_int_equal(queued, 0); /* the same keys again queue nothing */
+    struct got g = {0};
+    long total = 0;
+    MUST(store_outbox_list(s, NULL, 10, 0, collect, &g, &total, &e));
+    assert_int_equal(total, 2);
+    assert_string_equal(g.key[0], "r:7"); /* newest first */
+    assert_string_equal(g.payload[0],
+                        "{\"text\":\"您好\",\"group\":\"wr-1\",\"mentions\":[\"u1\"]}");
+    assert_string_equal(g.key[1], "n:7:0");
+    assert_string_equal(g.target[1], "http://127.0.0.1:9/staff/gw1");
+    outbox_item many[OUTBOX_BATCH_MAX + 1];
+    assert_int_equal(outbox_enqueue_batch(s, many, OUTBOX_BATCH_MAX + 1, 100, item_rc, &queued, &e),
+                     NY_EINVAL);
+    store_close(s);
+}
+
+/* Claims read the rows they take in claim order: an urgent row that is
+ * not due yet does not hold back due rows of lower priority, and a row
+ * whose lease ran out comes first. */
+static void test_claim_order(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = seeded("ob_claim_order");
+    const char *keys[] = {"later-urgent", "due-low", "due-normal", "due-urgent", "due-normal2"};
+    int prio[] = {0, 3, 2, 0, 2};
+    int64_t not_before[] = {500, 0, 0, 0, 0}, id[5];
+    for (int i = 0; i < 5; i++) {
+        outbox_item it = {keys[i], "reply", NULL, NULL, NULL,    group_id,
+                          NULL,    "t",     NULL, 0,    prio[i], not_before[i]};
+        MUST(outbox_enqueue(s, &it, 100 + i, &id[i], NULL, &e));
+    }
+    struct got g = {0};
+    MUST(store_outbox_claim(s, "node-a", 200, 30, 1, collect, &g, &e));
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.id[0], id[3]); /* the due urgent one */
+    MUST(store_outbox_finish(s, id[3], "node-a", "sent", 1, 200, 0, NULL, &e));
+    struct got h = {0};
+    MUST(store_outbox_claim(s, "node-b", 210, 30, 1, collect, &h, &e));
+    assert_int_equal(h.id[0], id[2]); /* normal before low */
+    struct got x = {0};
+    MUST(store_outbox_claim(s, "node-a", 250, 30, 2, collect, &x, &e));
+    assert_int_equal(x.n, 2); /* node-b's lease ran out at 240: its row first, then normal */
+    assert_int_equal(x.id[0], id[2]);
+    assert_int_equal(x.id[1], id[4]);
+    struct got rest = {0};
+    MUST(store_outbox_claim(s, "node-a", 260, 30, 5, collect, &rest, &e));
+    assert_int_equal(rest.n, 1); /* the low one; later-urgent waits for 500 */
+    assert_int_equal(rest.id[0], id[1]);
+    store_close(s);
+}
+
 static void test_leads(void **state)
 {
     (void)state;
@@ -440,6 +515,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enqueue),       cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_enqueue_batch), cmocka_unit_test(test_claim_order),
         cmocka_unit_test(test_leads),         cmocka_unit_test(test_build_and_judge),
         cmocka_unit_test(test_minute_window), cmocka_unit_test(test_minute_window_shared),
         cmocka_unit_test(test_retention),

@@ -147,7 +147,10 @@ static void test_sql_basics(void **state)
     store_close(s);
 }
 
-/* More distinct texts than the statement cache holds, each run twice. */
+/* More distinct texts than the statement cache holds (SQLite's 48,
+ * PostgreSQL's PG_SQL_CACHE of 256), each run twice: the later ones run
+ * unprepared. A text that cannot be prepared fails and leaves the cache
+ * working. */
 static void test_sql_many_texts(void **state)
 {
     (void)state;
@@ -155,13 +158,19 @@ static void test_sql_many_texts(void **state)
     store *s = tu_open_fresh("sqlmany");
     char sql[100];
     for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < 120; i++) {
+        for (int i = 0; i < 300; i++) {
             int64_t v = -1;
             snprintf(sql, sizeof sql, "SELECT %d + ?", i);
             MUST(store_sql_int(s, sql, (store_val[]){SV_INT(round)}, 1, &v, &e));
             assert_int_equal(v, i + round);
         }
     }
+    assert_int_not_equal(store_sql(s, "SELEC ?", (store_val[]){SV_INT(1)}, 1, NULL, NULL, NULL, &e),
+                         NY_OK);
+    assert_non_null(strstr(e.msg, "query failed"));
+    int64_t v = -1;
+    MUST(store_sql_int(s, "SELECT 7 + ?", (store_val[]){SV_INT(1)}, 1, &v, &e));
+    assert_int_equal(v, 8);
     store_close(s);
 }
 

@@ -350,6 +350,31 @@ static void test_pipeline(void **state)
     assert_string_equal(r.intent_name, "other");
     assert_string_equal(r.category_name, "无");
 
+    /* 无 is for chatter and for help without a public domain: a consultation,
+       report or complaint of more than MODEL_CHATTER_CHARS code points (a
+       short written appeal, polite and ending in thanks) always has one */
+    static const char *const polite[] = {
+        "您好，我上个月反映的问题到现在还没有回复，请问什么时候能处理？麻烦尽快答复，谢谢。",
+        "请问一下各位，这个事情到底归哪个部门管？我们打了好几个电话都说不归他们管，谢谢！",
+        "尊敬的李局长：您好！我们小区门口的路灯坏了一个多月了，麻烦您安排人修一下，万分感谢！",
+    };
+    size_t domain_asked = 0;
+    for (size_t i = 0; i < sizeof polite / sizeof *polite; i++) {
+        run(ws, polite[i], &res, &r);
+        assert_true(model_chars(polite[i], strlen(polite[i])) > MODEL_CHATTER_CHARS);
+        if (strcmp(r.intent_name, "other") && strcmp(r.intent_name, "help")) {
+            assert_string_not_equal(r.category_name, "无");
+            domain_asked++;
+        }
+    }
+    assert_true(domain_asked >= 2);
+    /* above MODEL_NONE_CHARS never 无, even read as thanks */
+    static const char thanks[] = "各位领导好，我们厂里已经两个多月没有发工资了，老板也找不到人，"
+                                 "请帮忙过问一下，非常感谢大家！";
+    assert_true(model_chars(thanks, strlen(thanks)) > MODEL_NONE_CHARS);
+    run(ws, thanks, &res, &r);
+    assert_string_not_equal(r.category_name, "无");
+
     /* any bytes: repaired, never an error; empty text */
     static const char bad[] = "\xff\xfe\xc3电梯\xe6\x9d坏了\x00\x01";
     assert_int_equal(triage_message(ws, bad, sizeof bad - 1, NULL, &r, &e), NY_OK);
