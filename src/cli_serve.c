@@ -25,6 +25,7 @@
 
 #include "cli.h"
 #include "domain.h"
+#include "log.h"
 #include "server.h"
 
 #define CMD "serve"
@@ -172,14 +173,16 @@ static int run(const server_opts *o)
     server *sv;
     if (server_start(o, &sv, &e) != NY_OK)
         return cli_fail(CMD, &e);
-    fprintf(stderr,
-            "{\"level\":\"info\",\"msg\":\"listening\",\"url\":\"http://%s:%u\",\"pid\":%ld}\n",
-            o->listen_addr, server_port(sv), (long)getpid());
+    char url[96], pid[24], num[24];
+    snprintf(url, sizeof url, "http://%s:%u", o->listen_addr, server_port(sv));
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    log_event("info", "listening", "url", url, "pid", pid, NULL);
     int sig = 0;
     sigwait(&set, &sig);
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d}\n", sig);
+    snprintf(num, sizeof num, "%d", sig);
+    log_event("info", "stopping", "signal", num, NULL);
     server_stop(sv, 10);
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
+    log_event("info", "stopped", NULL);
     return CLI_OK;
 }
 

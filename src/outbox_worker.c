@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "outbox.h"
+#include "log.h"
 #include "outbox_int.h"
 
 /* Least milliseconds between two claims started by wakes. */
@@ -91,13 +92,9 @@ static int64_t now_ms(void)
 
 static void log_line(const char *msg, int64_t id, const char *why)
 {
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "level", "warn", "msg", msg, "outbox_id",
-                          (json_int_t)id, "error", why ? why : "");
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (s)
-        fprintf(stderr, "%s\n", s);
-    free(s);
-    json_decref(j);
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)id);
+    log_event("warn", msg, "outbox_id", id ? num : NULL, "error", why, NULL);
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)

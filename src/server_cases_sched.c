@@ -34,6 +34,7 @@
 
 #include "case_sched.h"
 #include "domain.h"
+#include "log.h"
 #include "outbox.h"
 #include "server_cases.h"
 #include "store_case.h"
@@ -212,18 +213,18 @@ static void *run(void *arg)
         ny_err e;
         ny_err_clear(&e);
         if (!db && store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &db, &e) != NY_OK) {
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"case scheduler: %s\"}\n", e.msg);
+            log_event("error", "case scheduler: cannot open the database", "error", e.msg, NULL);
             db = NULL;
         }
         case_sched_stats s = {0};
         int64_t now = server_now(sv);
         int rc = db ? case_sched_pass(db, st->sla, now, CASE_SCHED_MAX, &s, &e) : NY_OK;
         if (rc != NY_OK)
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"case scheduler: %s\"}\n", e.msg);
+            log_event("error", "case scheduler pass failed", "error", e.msg, NULL);
         if (db && digest_tick(db, st->sla, now, worker, &last_digest, &e) != NY_OK)
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"daily digest: %s\"}\n", e.msg);
+            log_event("error", "daily digest failed", "error", e.msg, NULL);
         if (db && server_cases_feed_poll(sv, db, &st->feed, &e) != NY_OK)
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"case events: %s\"}\n", e.msg);
+            log_event("error", "case events not read", "error", e.msg, NULL);
         long done = s.reminded + s.escalated + s.overdue + s.skipped;
         if (done == 0 || rc != NY_OK) /* after a busy pass the next follows at once */
             nap(st);
@@ -249,7 +250,7 @@ int server_cases_start(server *sv, ny_err *e)
     ny_err why;
     if (store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &db, &why) != NY_OK ||
         server_cases_feed_poll(sv, db, &st->feed, &why) != NY_OK)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"case events: %s (retried)\"}\n", why.msg);
+        log_event("warn", "case events not read (retried)", "error", why.msg, NULL);
     store_close(db);
     if (pthread_create(&st->thread, NULL, run, sv) != 0)
         return ny_err_set(e, NY_ERR, "cannot start the case scheduler thread");

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "server_int.h"
+#include "log.h"
 #include "store_wal.h"
 
 /* How often the checkpoint thread copies the WAL while commits come in. */
@@ -92,9 +93,7 @@ static void *checkpointer(void *arg)
         if (store_wal_checkpoint(c->ckpt_db, NULL, NULL, &e) == NY_OK)
             atomic_fetch_add(&c->checkpoints, 1);
         else /* the next turn tries again; a commit never waits for it */
-            fprintf(stderr,
-                    "{\"level\":\"warn\",\"msg\":\"WAL checkpoint failed\",\"error\":\"%s\"}\n",
-                    e.msg);
+            log_event("warn", "WAL checkpoint failed", "error", e.msg, NULL);
         pthread_mutex_lock(&c->ckpt_mu);
     }
     pthread_mutex_unlock(&c->ckpt_mu);

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "case_feedback.h"
+#include "log.h"
 #include "outbox.h"
 #include "server_cases.h"
 #include "server_int.h"
@@ -151,9 +152,7 @@ static int queue(server_effects *fx, store *db, const fx_out *o, int64_t now, ny
     int rc = outbox_enqueue_batch(db, o->it, o->n, now, item_rc, &queued, e);
     for (size_t k = 0; rc == NY_OK && k < o->n; k++)
         if (item_rc[k] != NY_OK)
-            fprintf(stderr,
-                    "{\"level\":\"warn\",\"msg\":\"outbound message skipped\",\"key\":\"%s\"}\n",
-                    o->it[k].key);
+            log_event("warn", "outbound message skipped", "key", o->it[k].key, NULL);
     fx->queued += queued;
     return rc;
 }

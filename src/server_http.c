@@ -20,6 +20,7 @@
 
 #include "domain.h"
 #include "jbuf.h"
+#include "log.h"
 #include "server_int.h"
 
 const double server_buckets[SERVER_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -401,13 +402,13 @@ int server_http_start(server *sv, ny_err *e)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n < 1 ? 16 : n > 4 ? 64 : 16 * (unsigned)n;
     }
-    sv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
-                                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
-                                  0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR,
-                                  (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                  MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_done, sv, MHD_OPTION_END);
+    sv->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
     if (!sv->daemon)
         return ny_err_set(e, NY_EUNAVAIL, "cannot listen on %s:%u (address in use?)",
                           sv->o.listen_addr, sv->o.port);

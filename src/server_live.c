@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "server_int.h"
+#include "log.h"
 #include "store_knowledge.h"
 
 /* Milliseconds between two checks of the database's signature. */
@@ -245,15 +246,6 @@ int server_live_reload(server *sv, store *db, ny_err *e)
 }
 
 /* One JSON line on stderr, like the access log. */
-static void log_error(const char *what, const char *why)
-{
-    json_t *j = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", what, "error", why);
-    char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (line)
-        fprintf(stderr, "%s\n", line);
-    free(line);
-    json_decref(j);
-}
 
 void server_live_refresh(server *sv)
 {
@@ -271,11 +263,11 @@ void server_live_refresh(server *sv)
             int changed = strcmp(sig, l->sig) != 0;
             pthread_mutex_unlock(&l->lock);
             if (changed && server_live_reload(sv, w->db, &e) != NY_OK)
-                log_error("reloading the assistant failed", e.msg);
+                log_event("error", "reloading the assistant failed", "error", e.msg, NULL);
         }
     }
     if (w->gen != atomic_load(&l->gen) && server_live_ws(sv, w, &e) != NY_OK)
-        log_error("a new triage workspace failed", e.msg);
+        log_event("error", "a new triage workspace failed", "error", e.msg, NULL);
 }
 
 long server_live_generation(const server *sv)

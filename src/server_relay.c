@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "server_int.h"
+#include "log.h"
 #include "store_notify.h"
 
 #define RELAY_CHANNEL "nuanyang_events"
@@ -43,16 +44,6 @@ struct server_relay {
     char *queue[RELAY_QUEUE];
     size_t head, count;
 };
-
-static void log_warn(const char *msg, const char *why)
-{
-    json_t *j = json_pack("{s:s, s:s, s:s}", "level", "warn", "msg", msg, "error", why);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (s)
-        fprintf(stderr, "%s\n", s);
-    free(s);
-    json_decref(j);
-}
 
 static void wake(struct server_relay *r)
 {
@@ -163,7 +154,7 @@ static void drain(struct server_relay *r)
             return;
         ny_err e;
         if (store_notify(r->db, RELAY_CHANNEL, p, &e) != NY_OK) {
-            log_warn("event not relayed to other nodes", e.msg);
+            log_event("warn", "event not relayed to other nodes", "error", e.msg, NULL);
             r->listening = 0;
         }
         free(p);
@@ -179,7 +170,7 @@ static void *run(void *arg)
             if (store_listen(r->db, RELAY_CHANNEL, &e) == NY_OK) {
                 r->listening = 1;
             } else {
-                log_warn("cannot listen for other nodes' events", e.msg);
+                log_event("warn", "cannot listen for other nodes' events", "error", e.msg, NULL);
                 struct pollfd p = {r->wake_fd, POLLIN, 0};
                 poll(&p, 1, 1000);
             }
@@ -187,7 +178,7 @@ static void *run(void *arg)
         drain(r);
         if (r->listening &&
             store_notify_wait(r->db, r->wake_fd, 1000, on_payload, r, &e) == NY_EUNAVAIL) {
-            log_warn("lost the connection for other nodes' events", e.msg);
+            log_event("warn", "lost the connection for other nodes' events", "error", e.msg, NULL);
             r->listening = 0;
         }
         uint64_t n;

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "domain.h"
+#include "log.h"
 #include "server_int.h"
 #include "wecom.h"
 
@@ -285,18 +286,8 @@ static int read_json(const char *x, size_t n, wc_msg *m)
 /* Writes one JSON log line saying why a callback message was not stored. */
 static void log_skipped(const char *connector, const wc_msg *m, const char *why)
 {
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "ts", ts, "level", "info",
-                          "msg", "wecom message not stored", "connector", connector, "reason", why,
-                          "msgtype", m->type, "msgid", m->id, "from", m->sender);
-    char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (line)
-        fprintf(stderr, "%s\n", line);
-    free(line);
-    json_decref(j);
+    log_event("info", "wecom message not stored", "connector", connector, "reason", why, "msgtype",
+              m->type, "msgid", m->id, "from", m->sender, NULL);
 }
 
 /* ---- the reply --------------------------------------------------------------- */
