@@ -206,12 +206,21 @@ int cmd_connector(int argc, char **argv)
         else
             printf("key %s\nsecret %s\n", key, secret);
     } else if (toggle >= 0) {
+        /* One write transaction from the start: otherwise the write inside
+         * the find upgrades its read, which SQLite refuses at once, without
+         * waiting, when a running server committed in between. */
         struct toggle t = {s, toggle, &e};
-        int trc = store_connector_find(s, argv[optind], set_disabled, &t, &e);
+        int trc = store_begin(s, &e), began = trc == NY_OK;
+        if (trc == NY_OK)
+            trc = store_connector_find(s, argv[optind], set_disabled, &t, &e);
         if (trc == NY_ENOTFOUND)
             trc = store_open311_client_disable(s, argv[optind], toggle, &e);
         if (trc == NY_ENOTFOUND)
             ny_err_set(&e, trc, "no connector or Open311 client named '%s'", argv[optind]);
+        if (trc == NY_OK)
+            trc = store_commit(s, &e);
+        else if (began)
+            store_rollback(s, NULL);
         if (trc != NY_OK)
             rc = cli_fail(CMD, &e);
     } else if (store_connectors_each(s, on_conn, NULL, &e) != NY_OK ||

@@ -8,10 +8,11 @@
  * is a JSON object whose keys have the meaning of the options of the same
  * name ("listen", "data", "web", "threads", "max_body", "max_connections",
  * "timeout", "outbox_attempts", "outbox_backoff_ms", "outbox_lease",
- * "outbox_rate", "bot_id", "open311"); options on the command line win. The
- * web front end is served from --web DIR, by default the web/ directory
- * beside the data directory (the repository's own when the data directory is
- * found as `triage` finds it). Log lines (JSON, one per line) go to stderr. */
+ * "outbox_rate", "outbox_keep_days", "bot_id", "open311"); options on the
+ * command line win. The web front end is served from --web DIR, by default
+ * the web/ directory beside the data directory (the repository's own when
+ * the data directory is found as `triage` finds it). Log lines (JSON, one
+ * per line) go to stderr. */
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -33,7 +34,7 @@ static const char *const open311_modes[] = {"public", "key", "off", NULL};
 
 /* Settings of the delivery worker, the bot and Open311; -1 / NULL = not given. */
 typedef struct outbound_cfg {
-    long attempts, backoff_ms, lease, rate;
+    long attempts, backoff_ms, lease, rate, keep_days;
     const char *bot_id;
     const char *open311; /* Open311 read mode: public, key or off */
 } outbound_cfg;
@@ -62,6 +63,7 @@ static int help(void)
            "  --outbox-backoff-ms MS  first retry delay ceiling, doubling per failure (1000)\n"
            "  --outbox-lease S    seconds a node holds a claimed outbound message (30)\n"
            "  --outbox-rate N     requests to one target in any minute (20)\n"
+           "  --outbox-keep-days N  delete sent outbound messages N days after sending (7)\n"
            "  --no-outbox         queue outbound messages but let other nodes deliver them\n"
            "  --bot-id ID         the bot's own sender id (its messages are ignored)\n"
            "  --open311 MODE      Open311 reads: public (default), key (need an api_key,\n"
@@ -110,6 +112,7 @@ static int read_config(const char *path, const char **listen, const char **data,
                     : strcmp(key, "outbox_backoff_ms") == 0 ? &ob->backoff_ms
                     : strcmp(key, "outbox_lease") == 0      ? &ob->lease
                     : strcmp(key, "outbox_rate") == 0       ? &ob->rate
+                    : strcmp(key, "outbox_keep_days") == 0  ? &ob->keep_days
                                                             : NULL;
         const char **str = strcmp(key, "listen") == 0    ? listen
                            : strcmp(key, "data") == 0    ? data
@@ -194,6 +197,7 @@ int cmd_serve(int argc, char **argv)
                                          {"outbox-backoff-ms", required_argument, NULL, 'B'},
                                          {"outbox-lease", required_argument, NULL, 'L'},
                                          {"outbox-rate", required_argument, NULL, 'R'},
+                                         {"outbox-keep-days", required_argument, NULL, 'K'},
                                          {"no-outbox", no_argument, NULL, 'N'},
                                          {"bot-id", required_argument, NULL, 'I'},
                                          {"open311", required_argument, NULL, 'O'},
@@ -203,7 +207,7 @@ int cmd_serve(int argc, char **argv)
     long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
     int test_clock = 0, no_outbox = 0;
     const char *test_start = NULL;
-    outbound_cfg ob = {-1, -1, -1, -1, NULL, NULL};
+    outbound_cfg ob = {-1, -1, -1, -1, -1, NULL, NULL};
     int c, rc = CLI_OK;
     optind = 1;
     opterr = 0;
@@ -245,6 +249,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'R':
             rc = number("--outbox-rate", optarg, 1, 1000, &ob.rate);
+            break;
+        case 'K':
+            rc = number("--outbox-keep-days", optarg, 1, 3650, &ob.keep_days);
             break;
         case 'N':
             no_outbox = 1;
@@ -295,7 +302,7 @@ int cmd_serve(int argc, char **argv)
     else if (threads > 64 || max_body > (64L << 20) || max_conn > 100000 || timeout > 3600 ||
              ob.attempts > 100 || ob.backoff_ms > 86400000 || ob.lease > 3600 || ob.rate > 1000 ||
              ob.attempts == 0 || ob.backoff_ms == 0 || (ob.lease >= 0 && ob.lease < 2) ||
-             ob.rate == 0)
+             ob.rate == 0 || ob.keep_days == 0 || ob.keep_days > 3650)
         rc = cli_usage_error(CMD, "a setting of %s is out of range", config ? config : "serve");
     if (rc == CLI_OK) {
         o.threads = threads > 0 ? (unsigned)threads : 0;
@@ -306,6 +313,7 @@ int cmd_serve(int argc, char **argv)
         o.outbox.base_ms = ob.backoff_ms > 0 ? (unsigned)ob.backoff_ms : 0;
         o.outbox.lease_s = ob.lease > 0 ? (unsigned)ob.lease : 0;
         o.outbox.per_minute = ob.rate > 0 ? (unsigned)ob.rate : 0;
+        o.outbox.keep_s = ob.keep_days > 0 ? (unsigned)ob.keep_days * 86400 : 0;
         rc = run(&o);
     }
     json_decref(cfg);

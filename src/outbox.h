@@ -27,7 +27,10 @@
  * multi, keeps every target within a sliding-minute limit (WeCom and
  * DingTalk robots accept 20 a minute), retries failures with exponential
  * backoff and full jitter (robot_retry) and dead-letters a row after the
- * configured number of attempts, keeping the last error. */
+ * configured number of attempts, keeping the last error. Sent rows are
+ * kept for a configurable time (7 days by default) and then deleted by the
+ * worker a few hundred at a time, once a minute; dead letters stay until
+ * they are retried. */
 #ifndef NY_OUTBOX_H
 #define NY_OUTBOX_H
 
@@ -98,6 +101,7 @@ typedef struct outbox_opts {
     unsigned concurrency;  /* rows in flight at once; 0 = 16 */
     unsigned timeout_s;    /* one HTTP request; 0 = 10 (capped below the lease) */
     unsigned poll_ms;      /* how often the table is looked at when idle; 0 = 500 */
+    unsigned keep_s;       /* sent rows are deleted this long after sending; 0 = 7 days */
     const char *node;      /* owner name of this node's claims; NULL = host:pid:random */
 } outbox_opts;
 
@@ -106,7 +110,7 @@ typedef struct outbox_worker outbox_worker;
 /* Checks o (NULL = defaults), opens its own handle on db_uri and starts the
  * worker thread. NY_EINVAL for an option out of range (attempts 1..100,
  * base <= cap <= one day, lease 2..3600 s, per_minute 1..1000, concurrency
- * 1..256), store errors as store_open gives them, NY_ERR when the thread or
+ * 1..256, keep at most 10 years), store errors as store_open gives them, NY_ERR when the thread or
  * libcurl cannot start. */
 int outbox_start(const char *db_uri, const outbox_opts *o, outbox_worker **out, ny_err *e);
 

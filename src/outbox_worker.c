@@ -19,7 +19,10 @@
  * then the row is dead with its last error. A crash leaves claimed rows
  * "sending": their lease runs out and any node sends them again, with the
  * same keys (at least once). outbox_stop lets requests in flight finish and
- * puts this node's other claims back. */
+ * puts this node's other claims back. Once a minute the worker also deletes
+ * rows sent longer ago than the retention (store_outbox_purge), in batches
+ * of PURGE_BATCH and at most PURGE_TURN rows a turn, so sending never waits
+ * long behind it; with several nodes each purges, which is harmless. */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -73,6 +76,11 @@ struct outbox_worker {
     int backlog; /* the last claim filled every free slot: more rows may be due */
     atomic_long sent, failures, dead, deferred;
 };
+
+/* Retention work per turn: rows per statement, rows per turn, turns. */
+#define PURGE_BATCH 500
+#define PURGE_TURN 20000
+#define PURGE_EVERY_MS 60000
 
 static int64_t now_ms(void)
 {
@@ -345,10 +353,24 @@ static void completed(outbox_worker *w)
     }
 }
 
+/* Deletes rows sent before the retention, in small batches. */
+static void purge(outbox_worker *w, int64_t now_s)
+{
+    ny_err e;
+    long n = PURGE_BATCH;
+    for (long done = 0; n == PURGE_BATCH && done < PURGE_TURN && !atomic_load(&w->stop);
+         done += n) {
+        if (store_outbox_purge(w->db, now_s - (int64_t)w->o.keep_s, PURGE_BATCH, &n, &e) != NY_OK) {
+            log_line("outbox retention failed", 0, e.msg);
+            return;
+        }
+    }
+}
+
 static void *run(void *arg)
 {
     outbox_worker *w = arg;
-    int64_t next_poll = 0, last_claim = 0;
+    int64_t next_poll = 0, last_claim = 0, next_purge = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
         /* a wake, or slots freed while a backlog waits, claims at once
@@ -362,6 +384,10 @@ static void *run(void *arg)
             claim(w);
             last_claim = t;
             next_poll = t + w->o.poll_ms;
+        }
+        if (!atomic_load(&w->stop) && t >= next_purge) {
+            purge(w, t / 1000);
+            next_purge = t + PURGE_EVERY_MS;
         }
         int running;
         curl_multi_perform(w->multi, &running);
@@ -389,11 +415,13 @@ static int check_opts(outbox_opts *o, ny_err *e)
     o->concurrency = o->concurrency ? o->concurrency : 16;
     o->timeout_s = o->timeout_s ? o->timeout_s : 10;
     o->poll_ms = o->poll_ms ? o->poll_ms : 500;
+    o->keep_s = o->keep_s ? o->keep_s : 7 * 86400;
     if (o->max_attempts > 100 || o->lease_s < 2 || o->lease_s > 3600 || o->per_minute > 1000 ||
-        o->concurrency > 256 || o->timeout_s > 600 || o->poll_ms > 60000)
+        o->concurrency > 256 || o->timeout_s > 600 || o->poll_ms > 60000 ||
+        o->keep_s > 3650u * 86400)
         return ny_err_set(e, NY_EINVAL,
                           "outbox options out of range (attempts 1..100, lease 2..3600 s, "
-                          "per minute 1..1000, concurrency 1..256)");
+                          "per minute 1..1000, concurrency 1..256, keep up to 3650 days)");
     return NY_OK;
 }
 

@@ -21,7 +21,8 @@
  * the transaction that marks the job done. A server that was down at
  * digest time enqueues the missed day's job when it starts (only the
  * latest: older digests are stale; and only on a database that has had
- * digests: a new one missed nothing); the dedupe key keeps it to once. */
+ * digests: a new one missed nothing, also when it starts after the day's
+ * digest time); the dedupe key keeps it to once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -123,7 +124,9 @@ static int digest_tick(store *db, const sla *s, int64_t now, const char *worker,
     int64_t local = now + CALENDAR_OFFSET, into = ((local % DAY) + DAY) % DAY;
     int64_t today = now - into;
     int64_t due = into >= (int64_t)sla_digest_minute(s) * 60 ? today : today - DAY;
-    if (*last != due && due != today) { /* catching up: only where digests were sent before */
+    /* Catching up — a digest time that passed before this thread's first
+     * tick, yesterday's or today's — only where digests were sent before. */
+    if (*last != due && (due != today || *last == 0)) {
         int64_t jobs = 0;
         int rc = store_case_digest_jobs(db, &jobs, e);
         if (rc != NY_OK)

@@ -292,7 +292,9 @@ int store_message_ingest_batch(store *s, const store_message *m, size_t n, int64
         rc = ny_err_set(e, NY_ERR, "out of memory");
     } else {
         first_of_key(m, n, slot, cap, first);
-        for (int attempt = 0; attempt < 3; attempt++) {
+        if (s->drv->message_ingest_batch)
+            rc = s->drv->message_ingest_batch(s->impl, m, n, first, ids_out, duplicate_out, e);
+        for (int attempt = 0; !s->drv->message_ingest_batch && attempt < 3; attempt++) {
             rc = ingest_once(s, m, n, first, ids_out, duplicate_out, fresh, where, e);
             if (rc != NY_EEXIST)
                 break;

@@ -221,9 +221,13 @@ int store_messages_each(store *s, int (*fn)(void *ctx, const store_message *m), 
  * stored, which is left unchanged; new messages get 0 and their new id. The
  * new messages are written atomically (as one *_put_batch); any other failure
  * (unknown group, bad intent, ...) writes nothing and names the element's
- * index in the given array. A concurrent writer storing the same message
- * between the check and the insert makes the batch start over (at most three
- * times), so two nodes ingesting one message store it once. */
+ * index in the given array. Where the driver has no one-pass ingest
+ * (PostgreSQL) the stored keys are looked up first and a concurrent writer
+ * storing the same message between the check and the insert makes the batch
+ * start over (at most three times), so two nodes ingesting one message store
+ * it once; SQLite inserts each first element of a key with ON CONFLICT DO
+ * NOTHING under its single writer, so there the checks (group, intent,
+ * category) apply to a message already stored as well. */
 int store_message_ingest_batch(store *s, const store_message *m, size_t n, int64_t *ids_out,
                                int *duplicate_out, ny_err *e);
 

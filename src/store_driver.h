@@ -53,6 +53,14 @@ struct store_driver {
     /* For each of the n messages, the id of the stored message with its
      * connector and external_id into ids_out[i], or 0 when there is none. */
     int (*messages_find)(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
+    /* Optional (NULL: messages_find, then message_put_batch of the rest):
+     * store_message_ingest_batch in one pass, in one atomic scope. first[i]
+     * is the first element with i's connector and external_id (i itself
+     * for the first); every other element is a duplicate of it. Each
+     * first element is stored unless a message with its key is; ids_out[i]
+     * and dup[i] as store_message_ingest_batch gives them. */
+    int (*message_ingest_batch)(void *impl, const store_message *m, size_t n, const size_t *first,
+                                int64_t *ids_out, int *dup, ny_err *e);
     int (*messages_each)(void *impl, int (*fn)(void *ctx, const store_message *m), void *ctx,
                          ny_err *e);
     int (*case_put_batch)(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);

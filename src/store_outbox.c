@@ -301,3 +301,29 @@ int store_outbox_rate_take_batch(store *s, const char *const *targets, const int
     store_rollback(s, &e2);
     return rc;
 }
+
+int store_outbox_purge(store *s, int64_t sent_before, int max, long *purged, ny_err *e)
+{
+    /* A sent row's next_at is its sent_at. One statement per priority (0..3,
+     * outbox_enqueue refuses others) with the priority fixed reads each a
+     * range of an index that starts (status, priority, next_at) in order, or
+     * of one on (status, next_at) filtered by priority, and stops at the
+     * rows it takes. */
+    long total = 0;
+    int rc = NY_OK;
+    for (int prio = 0; prio <= 3 && rc == NY_OK && total < max; prio++) {
+        store_val p[] = {SV_INT(prio), SV_INT(sent_before), SV_INT(sent_before),
+                         SV_INT(max - total)};
+        long n = 0;
+        rc = store_sql(s,
+                       "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o"
+                       " WHERE o.status = 'sent' AND o.priority = ? AND o.next_at < ?"
+                       " AND o.sent_at < ? AND NOT EXISTS (SELECT 1 FROM notice_deliveries d"
+                       " WHERE d.outbox_id = o.id) ORDER BY o.next_at LIMIT ?)",
+                       p, 4, NULL, NULL, &n, e);
+        total += rc == NY_OK ? n : 0;
+    }
+    if (purged)
+        *purged = total;
+    return rc;
+}

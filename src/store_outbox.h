@@ -91,6 +91,15 @@ int store_outbox_rate_take_batch(store *s, const char *const *targets, const int
 /* Rows waiting (pending or sending) and dead. */
 int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e);
 
+/* Retention: deletes at most max rows that were sent before sent_before,
+ * oldest first within each priority, in one statement per priority (0..3);
+ * *purged (may be NULL) receives how many. Rows waiting or dead are never
+ * deleted (a dead letter stays until it is retried), nor a sent row that a
+ * notice delivery refers to (the notice's report reads it). Callers repeat
+ * it while it deletes max rows, so the write lock is held only briefly at a
+ * time. */
+int store_outbox_purge(store *s, int64_t sent_before, int max, long *purged, ny_err *e);
+
 /* ---- targets and leads (store_effects.c) --------------------------------- */
 
 /* Where a group or a staff member is reached. channel "" = not reachable. */

@@ -48,6 +48,7 @@ enum sq_stmt_id {
     SQ_INS_LEXEME,
     SQ_INS_MESSAGE,
     SQ_MESSAGE_FIND,
+    SQ_INS_MESSAGE_NEW,
     SQ_INS_CASE,
     SQ_INS_EVENT,
     SQ_INS_LEAD,
@@ -177,6 +178,8 @@ int sq_policy_put_batch(void *impl, const store_policy *p, size_t n, int64_t *id
 int sq_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
 int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
 int sq_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
+int sq_message_ingest_batch(void *impl, const store_message *m, size_t n, const size_t *first,
+                            int64_t *ids_out, int *dup, ny_err *e);
 int sq_case_put_batch(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
 int sq_case_event_append_batch(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out,
                                ny_err *e);

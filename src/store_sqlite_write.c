@@ -421,27 +421,25 @@ int sq_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *i
 
 /* ---- messages, cases, the case log, leads ------------------------------- */
 
-/* Stores message m (element i) and counts it in t. */
-static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
-                       ny_err *e)
+/* The checks of message m (element i) before it is stored: its group
+ * (whose unit is put in *unit_id) and its intent and category. */
+static int message_check(struct sq *h, sq_tally *t, const store_message *m, long i,
+                         const char *what, int64_t *unit_id, ny_err *e)
 {
-    char what[160];
-    snprintf(what, sizeof what, "message %s/%s", show(m->connector), show(m->external_id));
-    int64_t unit_id = 0;
-    int rc = sq_tally_group(h, t, m->group_id, what, i, &unit_id, e);
+    int rc = sq_tally_group(h, t, m->group_id, what, i, unit_id, e);
     if (rc == NY_OK && m->intent)
         rc = check_enum(domain_intents, m->intent, 0, what, "intent", i, e);
     if (rc == NY_OK && m->category)
         rc = check_enum(domain_categories, m->category, 0, what, "category", i, e);
-    if (rc != NY_OK)
-        return rc;
-    sqlite3_stmt *st;
-    rc = sq_stmt(h, SQ_INS_MESSAGE,
-                 "INSERT INTO messages(group_id,connector,external_id,sender_id,sender_name,"
-                 "sent_at,text,intent,category,triage) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                 &st, e);
-    if (rc != NY_OK)
-        return at(e, i, rc);
+    return rc;
+}
+
+#define MESSAGE_INSERT                                                                             \
+    "INSERT INTO messages(group_id,connector,external_id,sender_id,sender_name,sent_at,text,"      \
+    "intent,category,triage) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+
+static void message_bind(sqlite3_stmt *st, const store_message *m)
+{
     sqlite3_bind_int64(st, 1, m->group_id);
     sq_bind_text(st, 2, m->connector);
     sq_bind_text(st, 3, m->external_id);
@@ -452,6 +450,23 @@ static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i
     sq_bind_text(st, 8, m->intent);
     sq_bind_text(st, 9, m->category);
     sq_bind_text(st, 10, m->triage);
+}
+
+/* Stores message m (element i) and counts it in t. */
+static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
+                       ny_err *e)
+{
+    char what[160];
+    snprintf(what, sizeof what, "message %s/%s", show(m->connector), show(m->external_id));
+    int64_t unit_id = 0;
+    int rc = message_check(h, t, m, i, what, &unit_id, e);
+    if (rc != NY_OK)
+        return rc;
+    sqlite3_stmt *st;
+    rc = sq_stmt(h, SQ_INS_MESSAGE, MESSAGE_INSERT, &st, e);
+    if (rc != NY_OK)
+        return at(e, i, rc);
+    message_bind(st, m);
     rc = insert(h, st, what, i, id, e);
     if (rc == NY_EEXIST)
         ny_err_set_at(e, rc, i, "%s already exists", what);
@@ -482,22 +497,88 @@ int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *
     return rc;
 }
 
-int sq_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
+/* The id of the stored message with m's key into *id (0 when there is
+ * none). */
+static int message_find(struct sq *h, const store_message *m, int64_t *id, ny_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = sq_stmt(h, SQ_MESSAGE_FIND,
+                     "SELECT id FROM messages WHERE connector=?1 AND external_id=?2", &st, e);
+    if (rc != NY_OK)
+        return rc;
+    sq_bind_text(st, 1, m->connector);
+    sq_bind_text(st, 2, m->external_id);
+    rc = sq_next(h, st, e);
+    *id = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+    sq_reset(st);
+    return rc < 0 ? rc : NY_OK;
+}
+
+/* Stores message m (element i) unless one with its key is stored (then
+ * *dup = 1 and *id is that message's): the insert itself finds the key
+ * taken (ON CONFLICT DO NOTHING), so a new message costs no lookup. */
+static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
+                          int *dup, ny_err *e)
+{
+    char what[160];
+    snprintf(what, sizeof what, "message %s/%s", show(m->connector), show(m->external_id));
+    int64_t unit_id = 0;
+    int rc = message_check(h, t, m, i, what, &unit_id, e);
+    if (rc != NY_OK)
+        return rc;
+    sqlite3_stmt *st;
+    rc = sq_stmt(h, SQ_INS_MESSAGE_NEW,
+                 MESSAGE_INSERT " ON CONFLICT(connector,external_id) DO NOTHING", &st, e);
+    if (rc != NY_OK)
+        return at(e, i, rc);
+    message_bind(st, m);
+    rc = insert(h, st, what, i, id, e);
+    if (rc != NY_OK)
+        return rc;
+    *dup = sqlite3_changes(h->db) == 0;
+    if (!*dup) {
+        sq_tally_add(t, unit_id, m);
+        return NY_OK;
+    }
+    rc = message_find(h, m, id, e);
+    if (rc == NY_OK && *id == 0) /* a conflict on the key, yet no row with it */
+        rc = ny_err_set_at(e, NY_ERR, i, "%s: stored message not found", what);
+    return rc == NY_OK ? rc : at(e, i, rc);
+}
+
+int sq_message_ingest_batch(void *impl, const store_message *m, size_t n, const size_t *first,
+                            int64_t *ids_out, int *dup, ny_err *e)
 {
     struct sq *h = impl;
-    sqlite3_stmt *st;
+    int own;
+    ny_err_clear(e);
+    sq_tally *t = sq_tally_new(n);
+    if (!t)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    int rc = sq_batch_begin(h, &own, e);
+    if (rc == NY_OK) {
+        for (size_t i = 0; rc == NY_OK && i < n; i++) {
+            if (first[i] != i) { /* an earlier element has its key: stored or found */
+                ids_out[i] = ids_out[first[i]];
+                dup[i] = 1;
+            } else {
+                rc = message_ingest(h, t, &m[i], (long)i, &ids_out[i], &dup[i], e);
+            }
+        }
+        if (rc == NY_OK)
+            rc = sq_tally_flush(h, t, e);
+        rc = sq_batch_end(h, own, rc, e);
+    }
+    sq_tally_free(t);
+    return rc;
+}
+
+int sq_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e)
+{
     ny_err_clear(e);
     for (size_t i = 0; i < n; i++) {
-        int rc = sq_stmt(h, SQ_MESSAGE_FIND,
-                         "SELECT id FROM messages WHERE connector=?1 AND external_id=?2", &st, e);
+        int rc = message_find(impl, &m[i], &ids_out[i], e);
         if (rc != NY_OK)
-            return rc;
-        sq_bind_text(st, 1, m[i].connector);
-        sq_bind_text(st, 2, m[i].external_id);
-        rc = sq_next(h, st, e);
-        ids_out[i] = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
-        sq_reset(st);
-        if (rc < 0)
             return rc;
     }
     return NY_OK;

@@ -11,6 +11,8 @@
 . "$(dirname "$0")/lib_cli.sh"
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+# the sqlite3 shell waits for the write lock (its default is to fail at once, and the
+# running server's threads take that lock briefly at any time)
 sql() { if [ -n "${NUANYANG_TEST_PG:-}" ]; then psql -qAt "$db" -c "$1"; else sqlite3 -cmd ".timeout 10000" "$db" "$1"; fi; }
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/body" "$1" 2>/dev/null; }
 
@@ -285,4 +287,15 @@ is "another unit's kpi is its own" "$(get -H "Authorization: Bearer $comm" "$url
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 [ "$rc" = 0 ] || grep -A14 "leak of" "$tmp/log" | head -60
 is "server stops cleanly" "$rc" 0
+
+# a new database whose server first starts after the day's digest time missed nothing:
+# no digest job at start (before, every staff member got that morning's digest at once)
+db=$(fresh_db)
+$NY init --db "$db" >/dev/null 2>&1 || bad "a new database"
+$NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 --test-clock=2026-10-20T09:00:00+08:00 2>>"$tmp/log" &
+pid=$!
+for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1
+is "a new database started after digest time queues no digest" "$(sql "SELECT COUNT(*) FROM jobs WHERE kind = 'case_digest'")" 0
+kill -TERM "$pid"; wait "$pid"; pid=""
 finish

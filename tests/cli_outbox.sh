@@ -41,6 +41,8 @@ rx="http://127.0.0.1:$(cat "$tmp/rx/port")"
 expect 0 "outbox rebase points the demo at the receiver" $NY outbox rebase --db "$db" "$rx"
 contains "rebase counts groups and staff" "$tmp/out" "851 groups and"
 expect 2 "outbox rebase refuses a non-URL" $NY outbox rebase --db "$db" "not-a-url"
+expect 2 "serve refuses a retention of 0 days" $NY serve --db "$db" --outbox-keep-days 0
+expect 2 "serve refuses a retention over 10 years" $NY serve --db "$db" --outbox-keep-days 3651
 expect 0 "a staff target that always fails" \
     $NY outbox target --db "$db" comm411571001001 webhook "$rx/fail/comm"
 $NY connector add --db "$db" bridge >"$tmp/cred" 2>"$tmp/err"
@@ -58,7 +60,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 url="http://127.0.0.1:$port"
 serve() {
     $NY serve --db "$db" --listen "127.0.0.1:$port" --threads 2 --bot-id bot-1 \
-        --outbox-attempts 3 --outbox-backoff-ms 200 --outbox-lease 3 2>>"$tmp/log" &
+        --outbox-attempts 3 --outbox-backoff-ms 200 --outbox-lease 3 --outbox-keep-days 30 \
+        2>>"$tmp/log" &
     pid=$!
     for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }

@@ -4,15 +4,20 @@
  * Queueing by URL, by group and by staff account (targets resolved, a
  * missing target queues nothing), one row per idempotency key, refusals of
  * bad items, several items in one statement with the bad ones left out,
- * claims in priority order (a row not yet due holding back no other) with leases that expire and
- * lose the first claim its say, the end of an attempt (sent, retry, dead), the dead-letter list and
- * its retry, release of a node's claims, leads opened and joined under a merge key; and the pure
- * parts of sending: requests per channel (signed DingTalk URL, secret fragment never sent, long
- * WeCom texts split), the judgement of robot answers, and the sliding-minute limit per target, kept
- * in the store and shared by concurrent handles. */
+ * claims in priority order (a row not yet due holding back no other) with
+ * leases that expire and lose the first claim its say, the end of an
+ * attempt (sent, retry, dead), the dead-letter list and its retry, release
+ * of a node's claims, the retention of sent rows (by the store call and by
+ * a running worker), leads opened and joined under a merge key; and the
+ * pure parts of sending: requests per channel (signed DingTalk URL, secret
+ * fragment never sent, long WeCom texts split), the judgement of robot
+ * answers, and the sliding-minute limit per target, kept in the store and
+ * shared by concurrent handles. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "outbox.h"
 #include "outbox_int.h"
@@ -22,10 +27,10 @@
 
 static int64_t group_id;
 
-static store *seeded(const char *tag)
+/* Units, two groups (one without a target) and two staff into s. */
+static store *seed(store *s)
 {
     ny_err e;
-    store *s = tu_open_fresh(tag);
     store_unit u[] = {{0, "411571000000", "羊山新区", "district", NULL},
                       {0, "411571001000", "前进街道", "street", "411571000000"},
                       {0, "411571001001", "新都社区", "community", "411571001000"},
@@ -42,6 +47,11 @@ static store *seeded(const char *tag)
     MUST(store_staff_put_batch(s, p, 2, NULL, &e));
     MUST(store_staff_target_set(s, "gw1", "webhook", "http://127.0.0.1:9/staff/gw1", &e));
     return s;
+}
+
+static store *seeded(const char *tag)
+{
+    return seed(tu_open_fresh(tag));
 }
 
 struct got {
@@ -187,6 +197,84 @@ static void test_claims(void **state)
     MUST(store_outbox_depth(s, &waiting, &dead, &e));
     assert_int_equal(waiting, 2);
     assert_int_equal(dead, 0);
+    store_close(s);
+}
+
+/* Queues key and ends it at time at with status (sent, dead or pending);
+ * keys starting with 'u' are urgent (priority 0), the others priority 2. */
+static int64_t ended(store *s, const char *key, const char *status, int64_t at)
+{
+    ny_err e;
+    int64_t id;
+    outbox_item it = {
+        key, "reply", NULL, NULL, NULL, group_id, NULL, "t", NULL, 0, key[0] == 'u' ? 0 : 2, 0};
+    MUST(outbox_enqueue(s, &it, at - 10, &id, NULL, &e));
+    struct got g = {0};
+    MUST(store_outbox_claim(s, "n", at, 30, 1, collect, &g, &e));
+    assert_int_equal(g.n, 1);
+    if (strcmp(status, "pending") != 0)
+        MUST(store_outbox_finish(s, id, "n", status, 1, at, at + 60, "x", &e));
+    else
+        MUST(store_outbox_release(s, "n", id, at + 60, &e));
+    return id;
+}
+
+static long count_rows(store *s, const char *status)
+{
+    ny_err e;
+    struct got g = {0};
+    long total = 0;
+    MUST(store_outbox_list(s, status, 1, 0, collect, &g, &total, &e));
+    return total;
+}
+
+static void test_retention(void **state)
+{
+    (void)state;
+    ny_err e;
+    char *uri = strdup(tu_db_uri("ob_keep")); /* the worker opens it too */
+    assert_non_null(uri);
+    store *s;
+    MUST(store_open(uri, NULL, &s, &e));
+    seed(s);
+    ended(s, "old1", "sent", 1000);
+    ended(s, "old2", "sent", 1100);
+    ended(s, "urgent_old3", "sent", 1200);
+    int64_t recent = ended(s, "new", "sent", 5000);
+    ended(s, "dead", "dead", 900);
+    ended(s, "wait", "pending", 900);
+    int64_t noticed = ended(s, "notice", "sent", 800);
+    int64_t nid;
+    MUST(store_notice_put(s, "gw1", "411571001001001", "resident", "通知", 700, 700, &nid, &e));
+    MUST(store_notice_delivery_put(s, nid, group_id, noticed, 700, &e));
+
+    long n = -1;
+    MUST(store_outbox_purge(s, 1000, 10, &n, &e));
+    assert_int_equal(n, 0); /* sent at 1000 is not before 1000; the notice's row stays */
+    MUST(store_outbox_purge(s, 4000, 2, &n, &e));
+    assert_int_equal(n, 2); /* at most max at a time */
+    MUST(store_outbox_purge(s, 4000, 2, &n, &e));
+    assert_int_equal(n, 1);
+    MUST(store_outbox_purge(s, 4000, 2, &n, &e));
+    assert_int_equal(n, 0);
+    assert_int_equal(count_rows(s, "sent"), 2); /* the recent one and the notice's */
+    assert_int_equal(count_rows(s, "dead"), 1); /* dead letters stay */
+    assert_int_equal(count_rows(s, "pending"), 1);
+    struct got left = {0};
+    long total = 0;
+    MUST(store_outbox_list(s, "sent", 2, 0, collect, &left, &total, &e));
+    assert_true(left.id[0] == recent || left.id[1] == recent);
+
+    /* the worker purges on its own: everything sent before now - 1 day */
+    outbox_worker *w;
+    MUST(outbox_start(uri, &(outbox_opts){.keep_s = 86400, .poll_ms = 50}, &w, &e));
+    for (int i = 0; i < 200 && count_rows(s, "sent") > 1; i++)
+        usleep(25000);
+    outbox_stop(w);
+    assert_int_equal(count_rows(s, "sent"), 1); /* only the notice's row is left */
+    assert_int_equal(count_rows(s, "dead"), 1);
+    assert_int_equal(outbox_start(uri, &(outbox_opts){.keep_s = 3651u * 86400}, &w, &e), NY_EINVAL);
+    free(uri);
     store_close(s);
 }
 
@@ -430,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_enqueue_batch), cmocka_unit_test(test_claim_order),
         cmocka_unit_test(test_leads),         cmocka_unit_test(test_build_and_judge),
         cmocka_unit_test(test_minute_window), cmocka_unit_test(test_minute_window_shared),
+        cmocka_unit_test(test_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

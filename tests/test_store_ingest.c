@@ -6,11 +6,13 @@
  * duplicate with the stored id and changes nothing; a repeat inside one
  * batch is stored once; the same external id from another connector is a
  * different message; a bad element (unknown group) writes nothing of the
- * batch and is named by its index in the caller's array; and the call works
- * inside a caller's transaction. */
+ * batch and is named by its index in the caller's array; the statistics
+ * count stored messages and not repeats; and the call works inside a
+ * caller's transaction. */
 #include <stdio.h>
 #include <string.h>
 
+#include "store_stats.h"
 #include "testutil.h"
 
 static const store_unit units[] = {
@@ -93,6 +95,11 @@ static void test_new_and_repeat(void **state)
     assert_int_equal(dup[0] + dup[1], 2);
     assert_int_equal(ids[0], first);
     assert_int_equal(all(s).n, 4);
+    /* the statistics count the stored messages, not the repeats */
+    store_stat_counts c;
+    int64_t day = store_stat_day(1764547200);
+    MUST(store_stats_total(s, "411571000000", day, day + 1, &c, &e));
+    assert_int_equal(c.v[STORE_STAT_MESSAGES], 4);
     store_close(s);
 }
 
