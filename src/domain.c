@@ -199,3 +199,8 @@ int domain_utf8_check(const char *s, size_t len, ny_err *e)
     }
     return NY_OK;
 }
+
+const char *domain_utf8_or(const char *s, const char *other)
+{
+    return domain_utf8_check(s, strlen(s), NULL) == NY_OK ? s : other;
+}

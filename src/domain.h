@@ -61,4 +61,8 @@ void domain_mask_phone(const char *phone, char *out, size_t outsz);
  * len bytes; else NY_EINVAL with the byte offset in the message. */
 int domain_utf8_check(const char *s, size_t len, ny_err *e);
 
+/* s when the NUL-terminated s is valid UTF-8, else other: for text written
+ * into JSON lines (the logs) that must stay parseable. */
+const char *domain_utf8_or(const char *s, const char *other);
+
 #endif

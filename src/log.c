@@ -15,12 +15,6 @@
 #include "domain.h"
 #include "jbuf.h"
 
-/* s when it is valid UTF-8, else a placeholder (the line stays JSON). */
-static const char *utf8_or_placeholder(const char *s)
-{
-    return domain_utf8_check(s, strlen(s), NULL) == NY_OK ? s : "(not UTF-8)";
-}
-
 static void log_pairs(const char *level, const char *msg, va_list ap)
 {
     char ts[32];
@@ -33,7 +27,7 @@ static void log_pairs(const char *level, const char *msg, va_list ap)
     jbuf_puts(&b, "\",\"level\":");
     jbuf_str(&b, level);
     jbuf_puts(&b, ",\"msg\":");
-    jbuf_str(&b, utf8_or_placeholder(msg));
+    jbuf_str(&b, domain_utf8_or(msg, "(not UTF-8)"));
     for (const char *key; (key = va_arg(ap, const char *)) != NULL;) {
         const char *value = va_arg(ap, const char *);
         if (!value)
@@ -41,7 +35,7 @@ static void log_pairs(const char *level, const char *msg, va_list ap)
         jbuf_puts(&b, ",");
         jbuf_str(&b, key);
         jbuf_puts(&b, ":");
-        jbuf_str(&b, utf8_or_placeholder(value));
+        jbuf_str(&b, domain_utf8_or(value, "(not UTF-8)"));
     }
     jbuf_puts(&b, "}\n");
     char *line;

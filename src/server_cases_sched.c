@@ -162,14 +162,7 @@ static int digest_tick(store *db, const sla *s, int64_t now, const char *worker,
     rc = send_digests(db, (int64_t)day, now, e);
     if (rc == NY_OK)
         rc = store_job_done(db, id, worker, now, e);
-    if (rc == NY_OK)
-        rc = store_commit(db, e);
-    if (rc != NY_OK) {
-        ny_err keep = *e;
-        store_rollback(db, NULL);
-        *e = keep;
-    }
-    return rc;
+    return store_end(db, rc, e);
 }
 
 /* Waits 0.2 s, or until poked or stopped. */

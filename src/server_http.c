@@ -337,12 +337,6 @@ static size_t status_slot(int status)
     return SERVER_NSTATUS - 1;
 }
 
-/* s when it is valid UTF-8, else other (the log stays JSON). */
-static const char *utf8_or(const char *s, const char *other)
-{
-    return domain_utf8_check(s, strlen(s), NULL) == NY_OK ? s : other;
-}
-
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode why)
 {
@@ -365,13 +359,13 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                                                  : "\",\"level\":\"info\",\"method\":");
     jbuf_str(&b, q->method);
     jbuf_puts(&b, ",\"path\":");
-    jbuf_str(&b, utf8_or(q->path, "(not UTF-8)"));
+    jbuf_str(&b, domain_utf8_or(q->path, "(not UTF-8)"));
     snprintf(num, sizeof num, ",\"status\":%d,\"ms\":%.4g,\"in\":%zu,\"out\":%zu", q->status,
              since(&q->t0) * 1e3, q->len, q->sent);
     jbuf_puts(&b, num);
     if (q->detail[0]) {
         jbuf_puts(&b, ",\"error\":");
-        jbuf_str(&b, utf8_or(q->detail, "(not UTF-8)"));
+        jbuf_str(&b, domain_utf8_or(q->detail, "(not UTF-8)"));
     }
     if (why != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         jbuf_puts(&b, ",\"terminated\":");

@@ -726,14 +726,7 @@ static int open_case(server *sv, store *db, const store_open311_client *c, const
     if (rc == NY_OK)
         rc = store_open311_request_put(db, out->id, c->id, q->has_coords ? q->lat : NULL,
                                        q->has_coords ? q->lon : NULL, q->address_id, now, e);
-    if (rc == NY_OK)
-        rc = store_commit(db, e);
-    if (rc != NY_OK) {
-        ny_err keep = *e;
-        store_rollback(db, NULL);
-        *e = keep;
-    }
-    return rc;
+    return store_end(db, rc, e);
 }
 
 void server_open311_post(server *sv, const server_call *call, server_reply *r)

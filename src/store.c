@@ -86,6 +86,18 @@ int store_rollback(store *s, ny_err *e)
     return s->drv->rollback(s->impl, e);
 }
 
+int store_end(store *s, int rc, ny_err *e)
+{
+    if (rc == NY_OK)
+        rc = store_commit(s, e);
+    if (rc != NY_OK) {
+        ny_err keep = *e;
+        store_rollback(s, NULL);
+        *e = keep;
+    }
+    return rc;
+}
+
 int store_unit_put_batch(store *s, const store_unit *u, size_t n, int64_t *ids_out, ny_err *e)
 {
     return s->drv->unit_put_batch(s->impl, u, n, ids_out, e);

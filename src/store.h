@@ -66,6 +66,10 @@ int store_schema_version(store *s, int *version, ny_err *e);
 int store_begin(store *s, ny_err *e);
 int store_commit(store *s, ny_err *e);
 int store_rollback(store *s, ny_err *e);
+/* Ends the transaction of store_begin by the outcome rc of the work done in
+ * it: commits when rc is NY_OK, else rolls back keeping the error in *e that
+ * caused it. Returns the final code (a failed commit's, rolled back too). */
+int store_end(store *s, int rc, ny_err *e);
 
 /* Inside store_begin(): sets a savepoint (one level; do not nest these),
  * then either keeps what was written since (release) or undoes it and

@@ -64,35 +64,31 @@ static uint64_t hash_of(const char *s)
 }
 
 /* The slot of sql prepared on h (its statement "nys<slot>") in *slot:
- * found, or prepared now; -1 when the cache is full (run it unprepared).
- * *count gets its number of parameters; a text whose count is not n is
- * not prepared. NY_OK, or the failed prepare's code. */
-static int prepared(struct pg *h, const char *sql, int n, int *slot, int *count, ny_err *e)
+ * found, or prepared now; else -1 and *text gets the rewritten text to run
+ * unprepared (the caller frees it): when the cache is full, or when the
+ * text's parameter count is not n (the caller refuses it). *count gets the
+ * number of parameters. NY_OK, or the failed prepare's code. */
+static int prepared(struct pg *h, const char *sql, int n, int *slot, int *count, char **text,
+                    ny_err *e)
 {
     uint64_t x = hash_of(sql);
     *slot = -1;
+    *text = NULL;
     for (int i = 0; i < h->nsql; i++)
         if (h->sql[i].hash == x && strcmp(h->sql[i].sql, sql) == 0) {
             *count = h->sql[i].nparams;
             *slot = i;
             return NY_OK;
         }
-    if (h->nsql == PG_SQL_CACHE)
-        return NY_OK;
-    char *copy = strdup(sql), *text = placeholders(sql, count), name[16];
-    if (!copy || !text) {
-        free(copy);
-        free(text);
+    if (!(*text = placeholders(sql, count)))
         return ny_err_set(e, NY_ERR, "out of memory");
-    }
-    if (*count != n) {
-        free(copy);
-        free(text);
-        return NY_OK; /* refused by the caller */
-    }
+    if (h->nsql == PG_SQL_CACHE || *count != n)
+        return NY_OK;
+    char *copy = strdup(sql), name[16];
+    if (!copy)
+        return ny_err_set(e, NY_ERR, "out of memory");
     snprintf(name, sizeof name, "nys%d", h->nsql);
-    PGresult *p = PQprepare(h->conn, name, text, 0, NULL);
-    free(text);
+    PGresult *p = PQprepare(h->conn, name, *text, 0, NULL);
     if (PQresultStatus(p) != PGRES_COMMAND_OK) {
         int rc = pg_error(h, p, e, "query failed");
         PQclear(p);
@@ -100,6 +96,8 @@ static int prepared(struct pg *h, const char *sql, int n, int *slot, int *count,
         return rc;
     }
     PQclear(p);
+    free(*text);
+    *text = NULL;
     h->sql[h->nsql] = (struct pg_sql_slot){x, copy, *count};
     *slot = h->nsql++;
     return NY_OK;
@@ -110,13 +108,13 @@ int pg_sql(void *impl, const char *sql, const store_val *params, int n,
 {
     struct pg *h = impl;
     int count = 0;
-    char *text = NULL;
+    char *text;
     pg_revive(h);
-    int slot, rc = prepared(h, sql, n, &slot, &count, e);
-    if (rc != NY_OK)
+    int slot, rc = prepared(h, sql, n, &slot, &count, &text, e);
+    if (rc != NY_OK) {
+        free(text);
         return rc;
-    if (slot < 0 && !(text = placeholders(sql, &count)))
-        return ny_err_set(e, NY_ERR, "out of memory");
+    }
     if (count != n) {
         free(text);
         return ny_err_set(e, NY_EINVAL, "query failed: %d parameters given, %d expected", n, count);
