@@ -217,9 +217,14 @@ static int cue_by_hits(const char *text, const match_hit *v, size_t n, uint32_t 
     /* Per entry: the end of its first occurrence and the start of its last
      * (hits come in order of end offset, and all occurrences of one term
      * have its length, so the first to end is also the first to start). */
+    size_t k0 = 0; /* the first hit of the rule's: none (most messages) decides at once */
+    while (k0 < n && (v[k0].entry < base || v[k0].entry - base >= nentries))
+        k0++;
+    if (k0 == n)
+        return urgent != 0;
     uint32_t first_end[NENTRIES], last_start[NENTRIES];
     memset(first_end, 0xFF, nentries * sizeof *first_end);
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = k0; k < n; k++) {
         const match_hit *x = &v[k];
         uint32_t e = x->entry - base;
         if (x->entry < base || e >= nentries)
