@@ -2,7 +2,8 @@
 # ingest.sh - the server's ingest benchmarks in one run, each next to its
 # ceiling measured in the same run (docs/BENCHMARKS.md, "Ingest server"):
 #   1. GET /healthz req/s                     (the HTTP ceiling)
-#   2. single-message signed ingest req/s, p50/p99
+#   2. single-message signed ingest req/s, p50/p99 (and the handler's
+#      p50/p99 from the access log, commits and requests per commit)
 #   3. batched ingest msgs/s, 1,000 per request
 #   4. the same rows through store_message_ingest_batch in-process, in
 #      batches of 1 and of 1,000             (the storage ceilings)
@@ -68,8 +69,21 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&
 val() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
 echo "== $B get $port $conns $secs /healthz"
 get=$($B get "$port" "$conns" "$secs" /healthz); echo "$get"
+# metric NAME: a counter of the server's /metrics
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1==n{print $2}'; }
+c0=$(metric nuanyang_ingest_commits_total) m0=$(metric nuanyang_ingest_commit_requests_total)
+l0=$(wc -l <"$dir/server.log")
 echo "== $B post $port $conns $secs 1 KEY SECRET groups texts"
 one=$($B post "$port" "$conns" "$secs" 1 "$key" "$secret" "$dir/groups" "$dir/texts"); echo "$one"
+c1=$(metric nuanyang_ingest_commits_total) m1=$(metric nuanyang_ingest_commit_requests_total)
+# the handler's share of the latency: the access log's ms of the single-message requests
+handler=$(tail -n +$((l0 + 1)) "$dir/server.log" | python3 -c '
+import json, sys
+ms = sorted(d["ms"] for d in map(json.loads, (l for l in sys.stdin if l.startswith("{")))
+            if d.get("path") == "/api/v1/messages")
+print("%.2f ms / %.2f ms" % (ms[len(ms) // 2], ms[int(len(ms) * 0.99)]) if ms else "-")')
+commits="$((c1 - c0)) commits ($(python3 -c "import sys; print('%.0f/s, %.1f requests each' % ((int(sys.argv[1]) - int(sys.argv[2])) / float(sys.argv[5]), (int(sys.argv[3]) - int(sys.argv[4])) / max(1, int(sys.argv[1]) - int(sys.argv[2]))))" "$c1" "$c0" "$m1" "$m0" "$secs"))"
+echo "single: handler p50/p99 $handler; $commits"
 echo "== $B post $port $bconns $secs 1000 KEY SECRET groups texts"
 batch=$($B post "$port" "$bconns" "$secs" 1000 "$key" "$secret" "$dir/groups" "$dir/texts"); echo "$batch"
 replay=""
@@ -99,6 +113,7 @@ echo "|---|---|---|---|---|"
 echo "| GET /healthz (HTTP ceiling), $conns conns | $(val "$get" req_per_s) req/s | $(val "$get" p50_ms) ms | $(val "$get" p99_ms) ms | 1 |"
 echo "| single-message ingest, $conns conns | $(val "$one" req_per_s) req/s | $(val "$one" p50_ms) ms | $(val "$one" p99_ms) ms | $(ratio "$(val "$one" req_per_s)" "$(val "$get" req_per_s)") of HTTP, $(ratio "$(val "$one" req_per_s)" "$(val "$st1" rows_per_s)") of storage (1 row/commit) |"
 echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_s) msg/s | $(val "$batch" p50_ms) ms | $(val "$batch" p99_ms) ms | $(ratio "$(val "$batch" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage (1,000 rows/commit) |"
+echo "| … in the handler (access log) p50 / p99; group commits | | $handler | | $commits |"
 echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | $(val "$st1" commit_p50_ms) ms | $(val "$st1" commit_p99_ms) ms (max $(val "$st1" commit_max_ms)) | |"
 echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | $(val "$st1000" commit_p50_ms) ms | $(val "$st1000" commit_p99_ms) ms (max $(val "$st1000" commit_max_ms)) | |"
 [ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"

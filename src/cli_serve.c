@@ -55,7 +55,7 @@ static int help(void)
            "                      max_connections, timeout (seconds)\n"
            "  --data DIR          the assistant's data directory (default: as `triage`)\n"
            "  --web DIR           the web front end (default: web/ beside the data directory)\n"
-           "  --threads N         worker threads (default: 16 per core, at most 64)\n"
+           "  --threads N         worker threads (default: 2 per core, at most 64)\n"
            "  --max-body BYTES    request body limit (default 1048576)\n"
            "  --test-clock        allow POST /api/v1/admin/clock to set the server's time\n"
            "                      (for tests only; never in production); =TIME (ISO-8601)\n"

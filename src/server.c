@@ -3,10 +3,13 @@
  *
  * server_start reads the database once (engine name and schema version;
  * the triage engine and the chat groups are live data, see server_live.c),
- * then starts libmicrohttpd (server_http.c) with a thread pool. Each pool thread makes its own
- * worker — a store handle and a triage workspace — on its first request and keeps it for the life
- * of the server; server_stop stops accepting, waits for requests in flight, stops the pool and only
- * then closes the workers' stores, so no request loses its database under it. */
+ * then starts the group committer (server_commit.c) and libmicrohttpd (server_http.c) with a
+ * thread pool. Each pool thread makes its own worker — a store handle and a triage workspace — on
+ * its first request and keeps it for the life of the server; server_stop stops accepting, waits for
+ * requests in flight (ingest requests suspended on the group commit among them), closes the
+ * committer to new suspended requests and waits until each is resumed, stops the pool, and only
+ * then stops the committer and closes the workers' stores, so no request loses its database under
+ * it. */
 #include "server.h"
 
 #include <stdlib.h>
@@ -168,12 +171,14 @@ void server_stop(server *sv, unsigned grace_s)
 {
     if (!sv)
         return;
+    atomic_store(&sv->stopping, 1);
     server_relay_stop(sv);
     server_stream_stop(sv);
     server_http_quiesce(sv);
     struct timespec tick = {0, 20 * 1000 * 1000};
     for (unsigned waited = 0; atomic_load(&sv->in_flight) > 0 && waited < grace_s * 50; waited++)
         nanosleep(&tick, NULL);
+    server_commit_close(sv); /* every suspended request resumed: the daemon may stop */
     server_http_stop(sv);
     free_server(sv);
 }

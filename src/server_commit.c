@@ -1,25 +1,27 @@
 /* server_commit.c - group commit: concurrent ingest requests share one
- * transaction and one flush to disk.
+ * transaction and one flush to disk, written by one committer thread.
  *
  * A request that has checked and triaged its messages hands its writes to
- * server_commit_run as a member: a function that writes them through a
- * given store handle (store_message_ingest_batch and whatever else must be
- * in the same transaction). Members queue under one mutex. A request that
- * finds nobody leading leads; otherwise it sleeps on its own condition
- * variable until the leader has answered it or handed it the lead. The
- * leader takes the queue (at most SERVER_COMMIT_MAX members, itself first),
- * runs every member in one transaction on the committer's own store handle,
- * commits once, then wakes exactly the members of its group and hands the
- * lead to the first request that queued meanwhile — no broadcast, so the
- * pool's other threads sleep on. Each request returns only when the commit
- * that holds its rows has returned, so the durability of a single commit
- * (DESIGN: synchronous=FULL, fsync) holds for every acknowledged message.
+ * the committer as a job: a function that writes them through a given store
+ * handle (store_message_ingest_batch and whatever else must be in the same
+ * transaction) and a function to call when they are durable or have failed.
+ * Jobs queue under one mutex. The committer thread takes everything queued
+ * (at most SERVER_COMMIT_MAX jobs), runs it in one transaction on its own
+ * store handle, commits once (DESIGN: synchronous=FULL, fsync), then calls
+ * each job's done function and takes the next group, which has queued
+ * meanwhile: the group grows with the load by itself. POST
+ * /api/v1/messages does not wait for its job on a pool thread: it suspends
+ * its connection, and its done function resumes it (server_ingest.c), so a
+ * pool of a few threads keeps every connection moving while commits run.
+ * server_commit_run is the waiting form for callers that must answer in
+ * the same call (the WeCom callback, and ingest while the server closes).
+ * Either way a request is answered only after the commit that holds its
+ * rows has returned, so the durability of one commit holds for every
+ * acknowledged message.
  *
  * The committer's handle is the only one the group commit writes through,
- * opened by the first leader and kept: its page cache and prepared
- * statements stay warm, where a handle that changed with every leader would
- * find its cache invalidated by the previous leader's commit and read the
- * changed pages again. On SQLite it does not checkpoint the WAL at commit
+ * opened on the first group and kept: its page cache and prepared
+ * statements stay warm. On SQLite it does not checkpoint the WAL at commit
  * (store_wal_writer); a thread of the committer does, on a handle of its
  * own, every CKPT_MS while commits come in, so no group waits for a copy
  * of the log into the database file.
@@ -31,11 +33,16 @@
  * each member inside its own savepoint: the failing member is rolled back to
  * it and gets its error, the others commit. Any other failure (the database
  * unavailable, a savepoint or the commit failing) rolls the whole group
- * back, closes the committer's handle (the next leader opens a fresh one)
- * and sends every member that has no answer yet back to its own thread,
- * which runs it alone in a transaction of its own on its worker's handle, as
- * without group commit. A member may thus run more than once; only the run
- * that commits leaves rows. */
+ * back, closes the committer's handle and runs every member that has no
+ * answer yet alone, in a transaction of its own on a fresh handle. A member
+ * may thus run more than once; only the run that commits leaves rows.
+ *
+ * Closing (server_stop): server_commit_close refuses new suspended jobs
+ * (server_commit_reserve answers 0, the request waits with
+ * server_commit_run instead) and waits until every suspended job is done,
+ * so libmicrohttpd is never stopped with a connection still suspended;
+ * server_commit_destroy then lets the thread finish what is queued and
+ * joins it. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,18 +54,6 @@
 /* How often the checkpoint thread copies the WAL while commits come in. */
 #define CKPT_MS 50
 
-enum { QUEUED, LEAD, DONE, ALONE };
-
-struct server_commit_member {
-    server_apply_fn apply;
-    void *ctx;
-    pthread_cond_t cv; /* signalled when state leaves QUEUED */
-    int state;         /* read and written under the committer's mutex only */
-    int rc, own;       /* written by the leader while the member waits */
-    ny_err e;
-    struct server_commit_member *next;
-};
-
 const double server_commit_time_buckets[SERVER_COMMIT_NTIME] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                                 0.025,  0.05,  0.1,    0.25,  1};
 
@@ -66,6 +61,8 @@ void server_commit_init(server_committer *c)
 {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_cond_init(&c->drained, NULL);
     pthread_mutex_init(&c->ckpt_mu, NULL);
     pthread_cond_init(&c->ckpt_cv, NULL);
 }
@@ -100,44 +97,6 @@ static void *checkpointer(void *arg)
     return NULL;
 }
 
-int server_commit_start(server *sv, ny_err *e)
-{
-    server_committer *c = &sv->commit;
-    store *db;
-    int rc = store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &db, e);
-    if (rc != NY_OK)
-        return rc;
-    if (strcmp(store_engine(db), "sqlite") != 0) {
-        store_close(db);
-        return NY_OK;
-    }
-    c->ckpt_db = db;
-    if (pthread_create(&c->ckpt_thread, NULL, checkpointer, c) != 0) {
-        c->ckpt_db = NULL;
-        store_close(db);
-        return ny_err_set(e, NY_ERR, "cannot start the checkpoint thread");
-    }
-    return NY_OK;
-}
-
-void server_commit_destroy(server_committer *c)
-{
-    if (c->ckpt_db) {
-        pthread_mutex_lock(&c->ckpt_mu);
-        c->ckpt_stop = 1;
-        pthread_cond_signal(&c->ckpt_cv);
-        pthread_mutex_unlock(&c->ckpt_mu);
-        pthread_join(c->ckpt_thread, NULL);
-        store_close(c->ckpt_db);
-        c->ckpt_db = NULL;
-    }
-    store_close(c->db);
-    c->db = NULL;
-    pthread_mutex_destroy(&c->mu);
-    pthread_mutex_destroy(&c->ckpt_mu);
-    pthread_cond_destroy(&c->ckpt_cv);
-}
-
 /* ---- one group ---------------------------------------------------------- */
 
 static int data_error(int rc)
@@ -166,11 +125,10 @@ static void observe(server_committer *c, long n, double seconds)
  * the member's own). With savepoints a member's data error is undone and
  * kept in the member (own = 1) and the run goes on. Otherwise returns
  * NY_OK or the error that broke the transaction. */
-static int run_members(store *db, struct server_commit_member *group, int savepoints, int *mine,
-                       ny_err *e)
+static int run_members(store *db, server_commit_job *group, int savepoints, int *mine, ny_err *e)
 {
     *mine = 0;
-    for (struct server_commit_member *m = group; m; m = m->next) {
+    for (server_commit_job *m = group; m; m = m->next) {
         int rc = savepoints ? store_savepoint(db, e) : NY_OK;
         if (rc != NY_OK)
             return rc;
@@ -191,21 +149,42 @@ static int run_members(store *db, struct server_commit_member *group, int savepo
     return NY_OK;
 }
 
-/* Runs the group on the committer's handle (opened here when there is
- * none): each member's rc (own = 1 for a data error of its own, already
- * undone). Returns the group's outcome: NY_OK when it was committed, else
- * the error that rolled it back. Called by the leader only. */
-static int commit_group(server *sv, server_committer *c, struct server_commit_member *group)
+/* Opens the committer's handle when it has none. */
+static int writer(server *sv, server_committer *c, ny_err *e)
+{
+    if (c->db)
+        return NY_OK;
+    int rc = store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &c->db, e);
+    if (rc == NY_OK && c->ckpt_db)
+        rc = store_wal_writer(c->db, e);
+    if (rc != NY_OK && c->db) {
+        store_close(c->db);
+        c->db = NULL;
+    }
+    return rc;
+}
+
+/* Closes a handle in an unknown state after a failure: the next group
+ * opens a fresh one. */
+static void drop_writer(server_committer *c)
+{
+    if (c->db) {
+        store_rollback(c->db, NULL);
+        store_close(c->db);
+        c->db = NULL;
+    }
+}
+
+/* Runs the group on the committer's handle: each member's rc (own = 1 for
+ * a data error of its own, already undone). Returns the group's outcome:
+ * NY_OK when it was committed, else the error that rolled it back. */
+static int commit_group(server *sv, server_committer *c, server_commit_job *group)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ny_err e;
-    int rc = NY_OK, mine = 0;
-    if (!c->db) {
-        rc = store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &c->db, &e);
-        if (rc == NY_OK && c->ckpt_db)
-            rc = store_wal_writer(c->db, &e);
-    }
+    int mine = 0;
+    int rc = writer(sv, c, &e);
     if (rc == NY_OK)
         rc = store_begin(c->db, &e);
     if (rc == NY_OK)
@@ -221,86 +200,215 @@ static int commit_group(server *sv, server_committer *c, struct server_commit_me
         rc = store_commit(c->db, &e);
     if (rc == NY_OK) {
         long n = 0;
-        for (struct server_commit_member *m = group; m; m = m->next)
+        for (server_commit_job *m = group; m; m = m->next)
             n++;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         observe(c, n, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
         return NY_OK;
     }
-    if (c->db) { /* a handle in an unknown state is not reused */
-        store_rollback(c->db, NULL);
-        store_close(c->db);
-        c->db = NULL;
-    }
+    drop_writer(c);
     atomic_fetch_add(&c->fallbacks, 1);
     return rc;
 }
 
-/* Runs one member alone in its own transaction. */
-static int run_alone(store *db, server_apply_fn apply, void *ctx, ny_err *e)
+/* After a failed group: runs each member without an answer of its own
+ * alone, in its own transaction on the committer's handle (reopened). */
+static void run_alone(server *sv, server_committer *c, server_commit_job *group)
 {
-    int rc = store_begin(db, e);
-    if (rc != NY_OK)
-        return rc;
-    rc = apply(db, ctx, e);
-    if (rc == NY_OK)
-        return store_commit(db, e);
-    store_rollback(db, NULL);
-    return rc;
+    for (server_commit_job *m = group; m; m = m->next) {
+        if (m->own)
+            continue;
+        m->rc = writer(sv, c, &m->e);
+        if (m->rc == NY_OK)
+            m->rc = store_begin(c->db, &m->e);
+        if (m->rc != NY_OK) {
+            drop_writer(c);
+            continue;
+        }
+        m->rc = m->apply(c->db, m->ctx, &m->e);
+        if (m->rc == NY_OK)
+            m->rc = store_commit(c->db, &m->e);
+        if (m->rc != NY_OK && data_error(m->rc))
+            store_rollback(c->db, NULL);
+        else if (m->rc != NY_OK)
+            drop_writer(c);
+    }
 }
 
-/* The leader's turn, entered and left with c->mu held and the leader at
- * the head of the queue: commits a group, answers its members, passes the
- * lead on. */
-static void lead(server *sv, server_committer *c)
+/* ---- the committer thread ------------------------------------------------ */
+
+/* Takes the queue's first SERVER_COMMIT_MAX jobs (c->mu held). */
+static server_commit_job *take(server_committer *c)
 {
-    struct server_commit_member *group = c->head, *last = group;
+    server_commit_job *group = c->head, *last = group;
     for (int k = 1; k < SERVER_COMMIT_MAX && last->next; k++)
         last = last->next;
     c->head = last->next;
     if (!c->head)
         c->tail = NULL;
     last->next = NULL;
-    pthread_mutex_unlock(&c->mu);
-    int rc = commit_group(sv, c, group);
-    pthread_mutex_lock(&c->mu);
-    for (struct server_commit_member *m = group, *next; m; m = next) {
-        next = m->next; /* m may return (and vanish) once the mutex is released */
-        m->state = rc == NY_OK || m->own ? DONE : ALONE;
-        pthread_cond_signal(&m->cv);
-    }
-    if (c->head) { /* those who queued meanwhile: the first leads them */
-        c->head->state = LEAD;
-        pthread_cond_signal(&c->head->cv);
-    } else {
-        c->leading = 0;
-    }
+    return group;
 }
 
-int server_commit_run(server *sv, server_worker *w, server_apply_fn apply, void *ctx, ny_err *e)
+static void *committer(void *arg)
+{
+    server *sv = arg;
+    server_committer *c = &sv->commit;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->head && !c->stop) {
+            c->idle = 1;
+            pthread_cond_wait(&c->cv, &c->mu);
+        }
+        c->idle = 0;
+        if (!c->head)
+            break; /* stopping, and nothing is left */
+        server_commit_job *group = take(c);
+        pthread_mutex_unlock(&c->mu);
+        if (commit_group(sv, c, group) != NY_OK)
+            run_alone(sv, c, group);
+        long ended = 0;
+        for (server_commit_job *m = group, *next; m; m = next) {
+            next = m->next; /* m is its owner's again once done is called */
+            ended += m->reserved;
+            m->done(m);
+        }
+        pthread_mutex_lock(&c->mu);
+        if (ended && atomic_fetch_sub(&c->reserved, ended) == ended)
+            pthread_cond_broadcast(&c->drained);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int server_commit_start(server *sv, ny_err *e)
 {
     server_committer *c = &sv->commit;
-    struct server_commit_member me = {.apply = apply, .ctx = ctx, .state = QUEUED};
-    pthread_cond_init(&me.cv, NULL);
+    store *db;
+    int rc = store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &db, e);
+    if (rc != NY_OK)
+        return rc;
+    if (strcmp(store_engine(db), "sqlite") != 0) {
+        store_close(db);
+    } else {
+        c->ckpt_db = db;
+        if (pthread_create(&c->ckpt_thread, NULL, checkpointer, c) != 0) {
+            c->ckpt_db = NULL;
+            store_close(db);
+            return ny_err_set(e, NY_ERR, "cannot start the checkpoint thread");
+        }
+    }
+    if (pthread_create(&c->thread, NULL, committer, sv) != 0)
+        return ny_err_set(e, NY_ERR, "cannot start the committer thread");
+    c->running = 1;
+    return NY_OK;
+}
+
+int server_commit_reserve(server *sv)
+{
+    server_committer *c = &sv->commit;
+    atomic_fetch_add(&c->reserved, 1); /* before looking at closing: see server_commit_close */
+    if (!atomic_load(&c->closing))
+        return 1;
+    pthread_mutex_lock(&c->mu);
+    atomic_fetch_sub(&c->reserved, 1);
+    pthread_cond_broadcast(&c->drained);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+/* Queues job (its reserved flag set by the caller). */
+static void queue(server_committer *c, server_commit_job *job)
+{
+    job->next = NULL;
+    job->own = 0;
     pthread_mutex_lock(&c->mu);
     if (c->tail)
-        c->tail->next = &me;
+        c->tail->next = job;
     else
-        c->head = &me;
-    c->tail = &me;
-    if (!c->leading) { /* nobody leads, so the queue was empty: me is its head */
-        c->leading = 1;
-        me.state = LEAD;
+        c->head = job;
+    c->tail = job;
+    if (c->idle) { /* a busy committer finds the job when it takes its next group */
+        c->idle = 0;
+        pthread_cond_signal(&c->cv);
     }
-    while (me.state == QUEUED)
-        pthread_cond_wait(&me.cv, &c->mu);
-    if (me.state == LEAD)
-        lead(sv, c); /* me is the head, so it is in the group it commits */
     pthread_mutex_unlock(&c->mu);
-    pthread_cond_destroy(&me.cv);
-    if (me.state == ALONE)
-        return run_alone(w->db, apply, ctx, e);
-    if (me.rc != NY_OK && e)
-        *e = me.e;
-    return me.rc;
+}
+
+void server_commit_submit(server *sv, server_commit_job *job)
+{
+    job->reserved = 1;
+    queue(&sv->commit, job);
+}
+
+/* A job server_commit_run waits for. */
+typedef struct waiter {
+    server_commit_job job;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+} waiter;
+
+static void wake(server_commit_job *job)
+{
+    waiter *w = (waiter *)job;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int server_commit_run(server *sv, server_apply_fn apply, void *ctx, ny_err *e)
+{
+    waiter w = {.job = {.apply = apply, .ctx = ctx, .done = wake}};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    queue(&sv->commit, &w.job);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    if (w.job.rc != NY_OK && e)
+        *e = w.job.e;
+    return w.job.rc;
+}
+
+void server_commit_close(server *sv)
+{
+    server_committer *c = &sv->commit;
+    atomic_store(&c->closing, 1);
+    pthread_mutex_lock(&c->mu);
+    while (atomic_load(&c->reserved) > 0)
+        pthread_cond_wait(&c->drained, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void server_commit_destroy(server_committer *c)
+{
+    if (c->running) { /* the thread commits what is queued, then ends */
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+        c->running = 0;
+    }
+    if (c->ckpt_db) {
+        pthread_mutex_lock(&c->ckpt_mu);
+        c->ckpt_stop = 1;
+        pthread_cond_signal(&c->ckpt_cv);
+        pthread_mutex_unlock(&c->ckpt_mu);
+        pthread_join(c->ckpt_thread, NULL);
+        store_close(c->ckpt_db);
+        c->ckpt_db = NULL;
+    }
+    store_close(c->db);
+    c->db = NULL;
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    pthread_cond_destroy(&c->drained);
+    pthread_mutex_destroy(&c->ckpt_mu);
+    pthread_cond_destroy(&c->ckpt_cv);
 }

@@ -5,7 +5,11 @@
  * libmicrohttpd calls on_request several times per request: first with the
  * headers (a request record is made and counted in flight), then with each
  * piece of the body (kept up to the limit; beyond it only a flag is kept),
- * then once more to answer. The route answers with a server_reply; on_done
+ * then once more to answer. The route answers with a server_reply, or
+ * suspends the connection and leaves in the reply a function that answers
+ * later (ingest waiting for the group commit): libmicrohttpd calls
+ * on_request again once the connection is resumed, and that function
+ * writes the answer. on_done
  * writes the access log line and ends the request's time in flight, which
  * server_stop waits on. Routes that need the database or the assistant go
  * through the calling thread's worker (server.c). */
@@ -39,6 +43,8 @@ struct req {
     char method[12];
     char path[160];
     char detail[240]; /* the error message of a 4xx/5xx answer, for the log */
+    void (*later)(server *sv, void *ctx, server_reply *r); /* a suspended request's answer */
+    void *later_ctx;
 };
 
 static double since(const struct timespec *t0)
@@ -206,6 +212,16 @@ void server_metrics_text(server *sv, const server_call *call, server_reply *r)
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+void server_suspend(const server_call *call)
+{
+    MHD_suspend_connection(call->conn);
+}
+
+void server_resume(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
 const char *server_header(const server_call *call, const char *name)
 {
     return MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, name);
@@ -235,50 +251,52 @@ static void route(server *sv, struct MHD_Connection *c, struct req *q, server_re
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
 
-static enum MHD_Result answer(server *sv, struct MHD_Connection *c, struct req *q)
+/* Queues r as the answer to q (closing the connection after it once the
+ * server is stopping). */
+static enum MHD_Result respond(server *sv, struct MHD_Connection *c, struct req *q, server_reply *r)
 {
-    server_reply r = {0};
-    route(sv, c, q, &r);
-    if (r.stream) { /* an event stream (server_stream.c) */
-        MHD_add_response_header(r.stream, "Content-Type", r.content_type);
-        MHD_add_response_header(r.stream, "Cache-Control", "no-cache");
-        q->status = r.status;
-        enum MHD_Result sok = MHD_queue_response(c, (unsigned)r.status, r.stream);
-        MHD_destroy_response(r.stream);
+    if (r->stream) { /* an event stream (server_stream.c) */
+        MHD_add_response_header(r->stream, "Content-Type", r->content_type);
+        MHD_add_response_header(r->stream, "Cache-Control", "no-cache");
+        q->status = r->status;
+        enum MHD_Result sok = MHD_queue_response(c, (unsigned)r->status, r->stream);
+        MHD_destroy_response(r->stream);
         return sok;
     }
-    if (!r.body)
-        server_error(&r, 500, "out of memory", NULL, -1);
+    if (!r->body)
+        server_error(r, 500, "out of memory", NULL, -1);
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r.len, r.body ? r.body : (char *)"",
-                                        r.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
+                                        r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
-        free(r.body);
+        free(r->body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", r.content_type);
-    if (r.allow[0])
-        MHD_add_response_header(resp, "Allow", r.allow);
-    if (r.cache_control)
-        MHD_add_response_header(resp, "Cache-Control", r.cache_control);
-    if (r.etag[0])
-        MHD_add_response_header(resp, "ETag", r.etag);
-    if (r.csp)
-        MHD_add_response_header(resp, "Content-Security-Policy", r.csp);
-    if (r.encoding)
-        MHD_add_response_header(resp, "Content-Encoding", r.encoding);
-    if (r.etag[0]) /* a file that may be sent compressed or not */
+    MHD_add_response_header(resp, "Content-Type", r->content_type);
+    if (r->allow[0])
+        MHD_add_response_header(resp, "Allow", r->allow);
+    if (r->cache_control)
+        MHD_add_response_header(resp, "Cache-Control", r->cache_control);
+    if (r->etag[0])
+        MHD_add_response_header(resp, "ETag", r->etag);
+    if (r->csp)
+        MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
+    if (r->encoding)
+        MHD_add_response_header(resp, "Content-Encoding", r->encoding);
+    if (r->etag[0]) /* a file that may be sent compressed or not */
         MHD_add_response_header(resp, "Vary", "Accept-Encoding");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (r.status >= 400 && r.body) {
-        json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    if (atomic_load(&sv->stopping)) /* a keep-alive client would keep the stop waiting */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->status >= 400 && r->body) {
+        json_t *j = json_loadb(r->body, r->len, 0, NULL);
         const char *why = json_string_value(json_object_get(j, "error"));
         snprintf(q->detail, sizeof q->detail, "%s", why ? why : "");
         json_decref(j);
     }
-    q->status = r.status;
-    q->sent = r.len;
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r.status, resp);
+    q->status = r->status;
+    q->sent = r->len;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ok;
 }
@@ -304,6 +322,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             q->too_large = 1;
         return MHD_YES;
     }
+    if (q->later) { /* resumed: the suspended request's answer is ready */
+        server_reply r = {0};
+        void (*later)(server *, void *, server_reply *) = q->later;
+        q->later = NULL;
+        later(sv, q->later_ctx, &r);
+        return respond(sv, c, q, &r);
+    }
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -326,7 +351,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->body[q->len] = '\0';
         return MHD_YES;
     }
-    return answer(sv, c, q);
+    server_reply r = {0};
+    route(sv, c, q, &r);
+    if (r.later) { /* suspended by the handler; called again once resumed */
+        q->later = r.later;
+        q->later_ctx = r.later_ctx;
+        return MHD_YES;
+    }
+    return respond(sv, c, q, &r);
 }
 
 static size_t status_slot(int status)
@@ -346,6 +378,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!q)
         return;
     *con_cls = NULL;
+    if (q->later) /* ended while suspended or before its answer was made */
+        q->later(sv, q->later_ctx, NULL);
     if (q->status)
         atomic_fetch_add(&sv->m.status[status_slot(q->status)], 1);
     char ts[32], num[64];
@@ -392,9 +426,9 @@ int server_http_start(server *sv, ny_err *e)
         return ny_err_set(e, NY_EINVAL, "listen address '%s' is not an IPv4 address",
                           sv->o.listen_addr);
     unsigned threads = sv->o.threads;
-    if (!threads) { /* ingest threads mostly wait for the group commit's flush */
+    if (!threads) { /* no thread waits for a flush: ingest suspends its connection */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n < 1 ? 16 : n > 4 ? 64 : 16 * (unsigned)n;
+        threads = n < 1 ? 2 : n > 32 ? 64 : 2 * (unsigned)n;
     }
     sv->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG |

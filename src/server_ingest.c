@@ -255,40 +255,88 @@ static int answer_text(const server_msg *in, size_t n, char *const *texts, const
     return jbuf_finish(&b, out, len, e);
 }
 
-/* The writes of one ingest request, run by the group committer. */
-typedef struct ingest_writes {
-    const store_message *rows;
+/* One ingest request from triage to its answer: what the committer writes
+ * (rows, effects) and gets back (ids, dup, rc), the texts of the answer,
+ * and for a suspended request what it owns (its JSON document and checked
+ * messages) and its connection. */
+typedef struct ingest_job {
+    server_commit_job job; /* first: the committer hands it back to done */
+    server *sv;
+    server_msg *in;
     size_t n;
+    store_message *rows;
+    char **texts;
+    size_t *lens;
     int64_t *ids;
     int *dup;
-    server *sv;
+    char *lead;
     server_effects *fx;
-} ingest_writes;
+    char connector[80];
+    json_t *doc; /* suspended: the request's document, which in points into */
+    void *conn;  /* suspended: the connection to resume */
+} ingest_job;
+
+static void job_free(ingest_job *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->n && j->texts; i++)
+        free(j->texts[i]);
+    free(j->rows);
+    free(j->texts);
+    free(j->lens);
+    free(j->ids);
+    free(j->dup);
+    free(j->lead);
+    server_effects_free(j->fx);
+    json_decref(j->doc);
+    free(j->in);
+    free(j);
+}
 
 /* The messages and what they cause (server_effects.c), in one transaction. */
 static int apply_ingest(store *db, void *ctx, ny_err *e)
 {
-    ingest_writes *iw = ctx;
-    int rc = store_message_ingest_batch(db, iw->rows, iw->n, iw->ids, iw->dup, e);
-    return rc == NY_OK ? server_effects_apply(iw->sv, db, iw->fx, iw->ids, iw->dup, e) : rc;
+    ingest_job *j = ctx;
+    int rc = store_message_ingest_batch(db, j->rows, j->n, j->ids, j->dup, e);
+    return rc == NY_OK ? server_effects_apply(j->sv, db, j->fx, j->ids, j->dup, e) : rc;
 }
 
-int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
-                        size_t n, char **answer, size_t *answer_len, server_reply *r)
+/* Answers r from an error of the triage or the commit; returns the status. */
+static int fail(server_reply *r, int rc, const ny_err *e)
 {
-    store_message *rows = calloc(n, sizeof *rows);
-    char **texts = calloc(n, sizeof *texts);
-    size_t *lens = calloc(n, sizeof *lens);
-    int64_t *ids = calloc(n, sizeof *ids);
-    int *dup = calloc(n, sizeof *dup);
-    char *lead = calloc(n, 1);
-    server_effects *fx = server_effects_new(n);
-    int status = 0;
+    if (rc == NY_EUNAVAIL)
+        return server_error(r, 503, e->msg, NULL, -1);
+    if (rc == NY_ENOTFOUND || rc == NY_EINVAL)
+        return server_error(r, 422, e->msg, rc == NY_ENOTFOUND ? "group" : NULL, e->index);
+    return server_error(r, 500, e->msg, NULL, e->index >= 0 ? e->index : -1);
+}
+
+/* Triages the n checked messages of in (borrowed; the job frees neither)
+ * on w's workspace into a new job for the committer. 0 with *out set, or
+ * r answered and its status returned. */
+static int prepare(server *sv, server_worker *w, const char *connector, server_msg *in, size_t n,
+                   ingest_job **out, server_reply *r)
+{
+    ingest_job *j = calloc(1, sizeof *j);
     ny_err e;
-    int rc = rows && texts && lens && ids && dup && lead && fx
-                 ? NY_OK
-                 : ny_err_set(&e, NY_ERR, "out of memory");
-    *answer = NULL;
+    int rc = j ? NY_OK : ny_err_set(&e, NY_ERR, "out of memory");
+    if (rc == NY_OK) {
+        *j = (ingest_job){.job = {.apply = apply_ingest, .ctx = j},
+                          .sv = sv,
+                          .in = in,
+                          .n = n,
+                          .rows = calloc(n, sizeof *j->rows),
+                          .texts = calloc(n, sizeof *j->texts),
+                          .lens = calloc(n, sizeof *j->lens),
+                          .ids = calloc(n, sizeof *j->ids),
+                          .dup = calloc(n, sizeof *j->dup),
+                          .lead = calloc(n, 1),
+                          .fx = server_effects_new(n)};
+        snprintf(j->connector, sizeof j->connector, "%s", connector);
+        if (!j->rows || !j->texts || !j->lens || !j->ids || !j->dup || !j->lead || !j->fx)
+            rc = ny_err_set(&e, NY_ERR, "out of memory");
+    }
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         triage_group g = {in[i].g->kind, in[i].g->unit_code};
         triage_result t;
@@ -300,59 +348,95 @@ int server_ingest_store(server *sv, server_worker *w, const char *connector, ser
             break;
         server_observe_triage(&sv->m, (double)(t1.tv_sec - t0.tv_sec) +
                                           (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-        if ((rc = result_text(&t, &texts[i], &lens[i], &e)) != NY_OK)
+        if ((rc = result_text(&t, &j->texts[i], &j->lens[i], &e)) != NY_OK)
             break;
-        lead[i] = t.nnotify > 0;
-        rows[i] = (store_message){0,
-                                  in[i].g->id,
-                                  connector,
-                                  in[i].id,
-                                  in[i].sender_id,
-                                  in[i].sender_name,
-                                  in[i].sent_at,
-                                  in[i].text,
-                                  t.intent_name,
-                                  t.category_name,
-                                  texts[i]};
-        if ((rc = server_effects_note(fx, i, &t, &rows[i], &in[i])) != NY_OK) {
+        j->lead[i] = t.nnotify > 0;
+        j->rows[i] = (store_message){0,
+                                     in[i].g->id,
+                                     j->connector,
+                                     in[i].id,
+                                     in[i].sender_id,
+                                     in[i].sender_name,
+                                     in[i].sent_at,
+                                     in[i].text,
+                                     t.intent_name,
+                                     t.category_name,
+                                     j->texts[i]};
+        if ((rc = server_effects_note(j->fx, i, &t, &j->rows[i], &in[i])) != NY_OK) {
             ny_err_set(&e, rc, "out of memory");
             break;
         }
     }
     if (rc == NY_OK) {
-        ingest_writes iw = {rows, n, ids, dup, sv, fx};
-        rc = server_commit_run(sv, w, apply_ingest, &iw, &e);
+        *out = j;
+        return 0;
     }
-    if (rc == NY_OK)
-        server_effects_committed(sv, fx);
-    if (rc == NY_OK)
-        rc = answer_text(in, n, texts, lens, dup, answer, answer_len, &e);
+    if (j)
+        j->in = NULL; /* the caller's */
+    job_free(j);
+    return fail(r, rc, &e);
+}
+
+/* After the commit: wakes delivery, publishes the leads, counts, and
+ * writes the answer (0 with *answer set) or answers r with the error. */
+static int finish(ingest_job *j, char **answer, size_t *answer_len, server_reply *r)
+{
+    int rc = j->job.rc;
+    ny_err e = j->job.e;
+    *answer = NULL;
     if (rc == NY_OK) {
-        long stored = 0, leads = 0;
-        for (size_t i = 0; i < n; i++) {
-            stored += !dup[i];
-            leads += !dup[i] && lead[i];
-        }
-        atomic_fetch_add(&sv->m.ingested, stored);
-        atomic_fetch_add(&sv->m.duplicates, (long)n - stored);
-        atomic_fetch_add(&sv->m.leads, leads);
-    } else if (rc == NY_EUNAVAIL) {
-        status = server_error(r, 503, e.msg, NULL, -1);
-    } else if (rc == NY_ENOTFOUND || rc == NY_EINVAL) {
-        status = server_error(r, 422, e.msg, rc == NY_ENOTFOUND ? "group" : NULL, e.index);
-    } else {
-        status = server_error(r, 500, e.msg, NULL, e.index >= 0 ? e.index : -1);
+        server_effects_committed(j->sv, j->fx);
+        rc = answer_text(j->in, j->n, j->texts, j->lens, j->dup, answer, answer_len, &e);
     }
-    for (size_t i = 0; i < n && texts; i++)
-        free(texts[i]);
-    free(rows);
-    free(texts);
-    free(lens);
-    free(ids);
-    free(dup);
-    free(lead);
-    server_effects_free(fx);
+    if (rc != NY_OK)
+        return fail(r, rc, &e);
+    long stored = 0, leads = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        stored += !j->dup[i];
+        leads += !j->dup[i] && j->lead[i];
+    }
+    atomic_fetch_add(&j->sv->m.ingested, stored);
+    atomic_fetch_add(&j->sv->m.duplicates, (long)j->n - stored);
+    atomic_fetch_add(&j->sv->m.leads, leads);
+    return 0;
+}
+
+int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
+                        size_t n, char **answer, size_t *answer_len, server_reply *r)
+{
+    ingest_job *j = NULL;
+    int status = prepare(sv, w, connector, in, n, &j, r);
+    if (status)
+        return status;
+    j->job.rc = server_commit_run(sv, apply_ingest, j, &j->job.e);
+    status = finish(j, answer, answer_len, r);
+    j->in = NULL; /* the caller's */
+    job_free(j);
     return status;
+}
+
+/* The committer's call once a suspended request's writes are durable (or
+ * failed): its connection is resumed, and answer() runs on a pool thread. */
+static void job_done(server_commit_job *job)
+{
+    server_resume(((ingest_job *)job)->conn);
+}
+
+/* server_reply.later of a suspended request. */
+static void answer_later(server *sv, void *ctx, server_reply *r)
+{
+    (void)sv;
+    ingest_job *j = ctx;
+    char *answer;
+    size_t len;
+    if (r && !finish(j, &answer, &len, r)) {
+        free(r->body);
+        r->body = answer;
+        r->len = len;
+        r->content_type = "application/json";
+        r->status = 200;
+    }
+    job_free(j);
 }
 
 /* ---- the route ---------------------------------------------------------------- */
@@ -422,14 +506,21 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         int bad = in ? 0 : server_error(r, 500, "out of memory", NULL, -1);
         for (size_t i = 0; !bad && i < n; i++)
             bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
-        char *answer = NULL;
-        size_t answer_len = 0;
-        if (!bad && !server_ingest_store(sv, w, ci.name, in, n, &answer, &answer_len, r)) {
-            free(r->body);
-            r->body = answer;
-            r->len = answer_len;
-            r->content_type = "application/json";
-            r->status = 200;
+        ingest_job *j = NULL;
+        if (!bad && !prepare(sv, w, ci.name, in, n, &j, r)) {
+            if (server_commit_reserve(sv)) { /* answered by answer_later once committed */
+                j->doc = doc;
+                j->conn = call->conn;
+                j->job.done = job_done;
+                r->later = answer_later;
+                r->later_ctx = j;
+                server_suspend(call);
+                server_commit_submit(sv, &j->job);
+                return;
+            }
+            j->job.rc = server_commit_run(sv, apply_ingest, j, &j->job.e);
+            answer_later(sv, j, r); /* frees j and with it in */
+            in = NULL;
         }
         free(in);
     }

@@ -50,14 +50,19 @@ typedef struct server_group {
 #define SERVER_COMMIT_NTIME 10
 extern const double server_commit_time_buckets[SERVER_COMMIT_NTIME];
 
-/* Group commit (server_commit.c): the queue of requests waiting for a
- * commit, the store handle every group is written through (the leader's
- * only), the checkpoint thread with its own handle (SQLite), and counters
- * for /metrics. */
+/* Group commit (server_commit.c): the queue of jobs waiting for a commit,
+ * the committer thread and the store handle every group is written through
+ * (the thread's only), the checkpoint thread with its own handle (SQLite),
+ * and counters for /metrics. */
 typedef struct server_committer {
     pthread_mutex_t mu;
-    struct server_commit_member *head, *tail;
-    int leading;
+    pthread_cond_t cv;      /* the committer waits here for work (idle = 1) */
+    pthread_cond_t drained; /* server_commit_close waits here for reserved = 0 */
+    struct server_commit_job *head, *tail;
+    int idle, stop, running;
+    atomic_int closing;
+    atomic_long reserved; /* suspended jobs not yet done */
+    pthread_t thread;
     store *db;
     store *ckpt_db; /* NULL: no checkpoint thread (PostgreSQL, or not started) */
     pthread_t ckpt_thread;
@@ -84,6 +89,7 @@ struct server {
     struct server_live *live; /* triage engine and group table (server_live.c) */
     server_metrics m;
     atomic_int in_flight;
+    atomic_int stopping;    /* server_stop has begun: answers close their connection */
     pthread_mutex_t lock;   /* guards workers */
     server_worker *workers; /* every worker made, closed by server_stop */
     struct MHD_Daemon *daemon;
@@ -149,6 +155,13 @@ typedef struct server_reply {
     const char *cache_control, *csp; /* Cache-Control, Content-Security-Policy or NULL */
     char etag[48];                   /* ETag or "" */
     const char *encoding;            /* Content-Encoding (also sends Vary) or NULL */
+    /* Instead of an answer now: the handler has suspended the connection
+     * (server_suspend) and will resume it (server_resume); then later(sv,
+     * later_ctx, r) answers into r on a pool thread. When the request ends
+     * unanswered (the server stopping) it is called with r NULL and only
+     * frees later_ctx. */
+    void (*later)(server *sv, void *ctx, struct server_reply *r);
+    void *later_ctx;
 } server_reply;
 
 /* Sets r to the JSON error {"error":msg,"field":field|null,"index":index|null}
@@ -171,6 +184,13 @@ typedef struct server_call {
     char params[SERVER_MAX_PARAMS][96];
     int nparams;
 } server_call;
+
+/* Suspends call's connection: libmicrohttpd neither reads nor times it out
+ * until server_resume(call->conn); the handler then returns with r->later
+ * set. server_resume may be called from any thread, also before the
+ * handler has returned. */
+void server_suspend(const server_call *call);
+void server_resume(void *conn);
 
 /* A request header or query-string argument of call, or NULL. */
 const char *server_header(const server_call *call, const char *name);
@@ -336,19 +356,51 @@ void server_relay_stop(server *sv);
  * savepoint that the caller owns); NY_OK or an NY_* code with *e filled. */
 typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);
 
+/* One request's writes for the committer: apply and ctx are the caller's;
+ * done is called on the committer's thread once rc (NY_OK, or apply's own
+ * error with its writes undone, or the error of its run alone after its
+ * group failed) and e hold the outcome, and from then on the job is the
+ * caller's again (done may free it). The other fields are the
+ * committer's. */
+typedef struct server_commit_job {
+    server_apply_fn apply;
+    void *ctx;
+    void (*done)(struct server_commit_job *job);
+    int rc;
+    ny_err e;
+    int own, reserved;
+    struct server_commit_job *next;
+} server_commit_job;
+
+/* Reserves the committer for one job that will not be waited for (a
+ * suspended connection): 1, and the caller then passes the job to
+ * server_commit_submit; 0 once the server is closing, and the caller uses
+ * server_commit_run instead. */
+int server_commit_reserve(server *sv);
+
+/* Queues job (after a reserve) for the next group commit and returns at
+ * once; job->done is called when its transaction has committed or
+ * failed. */
+void server_commit_submit(server *sv, server_commit_job *job);
+
 /* Runs apply(db, ctx) in a group commit with the writes of concurrent
  * requests and returns once the transaction holding them has committed:
  * NY_OK, or apply's own error (its writes undone, the others' kept). When
- * the group as a whole fails, the writes are retried alone on w's store
- * handle and that outcome is returned. apply may run on another thread,
- * with the committer's store handle (opened on sv->o.db_uri), while this
- * one waits. */
-int server_commit_run(server *sv, server_worker *w, server_apply_fn apply, void *ctx, ny_err *e);
+ * the group as a whole fails, the writes are retried alone and that
+ * outcome is returned. apply runs on the committer's thread, with its
+ * store handle (opened on sv->o.db_uri), while this one waits. */
+int server_commit_run(server *sv, server_apply_fn apply, void *ctx, ny_err *e);
+
+/* Refuses further reserves and waits until every reserved job is done
+ * (server_stop, before libmicrohttpd stops: no connection stays
+ * suspended). */
+void server_commit_close(server *sv);
 
 /* Sets up and tears down the committer of a server. start (after init)
- * opens the checkpoint thread's handle on sv->o.db_uri and starts the
- * thread on SQLite, nothing on PostgreSQL: NY_OK or the store's error.
- * destroy stops the thread and closes both handles, so it runs after the
+ * opens the checkpoint thread's handle on sv->o.db_uri and starts that
+ * thread on SQLite (not on PostgreSQL), then starts the committer thread:
+ * NY_OK or the store's error. destroy lets the committer finish what is
+ * queued, stops both threads and closes both handles, so it runs after the
  * last request. */
 void server_commit_init(server_committer *c);
 int server_commit_start(server *sv, ny_err *e);

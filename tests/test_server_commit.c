@@ -1,8 +1,7 @@
 /* test_server_commit.c - tests of the ingest group commit
  * (server_commit_run), on either engine.
  *
- * Eight threads, each with its own store handle as a server worker has,
- * hand in one message each at the same moment, with a write slow enough
+ * Eight threads hand in one message each at the same moment, with a write slow enough
  * that they queue: every message is stored, fewer transactions are
  * committed than requests, and the one request whose group is unknown gets
  * its own error without sinking the others. A member failing with a
@@ -10,7 +9,11 @@
  * member is then retried alone and stored exactly once. Savepoints keep the
  * transaction usable after a member's failure on PostgreSQL too. On SQLite
  * the committer's checkpoint thread copies the WAL into the database file
- * while commits come in; on PostgreSQL there is no such thread. */
+ * while commits come in; on PostgreSQL there is no such thread. One thread
+ * handing in 64 jobs without waiting for them (as a pool thread does with
+ * suspended connections) gets every one done in a few shared commits, and
+ * closing the committer waits for all of them, then makes callers wait
+ * (server_commit_run) instead. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +37,6 @@ static char uri[512];
 /* One request of a thread. */
 typedef struct req {
     server *sv;
-    server_worker w;
     int k, rc;
     int fail_once; /* 1: the first run answers NY_EUNAVAIL */
     int runs;      /* how often apply ran */
@@ -67,7 +69,7 @@ static void *thread(void *arg)
     req *q = arg;
     ny_err e;
     pthread_barrier_wait(q->go);
-    q->rc = server_commit_run(q->sv, &q->w, apply, q, &e);
+    q->rc = server_commit_run(q->sv, apply, q, &e);
     return NULL;
 }
 
@@ -89,8 +91,8 @@ static long first_checkpoint(server *sv)
 
 /* Runs NTHREADS requests at once on a fresh database: request fail_k fails
  * its first run with NY_EUNAVAIL, or with fail_k -1 request 3 names an
- * unknown group. With start, the committer's checkpoint thread runs and
- * *checkpoints gets how many it took. Returns the number of messages
+ * unknown group. With start, *checkpoints gets how many checkpoints the
+ * committer's checkpoint thread took. Returns the number of messages
  * stored. */
 static int run(const char *tag, int fail_k, int start, long *checkpoints, server *sv, req *qs)
 {
@@ -106,19 +108,14 @@ static int run(const char *tag, int fail_k, int start, long *checkpoints, server
     memset(sv, 0, sizeof *sv);
     sv->o.db_uri = uri; /* the committer opens its own handle on it */
     server_commit_init(&sv->commit);
-    if (start)
-        MUST(server_commit_start(sv, &e));
+    MUST(server_commit_start(sv, &e));
     pthread_t t[NTHREADS];
-    for (int k = 0; k < NTHREADS; k++) {
-        qs[k] = (req){sv, {0}, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
-        MUST(store_open(uri, NULL, &qs[k].w.db, &e));
-    }
+    for (int k = 0; k < NTHREADS; k++)
+        qs[k] = (req){sv, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
     for (int k = 0; k < NTHREADS; k++)
         assert_int_equal(pthread_create(&t[k], NULL, thread, &qs[k]), 0);
-    for (int k = 0; k < NTHREADS; k++) {
+    for (int k = 0; k < NTHREADS; k++)
         pthread_join(t[k], NULL);
-        store_close(qs[k].w.db);
-    }
     pthread_barrier_destroy(&go);
     if (start)
         *checkpoints = sv->commit.ckpt_db ? first_checkpoint(sv) : 0;
@@ -180,12 +177,67 @@ static void test_fallback_alone(void **state)
     assert_int_equal(qs[5].runs, 2);
 }
 
+/* One thread hands in many jobs without waiting, as a pool thread does
+ * with its suspended connections. */
+typedef struct async_job {
+    server_commit_job job;
+    req q;
+    atomic_int *done;
+} async_job;
+
+static void async_done(server_commit_job *job)
+{
+    atomic_fetch_add(((async_job *)job)->done, 1);
+}
+
+static void test_submit_without_waiting(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    static server sv;
+    static async_job jobs[N];
+    ny_err e;
+    store *s;
+    snprintf(uri, sizeof uri, "%s", tu_db_uri("commit_async"));
+    MUST(store_open(uri, NULL, &s, &e));
+    store_group g = {0, "webhook", "g1", "resident", "411571001001001", "一网格群", 10, ""};
+    MUST(store_unit_put_batch(s, units, sizeof units / sizeof units[0], NULL, &e));
+    MUST(store_group_put_batch(s, &g, 1, &gid, &e));
+    memset(&sv, 0, sizeof sv);
+    sv.o.db_uri = uri;
+    server_commit_init(&sv.commit);
+    MUST(server_commit_start(&sv, &e));
+    atomic_int done = 0;
+    for (int k = 0; k < N; k++) {
+        jobs[k] = (async_job){.q = {&sv, k, NY_ERR, 0, 0, k == 7, NULL}, .done = &done};
+        jobs[k].job = (server_commit_job){.apply = apply, .ctx = &jobs[k].q, .done = async_done};
+        assert_int_equal(server_commit_reserve(&sv), 1);
+        server_commit_submit(&sv, &jobs[k].job);
+    }
+    server_commit_close(&sv); /* returns once every reserved job is done */
+    assert_int_equal(atomic_load(&done), N);
+    assert_int_equal(atomic_load(&sv.commit.reserved), 0);
+    assert_int_equal(server_commit_reserve(&sv), 0); /* closing: callers wait instead */
+    for (int k = 0; k < N; k++)
+        assert_int_equal(jobs[k].job.rc, k == 7 ? NY_ENOTFOUND : NY_OK);
+    /* the jobs queued while a group committed share the next commit */
+    assert_true(atomic_load(&sv.commit.commits) <= N / 4);
+    req late = {&sv, N, NY_ERR, 0, 0, 0, NULL};
+    assert_int_equal(server_commit_run(&sv, apply, &late, &e), NY_OK);
+    server_commit_destroy(&sv.commit);
+    int n = 0;
+    MUST(store_messages_each(s, count, &n, &e));
+    assert_int_equal(n, N);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_and_own_error),
         cmocka_unit_test(test_fallback_alone),
         cmocka_unit_test(test_checkpoint_thread),
+        cmocka_unit_test(test_submit_without_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
