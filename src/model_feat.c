@@ -6,7 +6,10 @@
  * hashed (read backwards from the current character, so each order costs one
  * mixing step). Counting uses a small open-addressing table in the
  * workspace, sized to the text (a chat message touches a few cache lines of
- * it) and cleared after use, so there is no sorting and no allocation.
+ * it) and cleared after use slot by slot (only those taken), so there is no
+ * sorting, no allocation and no clearing of the whole table. The hashing of
+ * one code point is compiled for the usual orders (1-3 and 1-2) with the
+ * loops unrolled and, past the start of the text, without tests.
  * model_grams stops there (bucket and count), which is what the joint scorer
  * of two models needs; model_extract goes on: counts c become 1 + ln c,
  * times the model's IDF, and the vector is scaled to unit length; caller
@@ -36,6 +39,7 @@ struct model_ws {
     uint64_t *tab; /* open addressing: (bucket + 1) << 32 | position in idx/val, 0 empty */
     size_t tabcap; /* entries of tab (a power of two) */
     uint32_t *idx;
+    uint32_t *slot; /* the entry of tab each index took */
     float *val;
     size_t cap;
     size_t chars; /* code points of the last text that made features */
@@ -126,8 +130,9 @@ int model_ws_new(const model_spec *spec, model_ws **out, ny_err *e)
         ws->tabcap *= 2;
     ws->tab = calloc(ws->tabcap, sizeof *ws->tab);
     ws->idx = malloc(ws->cap * sizeof *ws->idx);
+    ws->slot = malloc(ws->cap * sizeof *ws->slot);
     ws->val = malloc(ws->cap * sizeof *ws->val);
-    if (!ws->tab || !ws->idx || !ws->val) {
+    if (!ws->tab || !ws->idx || !ws->slot || !ws->val) {
         model_ws_free(ws);
         return ny_err_set(e, NY_ERR, "out of memory");
     }
@@ -141,13 +146,14 @@ void model_ws_free(model_ws *ws)
         return;
     free(ws->tab);
     free(ws->idx);
+    free(ws->slot);
     free(ws->val);
     free(ws);
 }
 
 /* Decodes one code point at s[*i] (advancing *i); bad sequences give U+FFFD
  * and consume one byte. */
-static uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
+static inline uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
 {
     unsigned char c = s[*i];
     uint32_t cp;
@@ -185,73 +191,88 @@ static uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
     return cp;
 }
 
-static int is_space(uint32_t cp)
+static inline int is_space(uint32_t cp)
 {
     return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v' ||
            cp == 0x3000u || cp == 0xa0u;
 }
 
-/* Counts bucket b in the current text: the table of mask + 1 entries maps
- * buckets to their position in idx/val. */
-static void add(model_ws *ws, size_t *n, size_t mask, uint32_t b)
+/* The counting of one text: the table of mask + 1 entries maps buckets to
+ * their position in idx/val; slot remembers the entries taken, so clearing
+ * the table afterwards costs one store per distinct n-gram. */
+typedef struct counter {
+    uint64_t *tab;
+    uint32_t *idx, *slot;
+    float *val;
+    size_t n, mask;
+} counter;
+
+/* Counts bucket b in the current text. */
+static inline __attribute__((always_inline)) void add(counter *c, uint32_t b)
 {
     uint64_t key = (uint64_t)(b + 1u) << 32;
-    for (size_t p = b & mask;; p = (p + 1) & mask) {
-        uint64_t t = ws->tab[p];
+    for (size_t p = b & c->mask;; p = (p + 1) & c->mask) {
+        uint64_t t = c->tab[p];
         if (!t) {
-            ws->tab[p] = key | *n;
-            ws->idx[*n] = b;
-            ws->val[(*n)++] = 1.0f;
+            c->tab[p] = key | c->n;
+            c->slot[c->n] = (uint32_t)p;
+            c->idx[c->n] = b;
+            c->val[c->n++] = 1.0f;
             return;
         }
         if ((t & 0xffffffff00000000ull) == key) {
-            ws->val[t & 0xffffffffu] += 1.0f;
+            c->val[t & 0xffffffffu] += 1.0f;
             return;
         }
     }
 }
 
-/* Hashes the n-grams ending at the newest code point of win (win[0] newest,
- * have code points known). */
-static void emit(model_ws *ws, size_t *n, size_t mask, uint64_t seed, const uint32_t *win,
-                 unsigned have)
+/* Appends cp to the window win (win[0] newest, *have code points known, at
+ * most max_n) and hashes the n-grams ending at it. Inlined with max_n a
+ * constant, the shift and the orders unroll. */
+static inline __attribute__((always_inline)) void push(const model_spec *s, counter *c,
+                                                       uint64_t seed, uint32_t *win, unsigned *have,
+                                                       uint32_t cp, const unsigned max_n)
 {
-    const model_spec *s = &ws->spec;
-    uint64_t h = seed;
-    for (unsigned k = 1; k <= s->max_n && k <= have; k++) {
-        h = mix(h, win[k - 1]);
-        if (k < s->min_n)
-            continue;
-        if (k == 1 && (win[0] == CP_BOS || win[0] == CP_EOS))
-            continue;
-        add(ws, n, mask, bucket_of(h ^ k, s->hash_bits));
-    }
-}
-
-static void push(model_ws *ws, size_t *n, size_t mask, uint64_t seed, uint32_t *win, unsigned *have,
-                 uint32_t cp)
-{
-    for (unsigned k = ws->spec.max_n - 1; k > 0; k--)
+    for (unsigned k = max_n - 1; k > 0; k--)
         win[k] = win[k - 1];
     win[0] = cp;
-    if (*have < ws->spec.max_n)
+    uint64_t h = seed;
+    if (*have < max_n - 1) { /* the first code points of the text */
         (*have)++;
-    emit(ws, n, mask, seed, win, *have);
+        for (unsigned k = 1; k <= *have; k++) {
+            h = mix(h, win[k - 1]);
+            if (k >= s->min_n && !(k == 1 && (cp == CP_BOS || cp == CP_EOS)))
+                add(c, bucket_of(h ^ k, s->hash_bits));
+        }
+        return;
+    }
+    *have = max_n;
+    uint32_t b[8]; /* all orders: a fixed number of steps, then the counting */
+    for (unsigned k = 1; k <= max_n; k++) {
+        h = mix(h, win[k - 1]);
+        b[k - 1] = bucket_of(h ^ k, s->hash_bits);
+    }
+    for (unsigned k = s->min_n > 1 ? s->min_n : 1; k <= max_n; k++)
+        if (!(k == 1 && (cp == CP_BOS || cp == CP_EOS)))
+            add(c, b[k - 1]);
 }
 
-/* Counts the n-grams of the first `limit` code points of text (hashed from
- * seed; with the end marker when eos) into ws; returns the code points read. */
-static size_t scan(model_ws *ws, const char *text, size_t len, size_t mask, uint64_t seed,
-                   size_t limit, int eos, size_t *n)
+/* Counts the n-grams (orders up to max_n = s->max_n) of the first `limit`
+ * code points of text, hashed from seed, with the end marker when eos;
+ * returns the code points read. */
+static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, counter *c,
+                                                           const char *text, size_t len,
+                                                           uint64_t seed, size_t limit, int eos,
+                                                           const unsigned max_n)
 {
-    const model_spec *s = &ws->spec;
     const unsigned char *u = (const unsigned char *)text;
     uint32_t win[8] = {0};
     unsigned have = 0;
     size_t chars = 0;
     int pending_space = 0;
     if (s->flags & MODEL_F_BOUNDARY)
-        push(ws, n, mask, seed, win, &have, CP_BOS);
+        push(s, c, seed, win, &have, CP_BOS, max_n);
     for (size_t i = 0; i < len && chars < limit;) {
         uint32_t cp = next_cp(u, len, &i);
         if (is_space(cp) || cp < 0x20u) {
@@ -263,15 +284,27 @@ static size_t scan(model_ws *ws, const char *text, size_t len, size_t mask, uint
         else if ((s->flags & MODEL_F_DIGITS) && cp >= '0' && cp <= '9')
             cp = '0';
         if (pending_space) {
-            push(ws, n, mask, seed, win, &have, ' ');
+            push(s, c, seed, win, &have, ' ', max_n);
             pending_space = 0;
         }
-        push(ws, n, mask, seed, win, &have, cp);
+        push(s, c, seed, win, &have, cp, max_n);
         chars++;
     }
     if (eos && (s->flags & MODEL_F_BOUNDARY))
-        push(ws, n, mask, seed, win, &have, CP_EOS);
+        push(s, c, seed, win, &have, CP_EOS, max_n);
     return chars;
+}
+
+/* scan_n for the spec's max_n: the usual orders (3: chat models, 2: the
+ * long-text model) get code of their own. */
+static size_t scan(const model_spec *s, counter *c, const char *text, size_t len, uint64_t seed,
+                   size_t limit, int eos)
+{
+    if (s->max_n == 3)
+        return scan_n(s, c, text, len, seed, limit, eos, 3);
+    if (s->max_n == 2)
+        return scan_n(s, c, text, len, seed, limit, eos, 2);
+    return scan_n(s, c, text, len, seed, limit, eos, s->max_n);
 }
 
 size_t model_grams(model_ws *ws, const char *text, size_t len)
@@ -286,13 +319,14 @@ size_t model_grams(model_ws *ws, const char *text, size_t len)
     size_t size = 64;
     while (size < 2 * most && size < ws->tabcap)
         size *= 2;
-    size_t n = 0;
-    ws->chars = scan(ws, text, len, size - 1, s->seed, MODEL_MAX_CHARS, 1, &n);
-    ws->nmain = n;
+    counter c = {ws->tab, ws->idx, ws->slot, ws->val, 0, size - 1};
+    ws->chars = scan(s, &c, text, len, s->seed, MODEL_MAX_CHARS, 1);
+    ws->nmain = c.n;
     if (s->flags & MODEL_F_HEAD) /* the start again, as features of its own */
-        scan(ws, text, len, size - 1, s->seed ^ 0x68656164u, MODEL_HEAD_CHARS, 0, &n);
-    memset(ws->tab, 0, size * sizeof *ws->tab);
-    return n;
+        scan(s, &c, text, len, s->seed ^ 0x68656164u, MODEL_HEAD_CHARS, 0);
+    for (size_t i = 0; i < c.n; i++)
+        ws->tab[c.slot[i]] = 0;
+    return c.n;
 }
 
 size_t model_ws_chars(const model_ws *ws)

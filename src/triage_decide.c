@@ -21,7 +21,6 @@
  * and for reports or requests that hit a danger word the safety rule did not
  * accept as an emergency now, normal for other help and reports, low for
  * consult and other. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,7 +255,12 @@ static void person(const triage_notify *n, char *who, size_t sz)
                                                   : "网格员";
         name = n->name;
     }
-    snprintf(who, sz, "%s%s", label, name);
+    size_t ll = strlen(label), nl = strlen(name); /* label then name, cut to sz - 1 bytes */
+    ll = ll < sz - 1 ? ll : sz - 1;
+    nl = nl < sz - 1 - ll ? nl : sz - 1 - ll;
+    memcpy(who, label, ll);
+    memcpy(who + ll, name, nl);
+    who[ll + nl] = '\0';
 }
 
 static int reply_consult(triage_ws *ws, triage_result *r, const char *who)
