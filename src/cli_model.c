@@ -40,23 +40,36 @@ static const char *const task_names[] = {"intent", "category", NULL};
 /* the model files: one per task of model.h (intent, category, category of long texts) */
 static const char *const model_names[] = {"intent", "category", "category_long", NULL};
 
-static size_t lexicon_extra(void *ctx, const char *text, size_t len, model_extra *out, size_t cap)
+/* What the category model sees of a short text besides its n-grams: the
+   hints of the lexicon and the intent of the text ("intent_is=<intent>"),
+   the gold one of a training message, the intent model's answer when
+   predicting. */
+typedef struct hints {
+    model_lexicon *lx;
+    const int *intent; /* per training text: index into domain_intents, or -1 */
+} hints;
+
+static size_t hint_extra(void *ctx, size_t i, const char *text, size_t len, model_extra *out,
+                         size_t cap)
 {
-    return model_lexicon_features(ctx, text, len, out, cap, NULL);
+    const hints *h = ctx;
+    size_t n = h->lx ? model_lexicon_features(h->lx, text, len, out, cap, NULL) : 0;
+    if (h->intent && h->intent[i] >= 0)
+        n = model_intent_feature(domain_intents[h->intent[i]], out, n, cap);
+    return n;
 }
 
-static model_train_opts task_opts(int task, model_lexicon *lx, int verbose)
+static model_train_opts task_opts(int task, hints *h, int verbose)
 {
-    if (task != MODEL_TASK_CATEGORY)
-        lx = NULL;
+    model_lexicon *lx = task == MODEL_TASK_CATEGORY ? h->lx : NULL;
     model_train_opts o = {.spec = model_task_spec(task),
                           .labels = task == MODEL_TASK_INTENT ? domain_intents : domain_categories,
                           .min_df = task == MODEL_TASK_CATEGORY_LONG ? LONG_MIN_DF : 0,
                           .safety_class = -1,
                           .inner_folds = 3,
                           .verbose = verbose,
-                          .extra = lx ? lexicon_extra : NULL,
-                          .extra_ctx = lx,
+                          .extra = task == MODEL_TASK_CATEGORY ? hint_extra : NULL,
+                          .extra_ctx = h,
                           .note = lx ? "with lexicon features" : "without lexicon features"};
     if (task != MODEL_TASK_INTENT)
         o.long_min_share = LONG_MIN_SHARE;
@@ -90,14 +103,16 @@ static int train_task(int task, const model_dataset *ds, model_lexicon *lx, int 
     const char **texts = malloc((ds->n ? ds->n : 1) * sizeof *texts);
     size_t *lens = malloc((ds->n ? ds->n : 1) * sizeof *lens);
     int *labels = malloc((ds->n ? ds->n : 1) * sizeof *labels);
+    int *intents = malloc((ds->n ? ds->n : 1) * sizeof *intents);
     int rc;
-    if (!texts || !lens || !labels) {
+    if (!texts || !lens || !labels || !intents) {
         rc = ny_err_set(e, NY_ERR, "out of memory");
     } else {
         for (size_t i = 0; i < ds->n; i++) {
             texts[i] = ds->ex[i].text;
             lens[i] = ds->ex[i].len;
             labels[i] = model_example_label(&ds->ex[i], task);
+            intents[i] = ds->ex[i].intent;
             /* the long-text model learns from the written appeals it answers
                for (chat messages in its training cost the appeals points) */
             if (task == MODEL_TASK_CATEGORY_LONG &&
@@ -105,12 +120,14 @@ static int train_task(int task, const model_dataset *ds, model_lexicon *lx, int 
                  model_chars(ds->ex[i].text, ds->ex[i].len) <= MODEL_SHORT_CHARS))
                 labels[i] = -1;
         }
-        model_train_opts o = task_opts(task, lx, verbose);
+        hints h = {lx, intents};
+        model_train_opts o = task_opts(task, &h, verbose);
         rc = model_train(&o, texts, lens, labels, ds->n, out, e);
     }
     free(texts);
     free(lens);
     free(labels);
+    free(intents);
     return rc;
 }
 
@@ -167,10 +184,16 @@ static int classify(int task, const scorer *s, model_lexicon *lx, const model_ex
         intent == model_label_index(s->mi, "other"))
         return none;
     size_t ne = lx && task == MODEL_TASK_CATEGORY
-                    ? lexicon_extra(lx, x->text, x->len, extra, MODEL_MAX_EXTRA)
+                    ? model_lexicon_features(lx, x->text, x->len, extra, MODEL_MAX_EXTRA, NULL)
                     : 0;
     float sc[MODEL_MAX_CLASSES];
     int p = model_predict(s->m, s->ws, x->text, x->len, ne ? extra : NULL, ne, sc);
+    model_extra said;
+    if (task == MODEL_TASK_CATEGORY && intent >= 0 &&
+        model_intent_feature(model_label(s->mi, (size_t)intent), &said, 0, 1)) {
+        model_add_extras(s->m, chars, &said, 1, sc); /* as triage adds it */
+        p = model_best_except(s->m, sc, chars, -1);
+    }
     if (p == none && s->mi && chars > MODEL_CHATTER_CHARS && (!chat || chars > MODEL_NONE_CHARS))
         p = model_best_except(s->m, sc, chars, none); /* no chatter: it has a domain */
     if (task == MODEL_TASK_INTENT && rule) {

@@ -75,6 +75,20 @@ int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len
     return model_best(m, acc, model_ws_chars(ws));
 }
 
+void model_add_extras(const model_clf *m, size_t chars, const model_extra *extra, size_t nextra,
+                      float *scores)
+{
+    uint32_t idx[MODEL_MAX_EXTRA];
+    float val[MODEL_MAX_EXTRA];
+    size_t n = model_extras(&m->spec, chars, extra, nextra, idx, val);
+    size_t nc = m->nclasses;
+    for (size_t i = 0; i < n; i++) {
+        const int16_t *q = m->q + (size_t)idx[i] * nc;
+        for (size_t c = 0; c < nc; c++)
+            scores[c] += val[i] * (float)q[c] * m->step;
+    }
+}
+
 const model_spec *model_get_spec(const model_clf *m)
 {
     return &m->spec;

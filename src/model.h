@@ -117,6 +117,16 @@ int model_predict(const model_clf *m, model_ws *ws, const char *text, size_t len
  * is negative); 0 when no class is left. */
 int model_best_except(const model_clf *m, const float *scores, size_t chars, int skip);
 
+/* Adds to scores (model_nclasses(m) decision values of a text of chars code
+ * points, as model_predict gives them) what the nextra caller features extra
+ * contribute under m, e.g. a feature known only after the text was scored
+ * (the intent the intent model found). The result equals predicting with
+ * them in the first place, up to float rounding, unless one of them hashes
+ * to the bucket of a feature given then (values of a bucket are summed
+ * before the logarithm). Allocates nothing. */
+void model_add_extras(const model_clf *m, size_t chars, const model_extra *extra, size_t nextra,
+                      float *scores);
+
 /* The feature specification of m. */
 const model_spec *model_get_spec(const model_clf *m);
 
@@ -206,6 +216,12 @@ int model_emergency_cue_hits(const char *text, const struct match_hit *hits, siz
  * so the models see the same features as in training. */
 size_t model_hint_features(const char *intent, const char *category, float weight, model_extra *out,
                            size_t n, size_t cap);
+
+/* Appends to out[n..cap) the feature of the intent that the intent model
+ * gave a text, which the category model reads ("intent_is=<intent>", value
+ * 1; training gives a labelled message's own intent). Returns the new
+ * count. */
+size_t model_intent_feature(const char *intent, model_extra *out, size_t n, size_t cap);
 
 /* A lexicon file compiled for feature extraction (train, eval, tests). */
 typedef struct model_lexicon model_lexicon;
@@ -310,9 +326,11 @@ typedef struct model_train_opts {
     double fixed_c;            /* > 0: no search, L2-loss SVM with this C and balanced
                                   class weights, no safety offset (quick training) */
     int verbose;               /* progress lines on stderr */
-    /* Optional caller features of a text (e.g. lexicon hints): fills up to cap
-     * entries of out and returns how many. */
-    size_t (*extra)(void *ctx, const char *text, size_t len, model_extra *out, size_t cap);
+    /* Optional caller features of text i of the texts given to model_train
+     * (e.g. lexicon hints): fills up to cap entries of out and returns how
+     * many. */
+    size_t (*extra)(void *ctx, size_t i, const char *text, size_t len, model_extra *out,
+                    size_t cap);
     void *extra_ctx;
     const char *note; /* appended to the stored training summary, or NULL */
     /* > 0: a class (other than safety_class) with fewer than this share of the

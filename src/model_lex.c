@@ -52,6 +52,14 @@ size_t model_hint_features(const char *intent, const char *category, float weigh
     return n;
 }
 
+size_t model_intent_feature(const char *intent, model_extra *out, size_t n, size_t cap)
+{
+    uint32_t id = hint_id("intent_is", intent);
+    if (id && n < cap)
+        out[n++] = (model_extra){id, 1.0f};
+    return n;
+}
+
 /* Checks the header and reads every row of the lexicon file f. */
 static int read_rows(FILE *f, const char *path, char ***terms, lex_entry **entries, size_t *n,
                      ny_err *e)

@@ -161,7 +161,7 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
             if (labels[i] < 0)
                 continue;
             size_t ne =
-                o->extra ? o->extra(o->extra_ctx, texts[i], lens[i], extra, MODEL_MAX_EXTRA) : 0;
+                o->extra ? o->extra(o->extra_ctx, i, texts[i], lens[i], extra, MODEL_MAX_EXTRA) : 0;
             size_t nf = model_extract(ws, t->idf, texts[i], lens[i], extra, ne, &idx, &val);
             if (pass == 0 && model_ws_chars(ws) > MODEL_SHORT_CHARS &&
                 labels[i] < MODEL_MAX_CLASSES)

@@ -526,6 +526,8 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
     en->category_m = jobs[1].m;
     en->long_m = jobs[2].m;
     en->joint = jobs[0].joint;
+    for (size_t i = 0; domain_intents[i]; i++)
+        model_intent_feature(domain_intents[i], &en->said[i], 0, 1);
     for (int k = 0; k < 3 && rc == NY_OK; k++)
         if ((rc = jobs[k].rc) != NY_OK && e)
             *e = jobs[k].e;
@@ -700,6 +702,11 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
         r->intent = en->intent_map[model_predict(en->intent_m, ws->mi, t, tl, ws->extra, nf, NULL)];
         r->category =
             en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, sc)];
+    }
+    if (tl) { /* the category model also reads the intent found (model_intent_feature) */
+        model_add_extras(en->category_m, model_ws_chars(ws->mi), &en->said[r->intent], 1, sc);
+        r->category =
+            en->category_map[model_best_except(en->category_m, sc, model_ws_chars(ws->mi), -1)];
     }
     if (r->intent == OTHER && tl && model_ws_chars(ws->mi) <= MODEL_CHATTER_CHARS)
         r->category = NONE; /* chatter has no domain (as `nuanyang eval` scores it) */

@@ -126,6 +126,8 @@ struct triage_engine {
     model_clf *long_m;  /* category of long texts (appeals), or NULL */
     int long_map[MODEL_MAX_CLASSES];
     int intent_map[MODEL_MAX_CLASSES], category_map[MODEL_MAX_CLASSES];
+    model_extra said[MODEL_MAX_CLASSES]; /* per intent (domain_intents): what the
+                                            category model reads of it */
     policy_list policies;
     policy_index *pix;
     tri_org org;

@@ -219,8 +219,10 @@ static model_dataset load_chat(void)
     return load_sets(CHAT, NULL);
 }
 
-static size_t lexicon_extra(void *ctx, const char *text, size_t len, model_extra *out, size_t cap)
+static size_t lexicon_extra(void *ctx, size_t i, const char *text, size_t len, model_extra *out,
+                            size_t cap)
 {
+    (void)i;
     return model_lexicon_features(ctx, text, len, out, cap, NULL);
 }
 
@@ -273,7 +275,7 @@ static void split_score(const model_dataset *ds, size_t shared, int task, model_
         if (fold[i] != 0)
             continue;
         model_extra ex[MODEL_MAX_EXTRA];
-        size_t ne = lx ? lexicon_extra(lx, texts[i], lens[i], ex, MODEL_MAX_EXTRA) : 0;
+        size_t ne = lx ? lexicon_extra(lx, i, texts[i], lens[i], ex, MODEL_MAX_EXTRA) : 0;
         int p = model_predict(m, ws, texts[i], lens[i], ne ? ex : NULL, ne, NULL);
         if (task == MODEL_TASK_INTENT && p != em && model_emergency_cue(texts[i], lens[i], 0))
             p = em;
@@ -367,6 +369,44 @@ static void test_training_deterministic(void **state)
     model_dataset_free(&ds);
 }
 
+/* model_add_extras after the fact gives the scores of predicting with the
+ * feature from the start (the intent feature of the committed category
+ * model, with and without lexicon hints). */
+static void test_add_extras(void **state)
+{
+    (void)state;
+    model_clf *category;
+    model_lexicon *lx;
+    ny_err e;
+    if (model_load("data/models/category.model", &category, &e) != NY_OK ||
+        model_lexicon_load("data/lexicon.csv", &lx, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    model_ws *wc;
+    assert_int_equal(model_ws_new(model_get_spec(category), &wc, &e), NY_OK);
+    model_dataset ds = load_chat();
+    for (size_t i = 0; i < ds.n; i++) {
+        const char *t = ds.ex[i].text;
+        size_t len = ds.ex[i].len;
+        model_extra ex[MODEL_MAX_EXTRA];
+        size_t ne = i % 2 ? model_lexicon_features(lx, t, len, ex, MODEL_MAX_EXTRA - 1, NULL) : 0;
+        float a[MODEL_MAX_CLASSES], b[MODEL_MAX_CLASSES];
+        model_predict(category, wc, t, len, ex, ne, a);
+        model_extra said;
+        assert_int_equal(model_intent_feature(domain_intents[i % 6], &said, 0, 1), 1);
+        model_add_extras(category, model_ws_chars(wc), &said, 1, a);
+        ex[ne] = said;
+        model_predict(category, wc, t, len, ex, ne + 1, b);
+        for (size_t c = 0; c < model_nclasses(category); c++)
+            assert_true(fabsf(a[c] - b[c]) < 1e-3f);
+    }
+    model_extra none[1];
+    assert_int_equal(model_intent_feature("consult", none, 1, 1), 1); /* full: nothing added */
+    model_dataset_free(&ds);
+    model_ws_free(wc);
+    model_lexicon_free(lx);
+    model_free(category);
+}
+
 static void test_committed_models(void **state)
 {
     (void)state;
@@ -395,8 +435,13 @@ static void test_committed_models(void **state)
         size_t ne = model_lexicon_features(lx, t, strlen(t), ex, MODEL_MAX_EXTRA, NULL);
         int p = model_predict(intent, ws, t, strlen(t), ex, ne, NULL);
         assert_string_equal(model_label(intent, (size_t)p), cases[i].intent);
-        if (cases[i].category) {
-            p = model_predict(category, wc, t, strlen(t), ex, ne, NULL);
+        if (cases[i].category) { /* with the intent found, as triage reads it */
+            float sc[MODEL_MAX_CLASSES];
+            model_predict(category, wc, t, strlen(t), ex, ne, sc);
+            model_extra said;
+            model_intent_feature(model_label(intent, (size_t)p), &said, 0, 1);
+            model_add_extras(category, model_ws_chars(wc), &said, 1, sc);
+            p = model_best_except(category, sc, model_ws_chars(wc), -1);
             assert_string_equal(model_label(category, (size_t)p), cases[i].category);
         }
     }
@@ -521,10 +566,15 @@ static void test_joint_matches_models(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_features_deterministic), cmocka_unit_test(test_save_load_round_trip),
-        cmocka_unit_test(test_emergency_rule),         cmocka_unit_test(test_quality_floor),
-        cmocka_unit_test(test_committed_models),       cmocka_unit_test(test_joint_matches_models),
-        cmocka_unit_test(test_training_deterministic), cmocka_unit_test(test_emergency_cue_hits),
+        cmocka_unit_test(test_features_deterministic),
+        cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_emergency_rule),
+        cmocka_unit_test(test_quality_floor),
+        cmocka_unit_test(test_committed_models),
+        cmocka_unit_test(test_joint_matches_models),
+        cmocka_unit_test(test_training_deterministic),
+        cmocka_unit_test(test_emergency_cue_hits),
+        cmocka_unit_test(test_add_extras),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
