@@ -81,6 +81,7 @@ typedef struct server_worker {
     triage_ws *ws;           /* a workspace of eng */
     struct live_engine *eng; /* the engine ws belongs to (a reference) */
     long gen;                /* the live generation eng came from */
+    struct server_conns *conns; /* connectors seen lately (server_ingest.c) */
     struct server_worker *next;
 } server_worker;
 
@@ -306,6 +307,9 @@ void server_effects_committed(server *sv, server_effects *fx);
  * the index, 503, 500) and its status returned. */
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
                         size_t n, char **answer, size_t *len, server_reply *r);
+
+/* Wipes and frees w's cache of connectors (their prepared secrets). */
+void server_conns_free(server_worker *w);
 
 /* ---- event streams (server_stream.c) -------------------------------------- */
 
