@@ -33,9 +33,9 @@
  * (or another node) takes effect within that time. Unknown keys are never
  * cached. */
 
-#define CONN_SLOTS 8        /* connectors remembered per worker thread */
-#define CONN_CHECK_MS 1000  /* how long an entry is trusted */
-#define CONN_KEY_MAX 128    /* longest key a connector can have (store.h) */
+#define CONN_SLOTS 8       /* connectors remembered per worker thread */
+#define CONN_CHECK_MS 1000 /* how long an entry is trusted */
+#define CONN_KEY_MAX 128   /* longest key a connector can have (store.h) */
 
 typedef struct conn_info {
     char key[CONN_KEY_MAX + 1], name[80];
@@ -70,7 +70,7 @@ void server_conns_free(server_worker *w)
 {
     if (w->conns)
         for (int i = 0; i < CONN_SLOTS; i++)
-            sign_key_wipe(&w->conns->slot[i].k);
+            sign_key_free(&w->conns->slot[i].k);
     free(w->conns);
     w->conns = NULL;
 }
@@ -94,7 +94,7 @@ static int conn_lookup(server_worker *w, const char *key, conn_info **out, ny_er
     }
     if (!ci)
         ci = &cs->slot[cs->next++ % CONN_SLOTS];
-    sign_key_wipe(&ci->k);
+    sign_key_free(&ci->k);
     ci->used = 0;
     if (strlen(key) > CONN_KEY_MAX)
         return ny_err_set(e, NY_ENOTFOUND, "unknown connector key");

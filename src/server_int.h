@@ -78,9 +78,9 @@ typedef struct server_committer {
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
     store *db;
-    triage_ws *ws;           /* a workspace of eng */
-    struct live_engine *eng; /* the engine ws belongs to (a reference) */
-    long gen;                /* the live generation eng came from */
+    triage_ws *ws;              /* a workspace of eng */
+    struct live_engine *eng;    /* the engine ws belongs to (a reference) */
+    long gen;                   /* the live generation eng came from */
     struct server_conns *conns; /* connectors seen lately (server_ingest.c) */
     struct server_worker *next;
 } server_worker;

@@ -238,8 +238,8 @@ static void test_prepared_key(void **state)
                              NY_OK);
             expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body) - 1, h, t, &e), &e,
                           "signature mismatch");
-            expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body), h, t + 301, &e),
-                          &e, "stale timestamp: 301 s old");
+            expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body), h, t + 301, &e), &e,
+                          "stale timestamp: 301 s old");
             expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body), NULL, t, &e), &e,
                           "missing X-Nuanyang-Signature header");
         }
@@ -249,8 +249,8 @@ static void test_prepared_key(void **state)
         assert_int_equal(sign_connector(secrets[i], ts, "{}", 2, h, &e), NY_OK);
         expect_einval(sign_connector_verify_key(&other, ts, "{}", 2, h, t, &e), &e,
                       "signature mismatch");
-        sign_key_wipe(&k);
-        sign_key_wipe(&other);
+        sign_key_free(&k);
+        sign_key_free(&other);
     }
     sign_key k;
     expect_einval(sign_key_prepare("", &k, &e), &e, "empty connector secret");
