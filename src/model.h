@@ -182,6 +182,22 @@ void model_joint_predict(const model_joint *j, model_ws *ws, const char *text, s
  * by term, with the same decisions. */
 int model_emergency_cue(const char *text, size_t len, int urgent);
 
+struct match_hit;
+
+/* The terms the safety rule searches for, in the order of its entries: sets
+ * *terms and returns how many, or 0 when the rule could not be compiled
+ * (then only model_emergency_cue decides). A caller may compile them into its
+ * own keyword automaton (match.h) after entries of its own and read the
+ * decision off that scan with model_emergency_cue_hits. */
+size_t model_emergency_terms(const char *const **terms);
+
+/* model_emergency_cue(text, len, urgent) read off hits (in order of end
+ * offset, as match_scan gives them) of a scan of text whose automaton holds
+ * the terms of model_emergency_terms as entries base, base + 1, ...; other
+ * entries' hits are ignored. Only for a non-zero model_emergency_terms. */
+int model_emergency_cue_hits(const char *text, const struct match_hit *hits, size_t nhits,
+                             uint32_t base, int urgent);
+
 /* ---- keyword features ---- */
 
 /* Appends to out[n..cap) the features of one lexicon hit: "intent=<intent>"

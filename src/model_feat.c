@@ -261,11 +261,12 @@ static inline __attribute__((always_inline)) void push(const model_spec *s, coun
 /* Counts the n-grams (orders up to max_n = s->max_n) of the first `limit`
  * code points of text, hashed from seed, with the end marker when eos;
  * returns the code points read. */
-static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, counter *c,
+static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, counter *cp_,
                                                            const char *text, size_t len,
                                                            uint64_t seed, size_t limit, int eos,
                                                            const unsigned max_n)
 {
+    counter local = *cp_, *c = &local; /* in registers: no reload after each store */
     const unsigned char *u = (const unsigned char *)text;
     uint32_t win[8] = {0};
     unsigned have = 0;
@@ -292,6 +293,7 @@ static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, 
     }
     if (eos && (s->flags & MODEL_F_BOUNDARY))
         push(s, c, seed, win, &have, CP_EOS, max_n);
+    cp_->n = local.n;
     return chars;
 }
 

@@ -21,7 +21,9 @@
  * first a, and "不是" cancels "演练" only before its first occurrence. Each
  * thread reuses its own hit list. Masks are compiled into the same automaton. Should the automaton
  * or a hit list be unavailable (out of memory), the rule searches term by term instead, so it never
- * fails. */
+ * fails. The assistant's pipeline compiles the same terms into its lexicon automaton instead
+ * (model_emergency_terms) and reads the decision off that one scan's hits
+ * (model_emergency_cue_hits), which spares it a second pass over the text. */
 #include "model.h"
 
 #include <stdint.h>
@@ -125,17 +127,18 @@ static int cue_by_search(const char *text, size_t len, int urgent)
 #define NONE UINT32_MAX
 
 /* Built once by rule_init; read-only afterwards. */
-static match_set *rule_set;       /* NULL when compiling failed */
-static tss_t rule_hits;           /* each thread's match_hits */
-static int rule_hits_ok;          /* whether rule_hits was created */
-static uint32_t cue_head[NCUES];  /* entry of the term, or of a in "a|b" */
-static uint32_t cue_tail[NCUES];  /* entry of b in "a|b", or NONE */
-static uint32_t first_blocker;    /* entry of blockers[0] */
-static uint32_t first_mask;       /* entry of masks[0] */
-static uint32_t mask_cue[NMASKS]; /* the cue index of each mask */
-static uint32_t nentries;         /* entries compiled */
-static uint32_t drill_entry;      /* entry of "演练" */
-static char parts[NCUES][2][64];  /* the split cue parts */
+static match_set *rule_set;         /* NULL when compiling failed */
+static tss_t rule_hits;             /* each thread's match_hits */
+static int rule_hits_ok;            /* whether rule_hits was created */
+static uint32_t cue_head[NCUES];    /* entry of the term, or of a in "a|b" */
+static uint32_t cue_tail[NCUES];    /* entry of b in "a|b", or NONE */
+static uint32_t first_blocker;      /* entry of blockers[0] */
+static uint32_t first_mask;         /* entry of masks[0] */
+static uint32_t mask_cue[NMASKS];   /* the cue index of each mask */
+static uint32_t nentries;           /* entries compiled */
+static uint32_t drill_entry;        /* entry of "演练" */
+static const char *terms[NENTRIES]; /* the term of each entry */
+static char parts[NCUES][2][64];    /* the split cue parts */
 static once_flag rule_once = ONCE_FLAG_INIT;
 
 static void hits_free(void *p)
@@ -179,6 +182,8 @@ static void rule_init(void)
                 mask_cue[i] = (uint32_t)c;
         ent[n++] = (match_entry){masks[i].term, NULL, 0};
     }
+    for (uint32_t k = 0; k < n; k++)
+        terms[k] = ent[k].head;
     nentries = n;
     if (tss_create(&rule_hits, hits_free) != thrd_success)
         return;
@@ -205,22 +210,28 @@ static match_hits *thread_hits(void)
     return h;
 }
 
-int model_emergency_cue(const char *text, size_t len, int urgent)
+/* The decision read off hits of a scan in which the rule's entries are
+ * base .. base + nentries - 1 (other entries are skipped). */
+static int cue_by_hits(const char *text, const match_hit *v, size_t n, uint32_t base, int urgent)
 {
-    call_once(&rule_once, rule_init);
-    match_hits *h = rule_set && rule_hits_ok ? thread_hits() : NULL;
-    if (!h || match_scan(rule_set, text, len, h, NULL) != NY_OK)
-        return cue_by_search(text, len, urgent);
     /* Per entry: the end of its first occurrence and the start of its last
      * (hits come in order of end offset, and all occurrences of one term
      * have its length, so the first to end is also the first to start). */
+    size_t k0 = 0; /* the first hit of the rule's: none (most messages) decides at once */
+    while (k0 < n && (v[k0].entry < base || v[k0].entry - base >= nentries))
+        k0++;
+    if (k0 == n)
+        return urgent != 0;
     uint32_t first_end[NENTRIES], last_start[NENTRIES];
     memset(first_end, 0xFF, nentries * sizeof *first_end);
-    for (size_t k = 0; k < h->n; k++) {
-        const match_hit *x = &h->v[k];
-        if (first_end[x->entry] == NONE)
-            first_end[x->entry] = x->end;
-        last_start[x->entry] = x->start;
+    for (size_t k = k0; k < n; k++) {
+        const match_hit *x = &v[k];
+        uint32_t e = x->entry - base;
+        if (x->entry < base || e >= nentries)
+            continue;
+        if (first_end[e] == NONE)
+            first_end[e] = x->end;
+        last_start[e] = x->start;
     }
     int cue = urgent != 0;
     for (size_t i = 0; !cue && i < NCUES; i++) {
@@ -239,4 +250,27 @@ int model_emergency_cue(const char *text, size_t len, int urgent)
         return 0;
     }
     return 1;
+}
+
+int model_emergency_cue(const char *text, size_t len, int urgent)
+{
+    call_once(&rule_once, rule_init);
+    match_hits *h = rule_set && rule_hits_ok ? thread_hits() : NULL;
+    if (!h || match_scan(rule_set, text, len, h, NULL) != NY_OK)
+        return cue_by_search(text, len, urgent);
+    return cue_by_hits(text, h->v, h->n, 0, urgent);
+}
+
+size_t model_emergency_terms(const char *const **out)
+{
+    call_once(&rule_once, rule_init);
+    *out = terms;
+    return rule_set ? nentries : 0;
+}
+
+int model_emergency_cue_hits(const char *text, const struct match_hit *hits, size_t nhits,
+                             uint32_t base, int urgent)
+{
+    call_once(&rule_once, rule_init);
+    return cue_by_hits(text, hits, nhits, base, urgent);
 }

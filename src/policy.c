@@ -8,7 +8,9 @@
  * table keyed by their first two code points, for the exact-hit bonus. A query
  * decodes each character of the message once, feeding it to the term cutter
  * and pairing it with the character before to look up keyword starts, finds
- * the terms in an open-addressing table and accumulates scores on the stack:
+ * the terms in an open-addressing table (asking a bit map of a few KiB first,
+ * so most unknown terms cost no miss in the large tables) and accumulates
+ * scores on the stack:
  * no allocation, no shared mutable state, so one index serves many threads. */
 #include "policy.h"
 
@@ -40,6 +42,11 @@
  * their first Q_MAX_TERMS known terms) and keyword hits. */
 #define Q_MAX_TERMS 1024
 #define Q_MAX_KW 256
+
+/* Presence filters: 2^VBITS bits for the vocabulary (about 6,500 keys, one in
+ * ten unknown keys passes), 2^KBITS for the keyword starts (about 800). */
+#define VBITS 16
+#define KBITS 13
 
 /* Bigrams never indexed, separated by spaces: question words, pronouns and
  * the procedure words nearly every policy and every question contains. */
@@ -81,6 +88,10 @@ struct policy_index {
     uint64_t *kkeys; /* first-two-code-point key -> first keyword (+1) */
     uint32_t *khead;
     size_t kmask;
+    /* one bit per hash of every vocabulary key and keyword key: a query asks
+       these small maps first and the large tables only on a set bit */
+    uint64_t vbits[(1u << VBITS) / 64];
+    uint64_t kbits[(1u << KBITS) / 64];
 };
 
 /* ---- decoding and terms ------------------------------------------------- */
@@ -213,6 +224,20 @@ static size_t hash_slot(uint64_t key, size_t mask)
     key ^= key >> 29;
     key *= 0x9E3779B97F4A7C15ull;
     return (size_t)(key >> 32) & mask;
+}
+
+/* The filter bit of key in a map of 2^bits bits. */
+static inline size_t filter_bit(uint64_t key, unsigned bits)
+{
+    key ^= key >> 31;
+    key *= 0xD6E8FEB86659FD93ull;
+    return (size_t)(key >> (64 - bits));
+}
+
+static inline int filter_has(const uint64_t *map, unsigned bits, uint64_t key)
+{
+    size_t b = filter_bit(key, bits);
+    return (int)(map[b / 64] >> (b % 64) & 1);
 }
 
 static size_t table_size(size_t n)
@@ -521,6 +546,16 @@ int policy_index_build(const store_policy *p, size_t n, policy_index **out, ny_e
         qsort(b.ents, b.n, sizeof *b.ents, cmp_ent);
     if (build_postings(ix, &b, dl) != NY_OK || build_keywords(ix, p, n) != NY_OK)
         goto oom;
+    for (size_t i = 0; i <= ix->vmask; i++)
+        if (ix->vkeys[i]) {
+            size_t bit = filter_bit(ix->vkeys[i], VBITS);
+            ix->vbits[bit / 64] |= 1ull << (bit % 64);
+        }
+    for (size_t i = 0; i <= ix->kmask; i++)
+        if (ix->kkeys[i]) {
+            size_t bit = filter_bit(ix->kkeys[i], KBITS);
+            ix->kbits[bit / 64] |= 1ull << (bit % 64);
+        }
     free(b.ents);
     free(b.terms);
     free(dl);
@@ -574,7 +609,7 @@ typedef struct found {
 
 static inline void find_term(const policy_index *ix, uint64_t key, found *f)
 {
-    if (f->nterms == Q_MAX_TERMS)
+    if (f->nterms == Q_MAX_TERMS || !filter_has(ix->vbits, VBITS, key))
         return;
     for (size_t slot = hash_slot(key, ix->vmask); ix->vkeys[slot]; slot = (slot + 1) & ix->vmask)
         if (ix->vkeys[slot] == key) {
@@ -614,6 +649,8 @@ static int ascii_glued(const unsigned char *s, size_t len, size_t i)
 static void find_keywords_at(const policy_index *ix, const unsigned char *s, size_t len, size_t i,
                              uint64_t key, found *f)
 {
+    if (!filter_has(ix->kbits, KBITS, key))
+        return;
     size_t slot = hash_slot(key, ix->kmask);
     while (ix->kkeys[slot] && ix->kkeys[slot] != key)
         slot = (slot + 1) & ix->kmask;

@@ -5,8 +5,9 @@
  * index (policy_), the intent and category models (model_) and, from a
  * database, the organisation that says who is told (triage_org.c). Each
  * lexicon version pairs the automaton with the rows it was compiled from plus
- * the decision's cue words (triage_decide.c), so one scan serves the model
- * features, the keywords of the result and the decision. A version is
+ * the decision's cue words (triage_decide.c) and the emergency safety rule's
+ * terms (model_emergency_terms), so one scan serves the model features, the
+ * keywords of the result, the decision and the safety rule. A version is
  * published through a match_holder; the engine's list of live versions maps
  * the automaton a thread acquired back to its rows, and a workspace keeps a
  * reference to the version of its last message so the keyword strings of
@@ -187,7 +188,9 @@ static int lex_build(const norm_table *nt, const store_lexeme *rows, size_t n, t
                      ny_err *e)
 {
     *out = NULL;
-    size_t total = n + tri_ncues, bytes = 1;
+    const char *const *rule;
+    size_t nrule = model_emergency_terms(&rule);
+    size_t total = n + tri_ncues + nrule, bytes = 1;
     for (size_t i = 0; i < n; i++)
         bytes += strlen(rows[i].term ? rows[i].term : "") + 1;
     tri_lex *x = calloc(1, sizeof *x);
@@ -218,6 +221,10 @@ static int lex_build(const norm_table *nt, const store_lexeme *rows, size_t n, t
                         {{0, 0}, {0, 0}}};
         terms[n + k] = tri_cues[k].term;
     }
+    for (size_t k = 0; k < nrule && rc == NY_OK; k++) {
+        x->ent[n + tri_ncues + k] = (tri_entry){rule[k], "", "", "", 0, 0, -1, 0, {{0, 0}, {0, 0}}};
+        terms[n + tri_ncues + k] = rule[k];
+    }
     if (rc == NY_OK)
         rc = match_compile_terms(nt, terms, total, &x->set, e);
     free(terms);
@@ -227,6 +234,8 @@ static int lex_build(const norm_table *nt, const store_lexeme *rows, size_t n, t
     }
     x->nlex = n;
     x->ntotal = total;
+    x->rule_base = n + tri_ncues;
+    x->nrule = nrule;
     *out = x;
     return NY_OK;
 }
@@ -372,7 +381,8 @@ int triage_reload(triage_engine *en, store *db, ny_err *e)
 size_t triage_lexicon_size(triage_engine *en)
 {
     match_set *s = match_holder_acquire(en->holder);
-    size_t n = match_entries(s) - tri_ncues;
+    const char *const *rule;
+    size_t n = match_entries(s) - tri_ncues - model_emergency_terms(&rule);
     match_release(s);
     return n;
 }
@@ -701,7 +711,11 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
     if (tl && en->long_m && model_ws_chars(ws->mi) > MODEL_SHORT_CHARS) /* an appeal */
         r->category = en->long_map[model_predict(en->long_m, ws->ml, t, tl, NULL, 0, NULL)];
     r->overridden = 0;
-    if (r->intent != EMERGENCY && model_emergency_cue(t, tl, (sig.flags & TRI_URGENT) != 0)) {
+    int urgent = (sig.flags & TRI_URGENT) != 0;
+    if (r->intent != EMERGENCY &&
+        (ws->lex->nrule ? model_emergency_cue_hits(t, ws->hits.v, ws->hits.n,
+                                                   (uint32_t)ws->lex->rule_base, urgent)
+                        : model_emergency_cue(t, tl, urgent))) {
         r->intent = EMERGENCY;
         r->overridden = 1;
     }

@@ -231,10 +231,10 @@ static int put_cut(triage_ws *ws, size_t *len, const char *s, int sentence, size
     const char *const *stops = sentence ? sentence_stops : clause_stops;
     size_t i = 0;
     for (size_t chars = 0; s[i] && chars < max; chars++) {
-        for (size_t k = 0; stops[k]; k++)
-            if (((unsigned char)s[i] == 0xE3 || (unsigned char)s[i] == 0xEF) &&
-                strncmp(s + i, stops[k], 3) == 0)
-                return put(ws, len, s, sentence ? i + 3 : i);
+        if ((unsigned char)s[i] == 0xE3 || (unsigned char)s[i] == 0xEF) /* stops' lead bytes */
+            for (size_t k = 0; stops[k]; k++)
+                if (s[i] == stops[k][0] && s[i + 1] == stops[k][1] && s[i + 2] == stops[k][2])
+                    return put(ws, len, s, sentence ? i + 3 : i);
         i++;
         while ((s[i] & 0xC0) == 0x80)
             i++;

@@ -107,6 +107,8 @@ typedef struct tri_lex {
     match_set *set;
     tri_entry *ent;
     size_t nlex, ntotal; /* lexicon rows, rows plus cues */
+    size_t rule_base;    /* the safety rule's terms (after the decision cues) */
+    size_t nrule;        /* how many: 0 when the rule scans on its own */
     char *pool;          /* the strings of ent */
     long refs;           /* workspaces holding it (under the engine's lock) */
     int retired;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "domain.h"
+#include "match.h"
 #include "model.h"
 #include "norm.h"
 
@@ -359,6 +360,59 @@ static void test_committed_models(void **state)
     model_free(category);
 }
 
+/* The safety rule read off a shared scan (model_emergency_cue_hits, as
+ * triage runs it: the rule's terms compiled after entries of the caller's)
+ * decides as model_emergency_cue on every shared chat message, on each with
+ * cue, blocker and mask terms spliced in, and with urgent 0 and 1; its terms
+ * are already normalised, so normalising them in the caller's compile
+ * changes nothing. */
+static void test_emergency_cue_hits(void **state)
+{
+    (void)state;
+    const char *const *rule;
+    size_t nrule = model_emergency_terms(&rule);
+    assert_true(nrule > 50);
+    ny_err e;
+    norm_table *nt;
+    assert_int_equal(norm_open(&nt, &e), NY_OK);
+    norm_buf b = NORM_BUF_INIT;
+    const char **terms = malloc((nrule + 3) * sizeof *terms);
+    assert_non_null(terms);
+    terms[0] = "电梯", terms[1] = "电梯…坏", terms[2] = "着火";
+    for (size_t k = 0; k < nrule; k++) {
+        assert_int_equal(norm_text(nt, rule[k], strlen(rule[k]), 0, &b, &e), NY_OK);
+        assert_string_equal(b.s, rule[k]);
+        terms[3 + k] = rule[k];
+    }
+    match_set *ms;
+    assert_int_equal(match_compile_terms(nt, terms, nrule + 3, &ms, &e), NY_OK);
+    match_hits h = MATCH_HITS_INIT;
+    model_dataset ds = load_chat();
+    size_t yes = 0;
+    for (size_t i = 0; i < 4 * ds.n; i++) {
+        char text[4096];
+        const char *t = ds.ex[i % ds.n].text, *extra = rule[(i * 7) % nrule];
+        size_t at = i < ds.n ? 0 : strlen(t) / (i / ds.n + 1);
+        while ((t[at] & 0xC0) == 0x80)
+            at++;
+        snprintf(text, sizeof text, "%.*s%s%s", (int)at, t, i < ds.n ? "" : extra, t + at);
+        size_t len = strlen(text);
+        assert_int_equal(match_scan(ms, text, len, &h, &e), NY_OK);
+        for (int urgent = 0; urgent < 2; urgent++) {
+            int want = model_emergency_cue(text, len, urgent);
+            assert_int_equal(model_emergency_cue_hits(text, h.v, h.n, 3, urgent), want);
+            yes += want;
+        }
+    }
+    assert_true(yes > ds.n); /* both answers occur */
+    model_dataset_free(&ds);
+    match_hits_free(&h);
+    match_release(ms);
+    free(terms);
+    norm_buf_free(&b);
+    norm_close(nt);
+}
+
 /* The joint table of the committed models scores every shared chat message
  * as the two models do on their own (up to float rounding), with and
  * without lexicon hints, and a long text is never 无. */
@@ -423,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_features_deterministic), cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_emergency_rule),         cmocka_unit_test(test_quality_floor),
         cmocka_unit_test(test_committed_models),       cmocka_unit_test(test_joint_matches_models),
+        cmocka_unit_test(test_emergency_cue_hits),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
