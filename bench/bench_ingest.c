@@ -18,10 +18,16 @@
  *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET
  *       posts every message of SRC_DB (the demo's year) in batches of 1,000,
  *       time order, and reports the total time
- *   bench_ingest store DB BATCH ROWS GROUPS TEXTS
+ *   bench_ingest store DB BATCH ROWS GROUPS TEXTS [effects]
  *       the storage ceiling: the same rows (texts triaged beforehand, so only
  *       storage is timed) through store_message_ingest_batch in-process,
- *       each batch in a transaction and a savepoint as the group commit does
+ *       each batch in a transaction and a savepoint as the group commit does;
+ *       with "effects", each message that opens a lead also gets in the same
+ *       transaction what the server writes for it (server_effects.c): its
+ *       case with the log entry and reporter (case_from_lead), the lead with
+ *       its first report (store_lead_open) and the staff notifications in
+ *       one outbox statement (outbox_enqueue_batch) - the storage ceiling of
+ *       ingest with its effects, triage done before the clock starts
  *
  * Each mode prints one line of key=value pairs for the script to read. */
 #include <arpa/inet.h>
@@ -43,8 +49,11 @@
 #include <jansson.h>
 
 #include "bench_util.h"
+#include "case_feedback.h"
+#include "outbox.h"
 #include "sign.h"
 #include "store.h"
+#include "store_outbox.h"
 #include "triage.h"
 
 #define REPLAY_BATCH 1000
@@ -502,8 +511,104 @@ static long load_replay(const char *db, poster *p)
 
 /* ---- the storage ceiling ------------------------------------------------------------ */
 
+/* A group's unit and kind for the triage of the effects mode. */
+typedef struct unit_of {
+    int64_t *gid;
+    char **unit, **kind;
+    size_t n, cap;
+} unit_of;
+
+static int on_unit_group(void *ctx, const store_group *g)
+{
+    unit_of *u = ctx;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 1024;
+        u->gid = realloc(u->gid, u->cap * sizeof *u->gid);
+        u->unit = realloc(u->unit, u->cap * sizeof *u->unit);
+        u->kind = realloc(u->kind, u->cap * sizeof *u->kind);
+        if (!u->gid || !u->unit || !u->kind)
+            die("out of memory");
+    }
+    u->gid[u->n] = g->id;
+    u->unit[u->n] = strdup(g->unit_code);
+    u->kind[u->n] = strdup(g->kind);
+    if (!u->unit[u->n] || !u->kind[u->n++])
+        die("out of memory");
+    return NY_OK;
+}
+
+/* What one message causes in the effects mode: a lead (intent, category,
+ * priority) and the accounts its triage notifies. */
+typedef struct fx_row {
+    const char *intent, *category;
+    int priority, nacc;
+    char acc[TRIAGE_MAX_NOTIFY][64];
+} fx_row;
+
+/* The index of group gid in u. */
+static size_t unit_index(const unit_of *u, int64_t gid)
+{
+    size_t k = 0;
+    while (k < u->n && u->gid[k] != gid)
+        k++;
+    if (k == u->n)
+        die("group without a unit");
+    return k;
+}
+
+/* Triages message m for its effects into f. */
+static void fx_triage(triage_ws *ws, const unit_of *u, const store_message *m, fx_row *f)
+{
+    ny_err e;
+    size_t k = unit_index(u, m->group_id);
+    triage_group g = {u->kind[k], u->unit[k]};
+    triage_result t;
+    if (triage_message(ws, m->text, strlen(m->text), &g, &t, &e) != NY_OK)
+        die(e.msg);
+    f->intent = t.intent_name;
+    f->category = t.category_name;
+    f->priority = t.priority;
+    f->nacc = 0;
+    for (size_t i = 0; i < t.nnotify && i < TRIAGE_MAX_NOTIFY; i++)
+        if (t.notify[i].account)
+            snprintf(f->acc[f->nacc++], sizeof f->acc[0], "%s", t.notify[i].account);
+    if (t.nnotify == 0)
+        f->intent = NULL; /* no lead */
+}
+
+/* Writes the effects of stored message m (id) as server_effects.c does for a
+ * new lead. */
+static void fx_write(store *s, const sla *sl, const unit_of *u, const store_message *m, int64_t id,
+                     const fx_row *f, int64_t now)
+{
+    ny_err e;
+    case_lead cl = {m->group_id,  id,
+                    now,          u->unit[unit_index(u, m->group_id)],
+                    m->sender_id, m->sender_name,
+                    m->text,      f->intent,
+                    f->category,  0};
+    int64_t case_id = 0, lead_id = 0;
+    if (case_lead_opens(f->intent) && case_from_lead(s, sl, &cl, now, &case_id, &e) != NY_OK)
+        die(e.msg);
+    store_lead l = {0, id, m->group_id, 0, f->intent, f->category, now, case_id};
+    if (store_lead_open(s, &l, NULL, m->sender_id, &lead_id, &e) != NY_OK)
+        die(e.msg);
+    outbox_item it[TRIAGE_MAX_NOTIFY];
+    char keys[TRIAGE_MAX_NOTIFY][64], text[400];
+    snprintf(text, sizeof text, "【暖羊阳】新线索（%s）\n%.300s", f->category, m->text);
+    for (int k = 0; k < f->nacc; k++) {
+        snprintf(keys[k], sizeof keys[k], "n:%lld:%d", (long long)id, k);
+        it[k] = (outbox_item){keys[k],   "notify", NULL, NULL, NULL,        0,
+                              f->acc[k], text,     NULL, 0,    f->priority, 0};
+    }
+    int item_rc[TRIAGE_MAX_NOTIFY];
+    long queued = 0;
+    if (f->nacc && outbox_enqueue_batch(s, it, (size_t)f->nacc, now, item_rc, &queued, &e) != NY_OK)
+        die(e.msg);
+}
+
 static int store_ceiling(const char *db, long batch, long rows, const char *groups_file,
-                         const char *texts_file)
+                         const char *texts_file, int effects)
 {
     texts groups = read_lines(groups_file), tx = read_lines(texts_file);
     store *s;
@@ -548,8 +653,15 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
     char(*ids)[32] = calloc((size_t)batch, sizeof *ids);
     int64_t *out = calloc((size_t)batch, sizeof *out);
     int *dup = calloc((size_t)batch, sizeof *dup);
-    if (!m || !ids || !out || !dup)
+    fx_row *fx = calloc((size_t)batch, sizeof *fx);
+    unit_of units = {0};
+    sla *sl = NULL;
+    if (!m || !ids || !out || !dup || !fx)
         die("out of memory");
+    if (effects && (store_groups_each(s, on_unit_group, &units, &e) != NY_OK ||
+                    sla_load("data", &sl, &e) != NY_OK))
+        die(e.msg);
+    long leads = 0;
     long long now = (long long)time(NULL);
     size_t ncommits = (size_t)((rows + batch - 1) / batch), c = 0;
     double *lat = malloc(ncommits * sizeof *lat);
@@ -569,23 +681,40 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
                                    now,        tx.s[ti],
                                    intent[ti], cat[ti],
                                    tri[ti]};
+            if (effects)
+                fx_triage(ws, &units, &m[i], &fx[i]);
         }
         double c0 = bench_wall_now();
         /* as the server's group commit runs it: a transaction with the
          * request's writes in a savepoint */
         if (store_begin(s, &e) != NY_OK || store_savepoint(s, &e) != NY_OK ||
-            store_message_ingest_batch(s, m, (size_t)n, out, dup, &e) != NY_OK ||
-            store_savepoint_release(s, &e) != NY_OK || store_commit(s, &e) != NY_OK)
+            store_message_ingest_batch(s, m, (size_t)n, out, dup, &e) != NY_OK)
+            die(e.msg);
+        for (long i = 0; effects && i < n; i++)
+            if (!dup[i] && fx[i].intent) {
+                fx_write(s, sl, &units, &m[i], out[i], &fx[i], now);
+                leads++;
+            }
+        if (store_savepoint_release(s, &e) != NY_OK || store_commit(s, &e) != NY_OK)
             die(e.msg);
         lat[c++] = (bench_wall_now() - c0) * 1e3;
         done += n;
     }
     double took = bench_wall_now() - t0;
     qsort(lat, c, sizeof *lat, bench_cmp_double);
-    printf("mode=store batch=%ld rows=%ld seconds=%.2f rows_per_s=%.0f commits_per_s=%.0f "
+    printf("mode=%s batch=%ld rows=%ld leads=%ld seconds=%.2f rows_per_s=%.0f commits_per_s=%.0f "
            "commit_p50_ms=%.2f commit_p99_ms=%.2f commit_max_ms=%.2f\n",
-           batch, rows, took, (double)rows / took, (double)c / took, lat[c / 2],
-           lat[(size_t)((double)c * 0.99)], lat[c - 1]);
+           effects ? "store_effects" : "store", batch, rows, leads, took, (double)rows / took,
+           (double)c / took, lat[c / 2], lat[(size_t)((double)c * 0.99)], lat[c - 1]);
+    for (size_t i = 0; i < units.n; i++) {
+        free(units.unit[i]);
+        free(units.kind[i]);
+    }
+    free(units.gid);
+    free(units.unit);
+    free(units.kind);
+    free(fx);
+    sla_free(sl);
     free(lat);
     triage_ws_free(ws);
     triage_close(en);
@@ -624,8 +753,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < p.nbodies; i++)
             free(p.bodies[i]);
         free(p.bodies);
-    } else if (strcmp(mode, "store") == 0 && argc == 7) {
-        return store_ceiling(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6]);
+    } else if (strcmp(mode, "store") == 0 && (argc == 7 || argc == 8)) {
+        int effects = argc == 8 && strcmp(argv[7], "effects") == 0;
+        if (argc == 8 && !effects)
+            die("the last argument of store mode can only be \"effects\"");
+        return store_ceiling(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6], effects);
     } else {
         fprintf(stderr, "bench_ingest: unknown mode or wrong arguments\n");
         return 2;

@@ -161,13 +161,13 @@ int store_case_insert(store *s, case_row *c, ny_err *e)
                      SV_TEXT(c->stage),       nz(c->next_check_at),   nz(c->accepted_at),
                      nz(c->resolved_at),      SV_TEXT(c->resolved_by)};
     int64_t id = 0;
-    int rc = store_sql_int(
+    int rc = store_sql_insert(
         s,
         "INSERT INTO cases(kind, source, title, description, category, urgency, priority, status,"
         " level, unit_id, department, location, photo_url, reporter, opened_at, due_at,"
         " origin_unit_id, group_id, stage, next_check_at, accepted_at, resolved_at, resolved_by)"
         " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, " UNIT_ID ", ?, ?, ?, ?, ?, ?, " UNIT_ID
-        ", ?, ?, ?, ?, ?, ?) RETURNING id",
+        ", ?, ?, ?, ?, ?, ?)",
         p, (int)(sizeof p / sizeof p[0]), &id, e);
     if (rc != NY_OK)
         return rc;
@@ -250,10 +250,10 @@ int store_case_log(store *s, int64_t case_id, int64_t at, const char *actor, con
     store_val p[] = {SV_INT(case_id), SV_INT(at),       SV_TEXT(actor),
                      SV_TEXT(action), SV_TEXT(changes), SV_TEXT(note ? note : "")};
     int64_t id = 0;
-    int rc = store_sql_int(s,
-                           "INSERT INTO case_events(case_id, at, actor, action, changes, note)"
-                           " VALUES(?, ?, ?, ?, ?, ?) RETURNING id",
-                           p, 6, &id, e);
+    int rc = store_sql_insert(s,
+                              "INSERT INTO case_events(case_id, at, actor, action, changes, note)"
+                              " VALUES(?, ?, ?, ?, ?, ?)",
+                              p, 6, &id, e);
     if (rc == NY_OK && event_id)
         *event_id = id;
     return rc;

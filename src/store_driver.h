@@ -113,6 +113,9 @@ struct store_driver {
     /* store_sql(): one statement of the portable subset (store_sql.h). */
     int (*sql)(void *impl, const char *sql, const store_val *params, int n,
                int (*fn)(void *ctx, const store_row *row), void *ctx, long *changes, ny_err *e);
+    /* store_sql_insert(): the id of the row the connection inserted last;
+     * NULL for an engine that returns it with RETURNING instead. */
+    int64_t (*last_id)(void *impl);
     /* store_notify_wait (store_notify.h); NULL for an engine without
      * notifications. */
     int (*notify_wait)(void *impl, int wake_fd, int timeout_ms,

@@ -118,12 +118,12 @@ int store_lead_open(store *s, const store_lead *l, const char *merge_key, const 
                      l->case_id ? SV_INT(l->case_id) : SV_NULL,
                      SV_INT(l->group_id)};
     int64_t id;
-    int rc = store_sql_int(s,
-                           "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
-                           " created_at, merge_key, reporters, case_id) SELECT ?, id,"
-                           " COALESCE(NULLIF(CAST(? AS BIGINT), 0), unit_id), ?, ?, ?, ?, 1,"
-                           " CAST(? AS BIGINT) FROM chat_groups WHERE id = ? RETURNING id",
-                           p, 8, &id, e);
+    int rc = store_sql_insert(s,
+                              "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
+                              " created_at, merge_key, reporters, case_id) SELECT ?, id,"
+                              " COALESCE(NULLIF(CAST(? AS BIGINT), 0), unit_id), ?, ?, ?, ?, 1,"
+                              " CAST(? AS BIGINT) FROM chat_groups WHERE id = ?",
+                              p, 8, &id, e);
     if (rc == NY_ENOTFOUND)
         return ny_err_set(e, NY_ENOTFOUND, "no chat group %lld", (long long)l->group_id);
     if (rc != NY_OK)

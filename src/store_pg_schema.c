@@ -360,6 +360,11 @@ const char *const store_pg_migrations[] = {
     /* 11: the outbox in claim order (see store_sqlite_schema.c) */
     "DROP INDEX outbox_due;"
     "CREATE INDEX outbox_claim ON outbox(status, priority, next_at, id);",
+    /* 12: two indexes of cases no query uses (see store_sqlite_schema.c;
+     * PostgreSQL checks IN lists without the cost SQLite has, so the CHECK
+     * constraints stay as they are) */
+    "DROP INDEX cases_due;"
+    "DROP INDEX cases_origin;",
 };
 
 const int store_pg_migration_count =

@@ -73,4 +73,15 @@ int store_row_isnull(const store_row *row, int col);
 int store_sql_int(store *s, const char *sql, const store_val *params, int n, int64_t *out,
                   ny_err *e);
 
+/* Runs an INSERT of the portable subset (without RETURNING) into a table
+ * keyed by an integer column named id and stores the id of the last row it
+ * inserted in *id. On SQLite that is the connection's last inserted rowid:
+ * no RETURNING clause, for which SQLite builds and drops a temporary table
+ * on every execution. On PostgreSQL the statement runs with " RETURNING id"
+ * appended and the last row returned is taken. A row inserted by a trigger
+ * of the statement does not count. NY_ENOTFOUND when nothing was inserted
+ * (an INSERT ... SELECT that selected nothing). */
+int store_sql_insert(store *s, const char *sql, const store_val *params, int n, int64_t *id,
+                     ny_err *e);
+
 #endif

@@ -616,6 +616,12 @@ static int sq_cache_bump(void *impl, const char *name, ny_err *e)
     return rc;
 }
 
+static int64_t sq_last_id(void *impl)
+{
+    struct sq *h = impl;
+    return sqlite3_last_insert_rowid(h->db);
+}
+
 const struct store_driver store_sqlite_driver = {
     .name = "sqlite",
     .open = sq_open,
@@ -672,4 +678,5 @@ const struct store_driver store_sqlite_driver = {
     .connector_find_by_key = sq_connector_find_by_key,
     .connectors_each = sq_connectors_each,
     .sql = sq_sql,
+    .last_id = sq_last_id,
 };

@@ -5,7 +5,9 @@
  * integer/text/NULL parameters and results, RETURNING, changed-row counts,
  * the error mapping of constraint violations, a callback that stops the
  * iteration, nested use of the same text from inside a callback, and
- * parameter-count mistakes. */
+ * parameter-count mistakes; store_sql_insert's ids (also past a trigger's
+ * own insert); and the CHECK constraints of cases and the outbox after
+ * migration 12, on a database migrated from schema 11. */
 #include <stdio.h>
 #include <string.h>
 
@@ -174,11 +176,152 @@ static void test_sql_many_texts(void **state)
     store_close(s);
 }
 
+/* store_sql_insert: the new row's id, without RETURNING on SQLite. */
+static void test_sql_insert(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("sqlins");
+    int64_t a = 0, b = 0, v = 0;
+    const char *ins = "INSERT INTO jobs(kind, dedupe_key, payload, run_at, status)"
+                      " VALUES('probe', ?, '{}', 1, 'ready')";
+    MUST(store_sql_insert(s, ins, (store_val[]){SV_TEXT("k1")}, 1, &a, &e));
+    MUST(store_sql_insert(s, ins, (store_val[]){SV_TEXT("k2")}, 1, &b, &e));
+    assert_true(a > 0 && b > a);
+    MUST(store_sql_int(s, "SELECT id FROM jobs WHERE dedupe_key = 'k2'", NULL, 0, &v, &e));
+    assert_int_equal(v, b);
+    /* a duplicate is refused; an INSERT ... SELECT of nothing inserts nothing */
+    assert_int_equal(store_sql_insert(s, ins, (store_val[]){SV_TEXT("k1")}, 1, &v, &e), NY_EEXIST);
+    assert_int_equal(store_sql_insert(s,
+                                      "INSERT INTO jobs(kind, dedupe_key, payload, run_at, status)"
+                                      " SELECT 'probe', 'k3', '{}', 1, 'ready' WHERE 1 = 0",
+                                      NULL, 0, &v, &e),
+                     NY_ENOTFOUND);
+    /* a lead: its trigger inserts into stat_deltas, the id is still the lead's */
+    store_unit u = {0, "411571000000", "区", "district", NULL};
+    MUST(store_unit_put_batch(s, &u, 1, NULL, &e));
+    int64_t unit = 0, group = 0, msg = 0, lead = 0;
+    MUST(store_sql_int(s, "SELECT id FROM units", NULL, 0, &unit, &e));
+    MUST(store_sql_insert(s,
+                          "INSERT INTO chat_groups(platform, external_id, name, kind, unit_id,"
+                          " members) VALUES('wecom', 'g1', 'g', 'resident', ?, 1)",
+                          (store_val[]){SV_INT(unit)}, 1, &group, &e));
+    MUST(store_sql_insert(s,
+                          "INSERT INTO messages(group_id, connector, external_id, sender_id,"
+                          " sender_name, sent_at, text) VALUES(?, 'c', 'm1', 'u', 'n', 1, 't')",
+                          (store_val[]){SV_INT(group)}, 1, &msg, &e));
+    MUST(store_sql_insert(s, "INSERT INTO stat_deltas(unit_id, day) VALUES(?, 1)",
+                          (store_val[]){SV_INT(unit)}, 1, &v, &e));
+    MUST(store_sql_insert(s,
+                          "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
+                          " created_at) VALUES(?, ?, ?, 'report', 'x', 1)",
+                          (store_val[]){SV_INT(msg), SV_INT(group), SV_INT(unit)}, 3, &lead, &e));
+    MUST(store_sql_int(s, "SELECT id FROM leads", NULL, 0, &v, &e));
+    assert_int_equal(lead, v);
+    MUST(store_sql_int(s, "SELECT count(*) FROM stat_deltas WHERE leads = 1", NULL, 0, &v, &e));
+    assert_int_equal(v, 1);
+    store_close(s);
+}
+
+/* Inserts one case with column col set to val (the others valid). */
+static int insert_case(store *s, int64_t unit, const char *col, const char *val, ny_err *e)
+{
+    const char *cols[] = {"source", "urgency", "status", "level", "stage"};
+    const char *vals[] = {"lead", "general", "reported", "district", "accept"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(cols[i], col) == 0)
+            vals[i] = val;
+    store_val p[] = {SV_TEXT(vals[0]), SV_TEXT(vals[1]), SV_TEXT(vals[2]),
+                     SV_TEXT(vals[3]), SV_INT(unit),     SV_TEXT(vals[4])};
+    return store_sql(
+        s,
+        "INSERT INTO cases(source, title, description, category, urgency, status,"
+        " level, unit_id, opened_at, stage) VALUES(?, 't', 'd', 'x', ?, ?, ?, ?, 1, ?)",
+        p, 6, NULL, NULL, NULL, e);
+}
+
+/* The CHECK constraints of cases and the outbox (written without IN lists of
+ * three or more values on SQLite by migration 12) refuse what they refused
+ * before and accept every value they accepted, on a database migrated from
+ * schema 11 with rows in it. */
+static void test_sql_checks(void **state)
+{
+    (void)state;
+    ny_err e;
+    const char *uri = tu_db_uri("sqlchk");
+    store *s;
+    MUST(store_open(uri, &(store_open_opts){11, 0}, &s, &e));
+    store_unit u = {0, "411571000000", "区", "district", NULL};
+    MUST(store_unit_put_batch(s, &u, 1, NULL, &e));
+    int64_t unit = 0, v = 0;
+    MUST(store_sql_int(s, "SELECT id FROM units", NULL, 0, &unit, &e));
+    MUST(insert_case(s, unit, "status", "closed", &e));
+    store_close(s);
+    MUST(store_open(uri, NULL, &s, &e));
+    int version = 0;
+    MUST(store_schema_version(s, &version, &e));
+    assert_int_equal(version, STORE_SCHEMA_VERSION);
+    MUST(store_sql_int(s, "SELECT count(*) FROM cases WHERE status = 'closed'", NULL, 0, &v, &e));
+    assert_int_equal(v, 1);
+    if (!tu_is_pg()) {
+        MUST(store_sql_int(s,
+                           "SELECT count(*) FROM sqlite_schema WHERE name IN ('cases', 'outbox')"
+                           " AND (instr(sql, 'status IN(') OR instr(sql, 'source IN(')"
+                           " OR instr(sql, 'urgency IN(') OR instr(sql, 'level IN(')"
+                           " OR instr(sql, 'stage IN(') OR instr(sql, 'kind IN(''reply'''))",
+                           NULL, 0, &v, &e));
+        assert_int_equal(v, 0);
+        MUST(store_sql_int(s,
+                           "SELECT count(*) FROM pragma_integrity_check"
+                           " WHERE integrity_check <> 'ok'",
+                           NULL, 0, &v, &e));
+        assert_int_equal(v, 0);
+    }
+    static const char *const good[][2] = {
+        {"source", "walk_in"},  {"source", "phone"},      {"source", "patrol"},
+        {"source", "hotline"},  {"urgency", "emergency"}, {"urgency", "utility"},
+        {"urgency", "complex"}, {"status", "accepted"},   {"status", "in_progress"},
+        {"status", "resolved"}, {"status", "verified"},   {"status", "suspended"},
+        {"level", "street"},    {"level", "community"},   {"level", "grid"},
+        {"stage", ""},          {"stage", "resolve"},     {"stage", "verify"}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        MUST(insert_case(s, unit, good[i][0], good[i][1], &e));
+    static const char *const cols[] = {"source", "urgency", "status", "level", "stage"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(insert_case(s, unit, cols[i], "bogus", &e), NY_EINVAL);
+        assert_int_equal(insert_case(s, unit, cols[i], "Lead", &e), NY_EINVAL);
+    }
+    const char *ob = "INSERT INTO outbox(idem_key, kind, channel, target, payload, status,"
+                     " next_at, created_at) VALUES(?, ?, 'webhook', 'http://x', '{}', ?, 0, 0)";
+    static const char *const kinds[] = {"reply", "notify", "notice"};
+    static const char *const states[] = {"pending", "sending", "sent", "dead"};
+    char buf[32];
+    for (unsigned k = 0; k < 3; k++)
+        for (unsigned st = 0; st < 4; st++) {
+            snprintf(buf, sizeof buf, "k%u%u", k, st);
+            const char *key = buf;
+            MUST(store_sql(s, ob,
+                           (store_val[]){SV_TEXT(key), SV_TEXT(kinds[k]), SV_TEXT(states[st])}, 3,
+                           NULL, NULL, NULL, &e));
+        }
+    assert_int_equal(store_sql(s, ob,
+                               (store_val[]){SV_TEXT("x1"), SV_TEXT("mail"), SV_TEXT("pending")}, 3,
+                               NULL, NULL, NULL, &e),
+                     NY_EINVAL);
+    assert_int_equal(store_sql(s, ob,
+                               (store_val[]){SV_TEXT("x2"), SV_TEXT("reply"), SV_TEXT("queued")}, 3,
+                               NULL, NULL, NULL, &e),
+                     NY_EINVAL);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sql_basics),
         cmocka_unit_test(test_sql_many_texts),
+        cmocka_unit_test(test_sql_insert),
+        cmocka_unit_test(test_sql_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
