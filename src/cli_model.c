@@ -12,6 +12,7 @@
  * --no-rule is given. */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 #define LONG_MIN_SHARE 0.01
 /* the long-text model drops n-grams found in a single training text */
 #define LONG_MIN_DF 2
+/* the fold split of `eval --cv` unless --seed names another */
+#define CV_SEED 0x20240u
 
 static const char *const task_names[] = {"intent", "category", NULL};
 /* the model files: one per task of model.h (intent, category, category of long texts) */
@@ -331,7 +334,7 @@ static int print_help_eval(void)
 {
     printf("usage: nuanyang eval --task intent|category FILE [--model DIR] [--cv K]\n"
            "                     [--data DIR] [--extra DIR] [--lexicon FILE] [--only]\n"
-           "                     [--no-rule] [--json] [--errors]\n\n"
+           "                     [--seed N] [--no-rule] [--json] [--errors]\n\n"
            "Scores a labelled TSV file (评测): accuracy, macro-F1, per-class precision\n"
            "and recall, and the confusion matrix (rows: true class, columns: predicted).\n"
            "Chat lines are intent<TAB>category<TAB>text, appeal lines\n"
@@ -341,13 +344,16 @@ static int print_help_eval(void)
            "               model is trained exactly as `train` does on the other folds\n"
            "               plus the other training sources (--data, --extra; any text\n"
            "               that also occurs in FILE is left out) and scored on the fold\n"
+           "  --seed N     with --cv, shuffle the folds with seed N (default %u): a\n"
+           "               change is real when it helps on two splits\n"
            "  --only       with --cv, train on the folds of FILE alone\n"
            "  --lexicon F  category keyword features from lexicon F (default\n"
            "               " DEFAULT_LEXICON "; \"\" for none); must match the training\n"
            "  --no-rule    intent without the emergency safety rule\n"
            "  --json       one JSON object instead of the table\n"
            "  --errors     after the table, every misclassified text with its true and\n"
-           "               predicted class\n");
+           "               predicted class\n",
+           CV_SEED);
     return CLI_OK;
 }
 
@@ -463,10 +469,11 @@ static int same_text(const model_example *a, const model_example *b)
     return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
 }
 
-/* K-fold cross-validation predictions for ds; pool holds the other sources. */
+/* K-fold cross-validation predictions for ds, folds shuffled with seed; pool
+ * holds the other sources. */
 static int cross_validate(int task, const model_dataset *ds, const model_dataset *pool,
-                          model_lexicon *lx, unsigned k, int rule, int *pred, size_t *ov,
-                          size_t *ov_right, ny_err *e)
+                          model_lexicon *lx, unsigned k, uint32_t seed, int rule, int *pred,
+                          size_t *ov, size_t *ov_right, ny_err *e)
 {
     int *gold = malloc(ds->n * sizeof *gold), *fold = malloc(ds->n * sizeof *fold);
     model_dataset tr = {0};
@@ -478,7 +485,7 @@ static int cross_validate(int task, const model_dataset *ds, const model_dataset
     }
     for (size_t i = 0; i < ds->n; i++)
         gold[i] = model_example_label(&ds->ex[i], task);
-    if ((rc = model_folds(gold, ds->n, k, 0x20240u, fold, e)) != NY_OK)
+    if ((rc = model_folds(gold, ds->n, k, seed, fold, e)) != NY_OK)
         goto done;
     /* the pool minus anything that also occurs in the evaluated file */
     size_t base = 0;
@@ -517,18 +524,25 @@ done:
 
 int cmd_eval(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"task", required_argument, 0, 't'},    {"model", required_argument, 0, 'm'},
-        {"cv", required_argument, 0, 'k'},      {"data", required_argument, 0, 'd'},
-        {"extra", required_argument, 0, 'x'},   {"only", no_argument, 0, 'O'},
-        {"lexicon", required_argument, 0, 'l'}, {"no-rule", no_argument, 0, 'R'},
-        {"json", no_argument, 0, 'j'},          {"errors", no_argument, 0, 'E'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"task", required_argument, 0, 't'},
+                                         {"model", required_argument, 0, 'm'},
+                                         {"cv", required_argument, 0, 'k'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"extra", required_argument, 0, 'x'},
+                                         {"only", no_argument, 0, 'O'},
+                                         {"lexicon", required_argument, 0, 'l'},
+                                         {"no-rule", no_argument, 0, 'R'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"errors", no_argument, 0, 'E'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *dir = DEFAULT_MODELS, *data = DEFAULT_DATA, *extra = DEFAULT_EXTRA;
     const char *lexicon = DEFAULT_LEXICON;
     int task = -1, only = 0, rule = 1, json = 0, errors = 0, c;
     long k = 0;
-    while ((c = getopt_long(argc, argv, "t:m:k:d:x:l:ORjEh", opts, NULL)) != -1) {
+    unsigned long seed = CV_SEED;
+    while ((c = getopt_long(argc, argv, "t:m:k:d:x:l:s:ORjEh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 't':
@@ -542,6 +556,11 @@ int cmd_eval(int argc, char **argv)
             k = strtol(optarg, &end, 10);
             if (*end || k < 2 || k > 50)
                 return cli_usage_error("eval", "--cv wants a number of folds 2..50");
+            break;
+        case 's':
+            seed = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || seed > UINT32_MAX)
+                return cli_usage_error("eval", "--seed wants a number 0..4294967295");
             break;
         case 'd':
             data = optarg;
@@ -601,9 +620,10 @@ int cmd_eval(int argc, char **argv)
     ds.n = n;
     char how[256];
     if (rc == NY_OK && k) {
-        snprintf(how, sizeof how, "%ld-fold cross-validation%s", k,
-                 only ? " on this file alone" : " with the other training sources");
-        rc = cross_validate(task, &ds, &pool, lx, (unsigned)k, rule, pred, &ov, &ov_right, &e);
+        snprintf(how, sizeof how, "%ld-fold cross-validation%s, fold seed %lu", k,
+                 only ? " on this file alone" : " with the other training sources", seed);
+        rc = cross_validate(task, &ds, &pool, lx, (unsigned)k, (uint32_t)seed, rule, pred, &ov,
+                            &ov_right, &e);
     } else if (rc == NY_OK) {
         snprintf(how, sizeof how, "models in %s", dir);
         rc = predict_all(task, &ds, dir, lx, rule, pred, &ov, &ov_right, &e);

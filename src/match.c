@@ -636,6 +636,18 @@ static int log_push(match_hits *h, uint32_t horizon, uint32_t part, uint32_t sta
     return NY_OK;
 }
 
+/* 1 when the n bytes at q begin with a character that ends a sentence
+ * (。 ! ? ！ ？ or a line break), which no pattern's gap may cross. */
+static int stops_gap(const uint8_t *q, uint32_t n)
+{
+    if (q[0] == '!' || q[0] == '?' || q[0] == '\n')
+        return 1;
+    if (n < 3)
+        return 0;
+    return (q[0] == 0xE3 && q[1] == 0x80 && q[2] == 0x82) ||                 /* 。 */
+           (q[0] == 0xEF && q[1] == 0xBC && (q[2] == 0x81 || q[2] == 0x9F)); /* ！ ？ */
+}
+
 /* The part `part` (pi), the tail of some patterns, occurs at [start, end):
  * walks the logged heads from the nearest back while they are close enough,
  * and reports each pattern whose head is found at most its gap away. A head
@@ -666,8 +678,13 @@ static int tail_hits(const match_set *m, match_hits *h, uint32_t part, const pin
         if (ps->head == NONE)
             continue;
         uint32_t chars = 0;
-        for (uint32_t i = hp->end; i < start && chars <= pi->maxgap; i++)
+        for (uint32_t i = hp->end; i < start && chars <= pi->maxgap; i++) {
+            if (stops_gap(p + i, start - i)) {
+                chars = UINT32_MAX; /* head and tail in different sentences */
+                break;
+            }
             chars += (p[i] & 0xC0) != 0x80;
+        }
         for (uint32_t j = ps->first; j < pi->ilit && m->items[j].head == hp->part; j++)
             if (chars <= m->items[j].gap && hit_push(h, m->items[j].entry, hp->start, end) != NY_OK)
                 return NY_ERR;

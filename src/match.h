@@ -11,7 +11,8 @@
  * characters; a byte of the text that is not part of a valid character
  * matches nothing and separates what is on either side. A pattern is reported once per occurrence
  * of its tail that follows an occurrence of its head, with at most `gap` characters between the end
- * of the head and the start of the tail; the hit runs from the start of the nearest such head to
+ * of the head and the start of the tail and none of them ending a sentence (。 ! ? ！ ？ or a line
+ * break: 电梯好了。门坏了 is no 电梯…坏); the hit runs from the start of the nearest such head to
  * the end of the tail.
  *
  * Hits come in order of their end offset. Offsets are byte offsets into the

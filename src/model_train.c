@@ -10,7 +10,9 @@
  * macro-F1, and with a safety class (emergency) the smallest offset for that
  * class whose recall reaches the requested level; offsets are folded into
  * the intercepts. The final model is trained on all examples and its
- * liblinear weights copied into a model_clf. Nothing here looks at data other
+ * liblinear weights copied into a model_clf. liblinear's random state is
+ * reset before every solver run, so a model depends on its data alone.
+ * Nothing here looks at data other
  * than what the caller passes, so `nuanyang eval --cv` can call it per fold. */
 #include "model.h"
 
@@ -42,6 +44,7 @@ typedef struct config {
 
 static const int solvers[] = {L2R_L2LOSS_SVC_DUAL};
 static const double cs[] = {0.5, 1, 2, 4, 8};
+#define FIT_SEED 1u
 
 static void quiet(const char *s)
 {
@@ -258,6 +261,10 @@ static struct model *fit(const tproblem *t, const config *c, const unsigned char
                             .nr_weight = nw,
                             .weight_label = wl,
                             .weight = wv};
+    /* liblinear's solvers shuffle with rand(): reseeding before every model
+       makes each one depend on its own data alone, not on the models trained
+       before it in this process (a CV fold trains what `train` would) */
+    srand(FIT_SEED);
     struct model *m = check_parameter(&p, &par) ? NULL : train(&p, &par);
     free(x);
     free(y);

@@ -367,6 +367,8 @@ static int prepare(server *sv, server_worker *w, const char *connector, server_m
             break;
         }
     }
+    if (rc == NY_OK)
+        rc = server_effects_resolve(j->fx, w->db, &e);
     if (rc == NY_OK) {
         *out = j;
         return 0;

@@ -286,6 +286,13 @@ void server_effects_free(server_effects *fx);
 int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
                         const store_message *row, const server_msg *in);
 
+/* Before the commit, on the request's own handle db: reads what the
+ * effects of the noted messages need and no write lock protects (group
+ * and staff targets, the units that will hold their cases) and builds the
+ * notifications' payloads, so that apply only writes. Store errors are
+ * returned. */
+int server_effects_resolve(server_effects *fx, store *db, ny_err *e);
+
 /* Inside the transaction that stored the batch (ids and dup as
  * store_message_ingest_batch gave them): applies the group etiquette to
  * each new message and writes its lead, reply and notifications through

@@ -155,6 +155,17 @@ static void test_patterns(void **state)
     assert_int_equal(h.n, 2);
     expect_hit(&h, 0, 2, 0, 6);
     expect_hit(&h, 1, 2, 3, 12);
+    scan(m, "电梯好了。门坏了", &h); /* no gap across the end of a sentence */
+    assert_int_equal(h.n, 1);
+    scan(m, "电梯修好了吗?又坏了", &h);
+    assert_int_equal(h.n, 1);
+    scan(m, "电梯呢！坏了", &h);
+    assert_int_equal(h.n, 1);
+    scan(m, "电梯\n坏了", &h);
+    assert_int_equal(h.n, 1);
+    scan(m, "电梯, 坏了", &h); /* a comma and a space do not end one */
+    assert_int_equal(h.n, 2);
+    expect_hit(&h, 1, 0, 0, 11);
     scan(m, "燃气味 燃气有味", &h);
     assert_int_equal(h.n, 1);
     expect_hit(&h, 0, 3, 0, 9);
@@ -210,8 +221,9 @@ static void test_terms_and_errors(void **state)
 
 /* ---- the naive reference ---- */
 
-static const char *alphabet[] = {"电", "梯", "坏", "了", "水", "管", "漏", "楼", "灯", "中", "丕",
-                                 "a",  "b",  "1",  "é",  "ß",  "😀",  "道", "气", "燃", " ",  "修"};
+static const char *alphabet[] = {"电", "梯", "坏", "了", "水", "管", "漏", "楼",
+                                 "灯", "中", "丕", "a",  "b",  "1",  "é",  "ß",
+                                 "😀",  "道", "气", "燃", " ",  "修", "。", "?"};
 #define NALPHA (sizeof alphabet / sizeof alphabet[0])
 
 static void random_string(char *buf, int minc, int maxc)
@@ -227,11 +239,15 @@ static int boundary(const char *t, size_t i)
     return ((unsigned char)t[i] & 0xC0) != 0x80;
 }
 
+/* Characters from a to z, or SIZE_MAX when one of them ends a sentence. */
 static size_t chars_between(const char *t, size_t a, size_t z)
 {
     size_t n = 0;
-    for (size_t i = a; i < z; i++)
+    for (size_t i = a; i < z; i++) {
+        if (t[i] == '?' || strncmp(t + i, "。", 3) == 0)
+            return SIZE_MAX;
         n += boundary(t, i);
+    }
     return n;
 }
 
