@@ -49,6 +49,7 @@
 #include <jansson.h>
 
 #include "bench_util.h"
+#include "case.h"
 #include "case_feedback.h"
 #include "outbox.h"
 #include "sign.h"
@@ -537,12 +538,16 @@ static int on_unit_group(void *ctx, const store_group *g)
     return NY_OK;
 }
 
-/* What one message causes in the effects mode: a lead (intent, category,
- * priority) and the accounts its triage notifies. */
+/* What one message causes in the effects mode, resolved before the clock
+ * starts as the server resolves it before its commit: a lead (intent,
+ * category, priority), the holder of its case, and the targets and payload
+ * of its notifications. */
 typedef struct fx_row {
     const char *intent, *category;
     int priority, nacc;
-    char acc[TRIAGE_MAX_NOTIFY][64];
+    char unit_name[128], level[16];
+    store_target t[TRIAGE_MAX_NOTIFY];
+    char *payload;
 } fx_row;
 
 /* The index of group gid in u. */
@@ -556,8 +561,8 @@ static size_t unit_index(const unit_of *u, int64_t gid)
     return k;
 }
 
-/* Triages message m for its effects into f. */
-static void fx_triage(triage_ws *ws, const unit_of *u, const store_message *m, fx_row *f)
+/* Triages message m for its effects into f and resolves them through s. */
+static void fx_triage(store *s, triage_ws *ws, const unit_of *u, const store_message *m, fx_row *f)
 {
     ny_err e;
     size_t k = unit_index(u, m->group_id);
@@ -565,46 +570,129 @@ static void fx_triage(triage_ws *ws, const unit_of *u, const store_message *m, f
     triage_result t;
     if (triage_message(ws, m->text, strlen(m->text), &g, &t, &e) != NY_OK)
         die(e.msg);
-    f->intent = t.intent_name;
+    free(f->payload);
+    memset(f, 0, sizeof *f);
+    f->intent = t.nnotify ? t.intent_name : NULL;
     f->category = t.category_name;
     f->priority = t.priority;
-    f->nacc = 0;
+    char parent[32], text[400];
+    if (f->intent && store_case_unit(s, u->unit[k], f->unit_name, sizeof f->unit_name, f->level,
+                                     sizeof f->level, parent, sizeof parent, &e) != NY_OK)
+        die(e.msg);
     for (size_t i = 0; i < t.nnotify && i < TRIAGE_MAX_NOTIFY; i++)
-        if (t.notify[i].account)
-            snprintf(f->acc[f->nacc++], sizeof f->acc[0], "%s", t.notify[i].account);
-    if (t.nnotify == 0)
-        f->intent = NULL; /* no lead */
+        if (t.notify[i].account) {
+            if (store_staff_target(s, t.notify[i].account, &f->t[f->nacc], &e) != NY_OK)
+                die(e.msg);
+            f->nacc += f->t[f->nacc].channel[0] != '\0';
+        }
+    int cut = (int)strlen(m->text) < 300 ? (int)strlen(m->text) : 300;
+    while (cut > 0 && ((unsigned char)m->text[cut] & 0xC0) == 0x80)
+        cut--; /* between UTF-8 characters */
+    snprintf(text, sizeof text, "【暖羊阳】新线索（%s）\n%.*s", f->category, cut, m->text);
+    outbox_item it = {"n:0:0", "notify", NULL, NULL, NULL, 0, NULL, text, NULL, 0, f->priority, 0};
+    store_outbox_row r;
+    if (f->nacc && outbox_row_of(&it, &f->t[0], 0, &r, &f->payload, &e) != NY_OK)
+        die(e.msg);
 }
 
-/* Writes the effects of stored message m (id) as server_effects.c does for a
- * new lead. */
-static void fx_write(store *s, const sla *sl, const unit_of *u, const store_message *m, int64_t id,
-                     const fx_row *f, int64_t now)
+/* Writes the effects of the n stored messages m (ids, dup) as
+ * server_effects.c does for new leads: their cases, log entries and
+ * reporters, the leads and their reports, then the notifications, each
+ * table with a few multi-row statements. Returns the number of leads. */
+static long fx_write(store *s, const sla *sl, const unit_of *u, const store_message *m,
+                     const int64_t *ids, const int *dup, fx_row *f, long n, int64_t now)
 {
     ny_err e;
-    case_lead cl = {m->group_id,  id,
-                    now,          u->unit[unit_index(u, m->group_id)],
-                    m->sender_id, m->sender_name,
-                    m->text,      f->intent,
-                    f->category,  0};
-    int64_t case_id = 0, lead_id = 0;
-    if (case_lead_opens(f->intent) && case_from_lead(s, sl, &cl, now, &case_id, &e) != NY_OK)
-        die(e.msg);
-    store_lead l = {0, id, m->group_id, 0, f->intent, f->category, now, case_id};
-    if (store_lead_open(s, &l, NULL, m->sender_id, &lead_id, &e) != NY_OK)
-        die(e.msg);
-    outbox_item it[TRIAGE_MAX_NOTIFY];
-    char keys[TRIAGE_MAX_NOTIFY][64], text[400];
-    snprintf(text, sizeof text, "【暖羊阳】新线索（%s）\n%.300s", f->category, m->text);
-    for (int k = 0; k < f->nacc; k++) {
-        snprintf(keys[k], sizeof keys[k], "n:%lld:%d", (long long)id, k);
-        it[k] = (outbox_item){keys[k],   "notify", NULL, NULL, NULL,        0,
-                              f->acc[k], text,     NULL, 0,    f->priority, 0};
+    static const case_actor sys = {"system", "系统", "system", "", "", ""};
+    size_t cap = (size_t)n;
+    case_row *rows = calloc(cap, sizeof *rows);
+    case_row **cp = calloc(cap, sizeof *cp);
+    case_log_row *log = calloc(cap, sizeof *log);
+    case_reporter_row *rep = calloc(cap, sizeof *rep);
+    store_lead *leads = calloc(cap, sizeof *leads);
+    const char **keys = calloc(cap, sizeof *keys), **senders = calloc(cap, sizeof *senders);
+    int64_t *lead_ids = calloc(cap, sizeof *lead_ids);
+    char(*changes)[256] = calloc(cap, sizeof *changes);
+    store_outbox_row *out = calloc(cap * TRIAGE_MAX_NOTIFY, sizeof *out);
+    char(*okeys)[40] = calloc(cap * TRIAGE_MAX_NOTIFY, sizeof *okeys);
+    if (!rows || !cp || !log || !rep || !leads || !keys || !senders || !lead_ids || !changes ||
+        !out || !okeys)
+        die("out of memory");
+    size_t nc = 0, nl = 0, no = 0;
+    for (long i = 0; i < n; i++) {
+        if (dup[i] || !f[i].intent)
+            continue;
+        int64_t case_id = 0;
+        if (case_lead_opens(f[i].intent)) {
+            case_lead cl = {m[i].group_id,
+                            ids[i],
+                            now,
+                            u->unit[unit_index(u, m[i].group_id)],
+                            m[i].sender_id,
+                            m[i].sender_name,
+                            m[i].text,
+                            f[i].intent,
+                            f[i].category,
+                            0};
+            if (case_from_lead_row(&cl, &rows[nc], &e) != NY_OK)
+                die(e.msg);
+            case_open_fill(sl, &rows[nc], f[i].unit_name, f[i].level, now);
+            cp[nc] = &rows[nc];
+            case_id = -(int64_t)(++nc); /* its case, until the ids are known */
+        }
+        leads[nl] =
+            (store_lead){0, ids[i], m[i].group_id, 0, f[i].intent, f[i].category, now, case_id};
+        keys[nl] = NULL;
+        senders[nl++] = m[i].sender_id;
     }
-    int item_rc[TRIAGE_MAX_NOTIFY];
-    long queued = 0;
-    if (f->nacc && outbox_enqueue_batch(s, it, (size_t)f->nacc, now, item_rc, &queued, &e) != NY_OK)
+    if (nc && store_case_insert_batch(s, cp, nc, &e) != NY_OK)
         die(e.msg);
+    for (size_t k = 0, j = 0; k < nl; k++) {
+        if (leads[k].case_id >= 0)
+            continue;
+        const case_row *c = cp[-leads[k].case_id - 1];
+        log[j] = (case_log_row){c->id, now, sys.account, "report", changes[j], NULL};
+        log[j].note = case_open_log(c, &sys, changes[j], sizeof changes[j]);
+        rep[j] = (case_reporter_row){c->id, c->group_id, leads[k].message_id,
+                                     now,   senders[k],  c->reporter};
+        leads[k].case_id = c->id;
+        j++;
+    }
+    if (nc && (store_case_log_batch(s, log, nc, &e) != NY_OK ||
+               store_case_reporter_add_batch(s, rep, nc, &e) != NY_OK))
+        die(e.msg);
+    if (nl && store_lead_open_batch(s, leads, keys, senders, nl, lead_ids, &e) != NY_OK)
+        die(e.msg);
+    for (long i = 0; i < n; i++)
+        for (int k = 0; !dup[i] && f[i].intent && k < f[i].nacc; k++) {
+            snprintf(okeys[no], sizeof okeys[no], "n:%lld:%d", (long long)ids[i], k);
+            out[no] = (store_outbox_row){.key = okeys[no],
+                                         .kind = "notify",
+                                         .channel = f[i].t[k].channel,
+                                         .target = f[i].t[k].target,
+                                         .payload = f[i].payload,
+                                         .priority = f[i].priority,
+                                         .next_at = now,
+                                         .created_at = now};
+            no++;
+        }
+    long queued = 0;
+    if (no && store_outbox_put_batch(s, out, no, &queued, &e) != NY_OK)
+        die(e.msg);
+    for (size_t k = 0; k < nc; k++)
+        case_row_free(&rows[k]);
+    free(rows);
+    free(cp);
+    free(log);
+    free(rep);
+    free(leads);
+    free(keys);
+    free(senders);
+    free(lead_ids);
+    free(changes);
+    free(out);
+    free(okeys);
+    return (long)nl;
 }
 
 static int store_ceiling(const char *db, long batch, long rows, const char *groups_file,
@@ -682,7 +770,7 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
                                    intent[ti], cat[ti],
                                    tri[ti]};
             if (effects)
-                fx_triage(ws, &units, &m[i], &fx[i]);
+                fx_triage(s, ws, &units, &m[i], &fx[i]);
         }
         double c0 = bench_wall_now();
         /* as the server's group commit runs it: a transaction with the
@@ -690,11 +778,8 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
         if (store_begin(s, &e) != NY_OK || store_savepoint(s, &e) != NY_OK ||
             store_message_ingest_batch(s, m, (size_t)n, out, dup, &e) != NY_OK)
             die(e.msg);
-        for (long i = 0; effects && i < n; i++)
-            if (!dup[i] && fx[i].intent) {
-                fx_write(s, sl, &units, &m[i], out[i], &fx[i], now);
-                leads++;
-            }
+        if (effects)
+            leads += fx_write(s, sl, &units, m, out, dup, fx, n, now);
         if (store_savepoint_release(s, &e) != NY_OK || store_commit(s, &e) != NY_OK)
             die(e.msg);
         lat[c++] = (bench_wall_now() - c0) * 1e3;
@@ -713,6 +798,8 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
     free(units.gid);
     free(units.unit);
     free(units.kind);
+    for (long i = 0; i < batch; i++)
+        free(fx[i].payload);
     free(fx);
     sla_free(sl);
     free(lat);

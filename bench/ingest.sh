@@ -6,7 +6,10 @@
 #      p50/p99 from the access log, commits and requests per commit)
 #   3. batched ingest msgs/s, 1,000 per request
 #   4. the same rows through store_message_ingest_batch in-process, in
-#      batches of 1 and of 1,000             (the storage ceilings)
+#      batches of 1 and of 1,000             (the storage ceilings), and in
+#      batches of 1,000 with what each message causes written with it (its
+#      lead, case and notifications: bench_ingest store ... effects; "-"
+#      with a BENCH_BIN from before that mode)
 #   5. the demo's 670,000-message year replayed through the API (time)
 # The server runs on a fresh demo database (release build, SQLite on disk
 # under var/bench, synchronous=FULL) on a free loopback port with its default
@@ -39,17 +42,19 @@ mk() { # DB: a demo district with the default policies and lexicon
 db() { if [ -n "${PG:-}" ]; then echo "$PG dbname=nyb_$1"; else echo "$dir/$1.db"; fi; }
 pgsql() { psql -q -v ON_ERROR_STOP=1 "$PG" -c "$1" >/dev/null; }
 if [ -n "${PG:-}" ]; then
-    for d in server ceiling1 ceiling1000 year; do pgsql "DROP DATABASE IF EXISTS nyb_$d"; done
+    for d in server ceiling1 ceiling1000 ceilingfx year; do pgsql "DROP DATABASE IF EXISTS nyb_$d"; done
     pgsql "CREATE DATABASE nyb_server"
 fi
 mk "$(db server)"
 if [ -n "${PG:-}" ]; then
     pgsql "CREATE DATABASE nyb_ceiling1 TEMPLATE nyb_server"
     pgsql "CREATE DATABASE nyb_ceiling1000 TEMPLATE nyb_server"
+    pgsql "CREATE DATABASE nyb_ceilingfx TEMPLATE nyb_server"
     pgsql "CREATE DATABASE nyb_year"
 else
     cp "$dir/server.db" "$dir/ceiling1.db"
     cp "$dir/server.db" "$dir/ceiling1000.db"
+    cp "$dir/server.db" "$dir/ceilingfx.db"
 fi
 $NY export --db "$(db server)" groups - | python3 -c '
 import csv, sys
@@ -100,6 +105,9 @@ echo "== $B store ceiling1.db 1 $n1 groups texts"
 st1=$($B store "$(db ceiling1)" 1 "$n1" "$dir/groups" "$dir/texts"); echo "$st1"
 echo "== $B store ceiling1000.db 1000 200000 groups texts"
 st1000=$($B store "$(db ceiling1000)" 1000 200000 "$dir/groups" "$dir/texts"); echo "$st1000"
+echo "== $B store ceilingfx.db 1000 20000 groups texts effects"
+stfx=$($B store "$(db ceilingfx)" 1000 20000 "$dir/groups" "$dir/texts" effects 2>/dev/null) || stfx=""
+echo "${stfx:-(this bench_ingest has no effects mode)}"
 
 echo "== dd if=/dev/zero of=$dir/dd bs=4k count=500 oflag=dsync (the disk's flush)"
 ddt=$(dd if=/dev/zero of="$dir/dd" bs=4k count=500 oflag=dsync 2>&1 | sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
@@ -116,6 +124,11 @@ echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_
 echo "| … in the handler (access log) p50 / p99; group commits | | $handler | | $commits |"
 echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | $(val "$st1" commit_p50_ms) ms | $(val "$st1" commit_p99_ms) ms (max $(val "$st1" commit_max_ms)) | |"
 echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | $(val "$st1000" commit_p50_ms) ms | $(val "$st1000" commit_p99_ms) ms (max $(val "$st1000" commit_max_ms)) | |"
+if [ -n "$stfx" ]; then
+    echo "| … the same rows with their effects ($(val "$stfx" leads) leads in $(val "$stfx" rows) rows) | $(val "$stfx" rows_per_s) rows/s | $(val "$stfx" commit_p50_ms) ms | $(val "$stfx" commit_p99_ms) ms (max $(val "$stfx" commit_max_ms)) | batched ingest $(ratio "$(val "$batch" msgs_per_s)" "$(val "$stfx" rows_per_s)") of it |"
+else
+    echo "| … the same rows with their effects | - | | | |"
+fi
 [ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"
 echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

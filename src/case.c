@@ -530,11 +530,24 @@ int case_act(store *db, const sla *s, int64_t id, const case_actor *a, const cas
 
 int case_open(store *db, const sla *s, case_row *c, const case_actor *a, int64_t now, ny_err *e)
 {
-    char parent[32];
-    int rc = store_case_unit(db, c->unit, c->unit_name, sizeof c->unit_name, c->level,
-                             sizeof c->level, parent, sizeof parent, e);
+    char parent[32], unit_name[sizeof c->unit_name], level[sizeof c->level];
+    int rc = store_case_unit(db, c->unit, unit_name, sizeof unit_name, level, sizeof level, parent,
+                             sizeof parent, e);
     if (rc != NY_OK)
         return rc;
+    case_open_fill(s, c, unit_name, level, now);
+    if ((rc = store_case_insert(db, c, e)) != NY_OK)
+        return rc;
+    char changes[512];
+    const char *note = case_open_log(c, a, changes, sizeof changes);
+    return store_case_log(db, c->id, now, a->account, "report", changes, note, NULL, e);
+}
+
+void case_open_fill(const sla *s, case_row *c, const char *unit_name, const char *level,
+                    int64_t now)
+{
+    snprintf(c->unit_name, sizeof c->unit_name, "%s", unit_name);
+    snprintf(c->level, sizeof c->level, "%s", level);
     if (!c->kind[0])
         snprintf(c->kind, sizeof c->kind, "case");
     if (!c->urgency[0])
@@ -554,16 +567,16 @@ int case_open(store *db, const sla *s, case_row *c, const case_actor *a, int64_t
         snprintf(c->status, sizeof c->status, "reported");
         case_stage_start(c, s, "accept", now);
     }
-    if ((rc = store_case_insert(db, c, e)) != NY_OK)
-        return rc;
-    char changes[512], due[32];
+}
+
+const char *case_open_log(const case_row *c, const case_actor *a, char *changes, size_t n)
+{
+    char due[32];
     case_time_iso(c->due_at, due);
-    snprintf(changes, sizeof changes,
+    snprintf(changes, n,
              "{\"status\":[null,\"%s\"],\"unit\":[null,\"%s\"],\"due_at\":[null,\"%s\"]}",
              c->status, c->unit, due);
-    return store_case_log(db, c->id, now, a->account, "report", changes,
-                          is(c->source, "lead")    ? "群消息线索自动立案"
-                          : is(a->role, "open311") ? "Open311 接口受理"
-                                                   : "工作人员登记",
-                          NULL, e);
+    return is(c->source, "lead")    ? "群消息线索自动立案"
+           : is(a->role, "open311") ? "Open311 接口受理"
+                                    : "工作人员登记";
 }

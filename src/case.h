@@ -101,6 +101,16 @@ int case_act(store *db, const sla *s, int64_t id, const case_actor *a, const cas
  * transaction (or autocommits each statement without one). */
 int case_open(store *db, const sla *s, case_row *c, const case_actor *a, int64_t now, ny_err *e);
 
+/* case_open's part without the store, for callers that open many cases
+ * with one statement (the ingest effects): fills c as case_open does, its
+ * holding unit's name and level given. */
+void case_open_fill(const sla *s, case_row *c, const char *unit_name, const char *level,
+                    int64_t now);
+
+/* The "report" log entry of a case just opened by a: its changes JSON
+ * into changes (n bytes, 256 are enough) and the note it returns. */
+const char *case_open_log(const case_row *c, const case_actor *a, char *changes, size_t n);
+
 /* Sets c's stage and its deadline and reminder from now on s's limits. */
 void case_stage_start(case_row *c, const sla *s, const char *stage, int64_t now);
 

@@ -54,6 +54,27 @@ static void title_of(const char *text, char *buf, size_t n)
     buf[i] = '\0';
 }
 
+int case_from_lead_row(const case_lead *l, case_row *c, ny_err *e)
+{
+    *c = (case_row){0};
+    char title[128];
+    title_of(l->text, title, sizeof title);
+    snprintf(c->kind, sizeof c->kind, "case");
+    snprintf(c->source, sizeof c->source, "lead");
+    snprintf(c->urgency, sizeof c->urgency, "%s", urgency_of(l->intent, l->text));
+    snprintf(c->category, sizeof c->category, "%s", l->category ? l->category : "无");
+    snprintf(c->unit, sizeof c->unit, "%s", l->unit);
+    c->group_id = l->group_id;
+    c->priority = strcmp(l->intent, "emergency") == 0;
+    if (case_row_set(&c->title, title, e) || case_row_set(&c->description, l->text, e) ||
+        case_row_set(&c->location, "", e) || case_row_set(&c->photo_url, "", e) ||
+        case_row_set(&c->reporter, l->sender_name, e)) {
+        case_row_free(c);
+        return NY_ERR;
+    }
+    return NY_OK;
+}
+
 int case_from_lead(store *db, const sla *s, const case_lead *l, int64_t now, int64_t *case_id,
                    ny_err *e)
 {
@@ -68,22 +89,9 @@ int case_from_lead(store *db, const sla *s, const case_lead *l, int64_t now, int
             *case_id = l->duplicate_of;
         return rc;
     }
-    case_row c = {0};
-    char title[128];
-    title_of(l->text, title, sizeof title);
-    snprintf(c.kind, sizeof c.kind, "case");
-    snprintf(c.source, sizeof c.source, "lead");
-    snprintf(c.urgency, sizeof c.urgency, "%s", urgency_of(l->intent, l->text));
-    snprintf(c.category, sizeof c.category, "%s", l->category ? l->category : "无");
-    snprintf(c.unit, sizeof c.unit, "%s", l->unit);
-    c.group_id = l->group_id;
-    c.priority = strcmp(l->intent, "emergency") == 0;
+    case_row c;
     static const case_actor sys = {"system", "系统", "system", "", "", ""};
-    int rc = NY_OK;
-    if (case_row_set(&c.title, title, e) || case_row_set(&c.description, l->text, e) ||
-        case_row_set(&c.location, "", e) || case_row_set(&c.photo_url, "", e) ||
-        case_row_set(&c.reporter, l->sender_name, e))
-        rc = NY_ERR;
+    int rc = case_from_lead_row(l, &c, e);
     if (rc == NY_OK)
         rc = case_open(db, s, &c, &sys, now, e);
     if (rc == NY_OK)

@@ -13,6 +13,7 @@
 
 #include "sla.h"
 #include "store.h"
+#include "store_case.h"
 
 /* A lead as the case loop needs it. unit: the code of the group's unit;
  * duplicate_of: the case of the earlier report this one repeats (0 = a new
@@ -26,6 +27,12 @@ typedef struct case_lead {
 /* 1 when a lead of this intent opens a case (help, report, complaint,
  * emergency), else 0. */
 int case_lead_opens(const char *intent);
+
+/* The new case of lead l as case_from_lead fills it before case_open
+ * (source lead, title from the text, urgency from the intent and outage
+ * cues, the group's unit): into *c, which the caller frees with
+ * case_row_free. NY_OK or NY_ERR (memory; *c is then freed). */
+int case_from_lead_row(const case_lead *l, case_row *c, ny_err *e);
 
 /* Opens the case for lead l at now (or adds its sender as a reporter of
  * l->duplicate_of, logging it there) and gives its id in *case_id. */

@@ -503,10 +503,13 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
         }
         int32_t cp;
         size_t l;
-        if ((c & 0xF0) == 0xE0 && i + 2 < len && (in[i + 1] & 0xC0) == 0x80 &&
-            (in[i + 2] & 0xC0) == 0x80) { /* the common case: a CJK character */
-            cp = ((int32_t)(c & 0x0F) << 12) | ((int32_t)(in[i + 1] & 0x3F) << 6) |
-                 (in[i + 2] & 0x3F);
+        /* the continuation bytes read once into full-width variables: spilled as
+           bytes and reloaded wider, they stalled store-to-load forwarding */
+        uint32_t c1 = 0, c2 = 0;
+        if ((c & 0xF0) == 0xE0 && i + 2 < len)
+            c1 = in[i + 1], c2 = in[i + 2];
+        if ((c1 & 0xC0) == 0x80 && (c2 & 0xC0) == 0x80) { /* the common case: a CJK character */
+            cp = ((int32_t)(c & 0x0F) << 12) | ((int32_t)(c1 & 0x3F) << 6) | (int32_t)(c2 & 0x3F);
             l = (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) ? 0 : 3;
             if (l && (t->keep[cp >> 6] >> (cp & 63) & 1)) {
                 st_in = i;
@@ -515,8 +518,8 @@ static inline __attribute__((always_inline)) int run(const norm_table *t, const 
                 st_count = 0;
                 FLUSH_SPACE();
                 PUT(c, i, i + 3);
-                PUT(in[i + 1], i, i + 3);
-                PUT(in[i + 2], i, i + 3);
+                PUT(c1, i, i + 3);
+                PUT(c2, i, i + 3);
                 i += 3;
                 continue;
             }

@@ -61,6 +61,8 @@ static int target_ok(const char *t)
     return 1;
 }
 
+static const char *const channels[] = {"wecom", "dingtalk", "feishu", "webhook", NULL};
+
 /* The stored payload: {"text":…,"group":…,"mentions":[…]}. */
 static char *payload_of(const outbox_item *it, const char *group)
 {
@@ -76,15 +78,10 @@ static char *payload_of(const outbox_item *it, const char *group)
     return s;
 }
 
-/* Checks it and resolves its target into *t; on NY_OK with t->channel
- * empty there is nothing to queue, else r is the row to store and
- * *payload (r->payload, to free) its payload. */
-static int prepare(store *s, const outbox_item *it, int64_t now, store_target *t,
-                   store_outbox_row *r, char **payload, ny_err *e)
+/* Checks what the item itself says (key, kind, text, priority). */
+static int item_ok(const outbox_item *it, ny_err *e)
 {
     static const char *const kinds[] = {"reply", "notify", "notice", NULL};
-    static const char *const channels[] = {"wecom", "dingtalk", "feishu", "webhook", NULL};
-    *payload = NULL;
     if (!key_ok(it->key))
         return ny_err_set(e, NY_EINVAL,
                           "outbox key must be 1..%d letters, digits or ._:- characters",
@@ -99,23 +96,17 @@ static int prepare(store *s, const outbox_item *it, int64_t now, store_target *t
         return rc;
     if (it->priority < 0 || it->priority > 3)
         return ny_err_set(e, NY_EINVAL, "outbox priority must be 0..3");
-    if (it->channel) {
-        memset(t, 0, sizeof *t);
-        snprintf(t->channel, sizeof t->channel, "%s", it->channel);
-        snprintf(t->target, sizeof t->target, "%s", it->target ? it->target : "");
-        snprintf(t->group, sizeof t->group, "%s", it->group ? it->group : "");
-        if (!one_of(it->channel, channels))
-            return ny_err_set(e, NY_EINVAL,
-                              "outbox channel must be wecom, dingtalk, feishu or webhook");
-    } else if (it->group_id > 0) {
-        rc = store_group_target(s, it->group_id, t, e);
-    } else if (it->account) {
-        rc = store_staff_target(s, it->account, t, e);
-    } else {
-        return ny_err_set(e, NY_EINVAL, "outbox item names no channel, group or account");
-    }
-    if (rc != NY_OK || !t->channel[0])
-        return rc; /* not reachable: nothing to queue */
+    return NY_OK;
+}
+
+/* The row of a checked item it for its resolved target t (see
+ * outbox_row_of). */
+static int row_of(const outbox_item *it, const store_target *t, int64_t now, store_outbox_row *r,
+                  char **payload, ny_err *e)
+{
+    *payload = NULL;
+    if (!t->channel[0])
+        return NY_OK; /* not reachable: nothing to queue */
     if (!one_of(t->channel, channels) || !target_ok(t->target))
         return ny_err_set(e, NY_EINVAL, "outbox target must be an http(s) URL, not '%.200s'",
                           t->target);
@@ -131,6 +122,42 @@ static int prepare(store *s, const outbox_item *it, int64_t now, store_target *t
     r->next_at = it->not_before > now ? it->not_before : now;
     r->created_at = now;
     return NY_OK;
+}
+
+/* Checks it and resolves its target into *t; on NY_OK with t->channel
+ * empty there is nothing to queue, else r is the row to store and
+ * *payload (r->payload, to free) its payload. */
+static int prepare(store *s, const outbox_item *it, int64_t now, store_target *t,
+                   store_outbox_row *r, char **payload, ny_err *e)
+{
+    *payload = NULL;
+    int rc = item_ok(it, e);
+    if (rc != NY_OK)
+        return rc;
+    if (it->channel) {
+        memset(t, 0, sizeof *t);
+        snprintf(t->channel, sizeof t->channel, "%s", it->channel);
+        snprintf(t->target, sizeof t->target, "%s", it->target ? it->target : "");
+        snprintf(t->group, sizeof t->group, "%s", it->group ? it->group : "");
+        if (!one_of(it->channel, channels))
+            return ny_err_set(e, NY_EINVAL,
+                              "outbox channel must be wecom, dingtalk, feishu or webhook");
+    } else if (it->group_id > 0) {
+        rc = store_group_target(s, it->group_id, t, e);
+    } else if (it->account) {
+        rc = store_staff_target(s, it->account, t, e);
+    } else {
+        return ny_err_set(e, NY_EINVAL, "outbox item names no channel, group or account");
+    }
+    return rc == NY_OK ? row_of(it, t, now, r, payload, e) : rc;
+}
+
+int outbox_row_of(const outbox_item *it, const store_target *t, int64_t now, store_outbox_row *r,
+                  char **payload, ny_err *e)
+{
+    *payload = NULL;
+    int rc = item_ok(it, e);
+    return rc == NY_OK ? row_of(it, t, now, r, payload, e) : rc;
 }
 
 int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out, int *fresh,

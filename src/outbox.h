@@ -39,6 +39,7 @@
 
 #include "err.h"
 #include "store.h"
+#include "store_outbox.h"
 
 /* Most bytes of text one outbox row may carry (WeCom rows are split into
  * parts of 2048 bytes when sent). */
@@ -89,6 +90,16 @@ int outbox_enqueue(store *s, const outbox_item *it, int64_t now, int64_t *id_out
  * roll it back). */
 int outbox_enqueue_batch(store *s, const outbox_item *items, size_t n, int64_t now, int *item_rc,
                          long *queued, ny_err *e);
+
+/* What outbox_enqueue does before it writes, for a caller that resolved the
+ * target itself (store_group_target, store_staff_target; it->channel,
+ * group_id and account are not read) and writes many rows at once with
+ * store_outbox_put_batch: checks it as outbox_enqueue does and fills *r
+ * (its strings borrowed from it and t) with *payload (r->payload, to free)
+ * for time now. NY_OK with *payload NULL when t has no channel (nothing to
+ * queue); NY_EINVAL as outbox_enqueue says. No store access. */
+int outbox_row_of(const outbox_item *it, const store_target *t, int64_t now, store_outbox_row *r,
+                  char **payload, ny_err *e);
 
 /* ---- the delivery worker ------------------------------------------------- */
 

@@ -98,6 +98,7 @@ static void free_server(server *sv)
     for (server_worker *w = sv->workers, *next; w; w = next) {
         next = w->next;
         server_live_ws_free(w);
+        server_conns_free(w);
         store_close(w->db);
         free(w);
     }

@@ -3,40 +3,70 @@
  *
  * The ingest path (server_ingest.c) notes each message's triage result
  * while it triages (server_effects_note copies what outlives the
- * workspace), stores the batch, then calls server_effects_apply inside the
- * same open transaction with the stored ids. For every newly stored
- * message (never for a duplicate, so a retried request causes nothing
- * twice) the server's one shared group etiquette decides (thread-safe,
- * triage_etiquette_*): the bot's own messages cause nothing; a message for
- * a person opens a lead, or joins the lead of the same problem reported
- * moments ago in the group (one lead, several reporters); a lead of an
- * intent the case loop takes gets its case (a new lead's case is opened
- * first and the lead written with it); a new lead
- * notifies the staff the decision names (grid worker; community for
- * complaints; grid, community and street at once, urgent, for
- * emergencies; the district department where a cue calls for one), each
- * an outbox row keyed "n:<message id>:<i>"; and the reply, when the
- * etiquette lets the bot speak (20 a minute per group, no repeats, always
- * for an @-mention), is an outbox row "r:<message id>" to the group —
- * unless the message came through a callback that answers in its own
- * response (server_msg.reply_inline: the WeCom callback). A message's
- * notifications and reply are queued in one statement
- * (outbox_enqueue_batch): this runs inside the group commit, where every
- * statement is paid for by every request waiting behind it.
- * After the commit server_effects_committed wakes the delivery worker. A
- * group or person whose target is malformed is logged and skipped rather
- * than failing the messages. */
+ * workspace), resolves on its own thread what needs no write lock
+ * (server_effects_resolve), stores the batch, then calls
+ * server_effects_apply inside the same open transaction with the stored
+ * ids. For every newly stored message (never for a duplicate, so a retried
+ * request causes nothing twice) the server's one shared group etiquette
+ * decides (thread-safe, triage_etiquette_*): the bot's own messages cause
+ * nothing; a message for a person opens a lead, or joins the lead of the
+ * same problem reported moments ago in the group (one lead, several
+ * reporters); a lead of an intent the case loop takes gets its case; a new
+ * lead notifies the staff the decision names (grid worker; community for
+ * complaints; grid, community and street at once, urgent, for emergencies;
+ * the district department where a cue calls for one), each an outbox row
+ * keyed "n:<message id>:<i>"; and the reply, when the etiquette lets the
+ * bot speak (20 a minute per group, no repeats, always for an @-mention),
+ * is an outbox row "r:<message id>" to the group — unless the message came
+ * through a callback that answers in its own response
+ * (server_msg.reply_inline: the WeCom callback).
+ *
+ * Apply runs inside the group commit, where every instruction is paid for
+ * by every request waiting behind it, so it does as little as it can there:
+ *  - before the commit, resolve reads through the request thread's own
+ *    handle each group's target and its unit's name and level (the case's
+ *    holder), and each notified staff member's target, once per request,
+ *    and builds the notifications' text and payload (one per message: the
+ *    same for every person told);
+ *  - inside, the new leads of a request are written together: their cases
+ *    (case_open_fill, store_case_insert_batch), the cases' "report" log
+ *    entries and first reporters, the leads and their first reports, then
+ *    every notification and reply of the request, each table with a few
+ *    multi-row statements (store_sql_rows) instead of one statement per
+ *    message. A message that joins a lead first writes the new leads before
+ *    it (the lead it joins may be one of them), then joins one at a time
+ *    (store_lead_join, server_cases_lead), as does a reporter's feedback.
+ * After the commit server_effects_committed wakes the delivery worker and
+ * publishes the leads on the event stream. A group or person whose target
+ * is malformed is logged and skipped rather than failing the messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "case.h"
 #include "case_feedback.h"
 #include "log.h"
 #include "outbox.h"
 #include "server_cases.h"
 #include "server_int.h"
+#include "store_case.h"
 #include "store_outbox.h"
+
+/* A group of the request: its target, and its unit's name and level. */
+typedef struct fx_group {
+    int64_t id;
+    store_target t;
+    char unit_name[128], level[16];
+    int unit_rc; /* NY_OK, or why the unit was not found */
+} fx_group;
+
+/* A staff member notified by the request: target, or why it has none. */
+typedef struct fx_staff {
+    const char *account;
+    store_target t;
+    int rc;
+} fx_staff;
 
 typedef struct fx_msg {
     triage_result t; /* shallow copy; norm and reply owned below */
@@ -46,13 +76,23 @@ typedef struct fx_msg {
     int reply_inline;
     const char *mentions[OUTBOX_MAX_MENTIONS];
     size_t nmentions;
-    int64_t lead_id, message_id; /* set by apply: the lead this message opened or joined */
+    /* resolved before the commit */
+    fx_group *grp;
+    fx_staff *staff[TRIAGE_MAX_NOTIFY];
+    char *npayload; /* the notifications' payload, NULL when none */
+    /* set by apply */
+    int64_t lead_id, message_id; /* the lead this message opened or joined */
     int lead_opened;
+    const char *say; /* the reply the etiquette allows, or NULL */
+    char merge[64];  /* the lead's merge key, "" for none */
 } fx_msg;
 
 struct server_effects {
-    size_t n;
+    size_t n, ngroups, nstaff;
     long queued; /* outbox rows written by apply */
+    fx_group **groups;
+    fx_staff **staff;
+    size_t *gslot, *sslot, gcap, scap; /* hash slots: index + 1, 0 = empty */
     fx_msg m[];
 };
 
@@ -69,6 +109,17 @@ void server_effects_free(server_effects *fx)
     for (size_t i = 0; fx && i < fx->n; i++) {
         free(fx->m[i].norm);
         free(fx->m[i].reply);
+        free(fx->m[i].npayload);
+    }
+    for (size_t i = 0; fx && i < fx->ngroups; i++)
+        free(fx->groups[i]);
+    for (size_t i = 0; fx && i < fx->nstaff; i++)
+        free(fx->staff[i]);
+    if (fx) {
+        free(fx->groups);
+        free(fx->staff);
+        free(fx->gslot);
+        free(fx->sslot);
     }
     free(fx);
 }
@@ -113,77 +164,332 @@ static int clip(const char *s, size_t max)
     return (int)n;
 }
 
-/* What one message sends: its staff notifications and its reply, queued
- * together (outbox_enqueue_batch). */
-typedef struct fx_out {
-    outbox_item it[TRIAGE_MAX_NOTIFY + 1];
-    char keys[TRIAGE_MAX_NOTIFY + 1][64];
-    char text[1536];
-    const char *who[1];
-    size_t n;
-} fx_out;
+/* ---- before the commit ------------------------------------------------------ */
 
-/* Adds the staff notifications of a new lead to o. */
-static void notify(fx_out *o, const fx_msg *m, int64_t msg_id, const store_target *grp)
+/* The slot of hash h in a table of cap (a power of two) slots whose
+ * occupant is found (same) or that is empty. */
+#define PROBE(slot, cap, h, same)                                                                  \
+    do {                                                                                           \
+        size_t j_ = (h) & ((cap)-1);                                                               \
+        while ((slot)[j_] && !(same))                                                              \
+            j_ = (j_ + 1) & ((cap)-1);                                                             \
+        at = j_;                                                                                   \
+    } while (0)
+
+static size_t hash_str(const char *s)
 {
-    const char *body = m->row->text, *who = m->row->sender_name;
-    int nbody = clip(body, 1000), nwho = clip(who, 90), ngroup = clip(grp->name, 120);
-    snprintf(o->text, sizeof o->text, "【暖羊阳】%s线索（%s · %s）\n群：%.*s\n%.*s：%.*s%s\n%s",
-             m->t.priority == TRIAGE_URGENT ? "紧急" : "新", intent_zh(m->t.intent_name),
-             m->t.category_name, ngroup, grp->name, nwho, who, nbody, body, body[nbody] ? "……" : "",
-             m->t.priority == TRIAGE_URGENT ? "请立即处置并回复群众。" : "请及时处置。");
-    for (size_t k = 0; k < m->t.nnotify && k < TRIAGE_MAX_NOTIFY; k++) {
-        if (!m->t.notify[k].account)
-            continue; /* nobody holds that role there */
-        size_t j = o->n++;
-        snprintf(o->keys[j], sizeof o->keys[j], "n:%lld:%zu", (long long)msg_id, k);
-        o->it[j] = (outbox_item){
-            o->keys[j], "notify", NULL, NULL,          NULL, 0, m->t.notify[k].account,
-            o->text,    NULL,     0,    m->t.priority, 0};
-    }
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)h;
 }
 
-/* Queues o; an item with a malformed target is logged and skipped, store
- * errors fail. */
-static int queue(server_effects *fx, store *db, const fx_out *o, int64_t now, ny_err *e)
+/* The request's entry for group g, looked up through db the first time. */
+static int group_of(server_effects *fx, store *db, const server_group *g, fx_group **out, ny_err *e)
 {
-    int item_rc[TRIAGE_MAX_NOTIFY + 1];
-    long queued = 0;
-    int rc = outbox_enqueue_batch(db, o->it, o->n, now, item_rc, &queued, e);
-    for (size_t k = 0; rc == NY_OK && k < o->n; k++)
-        if (item_rc[k] != NY_OK)
-            log_event("warn", "outbound message skipped", "key", o->it[k].key, NULL);
-    fx->queued += queued;
+    size_t at, h = (size_t)((uint64_t)g->id * 11400714819323198485ULL >> 20);
+    PROBE(fx->gslot, fx->gcap, h, fx->groups[fx->gslot[j_] - 1]->id == g->id);
+    if (fx->gslot[at]) {
+        *out = fx->groups[fx->gslot[at] - 1];
+        return NY_OK;
+    }
+    fx_group *x = calloc(1, sizeof *x);
+    if (!x)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    fx->groups[fx->ngroups++] = x;
+    fx->gslot[at] = fx->ngroups;
+    x->id = g->id;
+    char parent[32];
+    ny_err ue;
+    x->unit_rc = store_case_unit(db, g->unit_code, x->unit_name, sizeof x->unit_name, x->level,
+                                 sizeof x->level, parent, sizeof parent, &ue);
+    if (x->unit_rc != NY_OK && x->unit_rc != NY_ENOTFOUND) {
+        *e = ue;
+        return x->unit_rc;
+    }
+    *out = x;
+    return store_group_target(db, g->id, &x->t, e);
+}
+
+/* The request's entry for a staff account, looked up through db the first
+ * time (an unknown account is kept with its error and skipped later). */
+static int staff_of(server_effects *fx, store *db, const char *account, fx_staff **out, ny_err *e)
+{
+    size_t at;
+    PROBE(fx->sslot, fx->scap, hash_str(account),
+          strcmp(fx->staff[fx->sslot[j_] - 1]->account, account) == 0);
+    if (fx->sslot[at]) {
+        *out = fx->staff[fx->sslot[at] - 1];
+        return NY_OK;
+    }
+    fx_staff *x = calloc(1, sizeof *x);
+    if (!x)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    fx->staff[fx->nstaff++] = x;
+    fx->sslot[at] = fx->nstaff;
+    x->account = account;
+    ny_err se;
+    x->rc = store_staff_target(db, account, &x->t, &se);
+    if (x->rc != NY_OK && x->rc != NY_ENOTFOUND) {
+        *e = se;
+        return x->rc;
+    }
+    *out = x;
+    if (x->rc != NY_OK || !x->t.channel[0])
+        return NY_OK;
+    /* a malformed target is skipped (and logged) as outbox_enqueue would */
+    outbox_item it = {"n:0:0", "notify", NULL, NULL, NULL, 0, NULL, "-", NULL, 0, 0, 0};
+    store_outbox_row r;
+    char *payload = NULL;
+    x->rc = outbox_row_of(&it, &x->t, 0, &r, &payload, &se);
+    free(payload);
+    if (x->rc != NY_OK && x->rc != NY_EINVAL) {
+        *e = se;
+        return x->rc;
+    }
+    return NY_OK;
+}
+
+/* A table of at least twice n slots. */
+static size_t *slots(size_t n, size_t *cap)
+{
+    *cap = 16;
+    while (*cap < 2 * n)
+        *cap *= 2;
+    return calloc(*cap, sizeof(size_t));
+}
+
+/* The notification text of message m's new lead into buf. */
+static void notify_text(const fx_msg *m, char *buf, size_t size)
+{
+    const char *body = m->row->text, *who = m->row->sender_name, *gname = m->grp->t.name;
+    int nbody = clip(body, 1000), nwho = clip(who, 90), ngroup = clip(gname, 120);
+    snprintf(buf, size, "【暖羊阳】%s线索（%s · %s）\n群：%.*s\n%.*s：%.*s%s\n%s",
+             m->t.priority == TRIAGE_URGENT ? "紧急" : "新", intent_zh(m->t.intent_name),
+             m->t.category_name, ngroup, gname, nwho, who, nbody, body, body[nbody] ? "……" : "",
+             m->t.priority == TRIAGE_URGENT ? "请立即处置并回复群众。" : "请及时处置。");
+}
+
+int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
+{
+    size_t most = (fx->n ? fx->n : 1) * TRIAGE_MAX_NOTIFY;
+    if (fx->groups || !(fx->groups = calloc(fx->n ? fx->n : 1, sizeof *fx->groups)) ||
+        !(fx->staff = calloc(most, sizeof *fx->staff)) || !(fx->gslot = slots(fx->n, &fx->gcap)) ||
+        !(fx->sslot = slots(most, &fx->scap)))
+        return ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; i < fx->n; i++) {
+        fx_msg *m = &fx->m[i];
+        int rc = group_of(fx, db, m->g, &m->grp, e);
+        if (rc != NY_OK)
+            return rc;
+        int any = 0;
+        for (size_t k = 0; k < m->t.nnotify && k < TRIAGE_MAX_NOTIFY; k++) {
+            m->staff[k] = NULL;
+            if (m->t.notify[k].account &&
+                (rc = staff_of(fx, db, m->t.notify[k].account, &m->staff[k], e)) != NY_OK)
+                return rc;
+            any |= m->staff[k] && m->staff[k]->rc == NY_OK && m->staff[k]->t.channel[0];
+        }
+        if (!any)
+            continue;
+        char text[1536];
+        notify_text(m, text, sizeof text);
+        outbox_item it = {"n:0:0", "notify", NULL, NULL, NULL,          0,
+                          NULL,    text,     NULL, 0,    m->t.priority, 0};
+        store_target nobody = {"webhook", "http://localhost/", "", "", 0};
+        store_outbox_row r;
+        rc = outbox_row_of(&it, &nobody, 0, &r, &m->npayload, e);
+        if (rc != NY_OK)
+            return rc; /* the text is ours: only memory can fail */
+    }
+    return NY_OK;
+}
+
+/* ---- inside the commit -------------------------------------------------------- */
+
+/* The new leads waiting to be written, as indices into fx->m. */
+typedef struct fx_pending {
+    size_t *at;
+    size_t n;
+} fx_pending;
+
+/* Writes the pending new leads: the cases of those whose intent the case
+ * loop takes, their log entries and reporters, then the leads and their
+ * first reports. */
+static int open_leads(server *sv, store *db, server_effects *fx, fx_pending *p, int64_t now,
+                      ny_err *e)
+{
+    size_t n = p->n, nc = 0;
+    p->n = 0;
+    if (!n)
+        return NY_OK;
+    static const case_actor sys = {"system", "系统", "system", "", "", ""};
+    case_row *rows = calloc(n, sizeof *rows);
+    case_row **cp = calloc(n, sizeof *cp);
+    case_log_row *log = calloc(n, sizeof *log);
+    case_reporter_row *rep = calloc(n, sizeof *rep);
+    store_lead *leads = calloc(n, sizeof *leads);
+    const char **keys = calloc(n, sizeof *keys), **senders = calloc(n, sizeof *senders);
+    int64_t *ids = calloc(n, sizeof *ids), *case_of = calloc(n, sizeof *case_of);
+    char(*changes)[256] = calloc(n, sizeof *changes);
+    int rc = rows && cp && log && rep && leads && keys && senders && ids && case_of && changes
+                 ? NY_OK
+                 : ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t j = 0; rc == NY_OK && j < n; j++) {
+        fx_msg *m = &fx->m[p->at[j]];
+        if (!case_lead_opens(m->t.intent_name))
+            continue;
+        if (m->grp->unit_rc != NY_OK) {
+            rc = ny_err_set(e, NY_ENOTFOUND, "没有这个单位 / no such unit: %s", m->g->unit_code);
+            break;
+        }
+        case_lead cl = {m->g->id,
+                        m->message_id,
+                        now,
+                        m->g->unit_code,
+                        m->row->sender_id,
+                        m->row->sender_name,
+                        m->row->text,
+                        m->t.intent_name,
+                        m->t.category_name,
+                        0};
+        case_row *c = &rows[nc];
+        if ((rc = case_from_lead_row(&cl, c, e)) != NY_OK)
+            break;
+        case_open_fill(server_cases_sla(sv), c, m->grp->unit_name, m->grp->level, now);
+        cp[nc] = c;
+        case_of[j] = (int64_t)nc + 1; /* 1-based index of its case until the ids are known */
+        nc++;
+    }
+    if (rc == NY_OK && nc)
+        rc = store_case_insert_batch(db, cp, nc, e);
+    for (size_t j = 0; rc == NY_OK && j < n; j++) {
+        fx_msg *m = &fx->m[p->at[j]];
+        if (case_of[j]) {
+            const case_row *c = cp[case_of[j] - 1];
+            size_t k = (size_t)(case_of[j] - 1);
+            log[k] = (case_log_row){c->id, now, sys.account, "report", changes[k], NULL};
+            log[k].note = case_open_log(c, &sys, changes[k], sizeof changes[k]);
+            rep[k] = (case_reporter_row){c->id, m->g->id,          m->message_id,
+                                         now,   m->row->sender_id, m->row->sender_name};
+            case_of[j] = c->id;
+        }
+        leads[j] = (store_lead){
+            0, m->message_id, m->g->id, 0, m->t.intent_name, m->t.category_name, now, case_of[j]};
+        keys[j] = m->merge[0] ? m->merge : NULL;
+        senders[j] = m->row->sender_id;
+    }
+    if (rc == NY_OK && nc)
+        rc = store_case_log_batch(db, log, nc, e);
+    if (rc == NY_OK && nc)
+        rc = store_case_reporter_add_batch(db, rep, nc, e);
+    if (rc == NY_OK)
+        rc = store_lead_open_batch(db, leads, keys, senders, n, ids, e);
+    for (size_t j = 0; rc == NY_OK && j < n; j++) {
+        fx->m[p->at[j]].lead_id = ids[j];
+        fx->m[p->at[j]].lead_opened = 1;
+    }
+    for (size_t k = 0; rows && k < nc; k++)
+        case_row_free(&rows[k]);
+    free(rows);
+    free(cp);
+    free(log);
+    free(rep);
+    free(leads);
+    free(keys);
+    free(senders);
+    free(ids);
+    free(case_of);
+    free(changes);
     return rc;
 }
 
-/* The lead of message i: opened, or joined under the etiquette's key, with
- * its case (cl: the lead as the case loop sees it). *opened is 1 for a new
- * lead; *lead_id is the lead's id. A new lead cannot have a case yet, so its
- * case is opened first and the lead written with it; a joined lead's case
- * gets the reporter (server_cases_lead). */
-static int lead(server *sv, store *db, const fx_msg *m, int64_t msg_id, const triage_verdict *v,
-                case_lead *cl, int *opened, int64_t *lead_id, ny_err *e)
+/* Joins message m to the lead under its etiquette key: *joined = 1 when
+ * the lead was found (its case gets the reporter, server_cases_lead). */
+static int join_lead(server *sv, store *db, fx_msg *m, const triage_verdict *v, int64_t now,
+                     int *joined, ny_err *e)
 {
-    char merge[64];
-    snprintf(merge, sizeof merge, "%s:%llu", sv->fx_node, (unsigned long long)v->lead);
-    *opened = 0;
-    int rc;
-    if (v->merged && v->lead) {
-        rc = store_lead_join(db, merge, msg_id, m->row->sender_id, (int)v->reporters, cl->at,
-                             lead_id, e);
-        if (rc == NY_OK)
-            return server_cases_lead(sv, db, *lead_id, cl, e);
-        if (rc != NY_ENOTFOUND)
-            return rc; /* failed; not found: the lead predates this server */
-    }
-    int64_t case_id = 0;
-    if (case_lead_opens(cl->intent) &&
-        (rc = case_from_lead(db, server_cases_sla(sv), cl, cl->at, &case_id, e)) != NY_OK)
+    int64_t lead_id = 0;
+    *joined = 0;
+    int rc = store_lead_join(db, m->merge, m->message_id, m->row->sender_id, (int)v->reporters, now,
+                             &lead_id, e);
+    if (rc == NY_ENOTFOUND)
+        return NY_OK; /* the lead predates this server: open one */
+    if (rc != NY_OK)
         return rc;
-    store_lead l = {0, msg_id, m->g->id, 0, m->t.intent_name, m->t.category_name, cl->at, case_id};
-    *opened = 1;
-    return store_lead_open(db, &l, v->lead ? merge : NULL, m->row->sender_id, lead_id, e);
+    case_lead cl = {m->g->id,
+                    m->message_id,
+                    now,
+                    m->g->unit_code,
+                    m->row->sender_id,
+                    m->row->sender_name,
+                    m->row->text,
+                    m->t.intent_name,
+                    m->t.category_name,
+                    0};
+    *joined = 1;
+    m->lead_id = lead_id;
+    return server_cases_lead(sv, db, lead_id, &cl, e);
+}
+
+/* Queues every notification and reply of the request, in message order,
+ * with store_outbox_put_batch. */
+static int queue_all(server_effects *fx, store *db, int64_t now, ny_err *e)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < fx->n; i++)
+        cap += TRIAGE_MAX_NOTIFY + 1;
+    store_outbox_row *r = calloc(cap ? cap : 1, sizeof *r);
+    char(*keys)[40] = calloc(cap ? cap : 1, sizeof *keys);
+    char **own = calloc(fx->n ? fx->n : 1, sizeof *own);
+    size_t k = 0;
+    int rc = r && keys && own ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; rc == NY_OK && i < fx->n; i++) {
+        fx_msg *m = &fx->m[i];
+        for (size_t j = 0; m->lead_opened && j < m->t.nnotify && j < TRIAGE_MAX_NOTIFY; j++) {
+            const fx_staff *st = m->staff[j];
+            if (!st)
+                continue; /* nobody holds that role there */
+            snprintf(keys[k], sizeof keys[k], "n:%lld:%zu", (long long)m->message_id, j);
+            if (st->rc != NY_OK)
+                log_event("warn", "outbound message skipped", "key", keys[k], NULL);
+            if (st->rc != NY_OK || !st->t.channel[0] || !m->npayload)
+                continue; /* unknown or malformed, or not pushed to */
+            r[k] = (store_outbox_row){0};
+            r[k].key = keys[k];
+            r[k].kind = "notify";
+            r[k].channel = st->t.channel;
+            r[k].target = st->t.target;
+            r[k].payload = m->npayload;
+            r[k].priority = m->t.priority;
+            r[k].next_at = r[k].created_at = now;
+            k++;
+        }
+        if (!m->say || !m->grp->t.channel[0])
+            continue;
+        snprintf(keys[k], sizeof keys[k], "r:%lld", (long long)m->message_id);
+        const char *who[1] = {m->row->sender_id};
+        outbox_item it = {keys[k], "reply", NULL, NULL, NULL,          0,
+                          NULL,    m->say,  who,  1,    m->t.priority, 0};
+        ny_err ie;
+        int irc = outbox_row_of(&it, &m->grp->t, now, &r[k], &own[i], &ie);
+        if (irc == NY_EINVAL)
+            log_event("warn", "outbound message skipped", "key", keys[k], NULL);
+        else if (irc != NY_OK)
+            rc = ny_err_set(e, irc, "%s", ie.msg);
+        else if (own[i])
+            k++;
+    }
+    long queued = 0;
+    if (rc == NY_OK && k)
+        rc = store_outbox_put_batch(db, r, k, &queued, e);
+    fx->queued += queued;
+    for (size_t i = 0; own && i < fx->n; i++)
+        free(own[i]);
+    free(own);
+    free(keys);
+    free(r);
+    return rc;
 }
 
 int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_t *ids,
@@ -193,63 +499,49 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = server_now(sv), wall = (int64_t)ts.tv_sec;
     int64_t now_ms = now * 1000 + ts.tv_nsec / 1000000;
-    for (size_t i = 0; i < fx->n; i++) {
+    fx_pending p = {calloc(fx->n ? fx->n : 1, sizeof *p.at), 0};
+    int rc = p.at ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; rc == NY_OK && i < fx->n; i++) {
         fx_msg *m = &fx->m[i];
         m->lead_id = 0;
+        m->lead_opened = 0;
+        m->say = NULL;
+        m->merge[0] = '\0';
+        m->message_id = ids[i];
         if (dup[i])
             continue;
-        int64_t feedback = 0, lead_id = 0; /* a reporter's reply on their case (server_cases) */
-        int rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id, m->row->text,
-                               now, &feedback, e);
-        if (rc != NY_OK)
-            return rc;
-        if (feedback)
+        int64_t feedback = 0; /* a reporter's reply on their case (server_cases) */
+        rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id, m->row->text, now,
+                           &feedback, e);
+        if (rc != NY_OK || feedback)
             continue;
-        triage_post p = {m->g->external_id, m->row->sender_id,    m->mentions, m->nmentions,
-                         m->row->text,      strlen(m->row->text), now_ms};
+        triage_post tp = {m->g->external_id, m->row->sender_id,    m->mentions, m->nmentions,
+                          m->row->text,      strlen(m->row->text), now_ms};
         triage_verdict v;
-        rc = triage_etiquette_decide(sv->etiquette, &p, &m->t, &v, e);
-        if (rc != NY_OK)
-            return rc;
-        if (v.why == TRIAGE_OWN)
+        if ((rc = triage_etiquette_decide(sv->etiquette, &tp, &m->t, &v, e)) != NY_OK ||
+            v.why == TRIAGE_OWN)
             continue;
-        int opened = 0, wants_reply = v.why == TRIAGE_SAY && v.reply && !m->reply_inline;
-        case_lead cl = {m->g->id,
-                        ids[i],
-                        now,
-                        m->g->unit_code,
-                        m->row->sender_id,
-                        m->row->sender_name,
-                        m->row->text,
-                        m->t.intent_name,
-                        m->t.category_name,
-                        0};
-        if (m->t.nnotify > 0 &&
-            (rc = lead(sv, db, m, ids[i], &v, &cl, &opened, &lead_id, e)) != NY_OK)
-            return rc;
-        m->lead_id = lead_id;
-        m->message_id = ids[i];
-        m->lead_opened = opened;
-        if (!opened && !wants_reply)
+        if (v.why == TRIAGE_SAY && v.reply && !m->reply_inline)
+            m->say = v.reply;
+        if (m->t.nnotify == 0)
             continue;
-        store_target grp;
-        if ((rc = store_group_target(db, m->g->id, &grp, e)) != NY_OK)
-            return rc;
-        fx_out o;
-        o.n = 0;
-        if (opened)
-            notify(&o, m, ids[i], &grp);
-        if (wants_reply && grp.channel[0]) {
-            size_t j = o.n++;
-            snprintf(o.keys[j], sizeof o.keys[j], "r:%lld", (long long)ids[i]);
-            o.who[0] = m->row->sender_id;
-            o.it[j] = (outbox_item){o.keys[j], "reply", grp.channel, grp.target, grp.group,     0,
-                                    NULL,      v.reply, o.who,       1,          m->t.priority, 0};
+        if (v.lead)
+            snprintf(m->merge, sizeof m->merge, "%s:%llu", sv->fx_node, (unsigned long long)v.lead);
+        int joined = 0;
+        if (v.merged && v.lead) { /* the lead may be one of those not yet written */
+            rc = open_leads(sv, db, fx, &p, now, e);
+            if (rc == NY_OK)
+                rc = join_lead(sv, db, m, &v, now, &joined, e);
         }
-        if (o.n && (rc = queue(fx, db, &o, wall, e)) != NY_OK)
-            return rc;
+        if (rc == NY_OK && !joined)
+            p.at[p.n++] = i;
     }
-    return NY_OK;
+    if (rc == NY_OK)
+        rc = open_leads(sv, db, fx, &p, now, e);
+    if (rc == NY_OK)
+        rc = queue_all(fx, db, wall, e);
+    free(p.at);
+    return rc;
 }
 
 void server_effects_committed(server *sv, server_effects *fx)

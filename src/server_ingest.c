@@ -24,18 +24,87 @@
 #include "server_int.h"
 #include "sign.h"
 
-/* The connector a request came from, copied out of the store callback. */
+/* ---- connectors ----------------------------------------------------------
+ * Each worker thread keeps the connectors it has seen lately (name, disabled
+ * flag and the secret prepared as a sign_key), so a request neither queries
+ * the database for its key nor absorbs the secret into the HMAC again. An
+ * entry is trusted for CONN_CHECK_MS and then read again from the database:
+ * `nuanyang connector disable`, enable or a new secret written by the CLI
+ * (or another node) takes effect within that time. Unknown keys are never
+ * cached. */
+
+#define CONN_SLOTS 8       /* connectors remembered per worker thread */
+#define CONN_CHECK_MS 1000 /* how long an entry is trusted */
+#define CONN_KEY_MAX 128   /* longest key a connector can have (store.h) */
+
 typedef struct conn_info {
-    char name[80], secret[160];
-    int disabled;
+    char key[CONN_KEY_MAX + 1], name[80];
+    int disabled, used;
+    long long checked_ms; /* monotonic time of the database read */
+    sign_key k;
 } conn_info;
 
+struct server_conns {
+    conn_info slot[CONN_SLOTS];
+    unsigned next; /* the slot the next new key replaces */
+};
+
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Fills ci from the store row (the key is set by the caller). */
 static int on_connector(void *ctx, const store_connector *c)
 {
     conn_info *ci = ctx;
+    ny_err e;
     snprintf(ci->name, sizeof ci->name, "%s", c->name);
-    snprintf(ci->secret, sizeof ci->secret, "%s", c->secret);
     ci->disabled = c->disabled;
+    return sign_key_prepare(c->secret, &ci->k, &e) == NY_OK ? NY_OK : NY_EINVAL;
+}
+
+void server_conns_free(server_worker *w)
+{
+    if (w->conns)
+        for (int i = 0; i < CONN_SLOTS; i++)
+            sign_key_free(&w->conns->slot[i].k);
+    free(w->conns);
+    w->conns = NULL;
+}
+
+/* The worker's entry for key, read from the database when it is absent or
+ * older than CONN_CHECK_MS. Returns NY_OK with *out, NY_ENOTFOUND, or the
+ * store's error in e. */
+static int conn_lookup(server_worker *w, const char *key, conn_info **out, ny_err *e)
+{
+    if (!w->conns && !(w->conns = calloc(1, sizeof *w->conns)))
+        return ny_err_set(e, NY_ERR, "out of memory");
+    struct server_conns *cs = w->conns;
+    long long now = mono_ms();
+    conn_info *ci = NULL;
+    for (int i = 0; i < CONN_SLOTS && !ci; i++)
+        if (cs->slot[i].used && strcmp(cs->slot[i].key, key) == 0)
+            ci = &cs->slot[i];
+    if (ci && now - ci->checked_ms < CONN_CHECK_MS) {
+        *out = ci;
+        return NY_OK;
+    }
+    if (!ci)
+        ci = &cs->slot[cs->next++ % CONN_SLOTS];
+    sign_key_free(&ci->k);
+    ci->used = 0;
+    if (strlen(key) > CONN_KEY_MAX)
+        return ny_err_set(e, NY_ENOTFOUND, "unknown connector key");
+    int rc = store_connector_find_by_key(w->db, key, on_connector, ci, e);
+    if (rc != NY_OK)
+        return rc == NY_EINVAL ? ny_err_set(e, NY_ERR, "connector secret unusable") : rc;
+    snprintf(ci->key, sizeof ci->key, "%s", key);
+    ci->used = 1;
+    ci->checked_ms = now;
+    *out = ci;
     return NY_OK;
 }
 
@@ -367,6 +436,8 @@ static int prepare(server *sv, server_worker *w, const char *connector, server_m
             break;
         }
     }
+    if (rc == NY_OK)
+        rc = server_effects_resolve(j->fx, w->db, &e);
     if (rc == NY_OK) {
         *out = j;
         return 0;
@@ -441,25 +512,28 @@ static void answer_later(server *sv, void *ctx, server_reply *r)
 
 /* ---- the route ---------------------------------------------------------------- */
 
-/* Authenticates the request; on failure answers r and returns its status. */
-static int authenticate(server *sv, server_worker *w, const server_call *call, conn_info *ci,
+/* Authenticates the request; on failure answers r and returns its status.
+ * On success *name receives the connector's name. */
+static int authenticate(server *sv, server_worker *w, const server_call *call, char name[80],
                         server_reply *r)
 {
     ny_err e;
     const char *key = server_header(call, SIGN_HEADER_KEY);
     if (!key || !*key)
         return server_error(r, 401, "missing " SIGN_HEADER_KEY " header", SIGN_HEADER_KEY, -1);
-    int rc = store_connector_find_by_key(w->db, key, on_connector, ci, &e);
+    conn_info *ci = NULL;
+    int rc = conn_lookup(w, key, &ci, &e);
     if (rc == NY_ENOTFOUND)
         return server_error(r, 401, "unknown connector key", SIGN_HEADER_KEY, -1);
     if (rc != NY_OK)
         return server_error(r, rc == NY_EUNAVAIL ? 503 : 500, e.msg, NULL, -1);
     if (ci->disabled)
         return server_error(r, 403, "connector is disabled", SIGN_HEADER_KEY, -1);
-    if (sign_connector_verify(ci->secret, server_header(call, SIGN_HEADER_TIMESTAMP), call->body,
-                              call->len, server_header(call, SIGN_HEADER_SIGNATURE), server_now(sv),
-                              &e) != NY_OK)
+    if (sign_connector_verify_key(&ci->k, server_header(call, SIGN_HEADER_TIMESTAMP), call->body,
+                                  call->len, server_header(call, SIGN_HEADER_SIGNATURE),
+                                  server_now(sv), &e) != NY_OK)
         return server_error(r, 401, e.msg, SIGN_HEADER_SIGNATURE, -1);
+    memcpy(name, ci->name, 80);
     return 0;
 }
 
@@ -474,8 +548,8 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         server_error(r, 503, e.msg, NULL, -1);
         return;
     }
-    conn_info ci = {0};
-    if (authenticate(sv, w, call, &ci, r))
+    char connector[80];
+    if (authenticate(sv, w, call, connector, r))
         return;
     if (domain_utf8_check(body, len, &e) != NY_OK) {
         snprintf(why, sizeof why, "body is not valid UTF-8: %s", e.msg);
@@ -507,7 +581,7 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         for (size_t i = 0; !bad && i < n; i++)
             bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
         ingest_job *j = NULL;
-        if (!bad && !prepare(sv, w, ci.name, in, n, &j, r)) {
+        if (!bad && !prepare(sv, w, connector, in, n, &j, r)) {
             if (server_commit_reserve(sv)) { /* answered by answer_later once committed */
                 j->doc = doc;
                 j->conn = call->conn;

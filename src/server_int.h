@@ -78,9 +78,10 @@ typedef struct server_committer {
 /* A worker thread's own resources, made on its first request. */
 typedef struct server_worker {
     store *db;
-    triage_ws *ws;           /* a workspace of eng */
-    struct live_engine *eng; /* the engine ws belongs to (a reference) */
-    long gen;                /* the live generation eng came from */
+    triage_ws *ws;              /* a workspace of eng */
+    struct live_engine *eng;    /* the engine ws belongs to (a reference) */
+    long gen;                   /* the live generation eng came from */
+    struct server_conns *conns; /* connectors seen lately (server_ingest.c) */
     struct server_worker *next;
 } server_worker;
 
@@ -286,6 +287,13 @@ void server_effects_free(server_effects *fx);
 int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
                         const store_message *row, const server_msg *in);
 
+/* Before the commit, on the request's own handle db: reads what the
+ * effects of the noted messages need and no write lock protects (group
+ * and staff targets, the units that will hold their cases) and builds the
+ * notifications' payloads, so that apply only writes. Store errors are
+ * returned. */
+int server_effects_resolve(server_effects *fx, store *db, ny_err *e);
+
 /* Inside the transaction that stored the batch (ids and dup as
  * store_message_ingest_batch gave them): applies the group etiquette to
  * each new message and writes its lead, reply and notifications through
@@ -306,6 +314,9 @@ void server_effects_committed(server *sv, server_effects *fx);
  * the index, 503, 500) and its status returned. */
 int server_ingest_store(server *sv, server_worker *w, const char *connector, server_msg *in,
                         size_t n, char **answer, size_t *len, server_reply *r);
+
+/* Wipes and frees w's cache of connectors (their prepared secrets). */
+void server_conns_free(server_worker *w);
 
 /* ---- event streams (server_stream.c) -------------------------------------- */
 

@@ -603,42 +603,12 @@ int store_sql(store *s, const char *sql, const store_val *params, int n,
     return s->drv->sql(s->impl, sql, params, n, fn, ctx, changes, e);
 }
 
-/* Keeps the last integer of the first column (store_sql_insert). */
-static int keep_last_int(void *ctx, const store_row *row)
+int store_last_id(store *s, int64_t *id)
 {
-    int64_t *v = ctx;
-    v[0] = store_row_int(row, 0);
-    v[1] = 1;
-    return NY_OK;
-}
-
-int store_sql_insert(store *s, const char *sql, const store_val *params, int n, int64_t *id,
-                     ny_err *e)
-{
-    long changes = 0;
-    int rc;
-    if (s->drv->last_id) {
-        rc = store_sql(s, sql, params, n, NULL, NULL, &changes, e);
-        if (rc == NY_OK && changes > 0)
-            *id = s->drv->last_id(s->impl);
-    } else {
-        size_t len = strlen(sql);
-        char stack[2048], *text = len + 16 <= sizeof stack ? stack : malloc(len + 16);
-        if (!text)
-            return ny_err_set(e, NY_ERR, "out of memory");
-        memcpy(text, sql, len);
-        memcpy(text + len, " RETURNING id", sizeof " RETURNING id");
-        int64_t last[2] = {0, 0};
-        rc = store_sql(s, text, params, n, keep_last_int, last, NULL, e);
-        if (text != stack)
-            free(text);
-        changes = last[1];
-        if (rc == NY_OK && changes)
-            *id = last[0];
-    }
-    if (rc == NY_OK && !changes)
-        return ny_err_set(e, NY_ENOTFOUND, "query inserted no row");
-    return rc;
+    if (!s->drv->last_id)
+        return 0;
+    *id = s->drv->last_id(s->impl);
+    return 1;
 }
 
 int store_notify_wait(store *s, int wake_fd, int timeout_ms,

@@ -176,6 +176,45 @@ int store_case_insert(store *s, case_row *c, ny_err *e)
     return NY_OK;
 }
 
+int store_case_insert_batch(store *s, case_row *const *c, size_t n, ny_err *e)
+{
+    enum { NCOL = 23 };
+    store_val *p = calloc(n ? n : 1, NCOL * sizeof *p);
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!p || !ids) {
+        free(p);
+        free(ids);
+        return ny_err_set(e, NY_ERR, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const case_row *x = c[i];
+        store_val v[NCOL] = {SV_TEXT(x->kind),        SV_TEXT(x->source),     SV_TEXT(x->title),
+                             SV_TEXT(x->description), SV_TEXT(x->category),   SV_TEXT(x->urgency),
+                             SV_INT(x->priority),     SV_TEXT(x->status),     SV_TEXT(x->level),
+                             SV_TEXT(x->unit),        SV_TEXT(x->department), SV_TEXT(x->location),
+                             SV_TEXT(x->photo_url),   SV_TEXT(x->reporter),   SV_INT(x->opened_at),
+                             nz(x->due_at),           SV_TEXT(x->origin),     nz(x->group_id),
+                             SV_TEXT(x->stage),       nz(x->next_check_at),   nz(x->accepted_at),
+                             nz(x->resolved_at),      SV_TEXT(x->resolved_by)};
+        memcpy(p + i * NCOL, v, sizeof v);
+    }
+    int rc = store_sql_rows(
+        s,
+        "INSERT INTO cases(kind, source, title, description, category, urgency, priority, status,"
+        " level, unit_id, department, location, photo_url, reporter, opened_at, due_at,"
+        " origin_unit_id, group_id, stage, next_check_at, accepted_at, resolved_at, resolved_by)"
+        " VALUES",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, " UNIT_ID ", ?, ?, ?, ?, ?, ?, " UNIT_ID ", ?, ?, ?, ?, ?, ?)",
+        "", NCOL, p, n, ids, NULL, e);
+    for (size_t i = 0; rc == NY_OK && i < n; i++) {
+        c[i]->id = ids[i];
+        c[i]->version = 0;
+    }
+    free(p);
+    free(ids);
+    return rc;
+}
+
 int store_case_save(store *s, case_row *c, ny_err *e)
 {
     store_val p[] = {SV_TEXT(c->kind),
@@ -259,6 +298,26 @@ int store_case_log(store *s, int64_t case_id, int64_t at, const char *actor, con
     return rc;
 }
 
+int store_case_log_batch(store *s, const case_log_row *r, size_t n, ny_err *e)
+{
+    enum { NCOL = 6 };
+    store_val *p = calloc(n ? n : 1, NCOL * sizeof *p);
+    if (!p)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        store_val v[NCOL] = {SV_INT(r[i].case_id),  SV_INT(r[i].at),
+                             SV_TEXT(r[i].actor),   SV_TEXT(r[i].action),
+                             SV_TEXT(r[i].changes), SV_TEXT(r[i].note ? r[i].note : "")};
+        memcpy(p + i * NCOL, v, sizeof v);
+    }
+    int rc = store_sql_rows(s,
+                            "INSERT INTO case_events(case_id, at, actor, action, changes, note)"
+                            " VALUES",
+                            "(?, ?, ?, ?, ?, ?)", "", NCOL, p, n, NULL, NULL, e);
+    free(p);
+    return rc;
+}
+
 struct ev_ctx {
     int (*fn)(void *ctx, const case_event *ev);
     void *ctx;
@@ -293,6 +352,26 @@ int store_case_reporter_add(store *s, int64_t case_id, int64_t group_id, const c
                      " message_id, at) VALUES(?, ?, ?, ?, ?, ?)"
                      " ON CONFLICT(case_id, group_id, sender_id) DO NOTHING",
                      p, 6, NULL, NULL, NULL, e);
+}
+
+int store_case_reporter_add_batch(store *s, const case_reporter_row *r, size_t n, ny_err *e)
+{
+    enum { NCOL = 6 };
+    store_val *p = calloc(n ? n : 1, NCOL * sizeof *p);
+    if (!p)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        store_val v[NCOL] = {SV_INT(r[i].case_id),    SV_INT(r[i].group_id),
+                             SV_TEXT(r[i].sender_id), SV_TEXT(r[i].sender_name),
+                             nz(r[i].message_id),     SV_INT(r[i].at)};
+        memcpy(p + i * NCOL, v, sizeof v);
+    }
+    int rc = store_sql_rows(s,
+                            "INSERT INTO case_reporters(case_id, group_id, sender_id, sender_name,"
+                            " message_id, at) VALUES",
+                            "(?, ?, ?, ?, ?, ?)", "", NCOL, p, n, NULL, NULL, e);
+    free(p);
+    return rc;
 }
 
 int store_case_reporters_merge(store *s, int64_t from, int64_t to, ny_err *e)

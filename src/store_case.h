@@ -53,6 +53,10 @@ int store_case_load(store *s, int64_t id, case_row *out, ny_err *e);
  * c->id; c->version becomes 0. */
 int store_case_insert(store *s, case_row *c, ny_err *e);
 
+/* Inserts the n cases c[0..n-1] as store_case_insert does each, with a few
+ * statements, and sets their ids. */
+int store_case_insert_batch(store *s, case_row *const *c, size_t n, ny_err *e);
+
 /* Writes every field of c if the stored version is still c->version, then
  * raises c->version. NY_ECONFLICT when someone else changed it first. */
 int store_case_save(store *s, case_row *c, ny_err *e);
@@ -73,6 +77,15 @@ int store_case_set_milestones(store *s, const case_milestones *m, ny_err *e);
 int store_case_log(store *s, int64_t case_id, int64_t at, const char *actor, const char *action,
                    const char *changes, const char *note, int64_t *event_id, ny_err *e);
 
+/* One entry of store_case_log_batch (note NULL = ""). */
+typedef struct case_log_row {
+    int64_t case_id, at;
+    const char *actor, *action, *changes, *note;
+} case_log_row;
+
+/* Appends n log entries, in order, with a few statements. */
+int store_case_log_batch(store *s, const case_log_row *r, size_t n, ny_err *e);
+
 /* One log entry, valid during the callback. */
 typedef struct case_event {
     int64_t id, at;
@@ -87,6 +100,16 @@ int store_case_events(store *s, int64_t case_id, int (*fn)(void *ctx, const case
  * message_id 0 = none. */
 int store_case_reporter_add(store *s, int64_t case_id, int64_t group_id, const char *sender_id,
                             const char *sender_name, int64_t message_id, int64_t at, ny_err *e);
+
+/* One reporter of store_case_reporter_add_batch (message_id 0 = none). */
+typedef struct case_reporter_row {
+    int64_t case_id, group_id, message_id, at;
+    const char *sender_id, *sender_name;
+} case_reporter_row;
+
+/* Records the first reporters of n new cases with a few statements (a
+ * reporter already recorded for its case is an error here: NY_EEXIST). */
+int store_case_reporter_add_batch(store *s, const case_reporter_row *r, size_t n, ny_err *e);
 
 /* Copies every reporter of from to to (merging duplicates). */
 int store_case_reporters_merge(store *s, int64_t from, int64_t to, ny_err *e);

@@ -122,6 +122,11 @@ struct store_driver {
                        int (*fn)(void *ctx, const char *payload), void *ctx, ny_err *e);
 };
 
+/* For the engine-independent statement helpers (store_rows.c): 1 and the
+ * id of the row s's connection inserted last when the engine tells it
+ * (SQLite), 0 when ids must come from RETURNING (PostgreSQL). */
+int store_last_id(store *s, int64_t *id);
+
 extern const struct store_driver store_sqlite_driver;
 extern const struct store_driver store_pg_driver;
 

@@ -10,6 +10,7 @@
  * without any table kept in memory; lead_reports lists every message of a
  * lead, the first included. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_outbox.h"
@@ -158,5 +159,45 @@ int store_lead_join(store *s, const char *merge_key, int64_t message_id, const c
                        NULL, NULL, NULL, e);
     if (rc == NY_OK && lead_id)
         *lead_id = id;
+    return rc;
+}
+
+int store_lead_open_batch(store *s, const store_lead *l, const char *const *merge_keys,
+                          const char *const *senders, size_t n, int64_t *ids, ny_err *e)
+{
+    enum { NL = 9, NR = 4 };
+    store_val *p = calloc(n ? n : 1, NL * sizeof *p), *q = calloc(n ? n : 1, NR * sizeof *q);
+    int rc = p && q ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; rc == NY_OK && i < n; i++) {
+        store_val v[NL] = {SV_INT(l[i].message_id),
+                           SV_INT(l[i].group_id),
+                           SV_INT(l[i].unit_id),
+                           SV_INT(l[i].group_id),
+                           SV_TEXT(l[i].intent),
+                           SV_TEXT(l[i].category),
+                           SV_INT(l[i].created_at),
+                           SV_TEXT(merge_keys[i]),
+                           l[i].case_id ? SV_INT(l[i].case_id) : SV_NULL};
+        memcpy(p + i * NL, v, sizeof v);
+    }
+    if (rc == NY_OK)
+        rc = store_sql_rows(s,
+                            "INSERT INTO leads(message_id, group_id, unit_id, intent, category,"
+                            " created_at, merge_key, reporters, case_id) VALUES",
+                            "(?, ?, COALESCE(NULLIF(CAST(? AS BIGINT), 0),"
+                            " (SELECT unit_id FROM chat_groups WHERE id = ?)), ?, ?, ?, ?, 1,"
+                            " CAST(? AS BIGINT))",
+                            "", NL, p, n, ids, NULL, e);
+    for (size_t i = 0; rc == NY_OK && i < n; i++) {
+        store_val v[NR] = {SV_INT(l[i].message_id), SV_INT(ids[i]), SV_TEXT(senders[i]),
+                           SV_INT(l[i].created_at)};
+        memcpy(q + i * NR, v, sizeof v);
+    }
+    if (rc == NY_OK)
+        rc =
+            store_sql_rows(s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES",
+                           "(?, ?, ?, ?)", "", NR, q, n, NULL, NULL, e);
+    free(p);
+    free(q);
     return rc;
 }

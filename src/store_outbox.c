@@ -12,6 +12,7 @@
  * The per-target sliding minute (store_outbox_rate_take) lives here too, so
  * that every node sending to one robot shares it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_outbox.h"
@@ -72,33 +73,27 @@ int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *
 
 int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *inserted, ny_err *e)
 {
-    enum { COLS_PUT = 8, CHUNK = 16 };
-    static const char head[] = "INSERT INTO outbox(idem_key, kind, channel, target, payload,"
-                               " priority, next_at, created_at, status) VALUES";
-    static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?, 'pending')";
+    enum { NCOL = 8 };
     *inserted = 0;
-    for (size_t at = 0; at < n;) {
-        size_t k = n - at < CHUNK ? n - at : CHUNK;
-        char sql[sizeof head + CHUNK * sizeof row + 64];
-        store_val p[CHUNK * COLS_PUT];
-        size_t used = (size_t)snprintf(sql, sizeof sql, "%s", head);
-        for (size_t i = 0; i < k; i++) {
-            const store_outbox_row *x = &r[at + i];
-            used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", i ? ", " : " ", row);
-            store_val v[COLS_PUT] = {SV_TEXT(x->key),    SV_TEXT(x->kind),     SV_TEXT(x->channel),
-                                     SV_TEXT(x->target), SV_TEXT(x->payload),  SV_INT(x->priority),
-                                     SV_INT(x->next_at), SV_INT(x->created_at)};
-            memcpy(p + i * COLS_PUT, v, sizeof v);
-        }
-        snprintf(sql + used, sizeof sql - used, " ON CONFLICT(idem_key) DO NOTHING");
-        long changed = 0;
-        int rc = store_sql(s, sql, p, (int)(k * COLS_PUT), NULL, NULL, &changed, e);
-        if (rc != NY_OK)
-            return rc;
-        *inserted += changed;
-        at += k;
+    if (!n)
+        return NY_OK;
+    store_val *p = calloc(n, NCOL * sizeof *p);
+    if (!p)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const store_outbox_row *x = &r[i];
+        store_val v[NCOL] = {SV_TEXT(x->key),    SV_TEXT(x->kind),     SV_TEXT(x->channel),
+                             SV_TEXT(x->target), SV_TEXT(x->payload),  SV_INT(x->priority),
+                             SV_INT(x->next_at), SV_INT(x->created_at)};
+        memcpy(p + i * NCOL, v, sizeof v);
     }
-    return NY_OK;
+    int rc = store_sql_rows(s,
+                            "INSERT INTO outbox(idem_key, kind, channel, target, payload,"
+                            " priority, next_at, created_at, status) VALUES",
+                            "(?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                            " ON CONFLICT(idem_key) DO NOTHING", NCOL, p, n, NULL, inserted, e);
+    free(p);
+    return rc;
 }
 
 /* One claim statement over the rows that where selects (its parameters

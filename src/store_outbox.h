@@ -31,9 +31,10 @@ typedef struct store_outbox_row {
  * *fresh becomes 0 and *id_out the existing row's id. */
 int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *fresh, ny_err *e);
 
-/* Inserts the n rows r[] as store_outbox_put does each, in one statement
- * per 16 rows and without reading ids back; a key already present inserts
- * nothing for that row. *inserted counts the rows inserted. */
+/* Inserts the n rows r[] as store_outbox_put does each, with a few
+ * multi-row statements (store_sql_rows) and without reading ids back; a
+ * key already present inserts nothing for that row. *inserted counts the
+ * rows inserted. */
 int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *inserted,
                            ny_err *e);
 
@@ -136,6 +137,12 @@ int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, 
  * its first report by sender_id. */
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e);
+
+/* Opens the n leads l[0..n-1] as store_lead_open does each (merge_keys[i]
+ * may be NULL, senders[i] the first reporter) with a few statements, and
+ * gives their ids in ids[0..n-1]. */
+int store_lead_open_batch(store *s, const store_lead *l, const char *const *merge_keys,
+                          const char *const *senders, size_t n, int64_t *ids, ny_err *e);
 
 /* Adds message_id by sender_id at time at to the lead opened under
  * merge_key and sets its reporter count to reporters. *lead_id receives the

@@ -84,4 +84,16 @@ int store_sql_int(store *s, const char *sql, const store_val *params, int n, int
 int store_sql_insert(store *s, const char *sql, const store_val *params, int n, int64_t *id,
                      ny_err *e);
 
+/* Writes nrows rows of one shape with a few statements: each statement is
+ * head, k copies of row joined by commas, then tail (e.g. "INSERT INTO t(a,
+ * b) VALUES", "(?, ?)", " ON CONFLICT(a) DO NOTHING"), with ncols
+ * parameters per row taken in order from params (nrows * ncols of them).
+ * *changes (may be NULL) receives the number of rows written. ids (may be
+ * NULL; only for a plain INSERT into a table keyed by an integer column id)
+ * receives each row's new id in order; every row must then be inserted, or
+ * the call fails with NY_ECONFLICT. Errors as store_sql; run it inside a
+ * transaction, since an error can leave earlier statements' rows. */
+int store_sql_rows(store *s, const char *head, const char *row, const char *tail, int ncols,
+                   const store_val *params, size_t nrows, int64_t *ids, long *changes, ny_err *e);
+
 #endif

@@ -215,6 +215,47 @@ static void test_feishu(void **state)
     expect_einval(sign_feishu("abcdefg", -5, s, &e), &e, "negative Feishu timestamp -5");
 }
 
+/* A prepared key answers as the secret does, any number of times (the state
+ * it holds is copied, never advanced), and secrets longer than a block are
+ * prepared the same way as short ones. */
+static void test_prepared_key(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"s3cret",
+                             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX"};
+    const char *ts = "1700000000";
+    int64_t t = 1700000000;
+    ny_err e;
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        sign_key k;
+        assert_int_equal(sign_key_prepare(secrets[i], &k, &e), NY_OK);
+        for (int n = 0; n < 3; n++) {
+            char body[200], h[SIGN_HEADER_LEN + 1];
+            snprintf(body, sizeof body, "{\"id\":\"m%d\",\"text\":\"%0*d\"}", n, 40 * n + 1, n);
+            assert_int_equal(sign_connector(secrets[i], ts, body, strlen(body), h, &e), NY_OK);
+            assert_int_equal(sign_connector_verify_key(&k, ts, body, strlen(body), h, t, &e),
+                             NY_OK);
+            expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body) - 1, h, t, &e), &e,
+                          "signature mismatch");
+            expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body), h, t + 301, &e), &e,
+                          "stale timestamp: 301 s old");
+            expect_einval(sign_connector_verify_key(&k, ts, body, strlen(body), NULL, t, &e), &e,
+                          "missing X-Nuanyang-Signature header");
+        }
+        sign_key other;
+        assert_int_equal(sign_key_prepare("s3cret!", &other, &e), NY_OK);
+        char h[SIGN_HEADER_LEN + 1];
+        assert_int_equal(sign_connector(secrets[i], ts, "{}", 2, h, &e), NY_OK);
+        expect_einval(sign_connector_verify_key(&other, ts, "{}", 2, h, t, &e), &e,
+                      "signature mismatch");
+        sign_key_free(&k);
+        sign_key_free(&other);
+    }
+    sign_key k;
+    expect_einval(sign_key_prepare("", &k, &e), &e, "empty connector secret");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_connector_verify_window),
         cmocka_unit_test(test_connector_mismatch),
         cmocka_unit_test(test_connector_malformed),
+        cmocka_unit_test(test_prepared_key),
         cmocka_unit_test(test_dingtalk),
         cmocka_unit_test(test_feishu),
     };

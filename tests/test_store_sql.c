@@ -6,8 +6,9 @@
  * the error mapping of constraint violations, a callback that stops the
  * iteration, nested use of the same text from inside a callback, and
  * parameter-count mistakes; store_sql_insert's ids (also past a trigger's
- * own insert); and the CHECK constraints of cases and the outbox after
- * migration 12, on a database migrated from schema 11. */
+ * own insert); store_sql_rows' ids and counts over several statement
+ * sizes; and the CHECK constraints of cases and the outbox after migration
+ * 12, on a database migrated from schema 11. */
 #include <stdio.h>
 #include <string.h>
 
@@ -315,12 +316,53 @@ static void test_sql_checks(void **state)
     store_close(s);
 }
 
+/* store_sql_rows: 87 rows (64 + 16 + 4 + 1 + 1 + 1 per statement) with
+ * their ids in order; the rows a conflict skips are not counted; ids of a
+ * statement that skips a row are refused. */
+static void test_sql_rows(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("sqlrows");
+    enum { N = 87 };
+    char keys[N][16];
+    store_val p[N * 2];
+    int64_t ids[N], v = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "r%d", i);
+        const char *k = keys[i];
+        p[2 * i] = SV_TEXT(k);
+        p[2 * i + 1] = SV_INT(i);
+    }
+    const char *head = "INSERT INTO jobs(kind, dedupe_key, payload, run_at, status) VALUES";
+    const char *row = "('probe', ?, '{}', ?, 'ready')";
+    long changes = -1;
+    MUST(store_sql_rows(s, head, row, "", 2, p, N, ids, &changes, &e));
+    assert_int_equal(changes, N);
+    for (int i = 0; i < N; i++) {
+        MUST(store_sql_int(s, "SELECT run_at FROM jobs WHERE id = ?", (store_val[]){SV_INT(ids[i])},
+                           1, &v, &e));
+        assert_int_equal(v, i);
+    }
+    /* again under ON CONFLICT: nothing new, counted as nothing written */
+    MUST(store_sql_rows(s, head, row, " ON CONFLICT(dedupe_key) DO NOTHING", 2, p, 5, NULL,
+                        &changes, &e));
+    assert_int_equal(changes, 0);
+    assert_int_equal(
+        store_sql_rows(s, head, row, " ON CONFLICT(dedupe_key) DO NOTHING", 2, p, 5, ids, NULL, &e),
+        NY_ECONFLICT);
+    /* without ON CONFLICT a repeated key fails the statement */
+    assert_int_equal(store_sql_rows(s, head, row, "", 2, p, 3, ids, NULL, &e), NY_EEXIST);
+    MUST(store_sql_int(s, "SELECT count(*) FROM jobs", NULL, 0, &v, &e));
+    assert_int_equal(v, N);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sql_basics),
-        cmocka_unit_test(test_sql_many_texts),
-        cmocka_unit_test(test_sql_insert),
+        cmocka_unit_test(test_sql_basics), cmocka_unit_test(test_sql_many_texts),
+        cmocka_unit_test(test_sql_insert), cmocka_unit_test(test_sql_rows),
         cmocka_unit_test(test_sql_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
