@@ -308,6 +308,21 @@ int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
 /* ---- inside the commit -------------------------------------------------------- */
 
 /* The new leads waiting to be written, as indices into fx->m. */
+/* The lead a message opens or joins, as the case loop reads it. */
+static case_lead lead_of(const fx_msg *m, int64_t now)
+{
+    return (case_lead){m->g->id,
+                       m->message_id,
+                       now,
+                       m->g->unit_code,
+                       m->row->sender_id,
+                       m->row->sender_name,
+                       m->row->text,
+                       m->t.intent_name,
+                       m->t.category_name,
+                       0};
+}
+
 typedef struct fx_pending {
     size_t *at;
     size_t n;
@@ -343,16 +358,7 @@ static int open_leads(server *sv, store *db, server_effects *fx, fx_pending *p, 
             rc = ny_err_set(e, NY_ENOTFOUND, "没有这个单位 / no such unit: %s", m->g->unit_code);
             break;
         }
-        case_lead cl = {m->g->id,
-                        m->message_id,
-                        now,
-                        m->g->unit_code,
-                        m->row->sender_id,
-                        m->row->sender_name,
-                        m->row->text,
-                        m->t.intent_name,
-                        m->t.category_name,
-                        0};
+        case_lead cl = lead_of(m, now);
         case_row *c = &rows[nc];
         if ((rc = case_from_lead_row(&cl, c, e)) != NY_OK)
             break;
@@ -417,16 +423,7 @@ static int join_lead(server *sv, store *db, fx_msg *m, const triage_verdict *v, 
         return NY_OK; /* the lead predates this server: open one */
     if (rc != NY_OK)
         return rc;
-    case_lead cl = {m->g->id,
-                    m->message_id,
-                    now,
-                    m->g->unit_code,
-                    m->row->sender_id,
-                    m->row->sender_name,
-                    m->row->text,
-                    m->t.intent_name,
-                    m->t.category_name,
-                    0};
+    case_lead cl = lead_of(m, now);
     *joined = 1;
     m->lead_id = lead_id;
     return server_cases_lead(sv, db, lead_id, &cl, e);
