@@ -22,23 +22,16 @@ start() {
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
+tests_dir=$(cd "$(dirname "$0")" && pwd) # ingest_client.py
 cat >"$tmp/client.py" <<'EOF'
 import hashlib, hmac, http.client, json, os, signal, sys, threading, time
 port, key, secret, group, mode, pid = sys.argv[1:7]
 out = sys.argv[7]
 
-def post(conn, body):
-    ts = str(int(time.time()))
-    sig = hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).hexdigest()
-    conn.request("POST", "/api/v1/messages", body, {"X-Nuanyang-Key": key,
-                 "X-Nuanyang-Timestamp": ts, "X-Nuanyang-Signature": "sha256=" + sig,
-                 "Content-Type": "application/json"})
-    r = conn.getresponse()
-    return r.status, json.loads(r.read())
-
-def msg(i):
-    return {"id": i, "group": group, "sender": {"id": "u1", "name": "张三"},
-            "text": "小区路灯坏了 %s" % i, "time": int(time.time())}
+sys.path.insert(0, os.environ["NY_TESTS"])
+from ingest_client import post as signed_post, msg as group_msg
+def post(conn, body): return signed_post(conn, key, secret, body)
+def msg(i): return group_msg(group, i)
 
 if mode == "load":  # 8 clients until the server dies; ids answered "stored" to out
     acked, lock = [], threading.Lock()
@@ -73,12 +66,12 @@ else:  # post the ids of out again; print how many are not "duplicate"
 EOF
 
 start
-n=$(python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" load "$pid" "$tmp/acked")
+n=$(NY_TESTS="$tests_dir" python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" load "$pid" "$tmp/acked")
 wait "$pid" 2>/dev/null; pid=""
 if [ "${n:-0}" -gt 20 ]; then ok "$n messages acknowledged before SIGKILL"; else bad "only '${n:-}' messages acknowledged"; fi
 start
 is "after the crash every acknowledged message is stored (re-post: all duplicate)" \
-    "$(python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" check 0 "$tmp/acked")" 0
+    "$(NY_TESTS="$tests_dir" python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" check 0 "$tmp/acked")" 0
 curl -s "http://127.0.0.1:$port/metrics" >"$tmp/metrics"
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 is "restarted server stops cleanly" "$rc" 0

@@ -25,22 +25,15 @@ start() { # THREADS
 }
 messages() { $NY stats --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])'; }
 
+tests_dir=$(cd "$(dirname "$0")" && pwd) # ingest_client.py
 cat >"$tmp/client.py" <<'EOF'
 import hashlib, hmac, http.client, json, os, signal, sys, threading, time
 port, key, secret, group, mode, arg = sys.argv[1:7]
 
-def post(conn, body):
-    ts = str(int(time.time()))
-    sig = hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).hexdigest()
-    conn.request("POST", "/api/v1/messages", body, {"X-Nuanyang-Key": key,
-                 "X-Nuanyang-Timestamp": ts, "X-Nuanyang-Signature": "sha256=" + sig,
-                 "Content-Type": "application/json"})
-    r = conn.getresponse()
-    return r.status, json.loads(r.read())
-
-def msg(i):
-    return {"id": i, "group": group, "sender": {"id": "u1", "name": "张三"},
-            "text": "小区路灯坏了 %s" % i, "time": int(time.time())}
+sys.path.insert(0, os.environ["NY_TESTS"])
+from ingest_client import post as signed_post, msg as group_msg
+def post(conn, body): return signed_post(conn, key, secret, body)
+def msg(i): return group_msg(group, i)
 
 if mode == "burst":  # 64 clients, 5 messages each, all at once; prints the wrong answers
     wrong, lock, go = [], threading.Lock(), threading.Barrier(64)
@@ -100,7 +93,7 @@ EOF
 
 start 1
 is "64 concurrent clients on one pool thread: every message stored with its result" \
-    "$(python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" burst 0)" 0
+    "$(NY_TESTS="$tests_dir" python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" burst 0)" 0
 curl -s "http://127.0.0.1:$port/metrics" >"$tmp/metrics"
 commits=$(awk '$1=="nuanyang_ingest_commits_total"{print $2}' "$tmp/metrics")
 members=$(awk '$1=="nuanyang_ingest_commit_requests_total"{print $2}' "$tmp/metrics")
@@ -113,7 +106,7 @@ kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 is "stops cleanly after the burst" "$rc" 0
 
 start 2
-read -r acked other < <(ACKED="$tmp/acked" python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" term "$pid")
+read -r acked other < <(ACKED="$tmp/acked" NY_TESTS="$tests_dir" python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" term "$pid")
 wait "$pid"; rc=$?; pid=""
 is "SIGTERM under load: exits 0" "$rc" 0
 if [ "${acked:-0}" -gt 20 ]; then ok "$acked messages acknowledged before SIGTERM"; else bad "only '${acked:-}' acknowledged"; fi
@@ -123,6 +116,6 @@ stored=$(messages)
 if [ "$stored" -ge $((320 + acked)) ]; then ok "stored ($stored) >= acknowledged (320 + $acked)"; else bad "stored $stored < acknowledged 320 + $acked"; fi
 start 2
 is "after the stop every acknowledged message is stored once (re-post: all duplicate)" \
-    "$(python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" check "$tmp/acked")" 0
+    "$(NY_TESTS="$tests_dir" python3 "$tmp/client.py" "$port" "$key" "$secret" "$group" check "$tmp/acked")" 0
 kill -TERM "$pid"; wait "$pid"; pid=""
 finish
