@@ -7,7 +7,10 @@
  * "errcode" or "code" non-zero with HTTP 200 when they refuse, for example
  * WeCom's 45009 when a robot's minute is spent) and names each target for
  * its sliding minute of send times (store_outbox_rate_take), by a hash of
- * its URL, so that no access token in a URL is stored. */
+ * its URL, so that no access token in a URL is stored. It also keeps the
+ * worker's short memory of hosts that could not be resolved or connected
+ * to, so that the rows queued for a host that is down fail at once, without
+ * a request, until its first retry is due. */
 #include <jansson.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -83,7 +86,76 @@ int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz
 void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1])
 {
     unsigned char d[SHA256_DIGEST_LENGTH];
+    static const char hex[] = "0123456789abcdef";
     SHA256((const unsigned char *)url, strlen(url), d);
-    for (size_t i = 0; i < sizeof d; i++)
-        snprintf(key + 2 * i, 3, "%02x", d[i]);
+    for (size_t i = 0; i < sizeof d; i++) {
+        key[2 * i] = hex[d[i] >> 4];
+        key[2 * i + 1] = hex[d[i] & 15];
+    }
+    key[2 * sizeof d] = '\0';
+}
+
+/* ---- hosts that could not be reached ------------------------------------------ */
+
+/* The host part of url ("host:port" after the scheme, before any path,
+ * query, fragment or user info) into host; 0 when it does not fit. */
+static int host_of(const char *url, char host[OUTBOX_HOST_MAX])
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    if (n == 0 || n >= OUTBOX_HOST_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        host[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+    host[n] = '\0';
+    return 1;
+}
+
+static outbox_down *down_find(outbox_downs *d, const char *host)
+{
+    for (size_t i = 0; i < OUTBOX_DOWN_SLOTS; i++)
+        if (d->v[i].until_ms && strcmp(d->v[i].host, host) == 0)
+            return &d->v[i];
+    return NULL;
+}
+
+void outbox_down_note(outbox_downs *d, const char *url, int64_t until_ms, const char *why)
+{
+    char host[OUTBOX_HOST_MAX];
+    if (!host_of(url, host))
+        return;
+    outbox_down *x = down_find(d, host);
+    if (!x)
+        x = &d->v[d->next++ % OUTBOX_DOWN_SLOTS];
+    memcpy(x->host, host, sizeof host);
+    x->until_ms = until_ms;
+    snprintf(x->why, sizeof x->why, "%s", why ? why : "");
+}
+
+void outbox_down_clear(outbox_downs *d, const char *url)
+{
+    char host[OUTBOX_HOST_MAX];
+    outbox_down *x = host_of(url, host) ? down_find(d, host) : NULL;
+    if (x)
+        x->until_ms = 0;
+}
+
+int outbox_down_check(outbox_downs *d, const char *url, int64_t now_ms, char *why, size_t sz)
+{
+    char host[OUTBOX_HOST_MAX];
+    outbox_down *x = host_of(url, host) ? down_find(d, host) : NULL;
+    if (!x)
+        return 0;
+    if (now_ms >= x->until_ms) {
+        x->until_ms = 0;
+        return 0;
+    }
+    snprintf(why, sz, "%s unreachable moments ago, not tried again yet: %s", x->host, x->why);
+    return 1;
 }

@@ -11,8 +11,9 @@
  * a running worker), leads opened and joined under a merge key; and the
  * pure parts of sending: requests per channel (signed DingTalk URL, secret
  * fragment never sent, long WeCom texts split), the judgement of robot
- * answers, and the sliding-minute limit per target, kept in the store and
- * shared by concurrent handles. */
+ * answers, the sliding-minute limit per target, kept in the store and
+ * shared by concurrent handles, and the worker's memory of hosts that
+ * could not be reached. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,43 @@ static void test_build_and_judge(void **state)
     assert_string_equal(why, "HTTP 500: boom");
 }
 
+/* The worker's memory of hosts that could not be reached: by host and
+ * port (case, path, query, user info and fragment aside), until its time,
+ * cleared by a success, the oldest note replaced when full. */
+static void test_down_hosts(void **state)
+{
+    (void)state;
+    outbox_downs d = {0};
+    char why[400];
+    assert_int_equal(outbox_down_check(&d, "http://a.example/x", 1000, why, sizeof why), 0);
+    outbox_down_note(&d, "https://robot.EXAMPLE.invalid/wecom/1?k=1#sign=S", 2000,
+                     "Could not resolve hostname");
+    assert_int_equal(outbox_down_check(&d, "https://user@robot.example.invalid/dingtalk/2", 1500,
+                                       why, sizeof why),
+                     1);
+    assert_non_null(strstr(why, "robot.example.invalid"));
+    assert_non_null(strstr(why, "Could not resolve hostname"));
+    assert_int_equal(
+        outbox_down_check(&d, "https://robot.example.invalid:8443/w", 1500, why, sizeof why),
+        0); /* another port */
+    assert_int_equal(
+        outbox_down_check(&d, "https://robot.example.invalid/w", 2000, why, sizeof why),
+        0); /* expired, and forgotten */
+    outbox_down_note(&d, "http://127.0.0.1:9/w", 5000, "Couldn't connect to server");
+    assert_int_equal(outbox_down_check(&d, "http://127.0.0.1:9/other", 4000, why, sizeof why), 1);
+    outbox_down_clear(&d, "http://127.0.0.1:9/again");
+    assert_int_equal(outbox_down_check(&d, "http://127.0.0.1:9/other", 4000, why, sizeof why), 0);
+    char url[64];
+    for (int i = 0; i <= OUTBOX_DOWN_SLOTS; i++) {
+        snprintf(url, sizeof url, "http://h%d.example/", i);
+        outbox_down_note(&d, url, 9000, "down");
+    }
+    assert_int_equal(outbox_down_check(&d, "http://h0.example/", 100, why, sizeof why), 0);
+    snprintf(url, sizeof url, "http://h%d.example/", OUTBOX_DOWN_SLOTS);
+    assert_int_equal(outbox_down_check(&d, url, 100, why, sizeof why), 1);
+    assert_int_equal(outbox_down_check(&d, "http://h1.example/", 100, why, sizeof why), 1);
+}
+
 static int take(store *s, const char *target, int k, int64_t now, int64_t *next)
 {
     ny_err e;
@@ -518,7 +556,7 @@ int main(void)
         cmocka_unit_test(test_enqueue_batch), cmocka_unit_test(test_claim_order),
         cmocka_unit_test(test_leads),         cmocka_unit_test(test_build_and_judge),
         cmocka_unit_test(test_minute_window), cmocka_unit_test(test_minute_window_shared),
-        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_retention),     cmocka_unit_test(test_down_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
