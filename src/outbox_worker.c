@@ -339,8 +339,8 @@ static int take_slots(outbox_worker *w, ny_err *e)
 }
 
 /* One turn of the worker, one transaction: writes the outcomes decided
- * since the last turn and, when claim_now is set (or the last claim filled
- * every slot) and slots are free, claims due rows, builds them and takes their minute slots; once
+ * since the last turn and, when claim_now is set and slots are then free,
+ * claims due rows, builds them and takes their minute slots; once
  * it has committed, the rows that got their slots start. When the turn fails, the rows it claimed
  * are forgotten (the claim rolled back) and the outcomes it wrote stay unwritten: those rows are
  * still claimed, and their lease brings them back. */
@@ -350,7 +350,6 @@ static void turn(outbox_worker *w, int claim_now)
     int ends = 0;
     for (unsigned i = 0; i < w->o.concurrency; i++)
         ends += w->slots[i].end != END_NONE;
-    claim_now = claim_now || w->backlog;
     if (!ends && (!claim_now || w->busy >= w->o.concurrency))
         return;
     int rc = store_begin(w->db, &e);
@@ -454,8 +453,7 @@ static void *run(void *arg)
          * for slots; it runs at most every CLAIM_GAP_MS (outcomes and the
          * wakes of a burst of commits share one transaction), at once at
          * the poll or while stopping */
-        int want = !stopping && (atomic_load(&w->woken) || t >= next_poll ||
-                                 (w->backlog && w->busy < w->o.concurrency));
+        int want = !stopping && (atomic_load(&w->woken) || t >= next_poll || w->backlog);
         int ends = has_ends(w);
         int gap = t < last_turn + CLAIM_GAP_MS && t < next_poll && !stopping;
         if ((want || ends) && !gap) {
