@@ -153,7 +153,8 @@ else
     echo "| … the same rows with their effects | - | | | |"
 fi
 [ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"
-echo "| outbox worker (whole run): $outbox | | | | ${sinkinfo:+sink: $(val "$sinkinfo" requests) requests, $(val "$sinkinfo" repeats) repeated keys}${sinkinfo:-no sink: demo targets} |"
+if [ -n "$sinkinfo" ]; then sinkcol="sink: $(val "$sinkinfo" requests) requests, $(val "$sinkinfo" repeats) repeated keys"; else sinkcol="no sink: the demo's targets"; fi
+echo "| outbox worker (whole run): $outbox | | | | $sinkcol |"
 echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${replay:+, replay $(val "$replay" errors)}"
