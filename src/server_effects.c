@@ -27,7 +27,9 @@
  *    handle each group's target and its unit's name and level (the case's
  *    holder), and each notified staff member's target, once per request,
  *    and builds the notifications' text and payload (one per message: the
- *    same for every person told);
+ *    same for every person told) and the payload of the reply triage
+ *    proposes (the etiquette inside decides whether it is sent; only a
+ *    help text for an @-mention without a reply is built inside);
  *  - inside, the new leads of a request are written together: their cases
  *    (case_open_fill, store_case_insert_batch), the cases' "report" log
  *    entries and first reporters, the leads and their first reports, then
@@ -80,6 +82,8 @@ typedef struct fx_msg {
     fx_group *grp;
     fx_staff *staff[TRIAGE_MAX_NOTIFY];
     char *npayload; /* the notifications' payload, NULL when none */
+    char *rpayload; /* the payload of the reply m->reply to the group, NULL when none */
+    int rrc;        /* NY_OK, or NY_EINVAL when the group's target is malformed */
     /* set by apply */
     int64_t lead_id, message_id; /* the lead this message opened or joined */
     int lead_opened;
@@ -110,6 +114,7 @@ void server_effects_free(server_effects *fx)
         free(fx->m[i].norm);
         free(fx->m[i].reply);
         free(fx->m[i].npayload);
+        free(fx->m[i].rpayload);
     }
     for (size_t i = 0; fx && i < fx->ngroups; i++)
         free(fx->groups[i]);
@@ -270,6 +275,28 @@ static void notify_text(const fx_msg *m, char *buf, size_t size)
              m->t.priority == TRIAGE_URGENT ? "请立即处置并回复群众。" : "请及时处置。");
 }
 
+/* The payload of message m's reply to its group, built before the commit
+ * for the reply triage proposed (the etiquette inside decides whether it is
+ * sent; the payload holds no key, so one built now serves the row written
+ * then). A malformed group target is kept in m->rrc, skipped later. */
+static int reply_payload(fx_msg *m, ny_err *e)
+{
+    m->rrc = NY_OK;
+    if (!m->reply || m->reply_inline || !m->grp->t.channel[0])
+        return NY_OK;
+    const char *who[1] = {m->row->sender_id};
+    outbox_item it = {"r:0", "reply",  NULL, NULL, NULL,          0,
+                      NULL,  m->reply, who,  1,    m->t.priority, 0};
+    store_outbox_row r;
+    ny_err ie;
+    int rc = outbox_row_of(&it, &m->grp->t, 0, &r, &m->rpayload, &ie);
+    if (rc == NY_EINVAL)
+        m->rrc = rc;
+    else if (rc != NY_OK)
+        return ny_err_set(e, rc, "%s", ie.msg);
+    return NY_OK;
+}
+
 int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
 {
     size_t most = (fx->n ? fx->n : 1) * TRIAGE_MAX_NOTIFY;
@@ -281,6 +308,8 @@ int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
         fx_msg *m = &fx->m[i];
         int rc = group_of(fx, db, m->g, &m->grp, e);
         if (rc != NY_OK)
+            return rc;
+        if ((rc = reply_payload(m, e)) != NY_OK)
             return rc;
         int any = 0;
         for (size_t k = 0; k < m->t.nnotify && k < TRIAGE_MAX_NOTIFY; k++) {
@@ -465,6 +494,22 @@ static int queue_all(server_effects *fx, store *db, int64_t now, ny_err *e)
         if (!m->say || !m->grp->t.channel[0])
             continue;
         snprintf(keys[k], sizeof keys[k], "r:%lld", (long long)m->message_id);
+        if (m->say == m->reply) { /* the reply resolved before the commit */
+            if (m->rrc != NY_OK || !m->rpayload) {
+                log_event("warn", "outbound message skipped", "key", keys[k], NULL);
+                continue;
+            }
+            r[k] = (store_outbox_row){0};
+            r[k].key = keys[k];
+            r[k].kind = "reply";
+            r[k].channel = m->grp->t.channel;
+            r[k].target = m->grp->t.target;
+            r[k].payload = m->rpayload;
+            r[k].priority = m->t.priority;
+            r[k].next_at = r[k].created_at = now;
+            k++;
+            continue;
+        }
         const char *who[1] = {m->row->sender_id};
         outbox_item it = {keys[k], "reply", NULL, NULL, NULL,          0,
                           NULL,    m->say,  who,  1,    m->t.priority, 0};
