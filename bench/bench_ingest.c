@@ -707,6 +707,7 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
         triage_open(&(triage_opts){"data", NULL, s}, &en, &e) != NY_OK ||
         triage_ws_new(en, &ws, &e) != NY_OK)
         die(e.msg);
+    store_pipeline(s, 1); /* as the server's committer handle */
     /* group ids by external id */
     src sr = {0};
     if (store_groups_each(s, on_src_group, &sr, &e) != NY_OK)

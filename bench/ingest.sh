@@ -11,13 +11,23 @@
 #      lead, case and notifications: bench_ingest store ... effects; "-"
 #      with a BENCH_BIN from before that mode)
 #   5. the demo's 670,000-message year replayed through the API (time)
+# Outbound messages go to a local receiver (build/bench/bench_sink, started
+# here; every group and staff target rebased to it, each POST answered 200
+# {"errcode":0}), so the outbox worker is measured delivering; the run ends
+# with the worker's counts (sent, failed, deferred by a target's minute) and
+# the sink's (requests, repeated idempotency keys). SINK=0 keeps the demo's
+# targets, which never resolve: every delivery fails and is retried.
 # The server runs on a fresh demo database (release build, SQLite on disk
 # under var/bench, synchronous=FULL) on a free loopback port with its default
 # thread count. Environment: SECONDS_EACH (default 10), CONNS (64),
 # BATCH_CONNS (4), THREADS (serve --threads; default: the server's own),
 # REPLAY (1; 0 skips step 5), NY (build/nuanyang), BENCH_BIN (the load
 # generator and storage ceiling, build/bench/bench_ingest; another build's
-# for a before/after run), BENCH_DIR (var/bench; a
+# for a before/after run), SINK_BIN (build/bench/bench_sink), OUTBOX_RATE
+# (serve --outbox-rate, requests to one target a minute; default 1000, the
+# most allowed: the bench sends a group a message every few seconds, and at
+# the production 20 most rows would wait for their target's minute),
+# BENCH_DIR (var/bench; a
 # tmpfs directory such as /dev/shm/nyb shows the server without the disk's
 # flush, which is not durable), PG (a libpq conninfo of a PostgreSQL
 # maintenance database: the same run on PostgreSQL, databases nyb_* created
@@ -29,8 +39,8 @@ B=${BENCH_BIN:-build/bench/bench_ingest}
 secs=${SECONDS_EACH:-10} conns=${CONNS:-64} bconns=${BATCH_CONNS:-4}
 dir=${BENCH_DIR:-var/bench}
 rm -rf "$dir" && mkdir -p "$dir"
-pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; true' EXIT
+pid="" spid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null; true' EXIT
 
 echo "creating the demo district (${PG:+PostgreSQL, }$dir) ..."
 mk() { # DB: a demo district with the default policies and lexicon
@@ -65,9 +75,17 @@ key=$(awk '$1=="key"{print $2}' "$dir/cred") secret=$(awk '$1=="secret"{print $2
 $NY connector add --db "$(db server)" replay >"$dir/cred2"
 rkey=$(awk '$1=="key"{print $2}' "$dir/cred2") rsecret=$(awk '$1=="secret"{print $2}' "$dir/cred2")
 
+sinkinfo=""
+if [ "${SINK:-1}" = 1 ]; then
+    ${SINK_BIN:-build/bench/bench_sink} 0 >"$dir/sink.out" 2>&1 &
+    spid=$!
+    for _ in $(seq 50); do grep -q '^port=' "$dir/sink.out" && break; sleep 0.1; done
+    sport=$(sed -n 's/^port=//p' "$dir/sink.out")
+    $NY outbox rebase --db "$(db server)" "http://127.0.0.1:$sport" >/dev/null
+fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 $NY serve --db "$(db server)" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} \
-    2>"$dir/server.log" &
+    --outbox-rate "${OUTBOX_RATE:-1000}" 2>"$dir/server.log" &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -98,7 +116,12 @@ if [ "${REPLAY:-1}" = 1 ]; then
     echo "== $B replay $port $bconns year.db KEY SECRET"
     replay=$($B replay "$port" "$bconns" "$(db year)" "$rkey" "$rsecret"); echo "$replay"
 fi
+outbox="sent $(metric nuanyang_outbox_sent_total), failed $(metric nuanyang_outbox_failures_total), deferred $(metric nuanyang_outbox_deferred_total), waiting $(metric nuanyang_outbox_depth)"
 kill -TERM "$pid"; wait "$pid" || true; pid=""
+if [ -n "$spid" ]; then
+    kill -TERM "$spid"; wait "$spid" || true; spid=""
+    sinkinfo=$(grep '^mode=sink' "$dir/sink.out")
+fi
 
 n1=$(( $(val "$one" requests) )); n1=$(( n1 < 2000 ? n1 : 2000 )) # one flush per row: a few seconds
 echo "== $B store ceiling1.db 1 $n1 groups texts"
@@ -130,6 +153,8 @@ else
     echo "| … the same rows with their effects | - | | | |"
 fi
 [ -n "$replay" ] && echo "| replay of the demo year: $(val "$replay" messages) messages | $(val "$replay" seconds) s, $(val "$replay" msgs_per_s) msg/s | | | $(ratio "$(val "$replay" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage |"
+if [ -n "$sinkinfo" ]; then sinkcol="sink: $(val "$sinkinfo" requests) requests, $(val "$sinkinfo" repeats) repeated keys"; else sinkcol="no sink: the demo's targets"; fi
+echo "| outbox worker (whole run): $outbox | | | | $sinkcol |"
 echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${replay:+, replay $(val "$replay" errors)}"

@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 for b in build/bench/bench_*; do
     [ -x "$b" ] || continue
-    [ "$(basename "$b")" = bench_ingest ] && continue # the load generator of ingest.sh
+    case "$(basename "$b")" in bench_ingest | bench_sink) continue ;; esac # ingest.sh's load generator and receiver
     echo "== $(basename "$b")"
     "$b"
 done

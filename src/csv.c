@@ -4,7 +4,8 @@
  * export (export.c) writes them back through csv_write, so the two sides
  * speak exactly one dialect and a file written by export reads back to the
  * same fields. The reader buffers its input itself and keeps the bytes of the
- * current record in one growing buffer; a record may not exceed
+ * current record in one growing buffer, copying runs of ordinary bytes at
+ * once (start-up reads the lexicon through it); a record may not exceed
  * CSV_MAX_RECORD bytes or CSV_MAX_FIELDS fields, which also stops a stray
  * opening quote from swallowing a whole file into memory. */
 #include "csv.h"
@@ -106,6 +107,43 @@ static int append(csv_reader *r, int c, ny_err *e)
     return NY_OK;
 }
 
+/* Appends the n buffered input bytes at r->pos (a run of ordinary bytes)
+ * and consumes them. */
+static int append_run(csv_reader *r, size_t n, ny_err *e)
+{
+    while (r->used + n > r->cap) {
+        if (r->cap >= CSV_MAX_RECORD)
+            return ny_err_set_at(e, NY_EINVAL, (long)r->nf,
+                                 "record longer than %d bytes (is a quote left open?)",
+                                 CSV_MAX_RECORD);
+        size_t cap = r->cap ? r->cap * 2 : 4096;
+        char *p = realloc(r->buf, cap);
+        if (!p)
+            return ny_err_set(e, NY_ERR, "out of memory");
+        r->buf = p;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->used, r->in + r->pos, n);
+    r->used += n;
+    r->pos += n;
+    return NY_OK;
+}
+
+/* The length of the run of buffered input bytes at r->pos that a field
+ * takes as they are: no quote, CR or LF, and in an unquoted field no comma
+ * (the byte loops below see only the bytes that end such runs). */
+static size_t ordinary_run(const csv_reader *r, int quoted)
+{
+    const unsigned char *p = r->in + r->pos, *q = p, *end = r->in + r->len;
+    if (quoted)
+        while (q < end && *q != '"' && *q != '\n' && *q != '\r')
+            q++;
+    else
+        while (q < end && *q != '"' && *q != '\n' && *q != '\r' && *q != ',')
+            q++;
+    return (size_t)(q - p);
+}
+
 static int begin_field(csv_reader *r, ny_err *e)
 {
     if (r->nf == r->fcap) {
@@ -144,6 +182,12 @@ static int read_quoted(csv_reader *r, csv_record *rec, int *c, ny_err *e)
 {
     long qline = r->line;
     for (;;) {
+        size_t run = ordinary_run(r, 1);
+        if (run) {
+            int rc = append_run(r, run, e);
+            if (rc != NY_OK)
+                return rc;
+        }
         int b = next_byte(r, e);
         if (b == CSV_IOERR)
             return NY_ERR;
@@ -181,6 +225,9 @@ static int read_plain(csv_reader *r, int *c, ny_err *e)
             return ny_err_set_at(e, NY_EINVAL, (long)r->nf,
                                  "quote inside an unquoted field (quote the whole field)");
         int rc = append(r, *c, e);
+        size_t run = rc == NY_OK ? ordinary_run(r, 0) : 0;
+        if (run)
+            rc = append_run(r, run, e);
         if (rc != NY_OK)
             return rc;
         *c = next_byte(r, e);

@@ -177,6 +177,13 @@ int domain_utf8_check(const char *s, size_t len, ny_err *e)
         if (c < 0x80) {
             i++;
             continue;
+        } else if ((c & 0xF0) == 0xE0 && i + 2 < len && (p[i + 1] & 0xC0) == 0x80 &&
+                   (p[i + 2] & 0xC0) == 0x80) { /* the common case in Chinese text */
+            cp = (c & 0x0F) << 12 | (p[i + 1] & 0x3Fu) << 6 | (p[i + 2] & 0x3Fu);
+            if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))
+                return ny_err_set(e, NY_EINVAL, "invalid UTF-8 at byte %zu", i + 1);
+            i += 3;
+            continue;
         } else if ((c & 0xE0) == 0xC0) {
             n = 1, cp = c & 0x1F, min = 0x80;
         } else if ((c & 0xF0) == 0xE0) {

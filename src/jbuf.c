@@ -50,18 +50,22 @@ void jbuf_puts(jbuf *b, const char *s)
 
 void jbuf_str(jbuf *b, const char *s)
 {
-    if (!s) {
+    if (!s)
         jbuf_add(b, "null", 4);
-        return;
-    }
+    else
+        jbuf_strn(b, s, strlen(s));
+}
+
+void jbuf_strn(jbuf *b, const char *s, size_t n)
+{
     jbuf_add(b, "\"", 1);
-    const char *run = s; /* bytes copied as they are, up to p */
+    const char *run = s, *end = s + n; /* bytes copied as they are, up to p */
     for (const char *p = s;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\')
+        unsigned char c = p < end ? (unsigned char)*p : 0;
+        if (p < end && c >= 0x20 && c != '"' && c != '\\')
             continue;
         jbuf_add(b, run, (size_t)(p - run));
-        if (!c)
+        if (p == end)
             break;
         char esc[8];
         switch (c) {

@@ -23,6 +23,9 @@ void jbuf_puts(jbuf *b, const char *s);
 /* Appends s as a JSON string literal (quotes, backslash and control
  * characters escaped, UTF-8 kept), or null when s is NULL. */
 void jbuf_str(jbuf *b, const char *s);
+/* Appends the n bytes at s (no NUL among them) as a JSON string literal,
+ * escaped as jbuf_str does. */
+void jbuf_strn(jbuf *b, const char *s, size_t n);
 /* Appends v as a JSON number. */
 void jbuf_int(jbuf *b, long long v);
 /* Hands the text over: *out (NUL-terminated, the caller frees it) and *len

@@ -169,6 +169,24 @@ typedef struct model_joint model_joint;
  * differently, or NY_ERR when out of memory. */
 int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, ny_err *e);
 
+/* Loads the models of the files at path_a and path_b (as model_load) and,
+ * when they hash text the same way, their joint table (as model_joint_new)
+ * with the weights read straight from the files into it: then *a and *b are
+ * heads without weights of their own (model_get_spec, model_label,
+ * model_best_except and the like work; predict through *j, never with
+ * model_predict, model_add_extras or model_save), which spares two dense
+ * matrices, their IDF tables and the copying (most of the engine's start-up).
+ * Otherwise *j is NULL and *a and *b are whole models. Returns NY_OK or
+ * model_load's codes for the first file that fails. */
+int model_joint_load(const char *path_a, const char *path_b, model_clf **a, model_clf **b,
+                     model_joint **j, ny_err *e);
+
+/* Adds to scores what extra contributes under model k of j (0: a, 1: b),
+ * exactly as model_add_extras on that model would (the same sums, in the
+ * same order). */
+void model_joint_add_extras(const model_joint *j, int k, size_t chars, const model_extra *extra,
+                            size_t nextra, float *scores);
+
 /* Frees a joint table; NULL is allowed. */
 void model_joint_free(model_joint *j);
 

@@ -18,17 +18,17 @@
  * usual shape (16 lanes) is summed as two 8-lane vectors, with AVX2 where the
  * CPU has it (the loader picks the build); each lane still adds up in n-gram
  * order and a count's 1 + ln c comes from a table filled with the same
- * expression, so the scores do not change by a bit whichever build runs. */
+ * expression, so the scores do not change by a bit whichever build runs.
+ * model_joint_load fills the table straight from the two model files
+ * (model_file.c), so the engine never builds the models' own dense
+ * matrices: they would only be copied here and thrown away. */
 #include "model.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "model_int.h"
-
-#define HUGE_PAGE ((size_t)2 << 20)
 
 /* Half a row of 16 weights, as read and as summed (GCC vector extensions). */
 typedef int16_t v8h __attribute__((vector_size(16)));
@@ -61,7 +61,9 @@ static int same_hashing(const model_spec *a, const model_spec *b)
            !((a->flags | b->flags) & MODEL_F_HEAD); /* one scaling for all n-grams here */
 }
 
-int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, ny_err *e)
+/* A joint table for models of heads a and b (same hashing): its sides and
+ * its rows (zeroed, on huge pages when the kernel gives them). */
+static int joint_alloc(const model_clf *a, const model_clf *b, model_joint **out, ny_err *e)
 {
     *out = NULL;
     if (!same_hashing(&a->spec, &b->spec))
@@ -73,19 +75,10 @@ int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, n
     size_t nb = (size_t)1 << a->spec.hash_bits;
     j->stride = (2 + a->nclasses + b->nclasses + 7) & ~(size_t)7;
     j->bytes = nb * j->stride * sizeof *j->rows;
-    size_t align = j->bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
-    if (posix_memalign((void **)&j->rows, align, j->bytes) != 0) {
+    if (!(j->rows = model_big_alloc(j->bytes))) {
         free(j);
         return ny_err_set(e, NY_ERR, "out of memory");
     }
-    if (align == HUGE_PAGE)
-        madvise(j->rows, j->bytes, MADV_HUGEPAGE); /* only advice: ignore failure */
-    float top = 0; /* the IDF unit: the largest IDF of either model is 65535 units */
-    for (int k = 0; k < 2; k++)
-        for (size_t r = 0; m[k]->idf && r < nb; r++)
-            if (m[k]->idf[r] > top)
-                top = m[k]->idf[r];
-    float idf_step = top > 0 ? top / 65535.0f : 1.0f;
     size_t off = 2;
     for (int k = 0; k < 2; k++) {
         joint_side *s = &j->side[k];
@@ -99,14 +92,37 @@ int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, n
     }
     for (int c = 0; c < TF_TABLE; c++)
         j->tf[c] = c <= 1 ? 1.0f : 1.0f + logf((float)c);
+    *out = j;
+    return NY_OK;
+}
+
+/* An IDF value in units of the joint table (1/unit each): 1..65535. */
+static uint16_t idf_units(float idf, float unit)
+{
+    float q = idf * unit + 0.5f;
+    return (uint16_t)(q < 1 ? 1 : q > 65535 ? 65535 : q);
+}
+
+int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, ny_err *e)
+{
+    model_joint *j;
+    int rc = joint_alloc(a, b, &j, e);
+    if (rc != NY_OK)
+        return rc;
+    const model_clf *m[2] = {a, b};
+    size_t nb = (size_t)1 << a->spec.hash_bits;
+    float top = 0; /* the IDF unit: the largest IDF of either model is 65535 units */
+    for (int k = 0; k < 2; k++)
+        for (size_t r = 0; m[k]->idf && r < nb; r++)
+            if (m[k]->idf[r] > top)
+                top = m[k]->idf[r];
+    float idf_step = top > 0 ? top / 65535.0f : 1.0f;
     float inv_idf = 1.0f / idf_step;
     for (size_t r = 0; r < nb; r++) {
         uint16_t *row = j->rows + r * j->stride;
-        memset(row, 0, j->stride * sizeof *row);
         for (int k = 0; k < 2; k++) {
             const joint_side *s = &j->side[k];
-            float q = (m[k]->idf ? m[k]->idf[r] : 1.0f) * inv_idf + 0.5f;
-            row[k] = (uint16_t)(q < 1 ? 1 : q > 65535 ? 65535 : q);
+            row[k] = idf_units(m[k]->idf ? m[k]->idf[r] : 1.0f, inv_idf);
             memcpy(row + s->off, m[k]->q + r * s->nc, s->nc * sizeof *row);
         }
     }
@@ -114,11 +130,97 @@ int model_joint_new(const model_clf *a, const model_clf *b, model_joint **out, n
     return NY_OK;
 }
 
+/* The joint table of two checked model files, read straight from their
+ * rows: what model_joint_new makes of the two loaded models, without their
+ * dense matrices and IDF tables. */
+static int joint_from_files(const model_file *f, model_joint **out, ny_err *e)
+{
+    model_joint *j;
+    int rc = joint_alloc(f[0].head, f[1].head, &j, e);
+    if (rc != NY_OK)
+        return rc;
+    uint32_t nb = 1u << f[0].head->spec.hash_bits;
+    float top = 0; /* as model_joint_new: the largest IDF value any bucket has */
+    for (int k = 0; k < 2; k++) {
+        if (!(f[k].head->spec.flags & MODEL_F_IDF))
+            continue;
+        if (f[k].nidf < nb && f[k].idf_default > top)
+            top = f[k].idf_default;
+        for (uint32_t r = 0; r < f[k].nidf && rc == NY_OK; r++) {
+            uint32_t row = model_get_u32le(f[k].idf + 8 * (size_t)r);
+            float v = model_get_f32le(f[k].idf + 8 * (size_t)r + 4);
+            if (row >= nb || !isfinite(v))
+                rc = ny_err_set(e, NY_EINVAL, "%s: damaged weights", f[k].path);
+            else if (v > top)
+                top = v;
+        }
+    }
+    float inv_idf = 1.0f / (top > 0 ? top / 65535.0f : 1.0f);
+    uint16_t dflt[2];
+    for (int k = 0; k < 2; k++)
+        dflt[k] = idf_units(f[k].head->spec.flags & MODEL_F_IDF ? f[k].idf_default : 1.0f, inv_idf);
+    for (size_t r = 0; rc == NY_OK && r < nb; r++) {
+        j->rows[r * j->stride] = dflt[0];
+        j->rows[r * j->stride + 1] = dflt[1];
+    }
+    for (int k = 0; k < 2 && rc == NY_OK; k++) {
+        for (uint32_t r = 0; r < f[k].nidf; r++) { /* checked above */
+            uint32_t row = model_get_u32le(f[k].idf + 8 * (size_t)r);
+            j->rows[(size_t)row * j->stride + k] =
+                idf_units(model_get_f32le(f[k].idf + 8 * (size_t)r + 4), inv_idf);
+        }
+        const joint_side *s = &j->side[k];
+        size_t rec = 4 + 2 * s->nc;
+        for (uint32_t r = 0; r < f[k].nrows && rc == NY_OK; r++) {
+            const unsigned char *p = f[k].rows + (size_t)r * rec;
+            uint32_t row = model_get_u32le(p);
+            if (row >= nb) {
+                rc = ny_err_set(e, NY_EINVAL, "%s: damaged weights", f[k].path);
+                break;
+            }
+            model_get_i16le((int16_t *)(j->rows + (size_t)row * j->stride + s->off), p + 4, s->nc);
+        }
+    }
+    if (rc != NY_OK) {
+        model_joint_free(j);
+        return rc;
+    }
+    *out = j;
+    return NY_OK;
+}
+
+int model_joint_load(const char *path_a, const char *path_b, model_clf **a, model_clf **b,
+                     model_joint **j, ny_err *e)
+{
+    *a = *b = NULL;
+    *j = NULL;
+    model_file f[2];
+    int rc = model_file_open(path_a, &f[0], e);
+    if (rc != NY_OK)
+        return rc;
+    if ((rc = model_file_open(path_b, &f[1], e)) != NY_OK) {
+        model_file_close(&f[0]);
+        return rc;
+    }
+    if (same_hashing(&f[0].head->spec, &f[1].head->spec))
+        rc = joint_from_files(f, j, e);
+    else if ((rc = model_file_weights(&f[0], e)) == NY_OK)
+        rc = model_file_weights(&f[1], e);
+    if (rc == NY_OK) {
+        *a = f[0].head;
+        *b = f[1].head;
+        f[0].head = f[1].head = NULL;
+    }
+    model_file_close(&f[0]);
+    model_file_close(&f[1]);
+    return rc;
+}
+
 void model_joint_free(model_joint *j)
 {
     if (!j)
         return;
-    free(j->rows);
+    model_big_free(j->rows, j->bytes);
     free(j);
 }
 
@@ -135,6 +237,20 @@ static void add_extras(const model_joint *j, int k, size_t chars, const model_ex
         float v = val[i] * s->step;
         for (size_t c = 0; c < s->nc; c++)
             score[c] += v * (float)(int16_t)row[c];
+    }
+}
+
+void model_joint_add_extras(const model_joint *j, int k, size_t chars, const model_extra *extra,
+                            size_t nextra, float *scores)
+{
+    const joint_side *s = &j->side[k];
+    uint32_t idx[MODEL_MAX_EXTRA];
+    float val[MODEL_MAX_EXTRA];
+    size_t n = model_extras(&s->spec, chars, extra, nextra, idx, val);
+    for (size_t i = 0; i < n; i++) { /* as model_add_extras, to the bit */
+        const uint16_t *row = j->rows + (size_t)idx[i] * j->stride + s->off;
+        for (size_t c = 0; c < s->nc; c++)
+            scores[c] += val[i] * (float)(int16_t)row[c] * s->step;
     }
 }
 

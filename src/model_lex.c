@@ -35,11 +35,18 @@ struct model_lexicon {
 
 static uint32_t hint_id(const char *kind, const char *hint)
 {
-    char name[128];
-    if (!hint || !*hint || snprintf(name, sizeof name, "%s=%s", kind, hint) >= (int)sizeof name)
+    /* model_feature_id of "<kind>=<hint>" (no name of 128 bytes or more),
+     * hashed in place: the engine asks for thousands at start-up */
+    size_t kl = hint ? strlen(kind) : 0, hl = hint ? strlen(hint) : 0;
+    if (!hl || kl + 1 + hl >= 128)
         return 0;
-    uint32_t id = model_feature_id(name);
-    return id ? id : 1;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < kl; i++)
+        h = (h ^ (unsigned char)kind[i]) * 16777619u;
+    h = (h ^ (unsigned char)'=') * 16777619u;
+    for (size_t i = 0; i < hl; i++)
+        h = (h ^ (unsigned char)hint[i]) * 16777619u;
+    return h ? h : 1;
 }
 
 size_t model_hint_features(const char *intent, const char *category, float weight, model_extra *out,

@@ -10,11 +10,12 @@
  * whatever caused it. */
 #include "outbox.h"
 
-#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain.h"
+#include "jbuf.h"
 #include "robot.h"
 #include "store_outbox.h"
 
@@ -63,19 +64,25 @@ static int target_ok(const char *t)
 
 static const char *const channels[] = {"wecom", "dingtalk", "feishu", "webhook", NULL};
 
-/* The stored payload: {"text":…,"group":…,"mentions":[…]}. */
+/* The stored payload: {"text":…,"group":…,"mentions":[…]}, written
+ * directly (jbuf): it is made for every notification of every lead. */
 static char *payload_of(const outbox_item *it, const char *group)
 {
-    json_t *m = json_array();
+    jbuf b = {0};
+    jbuf_puts(&b, "{\"text\":");
+    jbuf_str(&b, it->text);
+    jbuf_puts(&b, ",\"group\":");
+    jbuf_str(&b, group ? group : "");
+    jbuf_puts(&b, ",\"mentions\":[");
     size_t n = it->nmentions < OUTBOX_MAX_MENTIONS ? it->nmentions : OUTBOX_MAX_MENTIONS;
-    for (size_t i = 0; m && i < n; i++)
-        if (mention_ok(it->mentions[i]))
-            json_array_append_new(m, json_string(it->mentions[i]));
-    json_t *j = json_pack("{s:s, s:s, s:o}", "text", it->text, "group", group ? group : "",
-                          "mentions", m ? m : json_array());
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return s;
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (mention_ok(it->mentions[i])) {
+            jbuf_add(&b, ",", k++ > 0);
+            jbuf_str(&b, it->mentions[i]);
+        }
+    jbuf_puts(&b, "]}");
+    char *s;
+    return jbuf_finish(&b, &s, NULL, NULL) == NY_OK ? s : NULL;
 }
 
 /* Checks what the item itself says (key, kind, text, priority). */

@@ -31,4 +31,37 @@ int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz
  * in a URL is stored twice. */
 void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1]);
 
+/* ---- hosts that could not be reached ----------------------------------------
+ * When a request fails before reaching its target (the name does not resolve,
+ * the connection is refused), the worker notes the URL's host as down for
+ * the first retry's ceiling; rows for that host claimed meanwhile fail at
+ * once with the remembered reason instead of each trying again (with the
+ * demo's unresolvable robots, every row). A later success clears it. */
+
+/* Longest host ("name:port") remembered; longer ones are never noted. */
+#define OUTBOX_HOST_MAX 128
+/* Hosts remembered at once; the oldest note is replaced. */
+#define OUTBOX_DOWN_SLOTS 16
+
+typedef struct outbox_down {
+    char host[OUTBOX_HOST_MAX];
+    int64_t until_ms; /* 0: free */
+    char why[160];
+} outbox_down;
+
+typedef struct outbox_downs {
+    outbox_down v[OUTBOX_DOWN_SLOTS];
+    unsigned next;
+} outbox_downs;
+
+/* Notes the host of url as down until until_ms (Unix ms) because of why. */
+void outbox_down_note(outbox_downs *d, const char *url, int64_t until_ms, const char *why);
+
+/* Forgets a note of the host of url (it answered). */
+void outbox_down_clear(outbox_downs *d, const char *url);
+
+/* 1 when the host of url is noted as down at now_ms, with the reason for
+ * the row's error in why (size sz); else 0 (an expired note is dropped). */
+int outbox_down_check(outbox_downs *d, const char *url, int64_t now_ms, char *why, size_t sz);
+
 #endif

@@ -1,28 +1,34 @@
 /* outbox_worker.c - the delivery worker: claims due outbox rows and sends
  * them with libcurl multi.
  *
- * One thread per server with its own store handle. Each turn it claims as
- * many due rows as it has free slots (store_outbox_claim, with a lease),
- * builds each row's requests (outbox_send.c), takes the targets' minute
- * slots in the store (store_outbox_rate_take_batch, shared by every node
- * and kept across restarts) — a row whose target is full goes back to
- * pending at the time a slot frees, without counting an attempt — and
- * starts the first request. The worker's writes share the database's one
- * write lock with the ingest group commit, so they are few and short: a
- * claim, the turn's takes and the turn's outcomes (sent, retry, dead, put
- * back) are one transaction each, and wakes closer than CLAIM_GAP_MS share
- * a claim.
+ * One thread per server with its own store handle. Its writes share the
+ * database's one write lock with the ingest group commit, so each turn is
+ * one short transaction (one commit, one flush): the outcomes of the rows
+ * that ended since the last turn (sent, retry, dead, put back), a claim of
+ * as many due rows as there are free slots (store_outbox_claim, with a
+ * lease), and the targets' minute slots for the claimed rows
+ * (store_outbox_rate_take_batch, shared by every node and kept across
+ * restarts). Each claimed row's requests are built in the turn
+ * (outbox_send.c); a row whose target is full goes back to pending at the
+ * time a slot frees, without counting an attempt, and the others start
+ * once the turn has committed. Wakes closer than CLAIM_GAP_MS share a claim,
+ * and outcomes wait at most that long for a turn to carry them.
  * The parts of a split text go one after another; the row is sent when
  * all are, and a failed part fails the row, which is retried whole (its
  * parts keep their idempotency keys). A failure is retried after
  * exponential backoff with full jitter (robot_retry) until max_attempts,
- * then the row is dead with its last error. A crash leaves claimed rows
- * "sending": their lease runs out and any node sends them again, with the
- * same keys (at least once). outbox_stop lets requests in flight finish and
- * puts this node's other claims back. Once a minute the worker also deletes
- * rows sent longer ago than the retention (store_outbox_purge), in batches
- * of PURGE_BATCH and at most PURGE_TURN rows a turn, so sending never waits
- * long behind it; with several nodes each purges, which is harmless. */
+ * then the row is dead with its last error. A host that cannot be resolved
+ * or connected to is remembered as down until the first retry's ceiling has
+ * passed (outbox_down_note): rows for it fail at once meanwhile, without a
+ * request. Each slot keeps its libcurl handle, and the multi handle keeps
+ * connections open, so rows to one host reuse a keep-alive connection.
+ * A crash leaves claimed rows "sending": their lease runs out and any node
+ * sends them again, with the same keys (at least once). outbox_stop lets
+ * requests in flight finish and puts this node's other claims back. Once a
+ * minute the worker also deletes rows sent longer ago than the retention
+ * (store_outbox_purge), in batches of PURGE_BATCH and at most PURGE_TURN
+ * rows a turn, so sending never waits long behind it; with several nodes
+ * each purges, which is harmless. */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -38,27 +44,30 @@
 #include "log.h"
 #include "outbox_int.h"
 
-/* Least milliseconds between two claims started by wakes. */
+/* Least milliseconds between two claims started by wakes, and most an
+ * outcome waits for the turn that writes it. */
 #define CLAIM_GAP_MS 5
 
-/* A row being sent. */
-/* What ends a flight's row, written at the end of the worker's turn. */
+/* What ends a flight's row, written by the worker's next turn. */
 enum { END_NONE, END_FINISH, END_RELEASE };
 
+/* A slot: a claimed row from its claim to its outcome. */
 typedef struct flight {
+    CURL *easy; /* the slot's handle, kept from row to row */
+    /* from here on cleared for each row */
     int used;
-    int held; /* claimed and built, waiting for its target's minute slots */
-    int end;  /* END_*: the row's outcome is decided, to be written */
+    int fresh; /* claimed in the turn that is running */
+    int held;  /* built, waiting for its target's minute slots */
+    int end;   /* END_*: the row's outcome is decided, to be written */
     const char *status;
     int64_t end_at, next_at; /* the outcome's time and next due time (Unix seconds) */
     char why[320];
-    int64_t id;
-    int attempts;
-    char *kind;
+    char *strings;      /* the claimed row's strings, which r points into */
+    store_outbox_row r; /* the claimed row */
     char url[1280];
     robot_batch batch;
     size_t part;
-    CURL *easy;
+    int added; /* easy is in the multi handle */
     struct curl_slist *headers;
     char resp[2048];
     size_t resp_len;
@@ -72,6 +81,7 @@ struct outbox_worker {
     CURLM *multi;
     flight *slots;
     unsigned busy;
+    outbox_downs down;
     pthread_t thread;
     atomic_int stop, woken;
     int backlog; /* the last claim filled every free slot: more rows may be due */
@@ -108,26 +118,28 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
     return len;
 }
 
+/* Frees the row of slot f, keeping its handle for the next. */
 static void release_flight(outbox_worker *w, flight *f)
 {
-    if (f->easy) {
-        curl_multi_remove_handle(w->multi, f->easy);
-        curl_easy_cleanup(f->easy);
-    }
+    CURL *easy = f->easy;
+    if (f->added)
+        curl_multi_remove_handle(w->multi, easy);
     curl_slist_free_all(f->headers);
     robot_batch_free(&f->batch);
-    free(f->kind);
+    free(f->strings);
     memset(f, 0, sizeof *f);
+    f->easy = easy;
     w->busy--;
 }
 
 /* Ends the row of f: sent, or failed with why: retried, or dead when it
  * ran out of attempts or can never be sent (permanent). The outcome is
- * written with the turn's others (flush). */
+ * written by the next turn. */
 static void finish(outbox_worker *w, flight *f, int ok, int permanent, const char *why)
 {
     int64_t t = now_ms();
-    f->attempts++;
+    f->r.attempts++;
+    f->held = 0;
     f->end = END_FINISH;
     f->end_at = t / 1000;
     f->why[0] = '\0';
@@ -141,49 +153,36 @@ static void finish(outbox_worker *w, flight *f, int ok, int permanent, const cha
     if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
         rnd = (uint64_t)t;
     atomic_fetch_add(&w->failures, 1);
-    int again = !permanent && robot_retry_next(&w->retry, (uint32_t)f->attempts, rnd, &delay);
+    int again = !permanent && robot_retry_next(&w->retry, (uint32_t)f->r.attempts, rnd, &delay);
     if (!again) {
         atomic_fetch_add(&w->dead, 1);
-        log_line("outbox row dead-lettered", f->id, why);
+        log_line("outbox row dead-lettered", f->r.id, why);
     }
     f->status = again ? "pending" : "dead";
     f->next_at = (t + delay + 999) / 1000;
     snprintf(f->why, sizeof f->why, "%s", why ? why : "");
 }
 
-/* Writes the outcome of every row of the turn that has one in one
- * transaction (one commit, one flush, instead of one per row) and frees
- * their slots. A write that fails leaves the row claimed: its lease runs
- * out and it is sent again (at least once). */
-static void flush(outbox_worker *w)
+/* Writes the outcome of every slot that has one (inside the turn's
+ * transaction) and frees those slots. A write that fails leaves the row
+ * claimed: its lease runs out and it is sent again (at least once). */
+static void write_outcomes(outbox_worker *w)
 {
-    int n = 0;
-    for (unsigned i = 0; i < w->o.concurrency; i++)
-        n += w->slots[i].end != END_NONE;
-    if (!n)
-        return;
     ny_err e;
-    int tx = store_begin(w->db, &e) == NY_OK;
-    if (!tx)
-        log_line("outbox turn without a transaction", 0, e.msg);
     for (unsigned i = 0; i < w->o.concurrency; i++) {
         flight *f = &w->slots[i];
         int rc = NY_OK;
         if (f->end == END_FINISH)
-            rc = store_outbox_finish(w->db, f->id, w->node, f->status, f->attempts, f->end_at,
+            rc = store_outbox_finish(w->db, f->r.id, w->node, f->status, f->r.attempts, f->end_at,
                                      f->next_at, f->why, &e);
         else if (f->end == END_RELEASE)
-            rc = store_outbox_release(w->db, w->node, f->id, f->next_at, &e);
+            rc = store_outbox_release(w->db, w->node, f->r.id, f->next_at, &e);
         else
             continue;
         if (rc != NY_OK)
             log_line(f->end == END_FINISH ? "outbox row not updated" : "outbox row not released",
-                     f->id, e.msg);
+                     f->r.id, e.msg);
         release_flight(w, f);
-    }
-    if (tx && store_commit(w->db, &e) != NY_OK) {
-        log_line("outbox turn not written", 0, e.msg);
-        store_rollback(w->db, NULL);
     }
 }
 
@@ -200,12 +199,14 @@ static int start_part(outbox_worker *w, flight *f)
     f->headers = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
     if (f->headers)
         f->headers = curl_slist_append(f->headers, hdr);
-    if (f->easy) {
+    if (f->added) {
         curl_multi_remove_handle(w->multi, f->easy);
-        curl_easy_reset(f->easy);
-    } else {
-        f->easy = curl_easy_init();
+        f->added = 0;
     }
+    if (f->easy)
+        curl_easy_reset(f->easy);
+    else
+        f->easy = curl_easy_init();
     if (!f->headers || !f->easy) {
         finish(w, f, 0, 0, "out of memory");
         return -1;
@@ -229,45 +230,83 @@ static int start_part(outbox_worker *w, flight *f)
         finish(w, f, 0, 0, "cannot start the request");
         return -1;
     }
+    f->added = 1;
     return 0;
 }
 
-struct claimed {
-    outbox_worker *w;
-    int n; /* rows claimed */
-};
+/* Copies n bytes of s into *at (NUL-terminated) and returns the copy. */
+static const char *put_string(char **at, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *out = memcpy(*at, s, n);
+    *at += n;
+    return out;
+}
 
-/* Takes one claimed row into a free slot and builds its requests. */
+/* Takes one claimed row into a free slot (its strings copied: the store's
+ * are valid only during the call). */
 static int on_claimed(void *ctx, const store_outbox_row *r)
 {
-    outbox_worker *w = ((struct claimed *)ctx)->w;
-    ((struct claimed *)ctx)->n++;
+    outbox_worker *w = ctx;
     flight *f = NULL;
     for (unsigned i = 0; i < w->o.concurrency && !f; i++)
         if (!w->slots[i].used)
             f = &w->slots[i];
-    ny_err e;
     if (!f) { /* cannot happen: claims never exceed the free slots */
-        store_outbox_release(w->db, w->node, r->id, 0, &e);
+        ny_err e;
+        return ny_err_set(&e, NY_ERR, "no free outbox slot");
+    }
+    const char *in[] = {r->key, r->kind, r->channel, r->target, r->payload};
+    size_t size = 0;
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++)
+        size += strlen(in[i] ? in[i] : "") + 1;
+    f->used = 1;
+    f->fresh = 1;
+    w->busy++;
+    f->r = *r;
+    f->r.status = f->r.last_error = NULL;
+    char *at = f->strings = malloc(size);
+    if (!at) {
+        f->r.key = f->r.kind = f->r.channel = f->r.target = f->r.payload = "";
+        finish(w, f, 0, 0, "out of memory");
         return NY_OK;
     }
-    f->used = 1;
-    w->busy++;
-    f->id = r->id;
-    f->attempts = r->attempts;
-    f->kind = strdup(r->kind);
-    int rc = outbox_build(r, now_ms(), f->url, sizeof f->url, &f->batch, &e);
-    if (rc != NY_OK || !f->kind)
-        finish(w, f, 0, rc == NY_EINVAL, rc == NY_OK ? "out of memory" : e.msg);
-    else
-        f->held = 1;
+    f->r.key = put_string(&at, r->key ? r->key : "");
+    f->r.kind = put_string(&at, r->kind ? r->kind : "");
+    f->r.channel = put_string(&at, r->channel ? r->channel : "");
+    f->r.target = put_string(&at, r->target ? r->target : "");
+    f->r.payload = put_string(&at, r->payload ? r->payload : "");
     return NY_OK;
 }
 
-/* Starts the held rows whose targets' minutes have room for all their
- * parts; the others go back to pending until slots free, without counting
- * an attempt. The takes of the turn are one transaction of their own. */
-static void start_held(outbox_worker *w)
+/* Builds the requests of the rows claimed in this turn; a row whose host
+ * is noted as down, or that cannot be built, ends failed. */
+static void build_claimed(outbox_worker *w)
+{
+    int64_t t = now_ms();
+    for (unsigned i = 0; i < w->o.concurrency; i++) {
+        flight *f = &w->slots[i];
+        if (!f->fresh || f->end)
+            continue;
+        char why[320];
+        ny_err e;
+        if (outbox_down_check(&w->down, f->r.target, t, why, sizeof why)) {
+            finish(w, f, 0, 0, why);
+            continue;
+        }
+        int rc = outbox_build(&f->r, t, f->url, sizeof f->url, &f->batch, &e);
+        if (rc != NY_OK)
+            finish(w, f, 0, rc == NY_EINVAL, e.msg);
+        else
+            f->held = 1;
+    }
+}
+
+/* Takes the minute slots of the held rows, inside the turn: a row whose
+ * target has room for all its parts stays held, to start once the turn
+ * commits; the others go back to pending until slots free, without
+ * counting an attempt. */
+static int take_slots(outbox_worker *w, ny_err *e)
 {
     const char *targets[256];
     char keys[256][OUTBOX_KEY_LEN + 1];
@@ -279,47 +318,72 @@ static void start_held(outbox_worker *w)
         flight *f = &w->slots[i];
         if (!f->held)
             continue;
-        f->held = 0;
         outbox_target_key(f->url, keys[n]);
         targets[n] = keys[n];
         parts[n] = (int)f->batch.n;
         held[n++] = f;
     }
     if (!n)
-        return;
-    int64_t t = now_ms();
-    ny_err e;
-    if (store_outbox_rate_take_batch(w->db, targets, parts, n, (int)w->o.per_minute, t, taken, next,
-                                     &e) != NY_OK) {
-        log_line("outbox rate window unavailable", 0, e.msg);
-        for (size_t k = 0; k < n; k++) {
-            taken[k] = 0;
-            next[k] = t + 1000;
-        }
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (taken[k]) {
-            start_part(w, held[k]);
+        return NY_OK;
+    int rc = store_outbox_rate_take_batch(w->db, targets, parts, n, (int)w->o.per_minute, now_ms(),
+                                          taken, next, e);
+    for (size_t k = 0; rc == NY_OK && k < n; k++) {
+        if (taken[k])
             continue;
-        }
         atomic_fetch_add(&w->deferred, 1);
+        held[k]->held = 0;
         held[k]->end = END_RELEASE;
         held[k]->next_at = (next[k] + 999) / 1000;
     }
+    return rc;
 }
 
-static void claim(outbox_worker *w)
+/* One turn of the worker, one transaction: writes the outcomes decided
+ * since the last turn and, when claim_now is set and slots are then free,
+ * claims due rows, builds them and takes their minute slots; once
+ * it has committed, the rows that got their slots start. When the turn fails, the rows it claimed
+ * are forgotten (the claim rolled back) and the outcomes it wrote stay unwritten: those rows are
+ * still claimed, and their lease brings them back. */
+static void turn(outbox_worker *w, int claim_now)
 {
     ny_err e;
-    struct claimed c = {w, 0};
-    int free_slots = (int)(w->o.concurrency - w->busy);
-    if (free_slots <= 0)
+    int ends = 0;
+    for (unsigned i = 0; i < w->o.concurrency; i++)
+        ends += w->slots[i].end != END_NONE;
+    if (!ends && (!claim_now || w->busy >= w->o.concurrency))
         return;
-    if (store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
-                           on_claimed, &c, &e) != NY_OK)
-        log_line("outbox claim failed", 0, e.msg);
-    w->backlog = c.n == free_slots;
-    start_held(w);
+    int rc = store_begin(w->db, &e);
+    if (rc == NY_OK)
+        write_outcomes(w);
+    int free_slots = (int)(w->o.concurrency - w->busy);
+    if (rc == NY_OK && claim_now && free_slots > 0) {
+        unsigned before = w->busy;
+        rc = store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
+                                on_claimed, w, &e);
+        w->backlog = rc == NY_OK && (int)(w->busy - before) == free_slots;
+        if (rc == NY_OK) {
+            build_claimed(w);
+            rc = take_slots(w, &e);
+        }
+    }
+    if (rc == NY_OK)
+        rc = store_commit(w->db, &e);
+    if (rc != NY_OK) {
+        log_line("outbox turn failed", 0, e.msg);
+        store_rollback(w->db, NULL);
+    }
+    for (unsigned i = 0; i < w->o.concurrency; i++) {
+        flight *f = &w->slots[i];
+        if (f->fresh && rc != NY_OK) {
+            release_flight(w, f);
+            continue;
+        }
+        f->fresh = 0;
+        if (f->held) {
+            f->held = 0;
+            start_part(w, f);
+        }
+    }
 }
 
 /* Handles the requests that completed. */
@@ -335,11 +399,16 @@ static void completed(outbox_worker *w)
         char why[320];
         long status = 0;
         int ok = 0;
-        if (m->data.result != CURLE_OK) {
-            snprintf(why, sizeof why, "%s", curl_easy_strerror(m->data.result));
+        CURLcode res = m->data.result;
+        if (res != CURLE_OK) {
+            snprintf(why, sizeof why, "%s", curl_easy_strerror(res));
+            if (res == CURLE_COULDNT_RESOLVE_HOST || res == CURLE_COULDNT_RESOLVE_PROXY ||
+                res == CURLE_COULDNT_CONNECT)
+                outbox_down_note(&w->down, f->url, now_ms() + w->o.base_ms, why);
         } else {
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
             ok = outbox_judge(status, f->resp, f->resp_len, why, sizeof why);
+            outbox_down_clear(&w->down, f->url);
         }
         if (ok && f->part + 1 < f->batch.n) {
             f->part++;
@@ -364,35 +433,48 @@ static void purge(outbox_worker *w, int64_t now_s)
     }
 }
 
+/* 1 when a slot has an outcome to write. */
+static int has_ends(const outbox_worker *w)
+{
+    for (unsigned i = 0; i < w->o.concurrency; i++)
+        if (w->slots[i].end != END_NONE)
+            return 1;
+    return 0;
+}
+
 static void *run(void *arg)
 {
     outbox_worker *w = arg;
-    int64_t next_poll = 0, last_claim = 0, next_purge = 0;
+    int64_t next_poll = 0, last_turn = 0, next_purge = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
-        /* a wake, or slots freed while a backlog waits, claims at once
-         * unless a claim ran less than CLAIM_GAP_MS ago: then it waits for
-         * the gap, so the commits of a burst share one claim (one write
-         * transaction) instead of one each */
-        int woken = atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency);
-        int gap = t < last_claim + CLAIM_GAP_MS;
-        if (!atomic_load(&w->stop) && ((woken && !gap) || t >= next_poll)) {
-            atomic_store(&w->woken, 0);
-            claim(w);
-            last_claim = t;
-            next_poll = t + w->o.poll_ms;
+        int stopping = atomic_load(&w->stop);
+        /* a turn claims on a wake, at the poll, or while a backlog waits
+         * for slots; it runs at most every CLAIM_GAP_MS (outcomes and the
+         * wakes of a burst of commits share one transaction), at once at
+         * the poll or while stopping */
+        int want = !stopping && (atomic_load(&w->woken) || t >= next_poll || w->backlog);
+        int ends = has_ends(w);
+        int gap = t < last_turn + CLAIM_GAP_MS && t < next_poll && !stopping;
+        if ((want || ends) && !gap) {
+            if (want) {
+                atomic_store(&w->woken, 0);
+                next_poll = t + w->o.poll_ms;
+            }
+            turn(w, want);
+            last_turn = t;
         }
-        if (!atomic_load(&w->stop) && t >= next_purge) {
+        if (!stopping && t >= next_purge) {
             purge(w, t / 1000);
             next_purge = t + PURGE_EVERY_MS;
         }
         int running;
         curl_multi_perform(w->multi, &running);
         completed(w);
-        flush(w);
-        int64_t until = woken && gap && last_claim + CLAIM_GAP_MS < next_poll
-                            ? last_claim + CLAIM_GAP_MS
-                            : next_poll;
+        int64_t until = next_poll;
+        if ((has_ends(w) || atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency)) &&
+            last_turn + CLAIM_GAP_MS < until)
+            until = last_turn + CLAIM_GAP_MS;
         int64_t wait = until - now_ms();
         curl_multi_poll(w->multi, NULL, 0, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait, NULL);
     }
@@ -424,6 +506,12 @@ static int check_opts(outbox_opts *o, ny_err *e)
 
 static void free_worker(outbox_worker *w)
 {
+    for (unsigned i = 0; w->slots && i < w->o.concurrency; i++) {
+        if (w->slots[i].added)
+            curl_multi_remove_handle(w->multi, w->slots[i].easy);
+        if (w->slots[i].easy)
+            curl_easy_cleanup(w->slots[i].easy);
+    }
     if (w->multi)
         curl_multi_cleanup(w->multi);
     free(w->slots);

@@ -2,9 +2,10 @@
  *
  * The outbox worker calls one builder per queued item and target kind, at
  * send time, and POSTs the resulting bodies in order; robot_retry.c holds the
- * retry arithmetic that goes with it. Bodies are built with
- * jansson (compact, members in the documented order, UTF-8 kept as is, so a
- * content's byte count is what the platform counts). Splitting works on
+ * retry arithmetic that goes with it. Bodies are written directly as JSON
+ * text (jbuf: compact, members in the documented order, UTF-8 kept as is, so
+ * a content's byte count is what the platform counts; a jansson tree only to
+ * print it cost more than the rest of a send). Splitting works on
  * valid UTF-8 only, so it can step from character to character by the lead
  * byte; it first counts the parts for a given marker width and widens the
  * marker when the count needs more digits. DingTalk's signed URL suffix and
@@ -16,9 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "domain.h"
+#include "jbuf.h"
 #include "sign.h"
 
 /* Characters allowed in idempotency keys and in mention ids (see robot.h). */
@@ -223,46 +223,43 @@ static int check_msg(const robot_text *m, ny_err *e)
     return NY_OK;
 }
 
-/* A JSON array of n strings plus extra when not NULL; NULL when out of memory. */
-static json_t *id_array(const char *const *ids, size_t n, const char *extra)
+/* Appends a JSON array of the n strings ids, plus extra when not NULL. */
+static void id_array(jbuf *b, const char *const *ids, size_t n, const char *extra)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_string(ids[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    if (a && extra && json_array_append_new(a, json_string(extra)) != 0) {
-        json_decref(a);
-        return NULL;
+    jbuf_add(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        jbuf_add(b, ",", i > 0);
+        jbuf_str(b, ids[i]);
     }
-    return a;
+    if (extra) {
+        jbuf_add(b, ",", n > 0);
+        jbuf_str(b, extra);
+    }
+    jbuf_add(b, "]", 1);
 }
 
-/* Serialises j (taking its reference) into p with key and query; NY_ERR when
- * j is NULL or memory runs out. */
-static int put(robot_payload *p, json_t *j, const char *key, const char *query, ny_err *e)
+/* Hands the body written in b to p with key and query; NY_ERR when memory
+ * ran out. */
+static int put(robot_payload *p, jbuf *b, const char *key, const char *query, ny_err *e)
 {
     memset(p, 0, sizeof *p);
-    p->body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    if (!p->body)
-        return ny_err_set(e, NY_ERR, "out of memory");
-    p->len = strlen(p->body);
+    int rc = jbuf_finish(b, &p->body, &p->len, e);
+    if (rc != NY_OK)
+        return rc;
     snprintf(p->key, sizeof p->key, "%s", key);
     snprintf(p->query, sizeof p->query, "%s", query);
     return NY_OK;
 }
 
-/* A batch of one payload. */
-static int single(robot_batch *out, json_t *j, const char *key, const char *query, ny_err *e)
+/* A batch of the one body written in b. */
+static int single(robot_batch *out, jbuf *b, const char *key, const char *query, ny_err *e)
 {
     out->v = malloc(sizeof *out->v);
     if (!out->v) {
-        json_decref(j);
+        jbuf_free(b);
         return ny_err_set(e, NY_ERR, "out of memory");
     }
-    int rc = put(out->v, j, key, query, e);
+    int rc = put(out->v, b, key, query, e);
     if (rc != NY_OK) {
         free(out->v);
         out->v = NULL;
@@ -288,17 +285,20 @@ int robot_wecom(const robot_text *m, robot_batch *out, ny_err *e)
         rc = ny_err_set(e, NY_ERR, "out of memory");
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         bool first = i == 0;
-        json_t *j = json_pack(
-            "{s:s, s:{s:s, s:o, s:o}}", "msgtype", "text", "text", "content", parts[i],
-            "mentioned_list",
-            id_array(m->users, first ? m->n_users : 0, first && m->at_all ? "@all" : NULL),
-            "mentioned_mobile_list", id_array(m->mobiles, first ? m->n_mobiles : 0, NULL));
+        jbuf j = {0};
+        jbuf_puts(&j, "{\"msgtype\":\"text\",\"text\":{\"content\":");
+        jbuf_str(&j, parts[i]);
+        jbuf_puts(&j, ",\"mentioned_list\":");
+        id_array(&j, m->users, first ? m->n_users : 0, first && m->at_all ? "@all" : NULL);
+        jbuf_puts(&j, ",\"mentioned_mobile_list\":");
+        id_array(&j, m->mobiles, first ? m->n_mobiles : 0, NULL);
+        jbuf_puts(&j, "}}");
         char key[ROBOT_KEY_MAX + 24];
         if (n > 1)
             snprintf(key, sizeof key, "%s/%zu", m->key, i + 1);
         else
             snprintf(key, sizeof key, "%s", m->key);
-        rc = put(&out->v[i], j, key, "", e);
+        rc = put(&out->v[i], &j, key, "", e);
         if (rc == NY_OK)
             out->n = i + 1;
     }
@@ -378,11 +378,15 @@ int robot_dingtalk(const robot_text *m, const char *secret, int64_t now_ms, robo
             }
     }
     if (rc == NY_OK) {
-        json_t *j =
-            json_pack("{s:s, s:{s:s%}, s:{s:o, s:o, s:b}}", "msgtype", "text", "text", "content",
-                      content, used, "at", "atMobiles", id_array(m->mobiles, m->n_mobiles, NULL),
-                      "atUserIds", id_array(m->users, m->n_users, NULL), "isAtAll", (int)m->at_all);
-        rc = single(out, j, m->key, query, e);
+        jbuf j = {0};
+        jbuf_puts(&j, "{\"msgtype\":\"text\",\"text\":{\"content\":");
+        jbuf_strn(&j, content, used);
+        jbuf_puts(&j, "},\"at\":{\"atMobiles\":");
+        id_array(&j, m->mobiles, m->n_mobiles, NULL);
+        jbuf_puts(&j, ",\"atUserIds\":");
+        id_array(&j, m->users, m->n_users, NULL);
+        jbuf_puts(&j, m->at_all ? ",\"isAtAll\":true}}" : ",\"isAtAll\":false}}");
+        rc = single(out, &j, m->key, query, e);
     }
     free(content);
     return rc;
@@ -425,19 +429,26 @@ int robot_feishu(const robot_text *m, const char *secret, int64_t now_s, robot_b
     char *text = NULL;
     size_t used = 0;
     rc = feishu_text(m, &text, &used, e);
-    json_t *j = NULL;
+    jbuf j = {0};
     if (rc == NY_OK && secret && secret[0]) {
         char sig[SIGN_B64_LEN + 1], ts[24];
         rc = sign_feishu(secret, now_s, sig, e);
         snprintf(ts, sizeof ts, "%" PRId64, now_s);
-        if (rc == NY_OK)
-            j = json_pack("{s:s, s:s, s:s, s:{s:s%}}", "timestamp", ts, "sign", sig, "msg_type",
-                          "text", "content", "text", text, used);
-    } else if (rc == NY_OK) {
-        j = json_pack("{s:s, s:{s:s%}}", "msg_type", "text", "content", "text", text, used);
+        jbuf_puts(&j, "{\"timestamp\":");
+        jbuf_str(&j, ts);
+        jbuf_puts(&j, ",\"sign\":");
+        jbuf_str(&j, sig);
+        jbuf_add(&j, ",", 1);
+    } else {
+        jbuf_add(&j, "{", 1);
     }
+    jbuf_puts(&j, "\"msg_type\":\"text\",\"content\":{\"text\":");
+    jbuf_strn(&j, text ? text : "", used);
+    jbuf_puts(&j, "}}");
     if (rc == NY_OK)
-        rc = single(out, j, m->key, "", e);
+        rc = single(out, &j, m->key, "", e);
+    else
+        jbuf_free(&j);
     free(text);
     return rc;
 }
@@ -454,8 +465,17 @@ int robot_generic(const robot_text *m, const char *kind, const char *group, robo
         rc = check_text("group", group, group ? strlen(group) : 0, e);
     if (rc != NY_OK)
         return rc;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s%, s:o}", "idempotency_key", m->key, "kind", kind,
-                          "group", group, "text", m->text, m->len, "mentions",
-                          id_array(m->users, m->n_users, m->at_all ? "@all" : NULL));
-    return single(out, j, m->key, "", e);
+    jbuf j = {0};
+    jbuf_puts(&j, "{\"idempotency_key\":");
+    jbuf_str(&j, m->key);
+    jbuf_puts(&j, ",\"kind\":");
+    jbuf_str(&j, kind);
+    jbuf_puts(&j, ",\"group\":");
+    jbuf_str(&j, group);
+    jbuf_puts(&j, ",\"text\":");
+    jbuf_strn(&j, m->text, m->len);
+    jbuf_puts(&j, ",\"mentions\":");
+    id_array(&j, m->users, m->n_users, m->at_all ? "@all" : NULL);
+    jbuf_add(&j, "}", 1);
+    return single(out, &j, m->key, "", e);
 }

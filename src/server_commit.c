@@ -37,6 +37,15 @@
  * answer yet alone, in a transaction of its own on a fresh handle. A member
  * may thus run more than once; only the run that commits leaves rows.
  *
+ * The committer's handle pipelines (store_pipeline): on PostgreSQL the
+ * statements a member reads nothing from go out with the next one it
+ * needs an answer from, so a member's failure may come back at a later
+ * statement, even a later member's, or at the commit. A data error anywhere
+ * in the first run, its commit included, therefore means the rerun; in the
+ * rerun each member is synced (store_sync) before its savepoint is
+ * released, so what fails there is the member's own, with the code and
+ * message it would have had.
+ *
  * Closing (server_stop): server_commit_close refuses new suspended jobs
  * (server_commit_reserve answers 0, the request waits with
  * server_commit_run instead) and waits until every suspended job is done,
@@ -134,6 +143,8 @@ static int run_members(store *db, server_commit_job *group, int savepoints, int 
             return rc;
         m->own = 0;
         m->rc = m->apply(db, m->ctx, &m->e);
+        if (m->rc == NY_OK && savepoints) /* what the driver pipelined is the member's too */
+            m->rc = store_sync(db, &m->e);
         if (m->rc == NY_OK) {
             rc = savepoints ? store_savepoint_release(db, e) : NY_OK;
         } else if (data_error(m->rc) && savepoints) {
@@ -155,6 +166,8 @@ static int writer(server *sv, server_committer *c, ny_err *e)
     if (c->db)
         return NY_OK;
     int rc = store_open(sv->o.db_uri, &(store_open_opts){0, 1}, &c->db, e);
+    if (rc == NY_OK)
+        store_pipeline(c->db, 1);
     if (rc == NY_OK && c->ckpt_db)
         rc = store_wal_writer(c->db, e);
     if (rc != NY_OK && c->db) {
@@ -189,15 +202,17 @@ static int commit_group(server *sv, server_committer *c, server_commit_job *grou
         rc = store_begin(c->db, &e);
     if (rc == NY_OK)
         rc = run_members(c->db, group, 0, &mine, &e);
+    if (rc == NY_OK && (rc = store_commit(c->db, &e)) != NY_OK)
+        mine = data_error(rc); /* a member's pipelined statement failed */
     if (rc != NY_OK && mine) { /* again, each member in a savepoint */
         atomic_fetch_add(&c->reruns, 1);
         store_rollback(c->db, NULL);
         rc = store_begin(c->db, &e);
         if (rc == NY_OK)
             rc = run_members(c->db, group, 1, &mine, &e);
+        if (rc == NY_OK)
+            rc = store_commit(c->db, &e);
     }
-    if (rc == NY_OK)
-        rc = store_commit(c->db, &e);
     if (rc == NY_OK) {
         long n = 0;
         for (server_commit_job *m = group; m; m = m->next)

@@ -6,6 +6,9 @@
  * checked by sign_connector_verify over the raw body), then the whole body is
  * checked — UTF-8, JSON, every field of every message, every group known —
  * before anything is triaged or stored, so a refused request stores nothing.
+ * The usual bodies are read and checked without jansson
+ * (server_ingest_read.c); any other body, and every refusal, goes through
+ * json_loadb and check_message here.
  * The messages are then triaged on the thread's workspace and written with
  * store_message_ingest_batch, which is idempotent on (connector name,
  * message id) and atomic; the answer is sent only after that commit, with
@@ -341,7 +344,8 @@ typedef struct ingest_job {
     char *lead;
     server_effects *fx;
     char connector[80];
-    json_t *doc; /* suspended: the request's document, which in points into */
+    json_t *doc; /* the request's document, which in points into, or NULL */
+    char *strs;  /* or the strings of server_ingest_read, which in points into */
     void *conn;  /* suspended: the connection to resume */
 } ingest_job;
 
@@ -359,6 +363,7 @@ static void job_free(ingest_job *j)
     free(j->lead);
     server_effects_free(j->fx);
     json_decref(j->doc);
+    free(j->strs);
     free(j->in);
     free(j);
 }
@@ -512,6 +517,35 @@ static void answer_later(server *sv, void *ctx, server_reply *r)
 
 /* ---- the route ---------------------------------------------------------------- */
 
+/* Triages the n checked messages of in and hands them to the group commit
+ * (suspended until they are durable, or waiting while the server closes).
+ * in is the caller's, with the document doc or the string buffer strs it
+ * points into (either may be NULL): all three are freed here. */
+static void submit(server *sv, server_worker *w, const server_call *call, const char *connector,
+                   server_msg *in, size_t n, json_t *doc, char *strs, server_reply *r)
+{
+    ingest_job *j = NULL;
+    if (prepare(sv, w, connector, in, n, &j, r)) {
+        free(in);
+        json_decref(doc);
+        free(strs);
+        return;
+    }
+    j->doc = doc;
+    j->strs = strs;
+    if (server_commit_reserve(sv)) { /* answered by answer_later once committed */
+        j->conn = call->conn;
+        j->job.done = job_done;
+        r->later = answer_later;
+        r->later_ctx = j;
+        server_suspend(call);
+        server_commit_submit(sv, &j->job);
+        return;
+    }
+    j->job.rc = server_commit_run(sv, apply_ingest, j, &j->job.e);
+    answer_later(sv, j, r); /* frees j with in, doc and strs */
+}
+
 /* Authenticates the request; on failure answers r and returns its status.
  * On success *name receives the connector's name. */
 static int authenticate(server *sv, server_worker *w, const server_call *call, char name[80],
@@ -556,6 +590,13 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         server_error(r, 400, why, NULL, -1);
         return;
     }
+    server_msg *in;
+    size_t n;
+    char *strs;
+    if (server_ingest_read(sv, body, len, &in, &n, &strs)) { /* the usual shapes, checked */
+        submit(sv, w, call, connector, in, n, NULL, strs, r);
+        return;
+    }
     json_error_t je;
     json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
@@ -565,7 +606,7 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         return;
     }
     json_t *list = json_object_get(doc, "messages");
-    size_t n = list ? json_array_size(list) : 1;
+    n = list ? json_array_size(list) : 1;
     if (!json_is_object(doc)) {
         server_error(r, 422, "body must be a message object or {\"messages\":[...]}", NULL, -1);
     } else if (list && !json_is_array(list)) {
@@ -576,25 +617,13 @@ void server_ingest(server *sv, const server_call *call, server_reply *r)
         snprintf(why, sizeof why, "at most %d messages per request, got %zu", SERVER_MAX_BATCH, n);
         server_error(r, 413, why, "messages", -1);
     } else {
-        server_msg *in = calloc(n, sizeof *in);
+        in = calloc(n, sizeof *in);
         int bad = in ? 0 : server_error(r, 500, "out of memory", NULL, -1);
         for (size_t i = 0; !bad && i < n; i++)
             bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
-        ingest_job *j = NULL;
-        if (!bad && !prepare(sv, w, connector, in, n, &j, r)) {
-            if (server_commit_reserve(sv)) { /* answered by answer_later once committed */
-                j->doc = doc;
-                j->conn = call->conn;
-                j->job.done = job_done;
-                r->later = answer_later;
-                r->later_ctx = j;
-                server_suspend(call);
-                server_commit_submit(sv, &j->job);
-                return;
-            }
-            j->job.rc = server_commit_run(sv, apply_ingest, j, &j->job.e);
-            answer_later(sv, j, r); /* frees j and with it in */
-            in = NULL;
+        if (!bad) {
+            submit(sv, w, call, connector, in, n, doc, NULL, r);
+            return;
         }
         free(in);
     }

@@ -272,6 +272,17 @@ typedef struct server_msg {
     int64_t sent_at;
 } server_msg;
 
+/* Reads an ingest body of the usual shapes — a message {id, group,
+ * sender:{id, name}, text, time} or {"messages":[…]} of at most
+ * SERVER_MAX_BATCH — without jansson (server_ingest_read.c), checking each
+ * message as server_ingest's check does. 1 with *out (count messages, to
+ * free) whose strings point into *strs (to free); 0 for any other body or
+ * any field the check would refuse, with nothing allocated: the caller
+ * then parses it with jansson, which gives the answer. body is valid UTF-8
+ * of len bytes. */
+int server_ingest_read(const server *sv, const char *body, size_t len, server_msg **out,
+                       size_t *count, char **strs);
+
 /* ---- ingest effects (server_effects.c) ------------------------------------
  * What ingested messages cause — leads, the bot's replies, staff
  * notifications — written in the transaction that stores them. */

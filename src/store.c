@@ -86,6 +86,18 @@ int store_rollback(store *s, ny_err *e)
     return s->drv->rollback(s->impl, e);
 }
 
+void store_pipeline(store *s, int on)
+{
+    if (s->drv->pipeline)
+        s->drv->pipeline(s->impl, on);
+}
+
+int store_sync(store *s, ny_err *e)
+{
+    ny_err_clear(e);
+    return s->drv->sync ? s->drv->sync(s->impl, e) : NY_OK;
+}
+
 int store_end(store *s, int rc, ny_err *e)
 {
     if (rc == NY_OK)

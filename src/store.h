@@ -79,6 +79,23 @@ int store_savepoint(store *s, ny_err *e);
 int store_savepoint_release(store *s, ny_err *e);
 int store_savepoint_rollback(store *s, ny_err *e);
 
+/* Pipelining, for a handle that writes many statements per transaction
+ * (the group commit's). With on = 1, inside a transaction, a statement
+ * whose caller reads neither rows nor a count (store_sql with fn and
+ * changes NULL, the drivers' own savepoints) may be sent without waiting
+ * for it: the PostgreSQL driver sends it with the next statement that
+ * needs an answer, in one round trip. Such a statement's failure is then
+ * reported, with its own NY_* code and message, by that later call, by
+ * store_sync or by store_commit (which then rolls back), and by every
+ * statement after it until store_rollback or store_savepoint_rollback.
+ * Off by default; no effect on SQLite. */
+void store_pipeline(store *s, int on);
+
+/* Waits for the statements sent without waiting: NY_OK, or the first
+ * failure among them (the transaction must then be rolled back, or the
+ * savepoint rolled back to). NY_OK at once when nothing is pending. */
+int store_sync(store *s, ny_err *e);
+
 /* ---- organisational units ------------------------------------------------
  * level: district, street, community, grid (see domain.h). Codes: district,
  * street and community codes are 12 digits (6 county + 3 street + 3

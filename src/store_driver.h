@@ -116,6 +116,10 @@ struct store_driver {
     /* store_sql_insert(): the id of the row the connection inserted last;
      * NULL for an engine that returns it with RETURNING instead. */
     int64_t (*last_id)(void *impl);
+    /* store_pipeline() and store_sync(); NULL for an engine that sends
+     * every statement and waits for it (store.c: nothing to do). */
+    void (*pipeline)(void *impl, int on);
+    int (*sync)(void *impl, ny_err *e);
     /* store_notify_wait (store_notify.h); NULL for an engine without
      * notifications. */
     int (*notify_wait)(void *impl, int wake_fd, int timeout_ms,

@@ -119,9 +119,7 @@ int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int
      * oldest work), then pending rows one priority at a time, each a range
      * of the outbox_claim index read in order */
     store_val p[5] = {SV_TEXT(node), SV_INT(now + lease_s), SV_INT(now)};
-    int rc = store_begin(s, e); /* one commit (one flush) for the claim */
-    if (rc == NY_OK)
-        rc = claim_some(s,
+    int rc = claim_some(s,
                         "status = 'sending' AND lease_until <= ?"
                         " ORDER BY priority, next_at, id",
                         pg, p, 3, max, &x, e);
@@ -132,10 +130,6 @@ int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int
                         " ORDER BY next_at, id",
                         pg, p, 4, max - (int)x.n, &x, e);
     }
-    if (rc == NY_OK)
-        return store_commit(s, e);
-    ny_err e2;
-    store_rollback(s, &e2);
     return rc;
 }
 
@@ -276,7 +270,14 @@ static int rate_take(store *s, const char *target, int k, int per_minute, int64_
 int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
                            int *taken, int64_t *next_ms, ny_err *e)
 {
-    return store_outbox_rate_take_batch(s, &target, &k, 1, per_minute, now_ms, taken, next_ms, e);
+    int rc = store_begin(s, e);
+    if (rc == NY_OK)
+        rc = store_outbox_rate_take_batch(s, &target, &k, 1, per_minute, now_ms, taken, next_ms, e);
+    if (rc == NY_OK)
+        return store_commit(s, e);
+    ny_err e2;
+    store_rollback(s, &e2);
+    return rc;
 }
 
 int store_outbox_rate_take_batch(store *s, const char *const *targets, const int *k, size_t n,
@@ -285,15 +286,11 @@ int store_outbox_rate_take_batch(store *s, const char *const *targets, const int
 {
     if (per_minute < 1)
         return ny_err_set(e, NY_EINVAL, "rate limit %d is not positive", per_minute);
-    int rc = store_begin(s, e);
+    int rc = NY_OK;
     for (size_t i = 0; i < n && rc == NY_OK; i++) {
         int ki = k[i] < 1 ? 1 : k[i] > per_minute ? per_minute : k[i];
         rc = rate_take(s, targets[i], ki, per_minute, now_ms, &taken[i], &next_ms[i], e);
     }
-    if (rc == NY_OK)
-        return store_commit(s, e);
-    ny_err e2;
-    store_rollback(s, &e2);
     return rc;
 }
 

@@ -41,11 +41,13 @@ int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *
 /* Claims up to max due rows for node until now + lease_s: sending rows
  * whose lease ran out first, then pending rows whose next_at has come,
  * lowest priority number first, then oldest next_at. Calls fn for each
- * (status "sending"). One transaction (not inside another) of up to five
- * short statements, each reading only the rows it takes (index
- * outbox_claim): on PostgreSQL rows locked by another node's claim are
- * skipped (FOR UPDATE SKIP LOCKED), on SQLite the write lock serialises
- * claims. The rows handed to fn are claimed only once it has committed. */
+ * (status "sending"). Up to five short statements, each reading only the
+ * rows it takes (index outbox_claim), run in the caller's transaction (the
+ * delivery worker's turn, which also writes the outcomes of its last rows
+ * and takes their targets' minute slots): on PostgreSQL rows locked by
+ * another node's claim are skipped (FOR UPDATE SKIP LOCKED), on SQLite the
+ * write lock serialises claims. The rows handed to fn are claimed only once
+ * that transaction has committed. */
 int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
                        int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e);
 
@@ -81,10 +83,11 @@ int store_outbox_retry(store *s, int64_t id, int64_t now, ny_err *e);
 int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
                            int *taken, int64_t *next_ms, ny_err *e);
 
-/* store_outbox_rate_take for n targets in one transaction (the rows one
- * turn of the delivery worker claimed), in order: a later take for the same
- * target sees the slots of an earlier one. taken[i] and next_ms[i] as
- * store_outbox_rate_take gives them; on an error nothing is taken. */
+/* store_outbox_rate_take for n targets in the caller's transaction (the
+ * delivery worker's turn, with the claim of the rows), in order: a later
+ * take for the same target sees the slots of an earlier one. taken[i] and
+ * next_ms[i] as store_outbox_rate_take gives them; on an error roll the
+ * transaction back (nothing is taken then). */
 int store_outbox_rate_take_batch(store *s, const char *const *targets, const int *k, size_t n,
                                  int per_minute, int64_t now_ms, int *taken, int64_t *next_ms,
                                  ny_err *e);

@@ -141,35 +141,48 @@ int pg_run(struct pg *h, const char *sql, int n, const char *const *vals, PGresu
     if (k == h->nprepared) {
         if (k == PG_MAX_STMT)
             return ny_err_set(e, NY_ERR, "%s: too many prepared statements", what);
+        int rc = pg_pipe_wait(h, e); /* no preparing in the middle of a flight */
+        if (rc != NY_OK)
+            return rc;
         PGresult *p = PQprepare(h->conn, name, sql, 0, NULL);
         if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-            int rc = pg_error(h, p, e, what);
+            rc = pg_error(h, p, e, what);
             PQclear(p);
             return rc;
         }
         PQclear(p);
         h->prepared[h->nprepared++] = sql;
     }
-    PGresult *r = PQexecPrepared(h->conn, name, n, vals, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        int rc = pg_error(h, r, e, what);
-        PQclear(r);
-        return rc;
-    }
-    *out = r;
-    return NY_OK;
+    return pg_pipe_exec(h, name, NULL, n, vals, out, what, e);
 }
 
 int pg_cmd(struct pg *h, const char *sql, ny_err *e, const char *what)
 {
     pg_revive(h);
+    int rc = pg_pipe_before(h, sql, e);
+    if (rc == NY_OK)
+        rc = pg_pipe_wait(h, e);
+    if (rc != NY_OK)
+        return rc;
     PGresult *r = PQexec(h->conn, sql);
     ExecStatusType st = PQresultStatus(r);
-    int rc = NY_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         rc = pg_error(h, r, e, what);
+    else
+        pg_pipe_after(h, sql);
     PQclear(r);
+    return rc;
+}
+
+int pg_cmd_later(struct pg *h, const char *sql, ny_err *e, const char *what)
+{
+    if (!pg_pipe_can(h))
+        return pg_cmd(h, sql, e, what);
+    int rc = pg_pipe_before(h, sql, e);
+    if (rc == NY_OK)
+        rc = pg_pipe_send(h, NULL, sql, 0, NULL, what, e);
+    if (rc == NY_OK)
+        pg_pipe_after(h, sql);
     return rc;
 }
 
@@ -177,7 +190,8 @@ int pg_batch_begin(struct pg *h, int *own, ny_err *e)
 {
     pg_revive(h);
     *own = PQtransactionStatus(h->conn) == PQTRANS_IDLE;
-    return pg_cmd(h, *own ? "BEGIN" : "SAVEPOINT ny_batch", e, "begin batch");
+    return *own ? pg_cmd(h, "BEGIN", e, "begin batch")
+                : pg_cmd_later(h, "SAVEPOINT ny_batch", e, "begin batch");
 }
 
 int pg_batch_undo(struct pg *h, int own, ny_err *e)
@@ -193,7 +207,8 @@ int pg_batch_end(struct pg *h, int own, int rc, ny_err *e)
 {
     ny_err ignore;
     if (rc == NY_OK)
-        return pg_cmd(h, own ? "COMMIT" : "RELEASE SAVEPOINT ny_batch", e, "end batch");
+        return own ? pg_cmd(h, "COMMIT", e, "end batch")
+                   : pg_cmd_later(h, "RELEASE SAVEPOINT ny_batch", e, "end batch");
     /* keep the first error in e; a failing undo leaves the connection as it is */
     if (own)
         pg_cmd(h, "ROLLBACK", &ignore, "undo batch");
@@ -391,6 +406,7 @@ static void pg_close(void *impl)
     PQclear(h->job);
     PQfinish(h->conn);
     pg_sql_forget(h);
+    free(h->pending);
     free(h);
 }
 
@@ -425,6 +441,14 @@ static int pg_begin(void *impl, ny_err *e)
     PGTransactionStatusType ts = PQtransactionStatus(h->conn); /* UNKNOWN: lost, see pg_cmd */
     if (h->in_tx || ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE)
         return ny_err_set(e, NY_ECONFLICT, "a transaction is already open");
+    pg_pipe_reset(h);
+    if (h->pipelined) { /* goes out with the first statement */
+        pg_revive(h);
+        h->in_tx = 1;
+        int rc = pg_pipe_send(h, NULL, "BEGIN", 0, NULL, "begin", e);
+        h->in_tx = rc == NY_OK;
+        return rc;
+    }
     int rc = pg_cmd(h, "BEGIN", e, "begin");
     h->in_tx = rc == NY_OK;
     return rc;
@@ -437,14 +461,27 @@ static int pg_commit(void *impl, ny_err *e)
     if (!h->in_tx)
         return ny_err_set(e, NY_ECONFLICT, "no transaction is open");
     h->in_tx = 0;
-    PGresult *r = PQexec(h->conn, "COMMIT");
-    int rc = NY_OK;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_error(h, r, e, "commit");
-    else if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+    PGresult *r; /* with the statements still in flight */
+    int rc = pg_pipe_exec(h, NULL, "COMMIT", 0, NULL, &r, "commit", e);
+    if (rc == NY_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
         rc = ny_err_set(e, NY_ERR, "commit: the transaction had failed and was rolled back");
     PQclear(r);
+    if (h->failed) { /* one of them failed: COMMIT was skipped */
+        ny_err ignore;
+        pg_cmd(h, "ROLLBACK", &ignore, "rollback");
+    }
     return rc;
+}
+
+static void pg_pipeline(void *impl, int on)
+{
+    ((struct pg *)impl)->pipelined = on;
+}
+
+static int pg_sync(void *impl, ny_err *e)
+{
+    ny_err_clear(e);
+    return pg_pipe_wait(impl, e);
 }
 
 static int pg_rollback(void *impl, ny_err *e)
@@ -482,6 +519,7 @@ const struct store_driver store_pg_driver = {
     .lexicon_each = pg_lexicon_each,
     .message_put_batch = pg_message_put_batch,
     .messages_find = pg_messages_find,
+    .message_ingest_batch = pg_message_ingest_batch,
     .messages_each = pg_messages_each,
     .case_put_batch = pg_case_put_batch,
     .cases_each = pg_cases_each,
@@ -512,5 +550,7 @@ const struct store_driver store_pg_driver = {
     .connector_find_by_key = pg_connector_find_by_key,
     .connectors_each = pg_connectors_each,
     .sql = pg_sql,
+    .pipeline = pg_pipeline,
+    .sync = pg_sync,
     .notify_wait = pg_notify_wait,
 };

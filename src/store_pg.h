@@ -32,6 +32,27 @@ struct pg_sql_slot {
     int nparams;
 };
 
+/* A statement sent without waiting: what starts its error message, and
+ * its number. */
+struct pg_pending {
+    const char *what;
+    long seq;
+};
+
+/* Savepoints tracked per transaction, at most (they nest two or three
+ * deep); one more cannot be rolled back to after a pipelined failure. */
+#define PG_MAX_SAVEPOINTS 16
+
+/* An open savepoint: its name, the number of the last statement sent
+ * without waiting when it was set (a failure numbered after it can be
+ * rolled back to it), and whether a failure before it means the server
+ * never set it. */
+struct pg_savepoint {
+    char name[32];
+    long seq;
+    int lost;
+};
+
 /* The driver handle behind a PostgreSQL store: one connection. */
 struct pg {
     PGconn *conn;
@@ -41,6 +62,16 @@ struct pg {
     struct pg_sql_slot sql[PG_SQL_CACHE]; /* store_sql texts prepared (store_pg_sql.c) */
     int nsql;
     PGresult *job; /* holds the strings of the last claim */
+    /* the pipeline (store_pg_pipe.c) */
+    int pipelined;              /* store_pipeline() is on */
+    int npending;               /* statements sent whose answers are not read yet */
+    struct pg_pending *pending; /* those statements, in order */
+    int cap;                    /* capacity of pending */
+    long seq;                   /* numbers the statements sent without waiting */
+    int failed;                 /* one of them failed: fail, until rolled back */
+    ny_err fail;
+    struct pg_savepoint sp[PG_MAX_SAVEPOINTS]; /* savepoints open, innermost last */
+    int nsp;
 };
 
 /* Forgets the store_sql texts prepared on the connection (after a
@@ -204,6 +235,9 @@ int pg_policy_put_batch(void *impl, const store_policy *p, size_t n, int64_t *id
 int pg_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *ids_out, ny_err *e);
 int pg_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
 int pg_messages_find(void *impl, const store_message *m, size_t n, int64_t *ids_out, ny_err *e);
+/* store_message_ingest_batch in one statement (store_pg_ingest.c). */
+int pg_message_ingest_batch(void *impl, const store_message *m, size_t n, const size_t *first,
+                            int64_t *ids_out, int *dup, ny_err *e);
 int pg_case_put_batch(void *impl, const store_case *c, size_t n, int64_t *ids_out, ny_err *e);
 int pg_case_event_append_batch(void *impl, const store_case_event *ev, size_t n, int64_t *ids_out,
                                ny_err *e);
@@ -268,6 +302,53 @@ int pg_connector_find_by_key(void *impl, const char *key,
                              int (*fn)(void *ctx, const store_connector *c), void *ctx, ny_err *e);
 int pg_connectors_each(void *impl, int (*fn)(void *ctx, const store_connector *c), void *ctx,
                        ny_err *e);
+
+/* ---- the pipeline (store_pg_pipe.c) --------------------------------------
+ * With store_pipeline() on, inside a transaction, statements the caller
+ * reads nothing from are sent without waiting; the next statement that
+ * needs its answer travels with them, and the first failure among them is
+ * reported then and by every later statement until a rollback. */
+
+/* 1 when a statement that returns nothing may be sent without waiting now. */
+int pg_pipe_can(const struct pg *h);
+
+/* Sends, without waiting for its answer, the prepared statement name (or,
+ * when name is NULL, the text) with n text parameters; what starts the
+ * message of its failure. NY_OK, a failure kept from before, or the
+ * failure to send. */
+int pg_pipe_send(struct pg *h, const char *name, const char *text, int n, const char *const *vals,
+                 const char *what, ny_err *e);
+
+/* Runs one statement as PQexecPrepared (name) or PQexecParams (text) and
+ * waits for it, together with the statements sent before it. NY_OK with
+ * the result in *out (the caller PQclear()s it), else *out is NULL and the
+ * first failure among them (pg_error's code and message, starting with
+ * what for this statement). */
+int pg_pipe_exec(struct pg *h, const char *name, const char *text, int n, const char *const *vals,
+                 PGresult **out, const char *what, ny_err *e);
+
+/* Waits for the statements sent without waiting (store_sync): NY_OK, or
+ * the first failure among them, kept for later statements. */
+int pg_pipe_wait(struct pg *h, ny_err *e);
+
+/* Forgets a kept failure and the savepoints (BEGIN, COMMIT, ROLLBACK). */
+void pg_pipe_reset(struct pg *h);
+
+/* Before the text statement sql is sent (any statement; only SAVEPOINT,
+ * RELEASE and ROLLBACK matter): a ROLLBACK waits for the flight and forgets
+ * the kept failure; a ROLLBACK TO a savepoint set before the kept failure
+ * forgets it too, while one that was never set (its SAVEPOINT was skipped
+ * after the failure) returns the failure and must not be sent, lest it
+ * reach an outer savepoint of the same name. NY_OK to send. */
+int pg_pipe_before(struct pg *h, const char *sql, ny_err *e);
+
+/* After sql was sent or ran: a SAVEPOINT is noted, a RELEASE forgets it
+ * and those inside it. */
+void pg_pipe_after(struct pg *h, const char *sql);
+
+/* Runs a parameterless command that returns nothing (SAVEPOINT, RELEASE)
+ * without waiting when pg_pipe_can(), else as pg_cmd. */
+int pg_cmd_later(struct pg *h, const char *sql, ny_err *e, const char *what);
 
 /* store_sql() entry (store_pg_sql.c): rewrites '?' to $n and runs the text
  * unprepared with PQexecParams. */

@@ -10,7 +10,8 @@
  * prepared, new ones run unprepared with PQexecParams. Values always
  * travel as parameters, never in the text, so texts built at run time
  * (search filters) are as safe as fixed ones. Rows reach the callback as
- * the server's text values. */
+ * the server's text values. A statement whose caller reads neither rows
+ * nor a count is pipelined when the handle allows it (store_pg_pipe.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +85,16 @@ static int prepared(struct pg *h, const char *sql, int n, int *slot, int *count,
         return ny_err_set(e, NY_ERR, "out of memory");
     if (h->nsql == PG_SQL_CACHE || *count != n)
         return NY_OK;
+    int rc = pg_pipe_wait(h, e); /* no preparing in the middle of a flight */
+    if (rc != NY_OK)
+        return rc;
     char *copy = strdup(sql), name[16];
     if (!copy)
         return ny_err_set(e, NY_ERR, "out of memory");
     snprintf(name, sizeof name, "nys%d", h->nsql);
     PGresult *p = PQprepare(h->conn, name, *text, 0, NULL);
     if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-        int rc = pg_error(h, p, e, "query failed");
+        rc = pg_error(h, p, e, "query failed");
         PQclear(p);
         free(copy);
         return rc;
@@ -110,7 +114,10 @@ int pg_sql(void *impl, const char *sql, const store_val *params, int n,
     int count = 0;
     char *text;
     pg_revive(h);
-    int slot, rc = prepared(h, sql, n, &slot, &count, &text, e);
+    int slot, rc = pg_pipe_before(h, sql, e); /* savepoints: see store_pg_pipe.c */
+    if (rc != NY_OK)
+        return rc;
+    rc = prepared(h, sql, n, &slot, &count, &text, e);
     if (rc != NY_OK) {
         free(text);
         return rc;
@@ -135,24 +142,20 @@ int pg_sql(void *impl, const char *sql, const store_val *params, int n,
             vals[i] = params[i].s;
         }
     }
-    PGresult *r;
-    if (slot >= 0) {
-        char name[16];
-        snprintf(name, sizeof name, "nys%d", slot);
-        r = PQexecPrepared(h->conn, name, n, vals, NULL, NULL, 0);
-    } else {
-        r = PQexecParams(h->conn, text, n, NULL, vals, NULL, NULL, 0);
-    }
+    PGresult *r = NULL;
+    char name[16];
+    snprintf(name, sizeof name, "nys%d", slot);
+    if (!fn && !changes && pg_pipe_can(h)) /* the caller reads nothing: no waiting */
+        rc = pg_pipe_send(h, slot >= 0 ? name : NULL, text, n, vals, "query failed", e);
+    else
+        rc = pg_pipe_exec(h, slot >= 0 ? name : NULL, text, n, vals, &r, "query failed", e);
     free(text);
     free(vals);
     free(nums);
-    ExecStatusType st = PQresultStatus(r);
-    rc = NY_OK;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        rc = pg_error(h, r, e, "query failed");
-        PQclear(r);
+    if (rc == NY_OK)
+        pg_pipe_after(h, sql);
+    if (rc != NY_OK || !r)
         return rc;
-    }
     int ncols = PQnfields(r), nrows = PQntuples(r);
     if (ncols > STORE_SQL_MAX_COLS)
         rc = ny_err_set(e, NY_EINVAL, "query failed: more than %d columns", STORE_SQL_MAX_COLS);

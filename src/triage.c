@@ -33,22 +33,49 @@
 
 /* ---- lexicon rows -------------------------------------------------------- */
 
-/* Rows with owned strings, collected from the CSV file or the database. */
+/* A block of the string arena of lexrows. */
+typedef struct lexblock {
+    struct lexblock *next;
+    size_t used, cap;
+    char s[];
+} lexblock;
+
+/* Rows with owned strings, collected from the CSV file or the database; the
+ * strings are copied into blocks of 64 KiB (thousands of rows are read at
+ * start-up: one allocation per string cost more than the reading). */
 typedef struct lexrows {
     store_lexeme *v;
     size_t n, cap;
+    lexblock *blocks;
 } lexrows;
 
 static void lexrows_free(lexrows *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free((char *)l->v[i].term);
-        free((char *)l->v[i].intent);
-        free((char *)l->v[i].category);
-        free((char *)l->v[i].action);
+    while (l->blocks) {
+        lexblock *b = l->blocks;
+        l->blocks = b->next;
+        free(b);
     }
     free(l->v);
-    *l = (lexrows){NULL, 0, 0};
+    *l = (lexrows){NULL, 0, 0, NULL};
+}
+
+/* A copy of s ("" for NULL) in l's arena, or NULL when out of memory. */
+static const char *lexrows_str(lexrows *l, const char *s)
+{
+    size_t n = s ? strlen(s) + 1 : 1;
+    lexblock *b = l->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        *b = (lexblock){l->blocks, 0, cap};
+        l->blocks = b;
+    }
+    char *d = b->s + b->used;
+    memcpy(d, s ? s : "", n);
+    b->used += n;
+    return d;
 }
 
 /* store_lexicon_each callback: appends a copy of *x to the lexrows ctx. */
@@ -65,16 +92,15 @@ static int lexrows_add(void *ctx, const store_lexeme *x)
     }
     store_lexeme *y = &l->v[l->n];
     *y = (store_lexeme){0,
-                        strdup(x->term ? x->term : ""),
+                        lexrows_str(l, x->term),
                         "",
-                        strdup(x->intent ? x->intent : ""),
-                        strdup(x->category ? x->category : ""),
+                        lexrows_str(l, x->intent),
+                        lexrows_str(l, x->category),
                         x->weight,
-                        strdup(x->action ? x->action : "")};
-    y->kind = "";
-    l->n++;
+                        lexrows_str(l, x->action)};
     if (!y->term || !y->intent || !y->category || !y->action)
         return NY_ERR;
+    l->n++;
     return NY_OK;
 }
 
@@ -370,7 +396,7 @@ static int read_lexicon(const triage_engine *en, store *db, lexrows *l, ny_err *
 int triage_reload(triage_engine *en, store *db, ny_err *e)
 {
     ny_err_clear(e);
-    lexrows l = {NULL, 0, 0};
+    lexrows l = {NULL, 0, 0, NULL};
     int rc = read_lexicon(en, db, &l, e);
     if (rc == NY_OK)
         rc = triage_reload_rows(en, l.v, l.n, e);
@@ -412,40 +438,42 @@ typedef struct model_job {
     ny_err e;
 } model_job;
 
-/* Loads a model and maps its labels onto the domain list. */
-static void *load_model(void *arg)
+/* Maps the labels of j's model onto the domain list. */
+static void map_labels(model_job *j, const char *path)
 {
-    model_job *j = arg;
-    char *path = path_join(j->dir, j->file);
-    j->rc = path ? model_load(path, &j->m, &j->e) : ny_err_set(&j->e, NY_ERR, "out of memory");
     for (size_t i = 0; j->rc == NY_OK && i < model_nclasses(j->m); i++)
         if ((j->map[i] = domain_index(j->vocab, model_label(j->m, i))) < 0)
             j->rc =
                 ny_err_set(&j->e, NY_EINVAL, "%s: unknown class '%s'", path, model_label(j->m, i));
-    free(path);
-    return NULL;
 }
 
-/* Loads the models of jobs (the larger first; the long-text category model
- * jobs[2] is optional: without its file, every text goes to jobs[1]) and,
- * when the intent and category models hash text the same way, combines
- * them into jobs[0].joint. */
+/* Loads the models of jobs (the long-text category model jobs[2] is
+ * optional: without its file, every text goes to jobs[1]): the intent and
+ * category models with their joint table in jobs[0].joint when they hash
+ * text the same way (model_joint_load), each whole otherwise. */
 static void *load_models(void *arg)
 {
     model_job *jobs = arg;
-    load_model(&jobs[2]);
-    if (jobs[2].rc == NY_ENOTFOUND)
-        jobs[2].rc = NY_OK;
-    if (jobs[2].rc == NY_OK)
-        load_model(&jobs[1]);
-    if (jobs[1].rc == NY_OK)
-        load_model(&jobs[0]);
-    if (jobs[0].rc == NY_OK && jobs[1].rc == NY_OK) {
-        ny_err e;
-        int rc = model_joint_new(jobs[0].m, jobs[1].m, &jobs[0].joint, &e);
-        if (rc != NY_OK && rc != NY_EINVAL) /* EINVAL: each model scores on its own */
-            jobs[0].rc = rc, jobs[0].e = e;
+    char *path[3];
+    for (int k = 0; k < 3; k++)
+        path[k] = path_join(jobs[k].dir, jobs[k].file);
+    if (!path[0] || !path[1] || !path[2]) {
+        jobs[0].rc = ny_err_set(&jobs[0].e, NY_ERR, "out of memory");
+    } else {
+        jobs[2].rc = model_load(path[2], &jobs[2].m, &jobs[2].e);
+        map_labels(&jobs[2], path[2]);
+        if (jobs[2].rc == NY_ENOTFOUND)
+            jobs[2].rc = NY_OK;
+        if (jobs[2].rc == NY_OK)
+            jobs[0].rc = model_joint_load(path[0], path[1], &jobs[0].m, &jobs[1].m, &jobs[0].joint,
+                                          &jobs[0].e);
+        if (jobs[0].rc == NY_OK) {
+            map_labels(&jobs[0], path[0]);
+            map_labels(&jobs[1], path[1]);
+        }
     }
+    for (int k = 0; k < 3; k++)
+        free(path[k]);
     return NULL;
 }
 
@@ -467,6 +495,26 @@ static int load_policies(triage_engine *en, const char *data_dir, store *db, ny_
             return rc;
     }
     return policy_index_build(en->policies.rows, en->policies.n, &en->pix, e);
+}
+
+/* The normalisation table, built on a thread of its own, and without a
+ * database (nothing to share with the calling thread) the policies too. */
+typedef struct norm_job {
+    triage_engine *en;
+    const char *data_dir;
+    int policies; /* load the policies here */
+    norm_table *nt;
+    int rc;
+    ny_err e;
+} norm_job;
+
+static void *open_norm(void *arg)
+{
+    norm_job *j = arg;
+    j->rc = norm_open(&j->nt, &j->e);
+    if (j->rc == NY_OK && j->policies)
+        j->rc = load_policies(j->en, j->data_dir, NULL, &j->e);
+    return NULL;
 }
 
 int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
@@ -502,20 +550,29 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
          NULL,
          NY_OK,
          {0, -1, ""}}};
-    pthread_t th;
+    /* and the normalisation table (and, without a database, the policies) on
+     * a third, which the lexicon waits for */
+    norm_job nj = {en, o->data_dir, !o->db, NULL, NY_OK, {0, -1, ""}};
+    pthread_t th, tn;
     int threaded = rc == NY_OK && pthread_create(&th, NULL, load_models, jobs) == 0;
     if (rc == NY_OK && !threaded)
         load_models(jobs);
-    if (rc == NY_OK)
-        rc = norm_open(&en->nt, e);
-    if (rc == NY_OK)
+    int nthreaded = rc == NY_OK && pthread_create(&tn, NULL, open_norm, &nj) == 0;
+    if (rc == NY_OK && !nthreaded)
+        open_norm(&nj);
+    if (rc == NY_OK && o->db)
         rc = load_policies(en, o->data_dir, o->db, e);
     if (rc == NY_OK && o->db)
         rc = tri_org_load(&en->org, o->db, e);
-    lexrows l = {NULL, 0, 0};
+    lexrows l = {NULL, 0, 0, NULL};
     tri_lex *x = NULL;
     if (rc == NY_OK)
         rc = read_lexicon(en, o->db, &l, e);
+    if (nthreaded)
+        pthread_join(tn, NULL);
+    en->nt = nj.nt;
+    if (rc == NY_OK && (rc = nj.rc) != NY_OK && e)
+        *e = nj.e;
     if (rc == NY_OK)
         rc = lex_build(en->nt, l.v, l.n, &x, e);
     lexrows_free(&l);
@@ -704,7 +761,11 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
             en->category_map[model_predict(en->category_m, ws->mc, t, tl, ws->extra, nf, sc)];
     }
     if (tl) { /* the category model also reads the intent found (model_intent_feature) */
-        model_add_extras(en->category_m, model_ws_chars(ws->mi), &en->said[r->intent], 1, sc);
+        if (en->joint)
+            model_joint_add_extras(en->joint, 1, model_ws_chars(ws->mi), &en->said[r->intent], 1,
+                                   sc);
+        else
+            model_add_extras(en->category_m, model_ws_chars(ws->mi), &en->said[r->intent], 1, sc);
         r->category =
             en->category_map[model_best_except(en->category_m, sc, model_ws_chars(ws->mi), -1)];
     }

@@ -93,6 +93,40 @@ m=[{"id":"o%d"%i,"group":sys.argv[1],"sender":{"id":"u","name":"x"},"text":"hi",
 sys.stdout.write(json.dumps({"messages":m}))' "$group" >"$tmp/1001.json"
 is "batch of 1001" "$(post "$tmp/1001.json")" 413
 is "batch limit says so" "$(field '"1000" in d["error"]')" True
+# bodies read without jansson (server_ingest_read) and those left to it give
+# the same answers: \u escapes (Python's json.dumps), integer ids, keys in
+# any order and white space read fast (10 messages stored in all); mentions,
+# repeated keys, NUL, a
+# fractional time or an id too long go to jansson and its reasons
+body() { python3 -c 'import json,sys; sys.stdout.write(eval(sys.argv[1]))' "$1" >"$tmp/$2.json"; }
+raw='{"id":"j1","group":"'"$group"'","sender":{"id":"u9","name":"李四"},"text":"楼道里的灯坏了，晚上很黑","time":1777595400}'
+printf '%s' "$raw" >"$tmp/j1.json"
+is "read: plain body" "$(post "$tmp/j1.json")" 200
+cp "$tmp/body" "$tmp/j1.out"
+body 'json.dumps({"time":1777595400,"text":"楼道里的灯坏了，晚上很黑","sender":{"name":"李四","id":"u9"},"group":"'"$group"'","id":"j2"})' j2
+is "read: \\u escapes, keys in another order" "$(post "$tmp/j2.json")" 200
+is "read: the escaped text triaged as the plain one" "$(python3 -c '
+import json,sys
+a=json.load(open(sys.argv[1]))["results"][0]; b=json.load(open(sys.argv[2]))["results"][0]
+print(all(a[k]==b[k] for k in ("intent","category","keywords","policies","reply")))' "$tmp/j1.out" "$tmp/body")" True
+body '"{\n \"id\" : 12345678901 , \"group\":\"'"$group"'\",\"sender\":{\"id\":-7,\"name\":\"a\\\"b\\\\c\\/\"},\"text\":\"\\ud83d\\ude00 好\",\"time\":\"2026-05-01T08:30:00+08:00\"}\n"' j3
+is "read: integer ids, escapes, a surrogate pair, an ISO time" "$(post "$tmp/j3.json")" 200
+is "read: integer id answered as text" "$(field 'd["results"][0]["id"]')" 12345678901
+body 'json.dumps({"id":"j4","group":"'"$group"'","sender":{"id":"u","name":"x"},"text":"@网格员 在吗","time":1,"mentions":["bot"]})' j4
+is "read: mentions (jansson)" "$(post "$tmp/j4.json")" 200
+printf '{"id":"j5","id":"j6","group":"%s","sender":{"id":"u","name":"x"},"text":"hi","time":1}' "$group" >"$tmp/j5.json"
+is "read: a repeated key (jansson)" "$(post "$tmp/j5.json")" 400
+printf '{"id":"j7","group":"%s","sender":{"id":"u","name":"x"},"text":"a\\u0000b","time":1}' "$group" >"$tmp/j7.json"
+is "read: NUL in the text (jansson)" "$(post "$tmp/j7.json")" 400
+is "read: NUL in the text is malformed JSON" "$(field '"malformed JSON" in d["error"]')" True
+printf '{"id":"j8","group":"%s","sender":{"id":"u","name":"x"},"text":"hi","time":1.5}' "$group" >"$tmp/j8.json"
+is "read: a fractional time (jansson)" "$(post "$tmp/j8.json")" 422
+is "read: a fractional time names time" "$(field 'd["field"]')" time
+body 'json.dumps({"messages":[{"id":"j9","group":"'"$group"'","sender":{"id":"u","name":"x"},"text":"hi","time":1},{"id":"x"*129,"group":"'"$group"'","sender":{"id":"u","name":"x"},"text":"hi","time":1}]})' j9
+is "read: an id of 129 bytes (jansson)" "$(post "$tmp/j9.json")" 422
+is "read: it names id and index 1" "$(field 'd["field"]+"@"+str(d["index"])')" "id@1"
+printf '{"messages":[]}' >"$tmp/j10.json"
+is "read: an empty batch (jansson)" "$(post "$tmp/j10.json")" 422
 is "unknown route" "$(get "$url/api/v1/nothing")" 404
 is "unknown route is JSON" "$(field '"error" in d')" True
 is "wrong method" "$(get -X DELETE "$url/api/v1/messages")" 405
@@ -140,16 +174,16 @@ is "enabled again" "$(post "$tmp/new.json")" 200
 
 get "$url/metrics" >/dev/null
 metric() { awk -v n="$1" '$1==n{print $2}' "$tmp/body"; }
-is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 6
+is "metrics: ingested" "$(metric nuanyang_messages_ingested_total)" 10
 is "metrics: duplicates" "$(metric nuanyang_messages_duplicate_total)" 2
 is "metrics: 401s" "$(metric 'nuanyang_http_responses_total{code="401"}')" 6
-is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 8
+is "metrics: triage histogram" "$(metric 'nuanyang_triage_seconds_bucket{le="+Inf"}')" 12
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 is "SIGTERM: exit 0" "$rc" 0
 if grep -q '"msg":"stopped"' "$tmp/log"; then ok "stopped cleanly"; else bad "no stop line in the log"; fi
 if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/log"; then
     ok "log is JSON lines"; else bad "log is not JSON lines"; fi
-is "exactly the 6 acknowledged messages stored" "$(( $(messages) - before ))" 6
+is "exactly the 10 acknowledged messages stored" "$(( $(messages) - before ))" 10
 
 finish

@@ -11,12 +11,14 @@
  * a running worker), leads opened and joined under a merge key; and the
  * pure parts of sending: requests per channel (signed DingTalk URL, secret
  * fragment never sent, long WeCom texts split), the judgement of robot
- * answers, and the sliding-minute limit per target, kept in the store and
- * shared by concurrent handles. */
+ * answers, the sliding-minute limit per target, kept in the store and
+ * shared by concurrent handles, and the worker's memory of hosts that
+ * could not be reached. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "outbox.h"
@@ -278,6 +280,61 @@ static void test_retention(void **state)
     store_close(s);
 }
 
+/* A running worker over a backlog of rows whose host refuses connections:
+ * the first requests fail, the host is remembered as down and the rows
+ * claimed after them fail at once with that reason, without a request; a
+ * stop ends the worker at once although rows are still due (it claims no
+ * more once stopping), leaving them pending, none dead. */
+static void test_worker_down_host(void **state)
+{
+    (void)state;
+    ny_err e;
+    char *uri = strdup(tu_db_uri("ob_down"));
+    assert_non_null(uri);
+    store *s;
+    MUST(store_open(uri, NULL, &s, &e));
+    seed(s);
+    char key[32];
+    MUST(store_begin(s, &e));
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "down:%d", i);
+        outbox_item it = {key,  "notify", "webhook", "http://127.0.0.1:1/hook",
+                          NULL, 0,        NULL,      "通知",
+                          NULL, 0,        2,         0};
+        MUST(outbox_enqueue(s, &it, 0, NULL, NULL, &e));
+    }
+    MUST(store_commit(s, &e));
+    outbox_worker *w;
+    MUST(outbox_start(uri,
+                      &(outbox_opts){.concurrency = 2,
+                                     .base_ms = 60000,
+                                     .cap_ms = 60000,
+                                     .max_attempts = 100,
+                                     .poll_ms = 20},
+                      &w, &e));
+    int64_t cached = 0;
+    for (int i = 0; i < 200 && cached < 20; i++) {
+        usleep(25000);
+        MUST(store_sql_int(s,
+                           "SELECT count(*) FROM outbox WHERE attempts = 1 AND last_error LIKE "
+                           "'%unreachable moments ago%'",
+                           NULL, 0, &cached, &e));
+    }
+    assert_true(cached >= 20);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    outbox_stop(w);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 2); /* not after claiming every due row */
+    assert_int_equal(count_rows(s, "dead"), 0);
+    assert_int_equal(count_rows(s, "sending"), 0);
+    assert_int_equal(count_rows(s, "pending"), 1000);
+    MUST(store_sql_int(s, "SELECT count(*) FROM outbox WHERE attempts = 0", NULL, 0, &cached, &e));
+    assert_true(cached > 0); /* the stop left due rows unclaimed */
+    free(uri);
+    store_close(s);
+}
+
 static void test_enqueue_batch(void **state)
 {
     (void)state;
@@ -412,6 +469,31 @@ static void test_build_and_judge(void **state)
     assert_true(b.n >= 3);
     assert_string_equal(b.v[1].key, "r:9/2");
     robot_batch_free(&b);
+    /* payloads read without jansson (as outbox.c writes them) and with it */
+    static const char *const reads[][2] = {
+        {"{\"text\":\"a\\\"b\\n\\/c\",\"group\":\"g1\",\"mentions\":[\"u1\",\"u2\"]}",
+         "{\"idempotency_key\":\"r:9\",\"kind\":\"reply\",\"group\":\"g1\",\"text\":\"a\\\"b\\n/"
+         "c\",\"mentions\":[\"u1\",\"u2\"]}"},
+        {" { \"text\" : \"\\u00e9t\u00e9\" , \"group\":\"\", \"mentions\" : [ ] } ",
+         "{\"idempotency_key\":\"r:9\",\"kind\":\"reply\",\"group\":\"-\",\"text\":"
+         "\"\u00e9t\u00e9\","
+         "\"mentions\":[]}"},
+        {"{\"group\":\"g2\",\"mentions\":[\"u3\",7],\"text\":\"x\"}",
+         "{\"idempotency_key\":\"r:9\",\"kind\":\"reply\",\"group\":\"g2\",\"text\":\"x\","
+         "\"mentions\":[\"u3\"]}"},
+    };
+    r.channel = "webhook";
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        r.payload = reads[i][0];
+        MUST(outbox_build(&r, 0, url, sizeof url, &b, &e));
+        assert_string_equal(b.v[0].body, reads[i][1]);
+        robot_batch_free(&b);
+    }
+    r.payload = "{\"text\":\"\",\"group\":\"g\",\"mentions\":[]}";
+    assert_int_equal(outbox_build(&r, 0, url, sizeof url, &b, &e), NY_EINVAL);
+    r.payload = "{\"text\":\"x\",\"group\":\"g\",\"mentions\":[]} trailing";
+    assert_int_equal(outbox_build(&r, 0, url, sizeof url, &b, &e), NY_EINVAL);
+    r.payload = payload;
     r.channel = "pigeon";
     assert_int_equal(outbox_build(&r, 0, url, sizeof url, &b, &e), NY_EINVAL);
     r.channel = "webhook";
@@ -429,6 +511,43 @@ static void test_build_and_judge(void **state)
         outbox_judge(200, "{\"code\":19021,\"msg\":\"sign match fail\"}", 38, why, sizeof why), 0);
     assert_int_equal(outbox_judge(500, "boom", 4, why, sizeof why), 0);
     assert_string_equal(why, "HTTP 500: boom");
+}
+
+/* The worker's memory of hosts that could not be reached: by host and
+ * port (case, path, query, user info and fragment aside), until its time,
+ * cleared by a success, the oldest note replaced when full. */
+static void test_down_hosts(void **state)
+{
+    (void)state;
+    outbox_downs d = {0};
+    char why[400];
+    assert_int_equal(outbox_down_check(&d, "http://a.example/x", 1000, why, sizeof why), 0);
+    outbox_down_note(&d, "https://robot.EXAMPLE.invalid/wecom/1?k=1#sign=S", 2000,
+                     "Could not resolve hostname");
+    assert_int_equal(outbox_down_check(&d, "https://user@robot.example.invalid/dingtalk/2", 1500,
+                                       why, sizeof why),
+                     1);
+    assert_non_null(strstr(why, "robot.example.invalid"));
+    assert_non_null(strstr(why, "Could not resolve hostname"));
+    assert_int_equal(
+        outbox_down_check(&d, "https://robot.example.invalid:8443/w", 1500, why, sizeof why),
+        0); /* another port */
+    assert_int_equal(
+        outbox_down_check(&d, "https://robot.example.invalid/w", 2000, why, sizeof why),
+        0); /* expired, and forgotten */
+    outbox_down_note(&d, "http://127.0.0.1:9/w", 5000, "Couldn't connect to server");
+    assert_int_equal(outbox_down_check(&d, "http://127.0.0.1:9/other", 4000, why, sizeof why), 1);
+    outbox_down_clear(&d, "http://127.0.0.1:9/again");
+    assert_int_equal(outbox_down_check(&d, "http://127.0.0.1:9/other", 4000, why, sizeof why), 0);
+    char url[64];
+    for (int i = 0; i <= OUTBOX_DOWN_SLOTS; i++) {
+        snprintf(url, sizeof url, "http://h%d.example/", i);
+        outbox_down_note(&d, url, 9000, "down");
+    }
+    assert_int_equal(outbox_down_check(&d, "http://h0.example/", 100, why, sizeof why), 0);
+    snprintf(url, sizeof url, "http://h%d.example/", OUTBOX_DOWN_SLOTS);
+    assert_int_equal(outbox_down_check(&d, url, 100, why, sizeof why), 1);
+    assert_int_equal(outbox_down_check(&d, "http://h1.example/", 100, why, sizeof why), 1);
 }
 
 static int take(store *s, const char *target, int k, int64_t now, int64_t *next)
@@ -514,11 +633,17 @@ static void test_minute_window_shared(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_enqueue),       cmocka_unit_test(test_claims),
-        cmocka_unit_test(test_enqueue_batch), cmocka_unit_test(test_claim_order),
-        cmocka_unit_test(test_leads),         cmocka_unit_test(test_build_and_judge),
-        cmocka_unit_test(test_minute_window), cmocka_unit_test(test_minute_window_shared),
+        cmocka_unit_test(test_enqueue),
+        cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_enqueue_batch),
+        cmocka_unit_test(test_claim_order),
+        cmocka_unit_test(test_leads),
+        cmocka_unit_test(test_build_and_judge),
+        cmocka_unit_test(test_minute_window),
+        cmocka_unit_test(test_minute_window_shared),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_down_hosts),
+        cmocka_unit_test(test_worker_down_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,10 @@
  * its own error without sinking the others. A member failing with a
  * non-data error (the database unavailable) rolls its group back; every
  * member is then retried alone and stored exactly once. Savepoints keep the
- * transaction usable after a member's failure on PostgreSQL too. On SQLite
+ * transaction usable after a member's failure on PostgreSQL too, also when
+ * the failing write was pipelined and its error came back later (it is
+ * still that member's, with the message a plain handle gives). A repeated
+ * message id in the same group is a duplicate. On SQLite
  * the committer's checkpoint thread copies the WAL into the database file
  * while commits come in; on PostgreSQL there is no such thread. One thread
  * handing in 64 jobs without waiting for them (as a pool thread does with
@@ -20,6 +23,7 @@
 #include <time.h>
 
 #include "server_int.h"
+#include "store_sql.h"
 #include "testutil.h"
 
 #define NTHREADS 8
@@ -42,13 +46,30 @@ typedef struct req {
     int runs;      /* how often apply ran */
     int bad_group; /* 1: the message names a group that does not exist */
     pthread_barrier_t *go;
+    int bad_late;  /* 1: after its message, a write that fails (pipelined on PostgreSQL) */
+    int same_as;   /* >= 0: the message repeats that request's id */
+    char msg[512]; /* the error it got */
 } req;
+
+/* Requests of run() that fail late, and that repeat another's id (-1: none). */
+static int late_k = -1, dup_k = -1;
+
+/* A write the caller reads nothing from, failing on a foreign key when
+ * lead_id names no lead. */
+static int report(store *db, int64_t message_id, int64_t lead_id, ny_err *e)
+{
+    store_val p[] = {SV_INT(message_id), SV_INT(lead_id), SV_TEXT("u1"), SV_INT(0)};
+    return store_sql(db,
+                     "INSERT INTO lead_reports(message_id, lead_id, sender_id, at)"
+                     " VALUES(?, ?, ?, ?)",
+                     p, 4, NULL, NULL, NULL, e);
+}
 
 static int apply(store *db, void *ctx, ny_err *e)
 {
     req *q = ctx;
-    char id[16];
-    snprintf(id, sizeof id, "m%d", q->k);
+    char id[16], key[16];
+    snprintf(id, sizeof id, "m%d", q->same_as >= 0 ? q->same_as : q->k);
     store_message m = {0,          q->bad_group ? 999999 : gid,
                        "c1",       id,
                        "u1",       "张三",
@@ -61,7 +82,14 @@ static int apply(store *db, void *ctx, ny_err *e)
     nanosleep(&slow, NULL);
     if (q->runs++ == 0 && q->fail_once)
         return ny_err_set(e, NY_EUNAVAIL, "simulated lost connection");
-    return store_message_ingest_batch(db, &m, 1, &mid, &dup, e);
+    int rc = store_message_ingest_batch(db, &m, 1, &mid, &dup, e);
+    snprintf(key, sizeof key, "t:%d", q->k); /* a write of each member that must stay or go */
+    if (rc == NY_OK)
+        rc = store_sql(db, "INSERT INTO meta(key, value) VALUES(?, 'x')",
+                       (store_val[]){{STORE_VTEXT, 0, key}}, 1, NULL, NULL, NULL, e);
+    if (rc == NY_OK && q->bad_late)
+        rc = report(db, mid, 999999, e);
+    return rc;
 }
 
 static void *thread(void *arg)
@@ -70,6 +98,7 @@ static void *thread(void *arg)
     ny_err e;
     pthread_barrier_wait(q->go);
     q->rc = server_commit_run(q->sv, apply, q, &e);
+    snprintf(q->msg, sizeof q->msg, "%s", q->rc == NY_OK ? "" : e.msg);
     return NULL;
 }
 
@@ -111,7 +140,10 @@ static int run(const char *tag, int fail_k, int start, long *checkpoints, server
     MUST(server_commit_start(sv, &e));
     pthread_t t[NTHREADS];
     for (int k = 0; k < NTHREADS; k++)
-        qs[k] = (req){sv, k, NY_ERR, k == fail_k, 0, fail_k < 0 && k == 3, &go};
+        qs[k] = (req){sv,          k,           NY_ERR,
+                      k == fail_k, 0,           fail_k < 0 && k == 3,
+                      &go,         k == late_k, k == dup_k ? dup_k - 1 : -1,
+                      ""};
     for (int k = 0; k < NTHREADS; k++)
         assert_int_equal(pthread_create(&t[k], NULL, thread, &qs[k]), 0);
     for (int k = 0; k < NTHREADS; k++)
@@ -177,6 +209,49 @@ static void test_fallback_alone(void **state)
     assert_int_equal(qs[5].runs, 2);
 }
 
+static int count_meta(store *s, const char *key)
+{
+    ny_err e;
+    int64_t n = -1;
+    MUST(store_sql_int(s, "SELECT count(*) FROM meta WHERE key = ?",
+                       (store_val[]){{STORE_VTEXT, 0, key}}, 1, &n, &e));
+    return (int)n;
+}
+
+/* A member whose last write fails where the caller does not wait for it
+ * (on PostgreSQL the committer pipelines it, and the failure comes back
+ * later): it gets the error that write gets on a plain handle, and alone
+ * loses its rows, through the savepoint rerun; a member repeating another's
+ * message id in the same group is a duplicate and stores nothing twice. */
+static void test_late_member_error(void **state)
+{
+    (void)state;
+    static server sv;
+    req qs[NTHREADS];
+    late_k = 2, dup_k = 6;
+    int n = run("commit_late", -1, 0, NULL, &sv, qs);
+    late_k = dup_k = -1;
+    assert_int_equal(n, NTHREADS - 3); /* unknown group (3), late failure (2), repeat (6) */
+    ny_err e;
+    store *s;
+    MUST(store_open(uri, NULL, &s, &e));
+    int64_t some;
+    MUST(store_sql_int(s, "SELECT min(id) FROM messages", NULL, 0, &some, &e));
+    MUST(store_begin(s, &e)); /* the same write on a plain handle */
+    assert_int_equal(report(s, some, 999999, &e), NY_ENOTFOUND);
+    store_rollback(s, NULL);
+    for (int k = 0; k < NTHREADS; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "t:%d", k);
+        assert_int_equal(qs[k].rc, k == 3 || k == 2 ? NY_ENOTFOUND : NY_OK);
+        assert_int_equal(count_meta(s, key), k == 2 || k == 3 ? 0 : 1);
+    }
+    assert_string_equal(qs[2].msg, e.msg);
+    assert_true(atomic_load(&sv.commit.reruns) >= 1);
+    assert_int_equal(atomic_load(&sv.commit.fallbacks), 0);
+    store_close(s);
+}
+
 /* One thread hands in many jobs without waiting, as a pool thread does
  * with its suspended connections. */
 typedef struct async_job {
@@ -209,7 +284,7 @@ static void test_submit_without_waiting(void **state)
     MUST(server_commit_start(&sv, &e));
     atomic_int done = 0;
     for (int k = 0; k < N; k++) {
-        jobs[k] = (async_job){.q = {&sv, k, NY_ERR, 0, 0, k == 7, NULL}, .done = &done};
+        jobs[k] = (async_job){.q = {&sv, k, NY_ERR, 0, 0, k == 7, NULL, 0, -1, ""}, .done = &done};
         jobs[k].job = (server_commit_job){.apply = apply, .ctx = &jobs[k].q, .done = async_done};
         assert_int_equal(server_commit_reserve(&sv), 1);
         server_commit_submit(&sv, &jobs[k].job);
@@ -222,7 +297,7 @@ static void test_submit_without_waiting(void **state)
         assert_int_equal(jobs[k].job.rc, k == 7 ? NY_ENOTFOUND : NY_OK);
     /* the jobs queued while a group committed share the next commit */
     assert_true(atomic_load(&sv.commit.commits) <= N / 4);
-    req late = {&sv, N, NY_ERR, 0, 0, 0, NULL};
+    req late = {&sv, N, NY_ERR, 0, 0, 0, NULL, 0, -1, ""};
     assert_int_equal(server_commit_run(&sv, apply, &late, &e), NY_OK);
     server_commit_destroy(&sv.commit);
     int n = 0;
@@ -234,9 +309,8 @@ static void test_submit_without_waiting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_group_and_own_error),
-        cmocka_unit_test(test_fallback_alone),
-        cmocka_unit_test(test_checkpoint_thread),
+        cmocka_unit_test(test_group_and_own_error),    cmocka_unit_test(test_fallback_alone),
+        cmocka_unit_test(test_late_member_error),      cmocka_unit_test(test_checkpoint_thread),
         cmocka_unit_test(test_submit_without_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
