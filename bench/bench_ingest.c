@@ -15,19 +15,27 @@
  *       per run, groups and texts taken in turn from the two files, one a line);
  *       with REQUESTS (and SECONDS 0) exactly that many requests, the same
  *       sequence every run, for instruction counts (valgrind) of the server
- *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET
+ *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET [SECONDS [REQUESTS]]
  *       posts every message of SRC_DB (the demo's year) in batches of 1,000,
- *       time order, and reports the total time
+ *       time order, and reports the total time; with SECONDS (> 0) it stops
+ *       after that long, with REQUESTS (and SECONDS 0) after that many
+ *       batches from the start of the year (the same sequence every run):
+ *       the district's own mix, about 4% of messages opening a lead
  *   bench_ingest store DB BATCH ROWS GROUPS TEXTS [effects]
- *       the storage ceiling: the same rows (texts triaged beforehand, so only
- *       storage is timed) through store_message_ingest_batch in-process,
- *       each batch in a transaction and a savepoint as the group commit does;
+ *   bench_ingest store DB BATCH ROWS --from SRC_DB [effects]
+ *       the storage ceiling: the same rows through store_message_ingest_batch
+ *       in-process - the texts of the file spread over the groups in turn,
+ *       or with --from the first ROWS messages of SRC_DB (the demo's year,
+ *       as replay posts them: the replay's own mix and its ceiling) - each
+ *       triaged in its group beforehand and stored with the triage JSON the
+ *       server stores; each batch in a transaction and a savepoint as the
+ *       group commit does, and only the commits are timed;
  *       with "effects", each message that opens a lead also gets in the same
  *       transaction what the server writes for it (server_effects.c): its
  *       case with the log entry and reporter (case_from_lead), the lead with
  *       its first report (store_lead_open) and the staff notifications in
  *       one outbox statement (outbox_enqueue_batch) - the storage ceiling of
- *       ingest with its effects, triage done before the clock starts
+ *       ingest with its effects
  *
  * Each mode prints one line of key=value pairs for the script to read. */
 #include <arpa/inet.h>
@@ -385,7 +393,7 @@ static int next_post(void *ctx, buf *out)
 static int next_replay(void *ctx, buf *out)
 {
     poster *p = ctx;
-    if (p->next_body == p->nbodies)
+    if (p->next_body == p->nbodies || (p->max && (long)p->next_body >= p->max))
         return 0;
     const char *b = p->bodies[p->next_body++];
     signed_post(p, b, strlen(b), out);
@@ -468,6 +476,39 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A group of a src while it is sorted. */
+typedef struct gpair {
+    int64_t id;
+    char *ext;
+} gpair;
+
+static int cmp_gid(const void *a, const void *b)
+{
+    return cmp_i64(&((const gpair *)a)->id, &((const gpair *)b)->id);
+}
+
+static int cmp_gext(const void *a, const void *b)
+{
+    return strcmp(((const gpair *)a)->ext, ((const gpair *)b)->ext);
+}
+
+/* Sorts the groups of s with cmp (cmp_gid or cmp_gext), ids and external
+ * ids together. */
+static void sort_groups(src *s, int (*cmp)(const void *, const void *))
+{
+    gpair *g = malloc((s->ng ? s->ng : 1) * sizeof *g);
+    if (!g)
+        die("out of memory");
+    for (size_t j = 0; j < s->ng; j++)
+        g[j] = (gpair){s->gid[j], s->gext[j]};
+    qsort(g, s->ng, sizeof *g, cmp);
+    for (size_t j = 0; j < s->ng; j++) {
+        s->gid[j] = g[j].id;
+        s->gext[j] = g[j].ext;
+    }
+    free(g);
+}
+
 static long load_replay(const char *db, poster *p)
 {
     store *s;
@@ -476,29 +517,7 @@ static long load_replay(const char *db, poster *p)
     if (store_open(db, &(store_open_opts){0, 1}, &s, &e) != NY_OK ||
         store_groups_each(s, on_src_group, &sr, &e) != NY_OK)
         die(e.msg);
-    for (size_t i = 1; i < sr.ng; i++) /* store_groups_each need not be in id order */
-        if (sr.gid[i] < sr.gid[i - 1]) {
-            /* sort ids and names together */
-            int64_t *pairs = malloc(sr.ng * 2 * sizeof *pairs);
-            if (!pairs)
-                die("out of memory");
-            for (size_t j = 0; j < sr.ng; j++) {
-                pairs[2 * j] = sr.gid[j];
-                pairs[2 * j + 1] = (int64_t)j;
-            }
-            qsort(pairs, sr.ng, 2 * sizeof *pairs, cmp_i64);
-            char **names = malloc(sr.ng * sizeof *names);
-            if (!names)
-                die("out of memory");
-            for (size_t j = 0; j < sr.ng; j++) {
-                names[j] = sr.gext[pairs[2 * j + 1]];
-                sr.gid[j] = pairs[2 * j];
-            }
-            free(sr.gext);
-            sr.gext = names;
-            free(pairs);
-            break;
-        }
+    sort_groups(&sr, cmp_gid); /* store_groups_each need not be in id order */
     if (store_messages_each(s, on_src_message, &sr, &e) != NY_OK)
         die(e.msg);
     close_batch(&sr);
@@ -695,10 +714,85 @@ static long fx_write(store *s, const sla *sl, const unit_of *u, const store_mess
     return (long)nl;
 }
 
-static int store_ceiling(const char *db, long batch, long rows, const char *groups_file,
-                         const char *texts_file, int effects)
+/* The rows of a storage ceiling: group, text and sender of each. */
+typedef struct crows {
+    size_t n, cap;
+    int64_t *gid;
+    const char **text, **sender, **name;
+    const src *to; /* the target database's groups, sorted by external id (from mode) */
+    src from;      /* the source database's groups, sorted by id (from mode) */
+} crows;
+
+static int cmp_ext(const void *a, const void *b)
 {
-    texts groups = read_lines(groups_file), tx = read_lines(texts_file);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int on_ceiling_message(void *ctx, const store_message *m)
+{
+    crows *r = ctx;
+    if (r->n == r->cap)
+        return NY_OK; /* enough rows */
+    size_t lo = 0, hi = r->from.ng;
+    while (lo < hi) { /* the source group, by id */
+        size_t mid = (lo + hi) / 2;
+        if (r->from.gid[mid] < m->group_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == r->from.ng || r->from.gid[lo] != m->group_id)
+        die("message of an unknown group");
+    const char *ext = r->from.gext[lo];
+    char **hit = bsearch(&ext, r->to->gext, r->to->ng, sizeof *r->to->gext, cmp_ext);
+    if (!hit)
+        die("a group of the source database is not in the target database");
+    r->gid[r->n] = r->to->gid[hit - r->to->gext];
+    if (!(r->text[r->n] = strdup(m->text)) || !(r->sender[r->n] = strdup(m->sender_id)) ||
+        !(r->name[r->n] = strdup(m->sender_name ? m->sender_name : "")))
+        die("out of memory");
+    r->n++;
+    return NY_OK;
+}
+
+/* The stored triage JSON of t, shaped as the server stores it
+ * (server_ingest.c): intent, category, keywords, policies, notify, reply,
+ * priority. */
+static char *triage_json(const triage_result *t)
+{
+    json_t *kw = json_array(), *pol = json_array(), *nt = json_array();
+    for (size_t i = 0; i < t->nkeywords; i++)
+        if (!t->keywords[i].repeat)
+            json_array_append_new(kw, json_string(t->keywords[i].term));
+    for (size_t i = 0; i < t->npolicies; i++)
+        json_array_append_new(
+            pol, json_pack("{s:s, s:s}", "id", t->policies[i].code, "title", t->policies[i].title));
+    for (size_t i = 0; i < t->nnotify; i++) {
+        const triage_notify *n = &t->notify[i];
+        json_t *o = json_pack("{s:s, s:s}", "role", n->role, "unit", n->unit_code);
+        if (n->unit_name)
+            json_object_set_new(o, "unit_name", json_string(n->unit_name));
+        if (n->department)
+            json_object_set_new(o, "department", json_string(n->department));
+        if (n->account) {
+            json_object_set_new(o, "account", json_string(n->account));
+            json_object_set_new(o, "name", json_string(n->name));
+        }
+        json_array_append_new(nt, o);
+    }
+    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s?, s:s}", "intent", t->intent_name,
+                          "category", t->category_name, "keywords", kw, "policies", pol, "notify",
+                          nt, "reply", t->reply, "priority", triage_priority_name(t->priority));
+    char *out = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!out)
+        die("out of memory");
+    return out;
+}
+
+static int store_ceiling(const char *db, long batch, long rows, const char *groups_file,
+                         const char *texts_file, const char *src_db, int effects)
+{
     store *s;
     triage_engine *en;
     triage_ws *ws;
@@ -708,47 +802,71 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
         triage_ws_new(en, &ws, &e) != NY_OK)
         die(e.msg);
     store_pipeline(s, 1); /* as the server's committer handle */
-    /* group ids by external id */
     src sr = {0};
     if (store_groups_each(s, on_src_group, &sr, &e) != NY_OK)
         die(e.msg);
-    int64_t *gids = malloc(groups.n * sizeof *gids);
-    char **tri = malloc(tx.n * sizeof *tri);
-    const char **intent = malloc(tx.n * sizeof *intent), **cat = malloc(tx.n * sizeof *cat);
-    if (!gids || !tri || !intent || !cat)
+    sort_groups(&sr, cmp_gext);
+    crows cr = {.cap = (size_t)rows, .to = &sr};
+    cr.gid = malloc(cr.cap * sizeof *cr.gid);
+    cr.text = malloc(cr.cap * sizeof *cr.text);
+    cr.sender = malloc(cr.cap * sizeof *cr.sender);
+    cr.name = malloc(cr.cap * sizeof *cr.name);
+    if (!cr.gid || !cr.text || !cr.sender || !cr.name)
         die("out of memory");
-    for (size_t i = 0; i < groups.n; i++) {
-        gids[i] = -1;
-        for (size_t j = 0; j < sr.ng; j++)
-            if (strcmp(sr.gext[j], groups.s[i]) == 0)
-                gids[i] = sr.gid[j];
-        if (gids[i] < 0)
-            die("unknown group in the groups file");
-    }
-    for (size_t i = 0; i < tx.n; i++) { /* the triage JSON the server would store */
-        triage_result t;
-        triage_group g = {"resident", NULL};
-        if (triage_message(ws, tx.s[i], tx.len[i], &g, &t, &e) != NY_OK)
+    texts groups = {0}, tx = {0};
+    if (src_db) { /* the first rows messages of the source, in id order */
+        store *from;
+        if (store_open(src_db, &(store_open_opts){0, 1}, &from, &e) != NY_OK ||
+            store_groups_each(from, on_src_group, &cr.from, &e) != NY_OK)
             die(e.msg);
-        json_t *j = json_pack("{s:s, s:s, s:[], s:[], s:[], s:s?, s:s}", "intent", t.intent_name,
-                              "category", t.category_name, "keywords", "policies", "notify",
-                              "reply", t.reply, "priority", triage_priority_name(t.priority));
-        tri[i] = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        intent[i] = t.intent_name;
-        cat[i] = t.category_name;
+        sort_groups(&cr.from, cmp_gid);
+        if (store_messages_each(from, on_ceiling_message, &cr, &e) != NY_OK)
+            die(e.msg);
+        store_close(from);
+        if (cr.n < cr.cap)
+            die("the source database has fewer messages than ROWS");
+    } else { /* the texts over the groups, in turn */
+        groups = read_lines(groups_file);
+        tx = read_lines(texts_file);
+        for (size_t k = 0; k < cr.cap; k++) {
+            const char *ext = groups.s[k % groups.n];
+            char **hit = bsearch(&ext, sr.gext, sr.ng, sizeof *sr.gext, cmp_ext);
+            if (!hit)
+                die("unknown group in the groups file");
+            cr.gid[k] = sr.gid[hit - sr.gext];
+            cr.text[k] = tx.s[k % tx.n];
+            cr.sender[k] = "u1";
+            cr.name[k] = "居民";
+        }
+        cr.n = cr.cap;
+    }
+    unit_of units = {0};
+    if (store_groups_each(s, on_unit_group, &units, &e) != NY_OK)
+        die(e.msg);
+    /* the triage JSON the server would store, each row in its group */
+    char **tri = malloc(cr.n * sizeof *tri);
+    const char **intent = malloc(cr.n * sizeof *intent), **cat = malloc(cr.n * sizeof *cat);
+    if (!tri || !intent || !cat)
+        die("out of memory");
+    for (size_t k = 0; k < cr.n; k++) {
+        size_t u = unit_index(&units, cr.gid[k]);
+        triage_result t;
+        triage_group g = {units.kind[u], units.unit[u]};
+        if (triage_message(ws, cr.text[k], strlen(cr.text[k]), &g, &t, &e) != NY_OK)
+            die(e.msg);
+        tri[k] = triage_json(&t);
+        intent[k] = t.intent_name;
+        cat[k] = t.category_name;
     }
     store_message *m = calloc((size_t)batch, sizeof *m);
     char(*ids)[32] = calloc((size_t)batch, sizeof *ids);
     int64_t *out = calloc((size_t)batch, sizeof *out);
     int *dup = calloc((size_t)batch, sizeof *dup);
     fx_row *fx = calloc((size_t)batch, sizeof *fx);
-    unit_of units = {0};
     sla *sl = NULL;
     if (!m || !ids || !out || !dup || !fx)
         die("out of memory");
-    if (effects && (store_groups_each(s, on_unit_group, &units, &e) != NY_OK ||
-                    sla_load("data", &sl, &e) != NY_OK))
+    if (effects && sla_load("data", &sl, &e) != NY_OK)
         die(e.msg);
     long leads = 0;
     long long now = (long long)time(NULL);
@@ -756,20 +874,15 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
     double *lat = malloc(ncommits * sizeof *lat);
     if (!lat)
         die("out of memory");
-    double t0 = bench_wall_now();
+    double took = 0; /* in the commits only: not the triage of the effects */
     long done = 0;
     while (done < rows) {
         long n = rows - done < batch ? rows - done : batch;
         for (long i = 0; i < n; i++) {
             long k = done + i;
             snprintf(ids[i], sizeof ids[i], "s%lld-%ld", now, k);
-            size_t ti = (size_t)k % tx.n;
-            m[i] = (store_message){0,          gids[(size_t)k % groups.n],
-                                   "ceiling",  ids[i],
-                                   "u1",       "居民",
-                                   now,        tx.s[ti],
-                                   intent[ti], cat[ti],
-                                   tri[ti]};
+            m[i] = (store_message){0,   cr.gid[k],  "ceiling", ids[i], cr.sender[k], cr.name[k],
+                                   now, cr.text[k], intent[k], cat[k], tri[k]};
             if (effects)
                 fx_triage(s, ws, &units, &m[i], &fx[i]);
         }
@@ -783,10 +896,10 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
             leads += fx_write(s, sl, &units, m, out, dup, fx, n, now);
         if (store_savepoint_release(s, &e) != NY_OK || store_commit(s, &e) != NY_OK)
             die(e.msg);
+        took += bench_wall_now() - c0;
         lat[c++] = (bench_wall_now() - c0) * 1e3;
         done += n;
     }
-    double took = bench_wall_now() - t0;
     qsort(lat, c, sizeof *lat, bench_cmp_double);
     printf("mode=%s batch=%ld rows=%ld leads=%ld seconds=%.2f rows_per_s=%.0f commits_per_s=%.0f "
            "commit_p50_ms=%.2f commit_p99_ms=%.2f commit_max_ms=%.2f\n",
@@ -801,7 +914,28 @@ static int store_ceiling(const char *db, long batch, long rows, const char *grou
     free(units.kind);
     for (long i = 0; i < batch; i++)
         free(fx[i].payload);
+    for (size_t k = 0; k < cr.n; k++) {
+        free(tri[k]);
+        if (src_db) {
+            free((char *)cr.text[k]);
+            free((char *)cr.sender[k]);
+            free((char *)cr.name[k]);
+        }
+    }
+    free(tri);
+    free(intent);
+    free(cat);
+    free(cr.gid);
+    free(cr.text);
+    free(cr.sender);
+    free(cr.name);
+    texts_free(&groups);
+    texts_free(&tx);
     free(fx);
+    free(m);
+    free(ids);
+    free(out);
+    free(dup);
     sla_free(sl);
     free(lat);
     triage_ws_free(ws);
@@ -831,12 +965,20 @@ int main(int argc, char **argv)
         double took = run_load(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), next_post, &p, &ld);
         report(p.batch > 1 ? "post_batch" : "post", &ld, took, p.batch);
         free(p.body.p);
-    } else if (strcmp(mode, "replay") == 0 && argc == 7) {
+    } else if (strcmp(mode, "replay") == 0 && argc >= 7 && argc <= 9) {
         poster p = {.key = argv[5], .secret = argv[6]};
         long total = load_replay(argv[4], &p);
-        double took = run_load(atoi(argv[2]), atoi(argv[3]), 0, next_replay, &p, &ld);
-        printf("mode=replay messages=%ld requests=%ld errors=%ld seconds=%.2f msgs_per_s=%.0f\n",
-               total, ld.done, ld.errors, took, (double)total / took);
+        p.max = argc == 9 ? atol(argv[8]) : 0;
+        double took = run_load(atoi(argv[2]), atoi(argv[3]), argc >= 8 ? atof(argv[7]) : 0,
+                               next_replay, &p, &ld);
+        /* every request started was answered; each batch but the year's last is full */
+        long sent = p.next_body == p.nbodies ? total : (long)p.next_body * REPLAY_BATCH;
+        qsort(ld.lat, ld.nlat, sizeof *ld.lat, bench_cmp_double);
+        printf("mode=replay messages=%ld requests=%ld errors=%ld seconds=%.2f msgs_per_s=%.0f "
+               "p50_ms=%.2f p99_ms=%.2f\n",
+               sent, ld.done, ld.errors, took, (double)sent / took,
+               ld.nlat ? ld.lat[ld.nlat / 2] : 0,
+               ld.nlat ? ld.lat[(size_t)((double)ld.nlat * 0.99)] : 0);
         free(ld.lat);
         for (size_t i = 0; i < p.nbodies; i++)
             free(p.bodies[i]);
@@ -845,7 +987,11 @@ int main(int argc, char **argv)
         int effects = argc == 8 && strcmp(argv[7], "effects") == 0;
         if (argc == 8 && !effects)
             die("the last argument of store mode can only be \"effects\"");
-        return store_ceiling(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6], effects);
+        if (atol(argv[3]) < 1 || atol(argv[4]) < 1)
+            die("store mode needs BATCH and ROWS of at least 1");
+        int from = strcmp(argv[5], "--from") == 0;
+        return store_ceiling(argv[2], atol(argv[3]), atol(argv[4]), from ? NULL : argv[5],
+                             from ? NULL : argv[6], from ? argv[6] : NULL, effects);
     } else {
         fprintf(stderr, "bench_ingest: unknown mode or wrong arguments\n");
         return 2;

@@ -4,12 +4,15 @@
 #   1. GET /healthz req/s                     (the HTTP ceiling)
 #   2. single-message signed ingest req/s, p50/p99 (and the handler's
 #      p50/p99 from the access log, commits and requests per commit)
-#   3. batched ingest msgs/s, 1,000 per request
+#   3. batched ingest msgs/s, 1,000 per request: the chat set's labelled
+#      lines (57% open a lead), then the demo year's own messages in time
+#      order for SECONDS_EACH (the district's mix: about 4% open a lead)
 #   4. the same rows through store_message_ingest_batch in-process, in
 #      batches of 1 and of 1,000             (the storage ceilings), and in
 #      batches of 1,000 with what each message causes written with it (its
 #      lead, case and notifications: bench_ingest store ... effects; "-"
-#      with a BENCH_BIN from before that mode)
+#      with a BENCH_BIN from before that mode); the same two ceilings for
+#      the demo year's messages (store ... --from year.db)
 #   5. the demo's 670,000-message year replayed through the API (time)
 # Outbound messages go to a local receiver (build/bench/bench_sink, started
 # here; every group and staff target rebased to it, each POST answered 200
@@ -21,7 +24,8 @@
 # under var/bench, synchronous=FULL) on a free loopback port with its default
 # thread count. Environment: SECONDS_EACH (default 10), CONNS (64),
 # BATCH_CONNS (4), THREADS (serve --threads; default: the server's own),
-# REPLAY (1; 0 skips step 5), NY (build/nuanyang), BENCH_BIN (the load
+# REPLAY (1; 0 skips step 5, and the year for step 3 then has 200,000
+# messages), NY (build/nuanyang), BENCH_BIN (the load
 # generator and storage ceiling, build/bench/bench_ingest; another build's
 # for a before/after run), SINK_BIN (build/bench/bench_sink), OUTBOX_RATE
 # (serve --outbox-rate, requests to one target a minute; default 1000, the
@@ -52,7 +56,9 @@ mk() { # DB: a demo district with the default policies and lexicon
 db() { if [ -n "${PG:-}" ]; then echo "$PG dbname=nyb_$1"; else echo "$dir/$1.db"; fi; }
 pgsql() { psql -q -v ON_ERROR_STOP=1 "$PG" -c "$1" >/dev/null; }
 if [ -n "${PG:-}" ]; then
-    for d in server ceiling1 ceiling1000 ceilingfx year; do pgsql "DROP DATABASE IF EXISTS nyb_$d"; done
+    for d in server ceiling1 ceiling1000 ceilingfx ceilingy ceilingyfx year; do
+        pgsql "DROP DATABASE IF EXISTS nyb_$d"
+    done
     pgsql "CREATE DATABASE nyb_server"
 fi
 mk "$(db server)"
@@ -60,12 +66,15 @@ if [ -n "${PG:-}" ]; then
     pgsql "CREATE DATABASE nyb_ceiling1 TEMPLATE nyb_server"
     pgsql "CREATE DATABASE nyb_ceiling1000 TEMPLATE nyb_server"
     pgsql "CREATE DATABASE nyb_ceilingfx TEMPLATE nyb_server"
+    pgsql "CREATE DATABASE nyb_ceilingy TEMPLATE nyb_server"
+    pgsql "CREATE DATABASE nyb_ceilingyfx TEMPLATE nyb_server"
     pgsql "CREATE DATABASE nyb_year"
 else
-    cp "$dir/server.db" "$dir/ceiling1.db"
-    cp "$dir/server.db" "$dir/ceiling1000.db"
-    cp "$dir/server.db" "$dir/ceilingfx.db"
+    for d in ceiling1 ceiling1000 ceilingfx ceilingy ceilingyfx; do cp "$dir/server.db" "$dir/$d.db"; done
 fi
+year_msgs=$([ "${REPLAY:-1}" = 1 ] && echo 670000 || echo 200000)
+echo "creating the demo year ($year_msgs messages) as the source of the district's mix ..."
+$NY demo --db "$(db year)" --messages "$year_msgs" >/dev/null
 $NY export --db "$(db server)" groups - | python3 -c '
 import csv, sys
 for g in csv.DictReader(sys.stdin): print(g["external_id"])' >"$dir/groups"
@@ -74,6 +83,8 @@ $NY connector add --db "$(db server)" bench >"$dir/cred"
 key=$(awk '$1=="key"{print $2}' "$dir/cred") secret=$(awk '$1=="secret"{print $2}' "$dir/cred")
 $NY connector add --db "$(db server)" replay >"$dir/cred2"
 rkey=$(awk '$1=="key"{print $2}' "$dir/cred2") rsecret=$(awk '$1=="secret"{print $2}' "$dir/cred2")
+$NY connector add --db "$(db server)" mix >"$dir/cred3"
+mkey=$(awk '$1=="key"{print $2}' "$dir/cred3") msecret=$(awk '$1=="secret"{print $2}' "$dir/cred3")
 
 sinkinfo=""
 if [ "${SINK:-1}" = 1 ]; then
@@ -109,10 +120,11 @@ commits="$((c1 - c0)) commits ($(python3 -c "import sys; print('%.0f/s, %.1f req
 echo "single: handler p50/p99 $handler; $commits"
 echo "== $B post $port $bconns $secs 1000 KEY SECRET groups texts"
 batch=$($B post "$port" "$bconns" "$secs" 1000 "$key" "$secret" "$dir/groups" "$dir/texts"); echo "$batch"
+echo "== $B replay $port $bconns year.db KEY SECRET $secs (the district's mix)"
+mix=$($B replay "$port" "$bconns" "$(db year)" "$mkey" "$msecret" "$secs" 2>/dev/null) || mix=""
+echo "${mix:-(this bench_ingest cannot replay for a fixed time)}"
 replay=""
 if [ "${REPLAY:-1}" = 1 ]; then
-    echo "creating the demo year (670,000 messages) as the replay source ..."
-    $NY demo --db "$(db year)" --messages 670000 >/dev/null
     echo "== $B replay $port $bconns year.db KEY SECRET"
     replay=$($B replay "$port" "$bconns" "$(db year)" "$rkey" "$rsecret"); echo "$replay"
 fi
@@ -131,6 +143,10 @@ st1000=$($B store "$(db ceiling1000)" 1000 200000 "$dir/groups" "$dir/texts"); e
 echo "== $B store ceilingfx.db 1000 20000 groups texts effects"
 stfx=$($B store "$(db ceilingfx)" 1000 20000 "$dir/groups" "$dir/texts" effects 2>/dev/null) || stfx=""
 echo "${stfx:-(this bench_ingest has no effects mode)}"
+echo "== $B store ceilingy.db 1000 100000 --from year.db [effects] (the district's mix)"
+sty=$($B store "$(db ceilingy)" 1000 100000 --from "$(db year)" 2>/dev/null) || sty=""
+styfx=$($B store "$(db ceilingyfx)" 1000 50000 --from "$(db year)" effects 2>/dev/null) || styfx=""
+echo "${sty:-(this bench_ingest has no --from)}"; echo "$styfx"
 
 echo "== dd if=/dev/zero of=$dir/dd bs=4k count=500 oflag=dsync (the disk's flush)"
 ddt=$(dd if=/dev/zero of="$dir/dd" bs=4k count=500 oflag=dsync 2>&1 | sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
@@ -147,6 +163,11 @@ echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_
 echo "| … in the handler (access log) p50 / p99; group commits | | $handler | | $commits |"
 echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | $(val "$st1" commit_p50_ms) ms | $(val "$st1" commit_p99_ms) ms (max $(val "$st1" commit_max_ms)) | |"
 echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | $(val "$st1000" commit_p50_ms) ms | $(val "$st1000" commit_p99_ms) ms (max $(val "$st1000" commit_max_ms)) | |"
+if [ -n "$mix" ] && [ -n "$sty" ]; then
+    echo "| batched ingest, the demo year's messages (the district's mix), $bconns conns | $(val "$mix" msgs_per_s) msg/s | $(val "$mix" p50_ms) ms | $(val "$mix" p99_ms) ms | $(ratio "$(val "$mix" msgs_per_s)" "$(val "$sty" rows_per_s)") of its rows, $(ratio "$(val "$mix" msgs_per_s)" "$(val "$styfx" rows_per_s)") of its rows with effects |"
+    echo "| storage ceiling of the mix, 1,000 rows per commit | $(val "$sty" rows_per_s) rows/s | $(val "$sty" commit_p50_ms) ms | $(val "$sty" commit_p99_ms) ms (max $(val "$sty" commit_max_ms)) | |"
+    echo "| … with their effects ($(val "$styfx" leads) leads in $(val "$styfx" rows) rows) | $(val "$styfx" rows_per_s) rows/s | $(val "$styfx" commit_p50_ms) ms | $(val "$styfx" commit_p99_ms) ms (max $(val "$styfx" commit_max_ms)) | |"
+fi
 if [ -n "$stfx" ]; then
     echo "| … the same rows with their effects ($(val "$stfx" leads) leads in $(val "$stfx" rows) rows) | $(val "$stfx" rows_per_s) rows/s | $(val "$stfx" commit_p50_ms) ms | $(val "$stfx" commit_p99_ms) ms (max $(val "$stfx" commit_max_ms)) | batched ingest $(ratio "$(val "$batch" msgs_per_s)" "$(val "$stfx" rows_per_s)") of it |"
 else
@@ -157,4 +178,4 @@ if [ -n "$sinkinfo" ]; then sinkcol="sink: $(val "$sinkinfo" requests) requests,
 echo "| outbox worker (whole run): $outbox | | | | $sinkcol |"
 echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${replay:+, replay $(val "$replay" errors)}"
+echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${mix:+, mix $(val "$mix" errors)}${replay:+, replay $(val "$replay" errors)}"

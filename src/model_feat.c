@@ -26,6 +26,8 @@
 #include "model.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,7 +155,8 @@ void model_ws_free(model_ws *ws)
 
 /* Decodes one code point at s[*i] (advancing *i); bad sequences give U+FFFD
  * and consume one byte. */
-static inline uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
+static inline __attribute__((always_inline)) uint32_t next_cp(const unsigned char *s, size_t len,
+                                                              size_t *i)
 {
     unsigned char c = s[*i];
     uint32_t cp;
@@ -161,6 +164,15 @@ static inline uint32_t next_cp(const unsigned char *s, size_t len, size_t *i)
     if (c < 0x80) {
         (*i)++;
         return c;
+    } else if ((c & 0xf0u) == 0xe0u && *i + 2 < len && (s[*i + 1] & 0xc0u) == 0x80u &&
+               (s[*i + 2] & 0xc0u) == 0x80u) { /* a well-formed 3-byte character (CJK) */
+        cp = (c & 0x0fu) << 12 | (s[*i + 1] & 0x3fu) << 6 | (s[*i + 2] & 0x3fu);
+        if (cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) {
+            *i += 3;
+            return cp;
+        }
+        (*i)++;
+        return 0xfffdu;
     } else if (c >= 0xc2 && c <= 0xdf) {
         cp = c & 0x1fu, need = 1;
     } else if (c >= 0xe0 && c <= 0xef) {
@@ -227,46 +239,57 @@ static inline __attribute__((always_inline)) void add(counter *c, uint32_t b)
     }
 }
 
+/* The parts of a spec the scan reads per code point, in locals (stores
+ * through the counter's uint32_t arrays could alias the spec's fields). */
+typedef struct scan_spec {
+    unsigned bits, min_n, flags;
+} scan_spec;
+
 /* Appends cp to the window win (win[0] newest, *have code points known, at
  * most max_n) and hashes the n-grams ending at it. Inlined with max_n a
- * constant, the shift and the orders unroll. */
-static inline __attribute__((always_inline)) void push(const model_spec *s, counter *c,
+ * constant, the shift and the orders unroll and the window stays in
+ * registers. */
+static inline __attribute__((always_inline)) void push(const scan_spec *s, counter *c,
                                                        uint64_t seed, uint32_t *win, unsigned *have,
                                                        uint32_t cp, const unsigned max_n)
 {
+#pragma GCC unroll 8
     for (unsigned k = max_n - 1; k > 0; k--)
         win[k] = win[k - 1];
     win[0] = cp;
     uint64_t h = seed;
-    if (*have < max_n - 1) { /* the first code points of the text */
+    if (__builtin_expect(*have < max_n - 1, 0)) { /* the first code points of the text */
         (*have)++;
         for (unsigned k = 1; k <= *have; k++) {
             h = mix(h, win[k - 1]);
             if (k >= s->min_n && !(k == 1 && (cp == CP_BOS || cp == CP_EOS)))
-                add(c, bucket_of(h ^ k, s->hash_bits));
+                add(c, bucket_of(h ^ k, s->bits));
         }
         return;
     }
     *have = max_n;
-    uint32_t b[8]; /* all orders: a fixed number of steps, then the counting */
+    uint32_t b[8] = {0}; /* all orders: a fixed number of steps, then the counting */
+#pragma GCC unroll 8
     for (unsigned k = 1; k <= max_n; k++) {
         h = mix(h, win[k - 1]);
-        b[k - 1] = bucket_of(h ^ k, s->hash_bits);
+        b[k - 1] = bucket_of(h ^ k, s->bits);
     }
-    for (unsigned k = s->min_n > 1 ? s->min_n : 1; k <= max_n; k++)
-        if (!(k == 1 && (cp == CP_BOS || cp == CP_EOS)))
+    int skip1 = cp == CP_BOS || cp == CP_EOS;
+#pragma GCC unroll 8
+    for (unsigned k = 1; k <= max_n; k++)
+        if (k >= s->min_n && !(k == 1 && skip1))
             add(c, b[k - 1]);
 }
 
 /* Counts the n-grams (orders up to max_n = s->max_n) of the first `limit`
  * code points of text, hashed from seed, with the end marker when eos;
  * returns the code points read. */
-static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, counter *cp_,
-                                                           const char *text, size_t len,
-                                                           uint64_t seed, size_t limit, int eos,
-                                                           const unsigned max_n)
+static inline __attribute__((always_inline)) size_t
+scan_n(const model_spec *spec, counter *cp_, const char *text, size_t len, uint64_t seed,
+       size_t limit, int eos, const unsigned max_n, const unsigned bits)
 {
     counter local = *cp_, *c = &local; /* in registers: no reload after each store */
+    const scan_spec ss = {bits, spec->min_n > 1 ? spec->min_n : 1, spec->flags}, *s = &ss;
     const unsigned char *u = (const unsigned char *)text;
     uint32_t win[8] = {0};
     unsigned have = 0;
@@ -276,14 +299,16 @@ static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, 
         push(s, c, seed, win, &have, CP_BOS, max_n);
     for (size_t i = 0; i < len && chars < limit;) {
         uint32_t cp = next_cp(u, len, &i);
-        if (is_space(cp) || cp < 0x20u) {
-            pending_space = chars > 0;
-            continue;
+        if (cp <= 0x3000u) { /* above it (most CJK text) none of these apply */
+            if (is_space(cp) || cp < 0x20u) {
+                pending_space = chars > 0;
+                continue;
+            }
+            if (cp >= 'A' && cp <= 'Z')
+                cp += 'a' - 'A';
+            else if ((s->flags & MODEL_F_DIGITS) && cp >= '0' && cp <= '9')
+                cp = '0';
         }
-        if (cp >= 'A' && cp <= 'Z')
-            cp += 'a' - 'A';
-        else if ((s->flags & MODEL_F_DIGITS) && cp >= '0' && cp <= '9')
-            cp = '0';
         if (pending_space) {
             push(s, c, seed, win, &have, ' ', max_n);
             pending_space = 0;
@@ -297,16 +322,17 @@ static inline __attribute__((always_inline)) size_t scan_n(const model_spec *s, 
     return chars;
 }
 
-/* scan_n for the spec's max_n: the usual orders (3: chat models, 2: the
- * long-text model) get code of their own. */
+/* scan_n for the spec's max_n and hash_bits: the usual shapes (orders 1-3
+ * over 2^18 buckets: the chat models; 1-2 over 2^19: the long-text model)
+ * get code of their own, with the bucket shift a constant. */
 static size_t scan(const model_spec *s, counter *c, const char *text, size_t len, uint64_t seed,
                    size_t limit, int eos)
 {
-    if (s->max_n == 3)
-        return scan_n(s, c, text, len, seed, limit, eos, 3);
-    if (s->max_n == 2)
-        return scan_n(s, c, text, len, seed, limit, eos, 2);
-    return scan_n(s, c, text, len, seed, limit, eos, s->max_n);
+    if (s->max_n == 3 && s->hash_bits == 18)
+        return scan_n(s, c, text, len, seed, limit, eos, 3, 18);
+    if (s->max_n == 2 && s->hash_bits == 19)
+        return scan_n(s, c, text, len, seed, limit, eos, 2, 19);
+    return scan_n(s, c, text, len, seed, limit, eos, s->max_n, s->hash_bits);
 }
 
 size_t model_grams(model_ws *ws, const char *text, size_t len)
@@ -351,6 +377,31 @@ uint32_t model_extra_bucket(const model_spec *s, uint32_t id)
     return bucket_of(mix(mix(s->seed, 0x4b57u), id), s->hash_bits);
 }
 
+/* ln(1 + v) for the sums of lexicon weights, mostly small multiples of 1/2:
+ * those below 32 from a table filled by log1pf itself (the same floats),
+ * the rest computed. */
+#define LOG1P_HALVES 64
+static float log1p_halves[LOG1P_HALVES];
+static atomic_int log1p_ready;
+static pthread_once_t log1p_once = PTHREAD_ONCE_INIT;
+
+static void log1p_fill(void)
+{
+    for (int k = 0; k < LOG1P_HALVES; k++)
+        log1p_halves[k] = log1pf((float)k / 2.0f);
+    atomic_store_explicit(&log1p_ready, 1, memory_order_release);
+}
+
+static float log1p_sum(float v)
+{
+    float d = v * 2.0f;
+    if (!(d >= 0 && d < LOG1P_HALVES) || d != (float)(int)d)
+        return log1pf(v);
+    if (!atomic_load_explicit(&log1p_ready, memory_order_acquire))
+        pthread_once(&log1p_once, log1p_fill);
+    return log1p_halves[(int)d];
+}
+
 size_t model_extras(const model_spec *s, size_t chars, const model_extra *extra, size_t nextra,
                     uint32_t *idx, float *val)
 {
@@ -374,7 +425,7 @@ size_t model_extras(const model_spec *s, size_t chars, const model_extra *extra,
     for (size_t i = 0; i < n; i++)
         if (val[i] > 0) {
             idx[kept] = idx[i];
-            val[kept++] = s->extra_scale * log1pf(val[i]);
+            val[kept++] = s->extra_scale * log1p_sum(val[i]);
         }
     return kept;
 }

@@ -24,6 +24,7 @@
  * matrices: they would only be copied here and thrown away. */
 #include "model.h"
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +46,102 @@ typedef struct joint_side {
 
 #define TF_TABLE 64 /* counts below it take their 1 + ln c from a table */
 
+/* The n-gram sums of the usual shape (16 lanes: two IDF columns, then at
+ * most 14 weights of both models): acc and norm as model_joint_predict uses
+ * them. Each lane sums in n-gram order, as the general loop does, so the
+ * results are the same to the bit; written twice, for AVX2 (a half row
+ * widens to eight floats in two instructions, each lane picks its model's
+ * value with one permute) and portably, model_joint_new picking one by the
+ * CPU. */
+typedef void sum16_fn(const uint16_t *rows, const float *tf, const int32_t *sel,
+                      const uint32_t *idx, const float *val, size_t n, size_t na, size_t nb,
+                      float *acc, float *norm);
+
+/* Which of (va, vb, 0) each lane takes: its model's value, or 0 for the IDF
+ * columns and the padding. */
+static void lane_models(size_t na, size_t nb, int32_t sel[16])
+{
+    for (size_t c = 0; c < 16; c++)
+        sel[c] = c >= 2 && c < 2 + na ? 0 : c >= 2 + na && c < 2 + na + nb ? 1 : 2;
+}
+
+static void sum16_out(const float *sum, float na2, float nb2, size_t na, size_t nb, float *acc,
+                      float *norm)
+{
+    norm[0] = na2;
+    norm[1] = nb2;
+    for (size_t c = 0; c < na; c++)
+        acc[c] = sum[2 + c];
+    for (size_t c = 0; c < nb; c++)
+        acc[MODEL_MAX_CLASSES + c] = sum[2 + na + c];
+}
+
+static void sum16_base(const uint16_t *rows, const float *tf, const int32_t *lanes,
+                       const uint32_t *idx, const float *val, size_t n, size_t na, size_t nb,
+                       float *acc, float *norm)
+{
+    v8i sel[2];
+    memcpy(sel, lanes, sizeof sel);
+    v8f lo = {0}, hi = {0};
+    float na2 = 0, nb2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint16_t *row = rows + (size_t)idx[i] * 16;
+        float t = val[i] < TF_TABLE ? tf[(int)val[i]] : 1.0f + logf(val[i]);
+        float va = t * (float)row[0], vb = t * (float)row[1];
+        na2 += va * va;
+        nb2 += vb * vb;
+        v8f pair = {va, vb, 0, 0, 0, 0, 0, 0};
+        v8h w0, w1;
+        memcpy(&w0, row, sizeof w0);
+        memcpy(&w1, row + 8, sizeof w1);
+        lo += __builtin_shuffle(pair, sel[0]) * __builtin_convertvector(w0, v8f);
+        hi += __builtin_shuffle(pair, sel[1]) * __builtin_convertvector(w1, v8f);
+    }
+    float sum[16];
+    memcpy(sum, &lo, sizeof lo);
+    memcpy(sum + 8, &hi, sizeof hi);
+    sum16_out(sum, na2, nb2, na, nb, acc, norm);
+}
+
+__attribute__((target("avx2"))) static void sum16_avx2(const uint16_t *rows, const float *tf,
+                                                       const int32_t *lanes, const uint32_t *idx,
+                                                       const float *val, size_t n, size_t na,
+                                                       size_t nb, float *acc, float *norm)
+{
+    const __m256i sel0 = _mm256_loadu_si256((const __m256i *)lanes),
+                  sel1 = _mm256_loadu_si256((const __m256i *)(lanes + 8));
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+    __m128 nrm = _mm_setzero_ps();
+    for (size_t i = 0; i < n; i++) {
+        const uint16_t *row = rows + (size_t)idx[i] * 16;
+        float t = val[i] < TF_TABLE ? tf[(int)val[i]] : 1.0f + logf(val[i]);
+        uint32_t both; /* the two IDF columns */
+        memcpy(&both, row, sizeof both);
+        __m128 pair = _mm_mul_ps(_mm_cvtepi32_ps(_mm_cvtepu16_epi32(_mm_cvtsi32_si128((int)both))),
+                                 _mm_set1_ps(t)); /* (va, vb, 0, 0) */
+        nrm = _mm_add_ps(nrm, _mm_mul_ps(pair, pair));
+        __m256 p = _mm256_zextps128_ps256(pair);
+        __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const void *)row)));
+        __m256 w1 =
+            _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const void *)(row + 8))));
+        lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_permutevar8x32_ps(p, sel0), w0));
+        hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_permutevar8x32_ps(p, sel1), w1));
+    }
+    float sum[16], nr[4];
+    _mm256_storeu_ps(sum, lo);
+    _mm256_storeu_ps(sum + 8, hi);
+    _mm_storeu_ps(nr, nrm);
+    sum16_out(sum, nr[0], nr[1], na, nb, acc, norm);
+}
+
 struct model_joint {
     joint_side side[2];
     float tf[TF_TABLE]; /* 1 + ln c for a count c, as computed per n-gram */
     size_t stride;      /* uint16 per row */
     uint16_t *rows;
     size_t bytes;
+    sum16_fn *sum16;   /* for rows of 16 lanes: AVX2 or portable */
+    int32_t lanes[16]; /* and the model of each lane (lane_models) */
 };
 
 static int same_hashing(const model_spec *a, const model_spec *b)
@@ -92,6 +183,9 @@ static int joint_alloc(const model_clf *a, const model_clf *b, model_joint **out
     }
     for (int c = 0; c < TF_TABLE; c++)
         j->tf[c] = c <= 1 ? 1.0f : 1.0f + logf((float)c);
+    j->sum16 = __builtin_cpu_supports("avx2") ? sum16_avx2 : sum16_base;
+    if (j->stride == 16)
+        lane_models(a->nclasses, b->nclasses, j->lanes);
     *out = j;
     return NY_OK;
 }
@@ -216,6 +310,11 @@ int model_joint_load(const char *path_a, const char *path_b, model_clf **a, mode
     return rc;
 }
 
+void model_joint_portable(model_joint *j)
+{
+    j->sum16 = sum16_base;
+}
+
 void model_joint_free(model_joint *j)
 {
     if (!j)
@@ -264,45 +363,6 @@ static int best_of(const joint_side *s, const float *score, size_t chars)
     return best < 0 ? 0 : best;
 }
 
-/* The n-gram sums of the usual shape (16 lanes: two IDF columns, then at
- * most 14 weights of both models): acc and norm as model_joint_predict uses
- * them. Each lane sums in n-gram order, as the general loop does, so the
- * results are the same to the bit; compiled twice, for AVX2 (one row is one
- * 256-bit load) and for the baseline, the loader picking one by the CPU. */
-__attribute__((target_clones("avx2", "default"))) static void
-sum16(const uint16_t *rows, const float *tf, const uint32_t *idx, const float *val, size_t n,
-      size_t na, size_t nb, float *acc, float *norm)
-{
-    v8i ma[2], mb[2]; /* the lanes of each model's weights, in two halves */
-    for (int c = 0; c < 16; c++) {
-        ma[c / 8][c % 8] = -(c >= 2 && (size_t)c < 2 + na);
-        mb[c / 8][c % 8] = -((size_t)c >= 2 + na && (size_t)c < 2 + na + nb);
-    }
-    v8f lo = {0}, hi = {0};
-    float na2 = 0, nb2 = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint16_t *row = rows + (size_t)idx[i] * 16;
-        float t = val[i] < TF_TABLE ? tf[(int)val[i]] : 1.0f + logf(val[i]);
-        float va = t * (float)row[0], vb = t * (float)row[1];
-        na2 += va * va;
-        nb2 += vb * vb;
-        v8i fa = (v8i)((v8f){0} + va), fb = (v8i)((v8f){0} + vb);
-        v8h w[2];
-        memcpy(w, row, sizeof w);
-        lo += (v8f)((fa & ma[0]) | (fb & mb[0])) * __builtin_convertvector(w[0], v8f);
-        hi += (v8f)((fa & ma[1]) | (fb & mb[1])) * __builtin_convertvector(w[1], v8f);
-    }
-    float sum[16];
-    memcpy(sum, &lo, sizeof lo);
-    memcpy(sum + 8, &hi, sizeof hi);
-    norm[0] = na2;
-    norm[1] = nb2;
-    for (size_t c = 0; c < na; c++)
-        acc[c] = sum[2 + c];
-    for (size_t c = 0; c < nb; c++)
-        acc[MODEL_MAX_CLASSES + c] = sum[2 + na + c];
-}
-
 void model_joint_predict(const model_joint *j, model_ws *ws, const char *text, size_t len,
                          const model_extra *extra, size_t nextra, int best[2], float *scores_a,
                          float *scores_b)
@@ -316,7 +376,7 @@ void model_joint_predict(const model_joint *j, model_ws *ws, const char *text, s
     for (size_t i = 0; i < n; i++) /* every row asked for at once: the misses overlap */
         __builtin_prefetch(j->rows + (size_t)idx[i] * stride);
     if (stride == 16) { /* the usual shape: one row is one vector of 16 lanes */
-        sum16(j->rows, j->tf, idx, val, n, na, nb, acc, norm);
+        j->sum16(j->rows, j->tf, j->lanes, idx, val, n, na, nb, acc, norm);
     } else {
         for (size_t i = 0; i < n; i++) {
             const uint16_t *row = j->rows + (size_t)idx[i] * stride;

@@ -91,14 +91,7 @@ static inline __attribute__((always_inline)) size_t norm_utf8_decode(const uint8
         *cp = c;
         return 1;
     }
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (i + 1 < len && (in[i + 1] & 0xC0) == 0x80) {
-            *cp = ((int32_t)(c & 0x1F) << 6) | (in[i + 1] & 0x3F);
-            return 2;
-        }
-        return 0;
-    }
-    if ((c & 0xF0) == 0xE0) {
+    if ((c & 0xF0) == 0xE0) { /* first: most characters of Chinese text */
         if (i + 2 < len && (in[i + 1] & 0xC0) == 0x80 && (in[i + 2] & 0xC0) == 0x80) {
             int32_t v = ((int32_t)(c & 0x0F) << 12) | ((int32_t)(in[i + 1] & 0x3F) << 6) |
                         (in[i + 2] & 0x3F);
@@ -106,6 +99,13 @@ static inline __attribute__((always_inline)) size_t norm_utf8_decode(const uint8
                 return 0;
             *cp = v;
             return 3;
+        }
+        return 0;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (i + 1 < len && (in[i + 1] & 0xC0) == 0x80) {
+            *cp = ((int32_t)(c & 0x1F) << 6) | (in[i + 1] & 0x3F);
+            return 2;
         }
         return 0;
     }

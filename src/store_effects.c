@@ -53,6 +53,33 @@ int store_group_target(store *s, int64_t group_id, store_target *t, ny_err *e)
     return rc;
 }
 
+struct groups_ctx {
+    int (*fn)(void *ctx, const store_group_unit *g);
+    void *ctx;
+};
+
+static int on_group_unit(void *ctx, const store_row *row)
+{
+    struct groups_ctx *c = ctx;
+    store_group_unit g = {.unit_code = store_row_text(row, 5),
+                          .unit_name = store_row_text(row, 6),
+                          .level = store_row_text(row, 7)};
+    on_group(&g.t, row);
+    return c->fn(c->ctx, &g);
+}
+
+int store_groups_targets(store *s, int64_t lo, int64_t hi,
+                         int (*fn)(void *ctx, const store_group_unit *g), void *ctx, ny_err *e)
+{
+    store_val p[] = {SV_INT(lo), SV_INT(hi)};
+    struct groups_ctx c = {fn, ctx};
+    return store_sql(s,
+                     "SELECT g.id, g.platform, g.target, g.external_id, g.name, u.code, u.name,"
+                     " u.level FROM chat_groups g JOIN units u ON u.id = g.unit_id"
+                     " WHERE g.id BETWEEN ? AND ?",
+                     p, 2, on_group_unit, &c, NULL, e);
+}
+
 static int on_staff(void *ctx, const store_row *row)
 {
     store_target *t = ctx;

@@ -118,6 +118,20 @@ typedef struct store_target {
 /* The group's target (channel from its platform). NY_ENOTFOUND if absent. */
 int store_group_target(store *s, int64_t group_id, store_target *t, ny_err *e);
 
+/* A chat group as store_groups_targets gives it: its target, and the
+ * code, name and level of its unit. */
+typedef struct store_group_unit {
+    store_target t;
+    const char *unit_code, *unit_name, *level;
+} store_group_unit;
+
+/* Calls fn for every chat group whose id is from lo to hi (in one range
+ * read: the groups of a large request at once, where store_group_target
+ * and store_case_unit would each read them one at a time); fn's error ends
+ * the walk and is returned. The strings live until fn returns. */
+int store_groups_targets(store *s, int64_t lo, int64_t hi,
+                         int (*fn)(void *ctx, const store_group_unit *g), void *ctx, ny_err *e);
+
 /* The staff member's notification target. NY_ENOTFOUND if absent. */
 int store_staff_target(store *s, const char *account, store_target *t, ny_err *e);
 

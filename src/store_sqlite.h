@@ -82,6 +82,7 @@ enum sq_stmt_id {
     SQ_CONN_BY_KEY,
     SQ_CONNS,
     SQ_GROUP_UNIT,
+    SQ_GROUP_UNITS,
     SQ_STAT_DELTA,
     SQ_NSTMT
 };
@@ -152,10 +153,17 @@ sq_tally *sq_tally_new(size_t n);
 /* Frees t (NULL is fine). */
 void sq_tally_free(sq_tally *t);
 
-/* The unit of chat group group_id into *unit_id, looked up once per batch;
- * an unknown group is NY_ENOTFOUND for element i (described by what). */
-int sq_tally_group(struct sq *h, sq_tally *t, int64_t group_id, const char *what, long i,
-                   int64_t *unit_id, ny_err *e);
+/* Reads the units of the chat groups of the n messages m into t before
+ * they are stored, in one range read of chat_groups when their ids lie
+ * close together (fewer than n ids from the lowest to the highest, so that
+ * t holds them all), else nothing (sq_tally_group then reads each group on
+ * first use). */
+int sq_tally_groups(struct sq *h, sq_tally *t, const store_message *m, size_t n, ny_err *e);
+
+/* The unit of message m's chat group into *unit_id, looked up once per
+ * batch; an unknown group is NY_ENOTFOUND for element i. */
+int sq_tally_group(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *unit_id,
+                   ny_err *e);
 
 /* Counts stored message m under unit_id and its China-time day: one
  * message, a reply when its triage JSON holds a reply text, an answered

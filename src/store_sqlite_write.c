@@ -421,16 +421,48 @@ int sq_lexicon_put_batch(void *impl, const store_lexeme *l, size_t n, int64_t *i
 
 /* ---- messages, cases, the case log, leads ------------------------------- */
 
+/* "message CONNECTOR/ID", the name of message m in its errors, into buf;
+ * built only when something fails. */
+static const char *message_what(const store_message *m, char *buf, size_t size)
+{
+    snprintf(buf, size, "message %s/%s", show(m->connector), show(m->external_id));
+    return buf;
+}
+
 /* The checks of message m (element i) before it is stored: its group
  * (whose unit is put in *unit_id) and its intent and category. */
 static int message_check(struct sq *h, sq_tally *t, const store_message *m, long i,
-                         const char *what, int64_t *unit_id, ny_err *e)
+                         int64_t *unit_id, ny_err *e)
 {
-    int rc = sq_tally_group(h, t, m->group_id, what, i, unit_id, e);
-    if (rc == NY_OK && m->intent)
-        rc = check_enum(domain_intents, m->intent, 0, what, "intent", i, e);
-    if (rc == NY_OK && m->category)
+    int rc = sq_tally_group(h, t, m, i, unit_id, e);
+    if (rc != NY_OK || ((!m->intent || domain_index(domain_intents, m->intent) >= 0) &&
+                        (!m->category || domain_index(domain_categories, m->category) >= 0)))
+        return rc;
+    char what[160];
+    message_what(m, what, sizeof what);
+    rc = m->intent ? check_enum(domain_intents, m->intent, 0, what, "intent", i, e) : NY_OK;
+    if (rc == NY_OK)
         rc = check_enum(domain_categories, m->category, 0, what, "category", i, e);
+    return rc;
+}
+
+/* Steps the prepared message INSERT st for message m (element i), as
+ * insert() does, naming the message only when the step fails. */
+static int message_step(struct sq *h, sqlite3_stmt *st, const store_message *m, long i, int64_t *id,
+                        ny_err *e)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        if (id)
+            *id = sqlite3_last_insert_rowid(h->db);
+        sq_reset(st);
+        return NY_OK;
+    }
+    char what[160];
+    rc = at(e, i, sq_error(h, rc, e, message_what(m, what, sizeof what)));
+    sq_reset(st);
+    if (rc == NY_EEXIST)
+        ny_err_set_at(e, rc, i, "%s already exists", what);
     return rc;
 }
 
@@ -456,10 +488,8 @@ static void message_bind(sqlite3_stmt *st, const store_message *m)
 static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
                        ny_err *e)
 {
-    char what[160];
-    snprintf(what, sizeof what, "message %s/%s", show(m->connector), show(m->external_id));
     int64_t unit_id = 0;
-    int rc = message_check(h, t, m, i, what, &unit_id, e);
+    int rc = message_check(h, t, m, i, &unit_id, e);
     if (rc != NY_OK)
         return rc;
     sqlite3_stmt *st;
@@ -467,9 +497,7 @@ static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i
     if (rc != NY_OK)
         return at(e, i, rc);
     message_bind(st, m);
-    rc = insert(h, st, what, i, id, e);
-    if (rc == NY_EEXIST)
-        ny_err_set_at(e, rc, i, "%s already exists", what);
+    rc = message_step(h, st, m, i, id, e);
     if (rc == NY_OK)
         sq_tally_add(t, unit_id, m);
     return rc;
@@ -486,6 +514,8 @@ int sq_message_put_batch(void *impl, const store_message *m, size_t n, int64_t *
     if (!t)
         return ny_err_set(e, NY_ERR, "out of memory");
     int rc = sq_batch_begin(h, &own, e);
+    if (rc == NY_OK)
+        rc = sq_tally_groups(h, t, m, n, e);
     if (rc == NY_OK) {
         for (size_t i = 0; rc == NY_OK && i < n; i++)
             rc = message_put(h, t, &m[i], (long)i, ids_out ? &ids_out[i] : NULL, e);
@@ -520,10 +550,8 @@ static int message_find(struct sq *h, const store_message *m, int64_t *id, ny_er
 static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
                           int *dup, ny_err *e)
 {
-    char what[160];
-    snprintf(what, sizeof what, "message %s/%s", show(m->connector), show(m->external_id));
     int64_t unit_id = 0;
-    int rc = message_check(h, t, m, i, what, &unit_id, e);
+    int rc = message_check(h, t, m, i, &unit_id, e);
     if (rc != NY_OK)
         return rc;
     sqlite3_stmt *st;
@@ -532,7 +560,7 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
     if (rc != NY_OK)
         return at(e, i, rc);
     message_bind(st, m);
-    rc = insert(h, st, what, i, id, e);
+    rc = message_step(h, st, m, i, id, e);
     if (rc != NY_OK)
         return rc;
     *dup = sqlite3_changes(h->db) == 0;
@@ -541,8 +569,11 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
         return NY_OK;
     }
     rc = message_find(h, m, id, e);
-    if (rc == NY_OK && *id == 0) /* a conflict on the key, yet no row with it */
-        rc = ny_err_set_at(e, NY_ERR, i, "%s: stored message not found", what);
+    if (rc == NY_OK && *id == 0) { /* a conflict on the key, yet no row with it */
+        char what[160];
+        rc = ny_err_set_at(e, NY_ERR, i, "%s: stored message not found",
+                           message_what(m, what, sizeof what));
+    }
     return rc == NY_OK ? rc : at(e, i, rc);
 }
 
@@ -556,6 +587,8 @@ int sq_message_ingest_batch(void *impl, const store_message *m, size_t n, const 
     if (!t)
         return ny_err_set(e, NY_ERR, "out of memory");
     int rc = sq_batch_begin(h, &own, e);
+    if (rc == NY_OK)
+        rc = sq_tally_groups(h, t, m, n, e);
     if (rc == NY_OK) {
         for (size_t i = 0; rc == NY_OK && i < n; i++) {
             if (first[i] != i) { /* an earlier element has its key: stored or found */

@@ -27,145 +27,8 @@
 #include <threads.h>
 #include <unistd.h>
 
-#include "csv.h"
 #include "domain.h"
 #include "triage_int.h"
-
-/* ---- lexicon rows -------------------------------------------------------- */
-
-/* A block of the string arena of lexrows. */
-typedef struct lexblock {
-    struct lexblock *next;
-    size_t used, cap;
-    char s[];
-} lexblock;
-
-/* Rows with owned strings, collected from the CSV file or the database; the
- * strings are copied into blocks of 64 KiB (thousands of rows are read at
- * start-up: one allocation per string cost more than the reading). */
-typedef struct lexrows {
-    store_lexeme *v;
-    size_t n, cap;
-    lexblock *blocks;
-} lexrows;
-
-static void lexrows_free(lexrows *l)
-{
-    while (l->blocks) {
-        lexblock *b = l->blocks;
-        l->blocks = b->next;
-        free(b);
-    }
-    free(l->v);
-    *l = (lexrows){NULL, 0, 0, NULL};
-}
-
-/* A copy of s ("" for NULL) in l's arena, or NULL when out of memory. */
-static const char *lexrows_str(lexrows *l, const char *s)
-{
-    size_t n = s ? strlen(s) + 1 : 1;
-    lexblock *b = l->blocks;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        if (!(b = malloc(sizeof *b + cap)))
-            return NULL;
-        *b = (lexblock){l->blocks, 0, cap};
-        l->blocks = b;
-    }
-    char *d = b->s + b->used;
-    memcpy(d, s ? s : "", n);
-    b->used += n;
-    return d;
-}
-
-/* store_lexicon_each callback: appends a copy of *x to the lexrows ctx. */
-static int lexrows_add(void *ctx, const store_lexeme *x)
-{
-    lexrows *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 1024;
-        store_lexeme *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return NY_ERR;
-        l->v = v;
-        l->cap = cap;
-    }
-    store_lexeme *y = &l->v[l->n];
-    *y = (store_lexeme){0,
-                        lexrows_str(l, x->term),
-                        "",
-                        lexrows_str(l, x->intent),
-                        lexrows_str(l, x->category),
-                        x->weight,
-                        lexrows_str(l, x->action)};
-    if (!y->term || !y->intent || !y->category || !y->action)
-        return NY_ERR;
-    l->n++;
-    return NY_OK;
-}
-
-/* The result of a store_*_each call whose callback may have stopped it for
- * want of memory without a message (e was cleared before the call). */
-static int each_result(int rc, ny_err *e)
-{
-    if (rc == NY_ERR && e && !e->msg[0])
-        ny_err_set(e, NY_ERR, "out of memory");
-    return rc;
-}
-
-/* Reads the lexicon CSV at path (header term,kind,intent,category,weight,action). */
-static int lexrows_load_csv(lexrows *l, const char *path, ny_err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ny_err_set(e, NY_ENOTFOUND, "%s: cannot open", path);
-    csv_reader *r;
-    int rc = csv_open(f, &r, e);
-    if (rc != NY_OK) {
-        fclose(f);
-        return rc;
-    }
-    csv_record rec;
-    for (int header = 1;; header = 0) {
-        if ((rc = csv_next(r, &rec, e)) != NY_OK) {
-            char why[sizeof e->msg] = "bad record";
-            if (e)
-                memcpy(why, e->msg, sizeof why);
-            rc = ny_err_set(e, rc, "%s:%ld: %s", path, rec.line, why);
-            break;
-        }
-        if (rec.n == 0)
-            break;
-        if (header) {
-            static const char *const cols[] = {"term",     "kind",   "intent",
-                                               "category", "weight", "action"};
-            for (size_t i = 0; i < 6 && rc == NY_OK; i++)
-                if (rec.n != 6 || strcmp(rec.fields[i], cols[i]) != 0)
-                    rc = ny_err_set(e, NY_EINVAL,
-                                    "%s:1: expected header term,kind,intent,category,weight,action",
-                                    path);
-            if (rc != NY_OK)
-                break;
-            continue;
-        }
-        char *end;
-        double w = rec.n == 6 ? strtod(rec.fields[4], &end) : 0;
-        if (rec.n != 6 || *end || !(w > 0)) {
-            rc = ny_err_set(e, NY_EINVAL, "%s:%ld: expected 6 fields and a positive weight", path,
-                            rec.line);
-            break;
-        }
-        store_lexeme x = {0, rec.fields[0], rec.fields[1], rec.fields[2], rec.fields[3],
-                          w, rec.fields[5]};
-        if (lexrows_add(l, &x) != NY_OK) {
-            rc = ny_err_set(e, NY_ERR, "out of memory");
-            break;
-        }
-    }
-    csv_close(r);
-    fclose(f);
-    return rc;
-}
 
 /* ---- lexicon versions ------------------------------------------------------ */
 
@@ -380,27 +243,27 @@ int triage_reload_rows(triage_engine *en, const store_lexeme *rows, size_t n, ny
 
 /* Reads the lexicon rows from db (when not NULL) or else, or when db has
  * none, from the default file. */
-static int read_lexicon(const triage_engine *en, store *db, lexrows *l, ny_err *e)
+static int read_lexicon(const triage_engine *en, store *db, tri_lexrows *l, ny_err *e)
 {
     if (db) {
         ny_err_clear(e);
-        int rc = each_result(store_lexicon_each(db, lexrows_add, l, e), e);
+        int rc = tri_each_result(store_lexicon_each(db, tri_lexrows_add, l, e), e);
         if (rc != NY_OK)
             return rc;
         if (l->n)
             return NY_OK;
     }
-    return lexrows_load_csv(l, en->lexicon_path, e);
+    return tri_lexrows_load_csv(l, en->lexicon_path, e);
 }
 
 int triage_reload(triage_engine *en, store *db, ny_err *e)
 {
     ny_err_clear(e);
-    lexrows l = {NULL, 0, 0, NULL};
+    tri_lexrows l = {NULL, 0, 0, NULL};
     int rc = read_lexicon(en, db, &l, e);
     if (rc == NY_OK)
         rc = triage_reload_rows(en, l.v, l.n, e);
-    lexrows_free(&l);
+    tri_lexrows_free(&l);
     return rc;
 }
 
@@ -481,8 +344,8 @@ static int load_policies(triage_engine *en, const char *data_dir, store *db, ny_
 {
     int rc = NY_OK;
     ny_err_clear(e);
-    if (db &&
-        (rc = each_result(store_policies_each(db, policy_list_add, &en->policies, e), e)) != NY_OK)
+    if (db && (rc = tri_each_result(store_policies_each(db, policy_list_add, &en->policies, e),
+                                    e)) != NY_OK)
         return rc;
     if (en->policies.n == 0) {
         char *path = path_join(data_dir, "policies.csv");
@@ -494,26 +357,42 @@ static int load_policies(triage_engine *en, const char *data_dir, store *db, ny_
         if (rc != NY_OK)
             return rc;
     }
-    return policy_index_build(en->policies.rows, en->policies.n, &en->pix, e);
+    size_t n = en->policies.n;
+    if (!(en->cuts = malloc((2 * n + 1) * sizeof *en->cuts)))
+        return ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; i < n; i++) { /* as the consultation reply quotes them */
+        en->cuts[2 * i] = tri_cut(en->policies.rows[i].summary, 1, 90);
+        en->cuts[2 * i + 1] = tri_cut(en->policies.rows[i].how_to_apply, 0, 60);
+    }
+    return policy_index_build(en->policies.rows, n, &en->pix, e);
 }
 
-/* The normalisation table, built on a thread of its own, and without a
- * database (nothing to share with the calling thread) the policies too. */
+/* The normalisation table, built on a thread of its own, and after it,
+ * without a database (nothing to share with the calling thread), the
+ * policies; ready tells the calling thread, which needs the table for the
+ * lexicon but not the policies, that it may go on. */
 typedef struct norm_job {
     triage_engine *en;
     const char *data_dir;
     int policies; /* load the policies here */
     norm_table *nt;
-    int rc;
-    ny_err e;
+    int rc, prc; /* the table's result and the policies' */
+    ny_err e, pe;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ready;
 } norm_job;
 
 static void *open_norm(void *arg)
 {
     norm_job *j = arg;
     j->rc = norm_open(&j->nt, &j->e);
+    pthread_mutex_lock(&j->mu);
+    j->ready = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
     if (j->rc == NY_OK && j->policies)
-        j->rc = load_policies(j->en, j->data_dir, NULL, &j->e);
+        j->prc = load_policies(j->en, j->data_dir, NULL, &j->pe);
     return NULL;
 }
 
@@ -552,7 +431,11 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
          {0, -1, ""}}};
     /* and the normalisation table (and, without a database, the policies) on
      * a third, which the lexicon waits for */
-    norm_job nj = {en, o->data_dir, !o->db, NULL, NY_OK, {0, -1, ""}};
+    norm_job nj = {.en = en,
+                   .data_dir = o->data_dir,
+                   .policies = !o->db,
+                   .mu = PTHREAD_MUTEX_INITIALIZER,
+                   .cv = PTHREAD_COND_INITIALIZER};
     pthread_t th, tn;
     int threaded = rc == NY_OK && pthread_create(&th, NULL, load_models, jobs) == 0;
     if (rc == NY_OK && !threaded)
@@ -564,18 +447,24 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
         rc = load_policies(en, o->data_dir, o->db, e);
     if (rc == NY_OK && o->db)
         rc = tri_org_load(&en->org, o->db, e);
-    lexrows l = {NULL, 0, 0, NULL};
+    tri_lexrows l = {NULL, 0, 0, NULL};
     tri_lex *x = NULL;
     if (rc == NY_OK)
         rc = read_lexicon(en, o->db, &l, e);
-    if (nthreaded)
-        pthread_join(tn, NULL);
+    pthread_mutex_lock(&nj.mu);
+    while (nthreaded && !nj.ready)
+        pthread_cond_wait(&nj.cv, &nj.mu);
+    pthread_mutex_unlock(&nj.mu);
     en->nt = nj.nt;
     if (rc == NY_OK && (rc = nj.rc) != NY_OK && e)
         *e = nj.e;
     if (rc == NY_OK)
         rc = lex_build(en->nt, l.v, l.n, &x, e);
-    lexrows_free(&l);
+    tri_lexrows_free(&l);
+    if (nthreaded)
+        pthread_join(tn, NULL);
+    if (rc == NY_OK && (rc = nj.prc) != NY_OK && e)
+        *e = nj.pe;
     if (threaded)
         pthread_join(th, NULL);
     free(models);
@@ -615,6 +504,7 @@ void triage_close(triage_engine *en)
     model_free(en->category_m);
     model_free(en->long_m);
     policy_index_free(en->pix);
+    free(en->cuts);
     policy_list_free(&en->policies);
     tri_org_free(&en->org);
     norm_close(en->nt);
@@ -801,6 +691,10 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
                                              p->summary, p->how_to_apply, ph[i].score};
         }
         r->npolicies = np;
+        if (np) {
+            ws->cut[0] = en->cuts[2 * ph[0].policy];
+            ws->cut[1] = en->cuts[2 * ph[0].policy + 1];
+        }
     }
     return tri_decide(en, ws, g, &sig, r, e);
 }

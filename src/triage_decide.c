@@ -222,9 +222,7 @@ static int puts_(triage_ws *ws, size_t *len, const char *s)
     return put(ws, len, s, strlen(s));
 }
 
-/* Appends the start of s up to its first stop or max characters (then
- * "…"): a sentence ends at "。！？", kept; a clause at "；。", dropped. */
-static int put_cut(triage_ws *ws, size_t *len, const char *s, int sentence, size_t max)
+uint32_t tri_cut(const char *s, int sentence, size_t max)
 {
     static const char *const sentence_stops[] = {"。", "！", "？", NULL};
     static const char *const clause_stops[] = {"；", "。", NULL};
@@ -234,13 +232,20 @@ static int put_cut(triage_ws *ws, size_t *len, const char *s, int sentence, size
         if ((unsigned char)s[i] == 0xE3 || (unsigned char)s[i] == 0xEF) /* stops' lead bytes */
             for (size_t k = 0; stops[k]; k++)
                 if (s[i] == stops[k][0] && s[i + 1] == stops[k][1] && s[i + 2] == stops[k][2])
-                    return put(ws, len, s, sentence ? i + 3 : i);
+                    return (uint32_t)(sentence ? i + 3 : i) << 1;
         i++;
         while ((s[i] & 0xC0) == 0x80)
             i++;
     }
-    int rc = put(ws, len, s, i);
-    return rc == NY_OK && s[i] ? puts_(ws, len, "…") : rc;
+    return (uint32_t)i << 1 | (s[i] != '\0');
+}
+
+/* Appends the start of s that cut (tri_cut) says, then "…" when it is cut
+ * short. */
+static int put_cut(triage_ws *ws, size_t *len, const char *s, uint32_t cut)
+{
+    int rc = put(ws, len, s, cut >> 1);
+    return rc == NY_OK && (cut & 1) ? puts_(ws, len, "…") : rc;
 }
 
 /* The person a resident is pointed to, as n names them: "网格员" plus the
@@ -281,11 +286,11 @@ static int reply_consult(triage_ws *ws, triage_result *r, const char *who)
     if (rc == NY_OK)
         rc = puts_(ws, &len, "】");
     if (rc == NY_OK)
-        rc = put_cut(ws, &len, p->summary, 1, 90);
+        rc = put_cut(ws, &len, p->summary, ws->cut[0]);
     if (rc == NY_OK && *p->how_to_apply)
         rc = puts_(ws, &len, "办理：");
     if (rc == NY_OK && *p->how_to_apply)
-        rc = put_cut(ws, &len, p->how_to_apply, 0, 60);
+        rc = put_cut(ws, &len, p->how_to_apply, ws->cut[1]);
     if (rc == NY_OK && *p->department) {
         rc = puts_(ws, &len, "（");
         if (rc == NY_OK)

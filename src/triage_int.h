@@ -130,6 +130,7 @@ struct triage_engine {
                                             category model reads of it */
     policy_list policies;
     policy_index *pix;
+    uint32_t *cuts; /* per policy: tri_cut of its summary and of its how_to_apply */
     tri_org org;
     char *lexicon_path;
 };
@@ -148,7 +149,41 @@ struct triage_ws {
     model_extra extra[MODEL_MAX_EXTRA];
     char *reply; /* reply text buffer */
     size_t replycap;
+    uint32_t cut[2]; /* the cuts (engine's cuts) of the best policy found */
 };
+
+/* Lexicon rows with owned strings (triage_rows.c), collected from the CSV
+ * file or the database; the strings sit in an arena of blocks. */
+typedef struct tri_lexblock tri_lexblock;
+typedef struct tri_lexrows {
+    store_lexeme *v;
+    size_t n, cap;
+    tri_lexblock *blocks;
+} tri_lexrows;
+
+/* Frees the rows and their strings and empties l. */
+void tri_lexrows_free(tri_lexrows *l);
+
+/* store_lexicon_each callback: appends a copy of *x to the tri_lexrows ctx.
+ * Returns NY_OK or NY_ERR (out of memory; the row is not added). */
+int tri_lexrows_add(void *ctx, const store_lexeme *x);
+
+/* Appends the rows of the lexicon CSV at path (header term,kind,intent,
+ * category,weight,action). Returns NY_OK, NY_ENOTFOUND, NY_EINVAL (with the
+ * file and line) or NY_ERR. */
+int tri_lexrows_load_csv(tri_lexrows *l, const char *path, ny_err *e);
+
+/* The result of a store_*_each call whose callback may have stopped it for
+ * want of memory without a message (e was cleared before the call): rc,
+ * with "out of memory" set when e has no message. */
+int tri_each_result(int rc, ny_err *e);
+
+/* Where a reply cuts s, a policy's text: at its first stop or after max
+ * characters; a sentence ends at "。！？", kept, a clause at "；。", dropped.
+ * Returns the bytes kept times 2, plus 1 when s goes on past max (the reply
+ * adds "…"). The engine cuts every policy's texts once, when it loads them
+ * (the same words every time a policy is the answer). */
+uint32_t tri_cut(const char *s, int sentence, size_t max);
 
 /* The department that handles category c (index into domain_categories) at
  * district level, or NULL for 无. */

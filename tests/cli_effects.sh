@@ -7,7 +7,9 @@
 # the bot answers and a message repeated inside the batch; then the cases
 # with their log entries and reporters, the leads, the outbox rows and the
 # statistics as the staff API shows them, and the same request again
-# changing nothing. Runs on SQLite, or on PostgreSQL when the runner has
+# changing nothing; then one request over 39 groups of grids, communities
+# and streets (read together before the commit), each case held by its own
+# group's unit at that unit's level. Runs on SQLite, or on PostgreSQL when the runner has
 # exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
 . "$(dirname "$0")/lib_cli.sh"
 pid=""
@@ -95,6 +97,40 @@ is "no new lead" "$(field 'len(d["items"])')" 2
 get "$url/api/v1/cases/$case1" >/dev/null
 is "no new reporter or log entry" "$(field 'str(len(d["reporters"])) + " " + str(len(d["events"]))')" "2 2"
 is "nothing more queued" "$(metric nuanyang_outbox_depth)" "$depth1"
+
+# a request over many groups with ids close together (the demo numbers the
+# resident groups in unit order, then the enterprise groups): their targets and units are
+# read in one range read before the commit (server_effects.c, prefetch_groups)
+$NY export --db "$db" groups - 2>/dev/null | python3 -c '
+import csv, sys
+rows = list(csv.DictReader(sys.stdin))
+r = sorted((g for g in rows if g["kind"] == "resident"), key=lambda g: g["unit_code"])[-8:]
+r += [g for g in rows if g["kind"] == "enterprise"]
+level = lambda c: "grid" if len(c) == 15 else "street" if c.endswith("000") else "community"
+print("\n".join(g["external_id"] + " " + g["unit_code"] + " " + level(g["unit_code"]) for g in r))' >"$tmp/many"
+{
+    printf '{"messages":['
+    n=0
+    while read -r g _ _; do
+        [ $n -gt 0 ] && printf ','
+        msg "m$n" "$g" "s$n" "$n号楼下水道堵了，污水都漫到路上了，请尽快派人来疏通"
+        n=$((n + 1))
+    done <"$tmp/many"
+    printf ']}'
+} >"$tmp/many.json"
+nmany=$(wc -l <"$tmp/many")
+is "a batch over the district's last resident and every enterprise group" "$(post "$tmp/many.json")" 200
+is "every message a lead" "$(field 'all(len(r["notify"]) > 0 for r in d["results"])')" True
+get "$url/api/v1/leads" >/dev/null
+field 'json.dumps(d["items"])' >"$tmp/leads.json"
+ok_units=0
+while read -r g u lv; do
+    c=$(python3 -c 'import json,sys; print([l for l in json.load(open(sys.argv[1])) if l["group"]==sys.argv[2]][0]["case_id"])' "$tmp/leads.json" "$g" 2>/dev/null)
+    [ -n "$c" ] && [ "$(get "$url/api/v1/cases/$c")" = 200 ] &&
+        [ "$(field 'd["unit"] + " " + d["level"] + " " + d["events"][0]["changes"]["unit"][1]')" = "$u $lv $u" ] &&
+        ok_units=$((ok_units + 1))
+done <"$tmp/many"
+is "each group's case held by its own unit, at its level" "$ok_units" "$nmany"
 
 kill -TERM "$pid"
 wait "$pid"

@@ -11,16 +11,21 @@
  * truncation and a damaged byte anywhere are refused with NY_EINVAL, by
  * model_load and model_joint_load alike, never read; models that hash text
  * differently load whole, without a joint table; a head cannot be saved.
+ * The first test scores on four threads at once before anything else has
+ * used the lazily filled table of ln(1 + sum) values of caller features,
+ * and must get the scores one thread gets afterwards.
  * Runs with the repository root as working directory and reads
  * ../shared/datasets. */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain.h"
 #include "model.h"
+#include "model_int.h"
 
 #define CHAT "../shared/datasets/group_messages_train.tsv"
 
@@ -87,8 +92,81 @@ static void same_predictions(const model_clf *a, const model_clf *b)
     model_ws_free(ws);
 }
 
+#define NTHREADED 300
+
+typedef struct scorer {
+    const model_joint *j;
+    const model_spec *spec;
+    const model_dataset *ds;
+    const model_extra (*ex)[MODEL_MAX_EXTRA];
+    const size_t *ne;
+    float (*sc)[2][MODEL_MAX_CLASSES];
+    int ok;
+} scorer;
+
+static void *score_all(void *arg)
+{
+    scorer *s = arg;
+    model_ws *ws;
+    ny_err e;
+    if (model_ws_new(s->spec, &ws, &e) != NY_OK)
+        return NULL;
+    for (size_t i = 0; i < NTHREADED && i < s->ds->n; i++) {
+        int best[2];
+        model_joint_predict(s->j, ws, s->ds->ex[i].text, s->ds->ex[i].len, s->ex[i], s->ne[i], best,
+                            s->sc[i][0], s->sc[i][1]);
+    }
+    model_ws_free(ws);
+    s->ok = 1;
+    return NULL;
+}
+
+/* Four threads score with lexicon hints at once, the first users of the
+ * ln(1 + sum) table, and agree to the bit with one thread afterwards. */
+static void test_threads_first_use(void **state)
+{
+    (void)state;
+    model_clf *hi, *hc;
+    model_joint *j;
+    model_lexicon *lx;
+    ny_err e;
+    if (model_joint_load("data/models/intent.model", "data/models/category.model", &hi, &hc, &j,
+                         &e) != NY_OK ||
+        model_lexicon_load("data/lexicon.csv", &lx, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    model_dataset ds = {0};
+    if (model_dataset_read(&ds, CHAT, &e) != NY_OK)
+        fail_msg("%s", e.msg);
+    static model_extra ex[NTHREADED][MODEL_MAX_EXTRA];
+    static size_t ne[NTHREADED];
+    static float sc[5][NTHREADED][2][MODEL_MAX_CLASSES];
+    for (size_t i = 0; i < NTHREADED && i < ds.n; i++)
+        ne[i] =
+            model_lexicon_features(lx, ds.ex[i].text, ds.ex[i].len, ex[i], MODEL_MAX_EXTRA, NULL);
+    scorer s[5];
+    pthread_t th[4];
+    for (int k = 0; k < 5; k++)
+        s[k] = (scorer){
+            j, model_get_spec(hi), &ds, (const model_extra(*)[MODEL_MAX_EXTRA])ex, ne, sc[k], 0};
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(pthread_create(&th[k], NULL, score_all, &s[k]), 0);
+    for (int k = 0; k < 4; k++)
+        pthread_join(th[k], NULL);
+    score_all(&s[4]);
+    for (int k = 0; k < 5; k++)
+        assert_true(s[k].ok);
+    for (int k = 0; k < 4; k++)
+        assert_memory_equal(sc[k], sc[4], sizeof sc[4]);
+    model_dataset_free(&ds);
+    model_lexicon_free(lx);
+    model_joint_free(j);
+    model_free(hi);
+    model_free(hc);
+}
+
 /* The joint table read from the files is the joint table of the loaded
- * models, bit for bit in every score. */
+ * models, bit for bit in every score; and the portable sums give the same
+ * bits as the AVX2 ones. */
 static void test_joint_load_is_joint_new(void **state)
 {
     (void)state;
@@ -103,6 +181,7 @@ static void test_joint_load_is_joint_new(void **state)
     assert_int_equal(model_joint_new(intent, category, &j1, &e), NY_OK);
     assert_int_equal(model_joint_load(pi, pc, &hi, &hc, &j2, &e), NY_OK);
     assert_non_null(j2);
+    model_joint_portable(j2);
     assert_int_equal(model_nclasses(hi), model_nclasses(intent));
     assert_int_equal(model_nclasses(hc), model_nclasses(category));
     assert_string_equal(model_label(hc, 7), model_label(category, 7));
@@ -258,6 +337,7 @@ static void test_joint_load_different_hashing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_first_use),
         cmocka_unit_test(test_joint_load_is_joint_new),
         cmocka_unit_test(test_format_3_read),
         cmocka_unit_test(test_damaged_files),
