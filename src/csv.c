@@ -89,27 +89,9 @@ static int next_byte(csv_reader *r, ny_err *e)
     return c;
 }
 
-static int append(csv_reader *r, int c, ny_err *e)
-{
-    if (r->used + 1 > r->cap) {
-        if (r->cap >= CSV_MAX_RECORD)
-            return ny_err_set_at(e, NY_EINVAL, (long)r->nf,
-                                 "record longer than %d bytes (is a quote left open?)",
-                                 CSV_MAX_RECORD);
-        size_t cap = r->cap ? r->cap * 2 : 4096;
-        char *p = realloc(r->buf, cap);
-        if (!p)
-            return ny_err_set(e, NY_ERR, "out of memory");
-        r->buf = p;
-        r->cap = cap;
-    }
-    r->buf[r->used++] = (char)c;
-    return NY_OK;
-}
-
-/* Appends the n buffered input bytes at r->pos (a run of ordinary bytes)
- * and consumes them. */
-static int append_run(csv_reader *r, size_t n, ny_err *e)
+/* Makes room for n more bytes in the record buffer, which may not grow
+ * past CSV_MAX_RECORD. */
+static int reserve(csv_reader *r, size_t n, ny_err *e)
 {
     while (r->used + n > r->cap) {
         if (r->cap >= CSV_MAX_RECORD)
@@ -123,10 +105,28 @@ static int append_run(csv_reader *r, size_t n, ny_err *e)
         r->buf = p;
         r->cap = cap;
     }
-    memcpy(r->buf + r->used, r->in + r->pos, n);
-    r->used += n;
-    r->pos += n;
     return NY_OK;
+}
+
+static int append(csv_reader *r, int c, ny_err *e)
+{
+    int rc = r->used < r->cap ? NY_OK : reserve(r, 1, e);
+    if (rc == NY_OK)
+        r->buf[r->used++] = (char)c;
+    return rc;
+}
+
+/* Appends the n buffered input bytes at r->pos (a run of ordinary bytes)
+ * and consumes them. */
+static int append_run(csv_reader *r, size_t n, ny_err *e)
+{
+    int rc = reserve(r, n, e);
+    if (rc == NY_OK) {
+        memcpy(r->buf + r->used, r->in + r->pos, n);
+        r->used += n;
+        r->pos += n;
+    }
+    return rc;
 }
 
 /* The length of the run of buffered input bytes at r->pos that a field
