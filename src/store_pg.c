@@ -174,7 +174,9 @@ int pg_cmd(struct pg *h, const char *sql, ny_err *e, const char *what)
     return rc;
 }
 
-int pg_cmd_later(struct pg *h, const char *sql, ny_err *e, const char *what)
+/* Runs a parameterless command that returns nothing (SAVEPOINT, RELEASE)
+ * without waiting when pg_pipe_can(), else as pg_cmd. */
+static int pg_cmd_later(struct pg *h, const char *sql, ny_err *e, const char *what)
 {
     if (!pg_pipe_can(h))
         return pg_cmd(h, sql, e, what);

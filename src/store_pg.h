@@ -346,10 +346,6 @@ int pg_pipe_before(struct pg *h, const char *sql, ny_err *e);
  * and those inside it. */
 void pg_pipe_after(struct pg *h, const char *sql);
 
-/* Runs a parameterless command that returns nothing (SAVEPOINT, RELEASE)
- * without waiting when pg_pipe_can(), else as pg_cmd. */
-int pg_cmd_later(struct pg *h, const char *sql, ny_err *e, const char *what);
-
 /* store_sql() entry (store_pg_sql.c): rewrites '?' to $n and runs the text
  * unprepared with PQexecParams. */
 int pg_sql(void *impl, const char *sql, const store_val *params, int n,
