@@ -15,10 +15,11 @@
  *       per run, groups and texts taken in turn from the two files, one a line);
  *       with REQUESTS (and SECONDS 0) exactly that many requests, the same
  *       sequence every run, for instruction counts (valgrind) of the server
- *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET [SECONDS [REQUESTS]]
- *       posts every message of SRC_DB (the demo's year) in batches of 1,000,
+ *   bench_ingest replay PORT CONNS SRC_DB KEY SECRET [SECONDS [REQUESTS [BATCH]]]
+ *       posts every message of SRC_DB (the demo's year) in batches of 1,000
+ *       (or BATCH; 1 posts each message alone, the single-message form),
  *       time order, and reports the total time; with SECONDS (> 0) it stops
- *       after that long, with REQUESTS (and SECONDS 0) after that many
+ *       after that long, with REQUESTS (> 0, and SECONDS 0) after that many
  *       batches from the start of the year (the same sequence every run):
  *       the district's own mix, about 4% of messages opening a lead
  *   bench_ingest store DB BATCH ROWS GROUPS TEXTS [effects]
@@ -68,18 +69,20 @@ int main(int argc, char **argv)
         double took = run_load(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), next_post, &p, &ld);
         report(p.batch > 1 ? "post_batch" : "post", &ld, took, p.batch);
         free(p.body.p);
-    } else if (strcmp(mode, "replay") == 0 && argc >= 7 && argc <= 9) {
-        poster p = {.key = argv[5], .secret = argv[6]};
+    } else if (strcmp(mode, "replay") == 0 && argc >= 7 && argc <= 10) {
+        poster p = {.key = argv[5], .secret = argv[6], .batch = REPLAY_BATCH};
+        if (argc == 10 && (p.batch = atol(argv[9])) < 1)
+            die("replay needs a BATCH of at least 1");
         long total = load_replay(argv[4], &p);
-        p.max = argc == 9 ? atol(argv[8]) : 0;
+        p.max = argc >= 9 ? atol(argv[8]) : 0;
         double took = run_load(atoi(argv[2]), atoi(argv[3]), argc >= 8 ? atof(argv[7]) : 0,
                                next_replay, &p, &ld);
         /* every request started was answered; each batch but the year's last is full */
-        long sent = p.next_body == p.nbodies ? total : (long)p.next_body * REPLAY_BATCH;
+        long sent = p.next_body == p.nbodies ? total : (long)p.next_body * p.batch;
         qsort(ld.lat, ld.nlat, sizeof *ld.lat, bench_cmp_double);
         printf("mode=replay messages=%ld requests=%ld errors=%ld seconds=%.2f msgs_per_s=%.0f "
-               "p50_ms=%.2f p99_ms=%.2f\n",
-               sent, ld.done, ld.errors, took, (double)sent / took,
+               "req_per_s=%.0f p50_ms=%.2f p99_ms=%.2f\n",
+               sent, ld.done, ld.errors, took, (double)sent / took, (double)ld.done / took,
                ld.nlat ? ld.lat[ld.nlat / 2] : 0,
                ld.nlat ? ld.lat[(size_t)((double)ld.nlat * 0.99)] : 0);
         free(ld.lat);

@@ -12,7 +12,7 @@
 
 #include "bench_util.h"
 
-#define REPLAY_BATCH 1000 /* messages per replayed request */
+#define REPLAY_BATCH 1000 /* messages per replayed request unless told */
 
 /* Prints "bench_ingest: what" to stderr and exits with status 1. */
 void die(const char *what) __attribute__((noreturn));
@@ -91,7 +91,8 @@ int next_replay(void *ctx, buf *out);
 /* ---- the storage side (bench_ingest_store.c) ---- */
 
 /* Reads every message of the database db (the demo's year) into p's
- * bodies, REPLAY_BATCH a body in time order; returns the message count. */
+ * bodies, p->batch (at least 1) a body in time order, a batch of one as the
+ * single-message form; returns the message count. */
 long load_replay(const char *db, poster *p);
 
 /* The storage ceiling of the store mode (bench_ingest.c describes it);

@@ -50,7 +50,8 @@ static void close_batch(src *s)
 {
     if (!s->in_cur)
         return;
-    buf_add(&s->cur, "]}", 2);
+    if (s->p->batch > 1)
+        buf_add(&s->cur, "]}", 2);
     poster *p = s->p;
     if (!(p->bodies = realloc(p->bodies, (p->nbodies + 1) * sizeof *p->bodies)))
         die("out of memory");
@@ -72,7 +73,8 @@ static int on_src_message(void *ctx, const store_message *m)
     }
     if (lo == s->ng || s->gid[lo] != m->group_id)
         die("message of an unknown group");
-    buf_add(&s->cur, s->in_cur ? "," : "{\"messages\":[", s->in_cur ? 1 : 13);
+    if (s->p->batch > 1) /* a single message is posted as itself */
+        buf_add(&s->cur, s->in_cur ? "," : "{\"messages\":[", s->in_cur ? 1 : 13);
     buf_add(&s->cur, "{\"id\":", 6);
     buf_json_str(&s->cur, m->external_id);
     buf_add(&s->cur, ",\"group\":", 9);
@@ -85,7 +87,7 @@ static int on_src_message(void *ctx, const store_message *m)
     buf_json_str(&s->cur, m->text);
     buf_printf(&s->cur, ",\"time\":%lld}", (long long)m->sent_at);
     s->total++;
-    if (++s->in_cur == REPLAY_BATCH)
+    if (++s->in_cur == s->p->batch)
         close_batch(s);
     return NY_OK;
 }

@@ -3,7 +3,9 @@
 # ceiling measured in the same run (docs/BENCHMARKS.md, "Ingest server"):
 #   1. GET /healthz req/s                     (the HTTP ceiling)
 #   2. single-message signed ingest req/s, p50/p99 (and the handler's
-#      p50/p99 from the access log, commits and requests per commit)
+#      p50/p99 from the access log, commits and requests per commit): the
+#      chat set's lines, then the demo year's own messages one a request
+#      for SECONDS_EACH (the district's mix as single messages)
 #   3. batched ingest msgs/s, 1,000 per request: the chat set's labelled
 #      lines (57% open a lead), then the demo year's own messages in time
 #      order for SECONDS_EACH (the district's mix: about 4% open a lead)
@@ -85,6 +87,8 @@ $NY connector add --db "$(db server)" replay >"$dir/cred2"
 rkey=$(awk '$1=="key"{print $2}' "$dir/cred2") rsecret=$(awk '$1=="secret"{print $2}' "$dir/cred2")
 $NY connector add --db "$(db server)" mix >"$dir/cred3"
 mkey=$(awk '$1=="key"{print $2}' "$dir/cred3") msecret=$(awk '$1=="secret"{print $2}' "$dir/cred3")
+$NY connector add --db "$(db server)" mix1 >"$dir/cred4"
+m1key=$(awk '$1=="key"{print $2}' "$dir/cred4") m1secret=$(awk '$1=="secret"{print $2}' "$dir/cred4")
 
 sinkinfo=""
 if [ "${SINK:-1}" = 1 ]; then
@@ -118,6 +122,12 @@ ms = sorted(d["ms"] for d in map(json.loads, (l for l in sys.stdin if l.startswi
 print("%.2f ms / %.2f ms" % (ms[len(ms) // 2], ms[int(len(ms) * 0.99)]) if ms else "-")')
 commits="$((c1 - c0)) commits ($(python3 -c "import sys; print('%.0f/s, %.1f requests each' % ((int(sys.argv[1]) - int(sys.argv[2])) / float(sys.argv[5]), (int(sys.argv[3]) - int(sys.argv[4])) / max(1, int(sys.argv[1]) - int(sys.argv[2]))))" "$c1" "$c0" "$m1" "$m0" "$secs"))"
 echo "single: handler p50/p99 $handler; $commits"
+echo "== $B replay $port $conns year.db KEY SECRET $secs 0 1 (the district's mix, one message a request)"
+c2=$(metric nuanyang_ingest_commits_total) m2=$(metric nuanyang_ingest_commit_requests_total)
+onemix=$($B replay "$port" "$conns" "$(db year)" "$m1key" "$m1secret" "$secs" 0 1 2>/dev/null) || onemix=""
+c3=$(metric nuanyang_ingest_commits_total) m3=$(metric nuanyang_ingest_commit_requests_total)
+echo "${onemix:-(this bench_ingest cannot replay one message a request)}"
+mixcommits="$((c3 - c2)) commits ($(python3 -c "import sys; print('%.1f requests each' % ((int(sys.argv[1]) - int(sys.argv[2])) / max(1, int(sys.argv[3]) - int(sys.argv[4]))))" "$m3" "$m2" "$c3" "$c2"))"
 echo "== $B post $port $bconns $secs 1000 KEY SECRET groups texts"
 batch=$($B post "$port" "$bconns" "$secs" 1000 "$key" "$secret" "$dir/groups" "$dir/texts"); echo "$batch"
 echo "== $B replay $port $bconns year.db KEY SECRET $secs (the district's mix)"
@@ -161,6 +171,9 @@ echo "| GET /healthz (HTTP ceiling), $conns conns | $(val "$get" req_per_s) req/
 echo "| single-message ingest, $conns conns | $(val "$one" req_per_s) req/s | $(val "$one" p50_ms) ms | $(val "$one" p99_ms) ms | $(ratio "$(val "$one" req_per_s)" "$(val "$get" req_per_s)") of HTTP, $(ratio "$(val "$one" req_per_s)" "$(val "$st1" rows_per_s)") of storage (1 row/commit) |"
 echo "| batched ingest (1,000/request), $bconns conns | $(val "$batch" msgs_per_s) msg/s | $(val "$batch" p50_ms) ms | $(val "$batch" p99_ms) ms | $(ratio "$(val "$batch" msgs_per_s)" "$(val "$st1000" rows_per_s)") of storage (1,000 rows/commit) |"
 echo "| … in the handler (access log) p50 / p99; group commits | | $handler | | $commits |"
+if [ -n "$onemix" ]; then
+    echo "| single-message ingest, the demo year's messages (the district's mix), $conns conns | $(val "$onemix" req_per_s) req/s | $(val "$onemix" p50_ms) ms | $(val "$onemix" p99_ms) ms | $(ratio "$(val "$onemix" req_per_s)" "$(val "$get" req_per_s)") of HTTP; $mixcommits |"
+fi
 echo "| storage ceiling, 1 row per commit (in-process) | $(val "$st1" rows_per_s) rows/s | $(val "$st1" commit_p50_ms) ms | $(val "$st1" commit_p99_ms) ms (max $(val "$st1" commit_max_ms)) | |"
 echo "| storage ceiling, 1,000 rows per commit (in-process) | $(val "$st1000" rows_per_s) rows/s | $(val "$st1000" commit_p50_ms) ms | $(val "$st1000" commit_p99_ms) ms (max $(val "$st1000" commit_max_ms)) | |"
 if [ -n "$mix" ] && [ -n "$sty" ]; then
@@ -178,4 +191,4 @@ if [ -n "$sinkinfo" ]; then sinkcol="sink: $(val "$sinkinfo" requests) requests,
 echo "| outbox worker (whole run): $outbox | | | | $sinkcol |"
 echo "| one synchronous 4 KiB write (dd oflag=dsync) | $flush_ms ms | | | |"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "errors: get $(val "$get" errors), single $(val "$one" errors), batch $(val "$batch" errors)${mix:+, mix $(val "$mix" errors)}${replay:+, replay $(val "$replay" errors)}"
+echo "errors: get $(val "$get" errors), single $(val "$one" errors)${onemix:+, single mix $(val "$onemix" errors)}, batch $(val "$batch" errors)${mix:+, mix $(val "$mix" errors)}${replay:+, replay $(val "$replay" errors)}"
