@@ -186,6 +186,7 @@ static int on_unit_group(void *ctx, const store_group *g)
 typedef struct fx_row {
     const char *intent, *category;
     int priority, nacc;
+    int64_t unit_id;
     char unit_name[128], level[16];
     store_target t[TRIAGE_MAX_NOTIFY];
     char *payload;
@@ -216,9 +217,10 @@ static void fx_triage(store *s, triage_ws *ws, const unit_of *u, const store_mes
     f->intent = t.nnotify ? t.intent_name : NULL;
     f->category = t.category_name;
     f->priority = t.priority;
-    char parent[32], text[400];
-    if (f->intent && store_case_unit(s, u->unit[k], f->unit_name, sizeof f->unit_name, f->level,
-                                     sizeof f->level, parent, sizeof parent, &e) != NY_OK)
+    char text[400];
+    if (f->intent &&
+        store_unit_of_code(s, u->unit[k], &f->unit_id, f->unit_name, sizeof f->unit_name, f->level,
+                           sizeof f->level, &e) != NY_OK)
         die(e.msg);
     for (size_t i = 0; i < t.nnotify && i < TRIAGE_MAX_NOTIFY; i++)
         if (t.notify[i].account) {
@@ -278,11 +280,12 @@ static long fx_write(store *s, const sla *sl, const unit_of *u, const store_mess
             if (case_from_lead_row(&cl, &rows[nc], &e) != NY_OK)
                 die(e.msg);
             case_open_fill(sl, &rows[nc], f[i].unit_name, f[i].level, now);
+            rows[nc].unit_id = f[i].unit_id;
             cp[nc] = &rows[nc];
             case_id = -(int64_t)(++nc); /* its case, until the ids are known */
         }
-        leads[nl] =
-            (store_lead){0, ids[i], m[i].group_id, 0, f[i].intent, f[i].category, now, case_id};
+        leads[nl] = (store_lead){0,           ids[i],        m[i].group_id, f[i].unit_id,
+                                 f[i].intent, f[i].category, now,           case_id};
         keys[nl] = NULL;
         senders[nl++] = m[i].sender_id;
     }

@@ -24,7 +24,7 @@
  * Apply runs inside the group commit, where every instruction is paid for
  * by every request waiting behind it, so it does as little as it can there:
  *  - before the commit, resolve reads through the request thread's own
- *    handle each group's target and its unit's name and level (the case's
+ *    handle each group's target and its unit's id, name and level (the case's
  *    holder: all of a request's groups in one range read when their ids lie
  *    close together), and each notified staff member's target, once per
  *    request,
@@ -65,7 +65,8 @@ typedef struct fx_group {
     int64_t id;
     const char *unit_code; /* the unit the server has for it (server_group) */
     int ready;             /* target and unit read */
-    store_target t;
+    store_target t;        /* t.unit_id: the group's unit in the database (its leads') */
+    int64_t unit_id;       /* the unit_code's id (its cases' holder) */
     char unit_name[128], level[16];
     int unit_rc; /* NY_OK, or why the unit was not found */
 } fx_group;
@@ -226,10 +227,9 @@ static int group_of(server_effects *fx, store *db, const server_group *g, fx_gro
     if (x->ready)
         return NY_OK;
     x->ready = 1;
-    char parent[32];
     ny_err ue;
-    x->unit_rc = store_case_unit(db, g->unit_code, x->unit_name, sizeof x->unit_name, x->level,
-                                 sizeof x->level, parent, sizeof parent, &ue);
+    x->unit_rc = store_unit_of_code(db, g->unit_code, &x->unit_id, x->unit_name,
+                                    sizeof x->unit_name, x->level, sizeof x->level, &ue);
     if (x->unit_rc != NY_OK && x->unit_rc != NY_ENOTFOUND) {
         *e = ue;
         return x->unit_rc;
@@ -248,6 +248,7 @@ static int on_group_unit(void *ctx, const store_group_unit *gu)
     if (!x || x->ready || !gu->unit_code || strcmp(gu->unit_code, x->unit_code) != 0)
         return NY_OK;
     x->t = gu->t;
+    x->unit_id = gu->t.unit_id; /* the unit the server has for it, joined by id */
     snprintf(x->unit_name, sizeof x->unit_name, "%s", gu->unit_name ? gu->unit_name : "");
     snprintf(x->level, sizeof x->level, "%s", gu->level ? gu->level : "");
     x->unit_rc = NY_OK;
@@ -386,7 +387,7 @@ int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
         notify_text(m, text, sizeof text);
         outbox_item it = {"n:0:0", "notify", NULL, NULL, NULL,          0,
                           NULL,    text,     NULL, 0,    m->t.priority, 0};
-        store_target nobody = {"webhook", "http://localhost/", "", "", 0};
+        store_target nobody = {"webhook", "http://localhost/", "", "", 0, 0};
         store_outbox_row r;
         rc = outbox_row_of(&it, &nobody, 0, &r, &m->npayload, e);
         if (rc != NY_OK)
@@ -452,6 +453,7 @@ static int open_leads(server *sv, store *db, fx_pending *p, int64_t now, ny_err 
         if ((rc = case_from_lead_row(&cl, c, e)) != NY_OK)
             break;
         case_open_fill(server_cases_sla(sv), c, m->grp->unit_name, m->grp->level, now);
+        c->unit_id = m->grp->unit_id;
         cp[nc] = c;
         case_of[j] = (int64_t)nc + 1; /* 1-based index of its case until the ids are known */
         nc++;
@@ -470,7 +472,8 @@ static int open_leads(server *sv, store *db, fx_pending *p, int64_t now, ny_err 
             case_of[j] = c->id;
         }
         leads[j] = (store_lead){
-            0, m->message_id, m->g->id, 0, m->t.intent_name, m->t.category_name, now, case_of[j]};
+            0,   m->message_id, m->g->id, m->grp->t.unit_id, m->t.intent_name, m->t.category_name,
+            now, case_of[j]};
         keys[j] = m->merge[0] ? m->merge : NULL;
         senders[j] = m->row->sender_id;
     }

@@ -149,6 +149,16 @@ static store_val code_or_null(const char *code)
 }
 
 #define UNIT_ID "(SELECT id FROM units WHERE code = ?)"
+/* A unit by its id when the caller knows it (the first parameter, not 0),
+ * else by its code: the look-up is not run when the id is given. */
+#define UNIT_ID_OR "COALESCE(NULLIF(CAST(? AS BIGINT), 0), (SELECT id FROM units WHERE code = ?))"
+
+/* The id an insert passes for c's origin: its unit's when they are the same unit
+ * (0: by code). */
+static int64_t origin_id(const case_row *c)
+{
+    return strcmp(c->origin, c->unit) == 0 ? c->unit_id : 0;
+}
 
 int store_case_insert(store *s, case_row *c, ny_err *e)
 {
@@ -178,7 +188,7 @@ int store_case_insert(store *s, case_row *c, ny_err *e)
 
 int store_case_insert_batch(store *s, case_row *const *c, size_t n, ny_err *e)
 {
-    enum { NCOL = 23 };
+    enum { NCOL = 25 };
     store_val *p = calloc(n ? n : 1, NCOL * sizeof *p);
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
     if (!p || !ids) {
@@ -188,14 +198,15 @@ int store_case_insert_batch(store *s, case_row *const *c, size_t n, ny_err *e)
     }
     for (size_t i = 0; i < n; i++) {
         const case_row *x = c[i];
-        store_val v[NCOL] = {SV_TEXT(x->kind),        SV_TEXT(x->source),     SV_TEXT(x->title),
-                             SV_TEXT(x->description), SV_TEXT(x->category),   SV_TEXT(x->urgency),
-                             SV_INT(x->priority),     SV_TEXT(x->status),     SV_TEXT(x->level),
-                             SV_TEXT(x->unit),        SV_TEXT(x->department), SV_TEXT(x->location),
-                             SV_TEXT(x->photo_url),   SV_TEXT(x->reporter),   SV_INT(x->opened_at),
-                             nz(x->due_at),           SV_TEXT(x->origin),     nz(x->group_id),
-                             SV_TEXT(x->stage),       nz(x->next_check_at),   nz(x->accepted_at),
-                             nz(x->resolved_at),      SV_TEXT(x->resolved_by)};
+        store_val v[NCOL] = {SV_TEXT(x->kind),        SV_TEXT(x->source),    SV_TEXT(x->title),
+                             SV_TEXT(x->description), SV_TEXT(x->category),  SV_TEXT(x->urgency),
+                             SV_INT(x->priority),     SV_TEXT(x->status),    SV_TEXT(x->level),
+                             SV_INT(x->unit_id),      SV_TEXT(x->unit),      SV_TEXT(x->department),
+                             SV_TEXT(x->location),    SV_TEXT(x->photo_url), SV_TEXT(x->reporter),
+                             SV_INT(x->opened_at),    nz(x->due_at),         SV_INT(origin_id(x)),
+                             SV_TEXT(x->origin),      nz(x->group_id),       SV_TEXT(x->stage),
+                             nz(x->next_check_at),    nz(x->accepted_at),    nz(x->resolved_at),
+                             SV_TEXT(x->resolved_by)};
         memcpy(p + i * NCOL, v, sizeof v);
     }
     int rc = store_sql_rows(
@@ -204,7 +215,8 @@ int store_case_insert_batch(store *s, case_row *const *c, size_t n, ny_err *e)
         " level, unit_id, department, location, photo_url, reporter, opened_at, due_at,"
         " origin_unit_id, group_id, stage, next_check_at, accepted_at, resolved_at, resolved_by)"
         " VALUES",
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, " UNIT_ID ", ?, ?, ?, ?, ?, ?, " UNIT_ID ", ?, ?, ?, ?, ?, ?)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, " UNIT_ID_OR ", ?, ?, ?, ?, ?, ?, " UNIT_ID_OR
+        ", ?, ?, ?, ?, ?, ?)",
         "", NCOL, p, n, ids, NULL, e);
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         c[i]->id = ids[i];

@@ -33,6 +33,8 @@ typedef struct case_row {
     int priority, overdue, satisfaction, accept_late, resolve_late, reopen_count;
     int64_t opened_at, due_at, closed_at, accepted_at, resolved_at, verified_at;
     int64_t next_check_at, sla_left, merged_into, group_id; /* 0 = none */
+    int64_t unit_id; /* store_case_insert_batch only: the id of unit (and of origin when it
+                      * is the same code) when the caller knows it; 0 = looked up by code */
 } case_row;
 
 /* Frees the strings of c (not c itself); a zeroed row is fine. */
@@ -54,7 +56,9 @@ int store_case_load(store *s, int64_t id, case_row *out, ny_err *e);
 int store_case_insert(store *s, case_row *c, ny_err *e);
 
 /* Inserts the n cases c[0..n-1] as store_case_insert does each, with a few
- * statements, and sets their ids. */
+ * statements, and sets their ids; a case whose unit_id is set is written
+ * with that unit (and origin, when it is the same code) without looking its
+ * code up. */
 int store_case_insert_batch(store *s, case_row *const *c, size_t n, ny_err *e);
 
 /* Writes every field of c if the stored version is still c->version, then

@@ -32,6 +32,7 @@ static int on_group(void *ctx, const store_row *row)
     store_target *t = ctx;
     const char *target = store_row_text(row, 2);
     t->id = store_row_int(row, 0);
+    t->unit_id = store_row_int(row, 5);
     snprintf(t->target, sizeof t->target, "%s", target ? target : "");
     snprintf(t->channel, sizeof t->channel, "%s",
              t->target[0] ? channel_of(store_row_text(row, 1)) : "");
@@ -45,7 +46,7 @@ int store_group_target(store *s, int64_t group_id, store_target *t, ny_err *e)
     memset(t, 0, sizeof *t);
     store_val p[] = {SV_INT(group_id)};
     int rc = store_sql(s,
-                       "SELECT id, platform, target, external_id, name FROM chat_groups"
+                       "SELECT id, platform, target, external_id, name, unit_id FROM chat_groups"
                        " WHERE id = ?",
                        p, 1, on_group, t, NULL, e);
     if (rc == NY_OK && !t->id)
@@ -61,9 +62,9 @@ struct groups_ctx {
 static int on_group_unit(void *ctx, const store_row *row)
 {
     struct groups_ctx *c = ctx;
-    store_group_unit g = {.unit_code = store_row_text(row, 5),
-                          .unit_name = store_row_text(row, 6),
-                          .level = store_row_text(row, 7)};
+    store_group_unit g = {.unit_code = store_row_text(row, 6),
+                          .unit_name = store_row_text(row, 7),
+                          .level = store_row_text(row, 8)};
     on_group(&g.t, row);
     return c->fn(c->ctx, &g);
 }
@@ -74,10 +75,38 @@ int store_groups_targets(store *s, int64_t lo, int64_t hi,
     store_val p[] = {SV_INT(lo), SV_INT(hi)};
     struct groups_ctx c = {fn, ctx};
     return store_sql(s,
-                     "SELECT g.id, g.platform, g.target, g.external_id, g.name, u.code, u.name,"
-                     " u.level FROM chat_groups g JOIN units u ON u.id = g.unit_id"
+                     "SELECT g.id, g.platform, g.target, g.external_id, g.name, g.unit_id,"
+                     " u.code, u.name, u.level FROM chat_groups g JOIN units u ON u.id = g.unit_id"
                      " WHERE g.id BETWEEN ? AND ?",
                      p, 2, on_group_unit, &c, NULL, e);
+}
+
+struct unit_ctx {
+    int64_t *id;
+    char *name, *level;
+    size_t namesz, levelsz;
+};
+
+static int on_unit(void *ctx, const store_row *row)
+{
+    struct unit_ctx *u = ctx;
+    *u->id = store_row_int(row, 0);
+    snprintf(u->name, u->namesz, "%s", store_row_text(row, 1));
+    snprintf(u->level, u->levelsz, "%s", store_row_text(row, 2));
+    return NY_OK;
+}
+
+int store_unit_of_code(store *s, const char *code, int64_t *id, char *name, size_t namesz,
+                       char *level, size_t levelsz, ny_err *e)
+{
+    *id = 0;
+    struct unit_ctx u = {id, name, level, namesz, levelsz};
+    store_val p[] = {SV_TEXT(code)};
+    int rc = store_sql(s, "SELECT id, name, level FROM units WHERE code = ?", p, 1, on_unit, &u,
+                       NULL, e);
+    if (rc == NY_OK && !*id)
+        return ny_err_set(e, NY_ENOTFOUND, "没有这个单位 / no such unit: %s", code);
+    return rc;
 }
 
 static int on_staff(void *ctx, const store_row *row)

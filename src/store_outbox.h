@@ -113,13 +113,21 @@ typedef struct store_target {
     char group[128]; /* the group's external id ("" for staff) */
     char name[128];  /* the group's or staff member's name */
     int64_t id;      /* chat_groups.id or staff.id */
+    int64_t unit_id; /* the group's unit (chat_groups.unit_id), 0 for staff */
 } store_target;
 
 /* The group's target (channel from its platform). NY_ENOTFOUND if absent. */
 int store_group_target(store *s, int64_t group_id, store_target *t, ny_err *e);
 
-/* A chat group as store_groups_targets gives it: its target, and the
- * code, name and level of its unit. */
+/* The id, name and level of the unit with this code (name and level cut to
+ * their sizes), read before a commit so that the rows written inside name
+ * the unit by id; NY_ENOTFOUND ("no such unit", as store_case_unit says)
+ * if there is none. */
+int store_unit_of_code(store *s, const char *code, int64_t *id, char *name, size_t namesz,
+                       char *level, size_t levelsz, ny_err *e);
+
+/* A chat group as store_groups_targets gives it: its target (t.unit_id its
+ * unit's id), and the code, name and level of its unit. */
 typedef struct store_group_unit {
     store_target t;
     const char *unit_code, *unit_name, *level;
