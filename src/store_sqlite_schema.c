@@ -434,6 +434,16 @@ const char *const store_sqlite_migrations[] = {
      * 4.7 k instructions cheaper (of 32 k: docs/BENCHMARKS.md, session 6).
      * PostgreSQL's planner does use it for narrow scopes, so it stays there. */
     "DROP INDEX messages_group_time;",
+    /* 14: a cheaper outbox row. outbox_created (created_at) was added with
+     * the outbox's first retention, which deleted by age; retention now
+     * deletes sent rows by priority and due time (store_outbox_purge, on
+     * outbox_claim), and EXPLAIN QUERY PLAN of every statement that reads
+     * the outbox - by idem_key (its unique index), by id (claims' update,
+     * outcomes, retry, notice deliveries), the claim and the purge
+     * (outbox_claim), the list and the depth (outbox_claim or the table) -
+     * reads it nowhere, while every queued row paid its insert (1.7 k of
+     * 21.5 k instructions a row: docs/BENCHMARKS.md, session 7). */
+    "DROP INDEX outbox_created;",
 };
 
 const int store_sqlite_migration_count =
