@@ -18,7 +18,9 @@ SRC      := $(wildcard src/*.c)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
 TESTSRC  := $(wildcard tests/test_*.c)
 TESTLIB  := tests/testutil.c
-BENCHSRC := $(wildcard bench/bench_*.c)
+# bench/bench_NAME_*.c are parts of the program bench/bench_NAME.c
+BENCHPART := $(wildcard bench/bench_ingest_*.c)
+BENCHSRC := $(filter-out $(BENCHPART),$(wildcard bench/bench_*.c))
 
 OBJ      := $(LIBSRC:src/%.c=build/obj/%.o)
 SOBJ     := $(LIBSRC:src/%.c=build/asan/obj/%.o)
@@ -73,6 +75,9 @@ build/asan/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(SOBJ) | build/asan/t
 build/bench/%: bench/%.c $(OBJ) | build/bench
 	$(say) LINK $@
 	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
+build/bench/bench_ingest: bench/bench_ingest.c $(BENCHPART) bench/bench_ingest.h $(OBJ) | build/bench
+	$(say) LINK $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $(filter %.c,$^) $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
 
 # The web front end's npm packages (ECharts for the pages, playwright-core for
 # the browser tests), installed from the committed lock file when missing.
