@@ -177,15 +177,21 @@ static void finish(outbox_worker *w, flight *f, int ok, int permanent, const cha
 }
 
 /* Writes the outcome of every slot that has one (inside the turn's
- * transaction) and frees those slots. A write that fails leaves the row
- * claimed: its lease runs out and it is sent again (at least once). */
+ * transaction) and frees those slots: the rows sent in one statement, each
+ * other outcome in its own. A write that fails leaves the row claimed: its
+ * lease runs out and it is sent again (at least once). */
 static void write_outcomes(outbox_worker *w)
 {
     ny_err e;
+    int64_t ids[256];
+    size_t n = 0;
     for (unsigned i = 0; i < w->o.concurrency; i++) {
         flight *f = &w->slots[i];
+        int sent = f->end == END_FINISH && strcmp(f->status, "sent") == 0;
         int rc = NY_OK;
-        if (f->end == END_FINISH)
+        if (sent)
+            ids[n++] = f->r.id;
+        else if (f->end == END_FINISH)
             rc = store_outbox_finish(w->db, f->r.id, w->node, f->status, f->r.attempts, f->end_at,
                                      f->next_at, f->why, &e);
         else if (f->end == END_RELEASE)
@@ -197,6 +203,11 @@ static void write_outcomes(outbox_worker *w)
                      f->r.id, e.msg);
         release_flight(w, f);
     }
+    long updated = 0;
+    if (store_outbox_sent_batch(w->db, ids, n, w->node, now_ms() / 1000, &updated, &e) != NY_OK)
+        log_line("outbox rows not marked sent", ids[0], e.msg);
+    else if ((size_t)updated < n)
+        log_line("outbox rows sent after their claim was lost", ids[0], "another node took them");
 }
 
 /* Sets the options every request of a slot's handle shares, once: they

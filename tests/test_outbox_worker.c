@@ -1,6 +1,9 @@
 /* test_outbox_worker.c - tests of how the delivery worker (outbox_worker.c)
- * shares the database with ingest, on either engine like test_outbox.c.
+ * writes and shares the database with ingest, on either engine like
+ * test_outbox.c.
  *
+ * The rows a turn sent are marked in one statement, only those the node
+ * still holds.
  * While its busy callback says requests wait for their commit, the worker
  * defers its turns, but never for long: rows are still tried under
  * sustained ingest, and a queue that waited is taken at once when ingest
@@ -134,11 +137,47 @@ static void test_lazy_commits(void **state)
     store_close(s);
 }
 
+static void test_sent_batch(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s;
+    char *uri = queue_rows("ob_sent_batch", 3, &s);
+    int64_t id[3];
+    for (int i = 0; i < 3; i++) {
+        char q[64];
+        snprintf(q, sizeof q, "SELECT id FROM outbox WHERE idem_key = 'y:%d'", i);
+        MUST(store_sql_int(s, q, NULL, 0, &id[i], &e));
+    }
+    MUST(store_begin(s, &e));
+    MUST(store_sql(s, "UPDATE outbox SET status = 'sending', claimed_by = 'a', lease_until = 99",
+                   NULL, 0, NULL, NULL, NULL, &e));
+    long n = -1;
+    MUST(store_outbox_sent_batch(s, id, 2, "a", 500, &n, &e));
+    assert_int_equal(n, 2);
+    MUST(store_outbox_sent_batch(s, id + 2, 1, "b", 500, &n, &e));
+    assert_int_equal(n, 0); /* not b's claim */
+    MUST(store_outbox_sent_batch(s, id, 1, "a", 501, &n, &e));
+    assert_int_equal(n, 0); /* already sent */
+    MUST(store_commit(s, &e));
+    int64_t v = 0;
+    MUST(store_sql_int(s,
+                       "SELECT count(*) FROM outbox WHERE status = 'sent' AND attempts = 1"
+                       " AND sent_at = 500 AND claimed_by IS NULL",
+                       NULL, 0, &v, &e));
+    assert_int_equal(v, 2);
+    MUST(store_sql_int(s, "SELECT count(*) FROM outbox WHERE status = 'sending'", NULL, 0, &v, &e));
+    assert_int_equal(v, 1);
+    free(uri);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yields_but_delivers),
         cmocka_unit_test(test_lazy_commits),
+        cmocka_unit_test(test_sent_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
