@@ -15,3 +15,5 @@ echo "== triage_vs_fasttext.sh"
 bench/triage_vs_fasttext.sh
 echo "== ingest.sh"
 bench/ingest.sh
+echo "== ingest_curve.sh"
+bench/ingest_curve.sh
