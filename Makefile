@@ -18,7 +18,9 @@ SRC      := $(wildcard src/*.c)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
 TESTSRC  := $(wildcard tests/test_*.c)
 TESTLIB  := tests/testutil.c
-BENCHSRC := $(wildcard bench/bench_*.c)
+# bench/bench_NAME_*.c are parts of the program bench/bench_NAME.c
+BENCHPART := $(wildcard bench/bench_ingest_*.c)
+BENCHSRC := $(filter-out $(BENCHPART),$(wildcard bench/bench_*.c))
 
 OBJ      := $(LIBSRC:src/%.c=build/obj/%.o)
 SOBJ     := $(LIBSRC:src/%.c=build/asan/obj/%.o)
@@ -37,7 +39,7 @@ Q := @
 say = @printf '  %-6s %s\n'
 endif
 
-.PHONY: all build deps deps-test deps-bench run test bench clean format web_gz
+.PHONY: all build deps deps-test deps-bench run test bench fuzz clean format web_gz
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -66,13 +68,18 @@ build/asan/nuanyang: build/asan/obj/main.o $(SOBJ)
 
 build/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(OBJ) | build/tests
 	$(say) LINK $@
-	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(OBJ) $(PKGLIBS) $(CMOCKA) -o $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc -Itests $(filter %.c,$^) $(OBJ) $(PKGLIBS) $(CMOCKA) -o $@
 build/asan/tests/%: tests/%.c $(TESTLIB) tests/testutil.h $(SOBJ) | build/asan/tests
 	$(say) LINK $@
-	$(Q)$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -Itests $< $(TESTLIB) $(SOBJ) $(PKGLIBS) $(CMOCKA) -o $@
+	$(Q)$(CC) $(WARN) $(SAN) $(PKGCFLAGS) -Isrc -Itests $(filter %.c,$^) $(SOBJ) $(PKGLIBS) $(CMOCKA) -o $@
+# test_ingest_read shares its differential check with the fuzz harness below
+build/tests/test_ingest_read build/asan/tests/test_ingest_read: tests/ingest_diff.c tests/ingest_diff.h
 build/bench/%: bench/%.c $(OBJ) | build/bench
 	$(say) LINK $@
 	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $< $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
+build/bench/bench_ingest: bench/bench_ingest.c $(BENCHPART) bench/bench_ingest.h $(OBJ) | build/bench
+	$(say) LINK $@
+	$(Q)$(CC) $(WARN) $(HARDEN) $(PKGCFLAGS) -Isrc $(filter %.c,$^) $(OBJ) $(PKGLIBS) $(BENCHLIBS) -o $@
 
 # The web front end's npm packages (ECharts for the pages, playwright-core for
 # the browser tests), installed from the committed lock file when missing.
@@ -91,7 +98,7 @@ web/%.gz: web/%
 	$(Q)gzip -9 -n -c $< >$@.tmp && mv $@.tmp $@
 web/node_modules/echarts/dist/echarts.esm.min.mjs: | web/node_modules/.package-lock.json
 
-build/obj build/asan/obj build/tests build/asan/tests build/bench var:
+build/obj build/asan/obj build/tests build/asan/tests build/bench build/fuzz/obj var:
 	$(Q)mkdir -p $@
 
 # The demo district with the default policies and lexicon, created once;
@@ -124,6 +131,31 @@ test: deps deps-test
 bench: deps deps-bench
 	@$(MAKE) --no-print-directory build/nuanyang $(BENCHES) web_gz
 	@bench/run.sh
+
+# libFuzzer (clang) on the ingest body reader: the fast reader against the
+# jansson path (tests/fuzz_ingest_read.c), FUZZ_SECONDS long, from the seed
+# bodies of tests/data/fuzz_ingest_read; new inputs go to build/fuzz/corpus.
+# The files of the body path are built by clang with coverage and
+# sanitizers, the rest of the server is the release build's objects (some
+# use GCC vector builtins clang lacks). Not part of `make test`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 180
+FUZZSAN      := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZSRC      := src/server_ingest_read.c src/server_ingest.c src/server_http.c src/domain.c
+FOBJ         := $(FUZZSRC:src/%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h) | build/fuzz/obj
+	$(say) CC $@
+	$(Q)$(FUZZ_CC) $(WARN) $(FUZZSAN) -fsanitize=fuzzer-no-link,address,undefined $(PKGCFLAGS) -Isrc -c $< -o $@
+build/fuzz/fuzz_ingest_read: tests/fuzz_ingest_read.c tests/ingest_diff.c tests/ingest_diff.h $(FOBJ) \
+                             $(filter-out $(FUZZSRC:src/%.c=build/obj/%.o),$(OBJ))
+	$(say) LINK $@
+	$(Q)$(FUZZ_CC) $(WARN) $(FUZZSAN) -fsanitize=fuzzer,address,undefined $(PKGCFLAGS) -Isrc -Itests \
+	  $(filter %.c %.o,$^) $(PKGLIBS) -o $@
+fuzz: deps
+	@$(MAKE) --no-print-directory build/fuzz/fuzz_ingest_read
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz_ingest_read -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -dict=tests/data/fuzz_ingest_read.dict build/fuzz/corpus tests/data/fuzz_ingest_read
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c)

@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 for b in build/bench/bench_*; do
     [ -x "$b" ] || continue
-    case "$(basename "$b")" in bench_ingest | bench_sink) continue ;; esac # ingest.sh's load generator and receiver
+    case "$(basename "$b")" in bench_ingest | bench_sink | bench_outbox) continue ;; esac # driven by ingest.sh and outbox.sh
     echo "== $(basename "$b")"
     "$b"
 done
@@ -15,3 +15,5 @@ echo "== triage_vs_fasttext.sh"
 bench/triage_vs_fasttext.sh
 echo "== ingest.sh"
 bench/ingest.sh
+echo "== outbox.sh"
+bench/outbox.sh

@@ -65,6 +65,8 @@ static int help(void)
            "  --outbox-lease S    seconds a node holds a claimed outbound message (30)\n"
            "  --outbox-rate N     requests to one target in any minute (20)\n"
            "  --outbox-keep-days N  delete sent outbound messages N days after sending (7)\n"
+           "  --outbox-nice N     the delivery thread's nice value above the server's, so\n"
+           "                      that ingest goes first on busy cores (0..19, default 10)\n"
            "  --no-outbox         queue outbound messages but let other nodes deliver them\n"
            "  --bot-id ID         the bot's own sender id (its messages are ignored)\n"
            "  --open311 MODE      Open311 reads: public (default), key (need an api_key,\n"
@@ -201,13 +203,14 @@ int cmd_serve(int argc, char **argv)
                                          {"outbox-lease", required_argument, NULL, 'L'},
                                          {"outbox-rate", required_argument, NULL, 'R'},
                                          {"outbox-keep-days", required_argument, NULL, 'K'},
+                                         {"outbox-nice", required_argument, NULL, 'Y'},
                                          {"no-outbox", no_argument, NULL, 'N'},
                                          {"bot-id", required_argument, NULL, 'I'},
                                          {"open311", required_argument, NULL, 'O'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
-    long threads = -1, max_body = -1, max_conn = -1, timeout = -1;
+    long threads = -1, max_body = -1, max_conn = -1, timeout = -1, outbox_nice = 10;
     int test_clock = 0, no_outbox = 0;
     const char *test_start = NULL;
     outbound_cfg ob = {-1, -1, -1, -1, -1, NULL, NULL};
@@ -255,6 +258,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'K':
             rc = number("--outbox-keep-days", optarg, 1, 3650, &ob.keep_days);
+            break;
+        case 'Y':
+            rc = number("--outbox-nice", optarg, 0, 19, &outbox_nice);
             break;
         case 'N':
             no_outbox = 1;
@@ -317,6 +323,7 @@ int cmd_serve(int argc, char **argv)
         o.outbox.lease_s = ob.lease > 0 ? (unsigned)ob.lease : 0;
         o.outbox.per_minute = ob.rate > 0 ? (unsigned)ob.rate : 0;
         o.outbox.keep_s = ob.keep_days > 0 ? (unsigned)ob.keep_days * 86400 : 0;
+        o.outbox.nice = (int)outbox_nice;
         rc = run(&o);
     }
     json_decref(cfg);

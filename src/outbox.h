@@ -109,11 +109,13 @@ typedef struct outbox_opts {
     unsigned cap_ms;       /* largest backoff ceiling; 0 = 900000 (15 min) */
     unsigned lease_s;      /* how long a claim lasts; 0 = 30 */
     unsigned per_minute;   /* requests to one target in any sliding minute; 0 = 20 */
-    unsigned concurrency;  /* rows in flight at once; 0 = 16 */
+    unsigned concurrency;  /* rows in flight at once; 0 = 64 */
     unsigned timeout_s;    /* one HTTP request; 0 = 10 (capped below the lease) */
     unsigned poll_ms;      /* how often the table is looked at when idle; 0 = 500 */
     unsigned keep_s;       /* sent rows are deleted this long after sending; 0 = 7 days */
     const char *node;      /* owner name of this node's claims; NULL = host:pid:random */
+    int nice; /* 0..19 added to the worker thread's nice value, so that on busy cores it
+               * yields to the threads that answer requests; 0 = unchanged */
 } outbox_opts;
 
 typedef struct outbox_worker outbox_worker;

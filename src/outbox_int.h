@@ -31,6 +31,25 @@ int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz
  * in a URL is stored twice. */
 void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1]);
 
+/* Entries of the worker's memory of target keys. */
+#define OUTBOX_KEY_CACHE 512
+
+/* The target keys of the URLs sent to lately (one entry per hash of the
+ * URL, the last URL with that hash kept), so that a target's SHA-256 is
+ * computed once rather than for every row sent to it. Zeroed to start. */
+typedef struct outbox_keys {
+    uint64_t hash[OUTBOX_KEY_CACHE];
+    char *url[OUTBOX_KEY_CACHE]; /* owned copies; NULL = empty */
+    char key[OUTBOX_KEY_CACHE][OUTBOX_KEY_LEN + 1];
+} outbox_keys;
+
+/* outbox_target_key of url, remembered in c; the key lives until the next
+ * call. */
+const char *outbox_key_of(outbox_keys *c, const char *url);
+
+/* Frees the copies c holds. */
+void outbox_keys_free(outbox_keys *c);
+
 /* ---- hosts that could not be reached ----------------------------------------
  * When a request fails before reaching its target (the name does not resolve,
  * the connection is refused), the worker notes the URL's host as down for

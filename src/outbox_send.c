@@ -194,6 +194,27 @@ void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1])
     key[2 * sizeof d] = '\0';
 }
 
+const char *outbox_key_of(outbox_keys *c, const char *url)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = url; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    size_t i = (size_t)(h % OUTBOX_KEY_CACHE);
+    if (c->url[i] && c->hash[i] == h && strcmp(c->url[i], url) == 0)
+        return c->key[i];
+    free(c->url[i]);
+    c->url[i] = strdup(url); /* none when out of memory: the key is then not remembered */
+    c->hash[i] = h;
+    outbox_target_key(url, c->key[i]);
+    return c->key[i];
+}
+
+void outbox_keys_free(outbox_keys *c)
+{
+    for (size_t i = 0; i < OUTBOX_KEY_CACHE; i++)
+        free(c->url[i]);
+}
+
 /* ---- hosts that could not be reached ------------------------------------------ */
 
 /* The host part of url ("host:port" after the scheme, before any path,

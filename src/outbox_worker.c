@@ -3,16 +3,21 @@
  *
  * One thread per server with its own store handle. Its writes share the
  * database's one write lock with the ingest group commit, so each turn is
- * one short transaction (one commit, one flush): the outcomes of the rows
- * that ended since the last turn (sent, retry, dead, put back), a claim of
- * as many due rows as there are free slots (store_outbox_claim, with a
- * lease), and the targets' minute slots for the claimed rows
- * (store_outbox_rate_take_batch, shared by every node and kept across
- * restarts). Each claimed row's requests are built in the turn
- * (outbox_send.c); a row whose target is full goes back to pending at the
- * time a slot frees, without counting an attempt, and the others start
- * once the turn has committed. Wakes closer than CLAIM_GAP_MS share a claim,
- * and outcomes wait at most that long for a turn to carry them.
+ * one short transaction: the outcomes of the rows that ended since the
+ * last turn (sent, retry, dead, put back), a claim of as many due rows as
+ * there are free slots (store_outbox_claim, with a lease), and the
+ * targets' minute slots for the claimed rows (store_outbox_rate_take_batch,
+ * a few statements for all of them, shared by every node and kept across
+ * restarts). The handle's commits do not wait for the disk
+ * (store_outbox_lazy_commits): a crash of the process loses none of them,
+ * a power loss at most repeats a delivery under its key. Each claimed
+ * row's requests are built in the turn (outbox_send.c); a row whose target
+ * is full goes back to pending at the time a slot frees, without counting
+ * an attempt, and the others start once the turn has committed. Wakes
+ * closer than CLAIM_GAP_MS share a claim, and outcomes wait at most that
+ * long for a turn to carry them; with a backlog the next turn starts as
+ * soon as no request is in flight. The thread may run at a lower priority
+ * (outbox_opts.nice), so that request threads go first on busy cores.
  * The parts of a split text go one after another; the row is sent when
  * all are, and a failed part fails the row, which is retried whole (its
  * parts keep their idempotency keys). A failure is retried after
@@ -30,6 +35,7 @@
  * rows a turn, so sending never waits long behind it; with several nodes
  * each purges, which is harmless. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,9 +90,11 @@ struct outbox_worker {
     flight *slots;
     unsigned busy;
     outbox_downs down;
+    outbox_keys keys; /* the targets' keys for their minute slots */
     pthread_t thread;
     atomic_int stop, woken;
-    int backlog; /* the last claim filled every free slot: more rows may be due */
+    int backlog;       /* the last claim filled every free slot: more rows may be due */
+    int deferred_turn; /* the last turn put rows back for their targets' minutes */
     atomic_long sent, failures, dead, deferred;
 };
 
@@ -186,6 +196,20 @@ static void write_outcomes(outbox_worker *w)
     }
 }
 
+/* Sets the options every request of a slot's handle shares, once: they
+ * stay through its transfers (no curl_easy_reset between them). */
+static void setup_handle(outbox_worker *w, CURL *easy)
+{
+    unsigned timeout =
+        w->o.timeout_s * 1000 < w->o.lease_s * 500 ? w->o.timeout_s * 1000 : w->o.lease_s * 500;
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "nuanyang-outbox/1");
+}
+
 /* Starts the current part of f. 0, or -1 with f finished as failed. */
 static int start_part(outbox_worker *w, flight *f)
 {
@@ -195,37 +219,33 @@ static int start_part(outbox_worker *w, flight *f)
     if (p->query[0] == '&' && !strchr(f->url, '?'))
         url[strlen(f->url)] = '?';
     snprintf(hdr, sizeof hdr, "%s: %s", ROBOT_IDEM_HEADER, p->key);
+    /* few header bytes: libcurl formats its request head a byte at a time
+     * (JSON is UTF-8 by definition, and no robot reads Accept) */
     curl_slist_free_all(f->headers);
-    f->headers = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+    f->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (f->headers)
+        f->headers = curl_slist_append(f->headers, "Accept:");
     if (f->headers)
         f->headers = curl_slist_append(f->headers, hdr);
     if (f->added) {
         curl_multi_remove_handle(w->multi, f->easy);
         f->added = 0;
     }
-    if (f->easy)
-        curl_easy_reset(f->easy);
-    else
-        f->easy = curl_easy_init();
+    if (!f->easy && (f->easy = curl_easy_init()))
+        setup_handle(w, f->easy);
     if (!f->headers || !f->easy) {
         finish(w, f, 0, 0, "out of memory");
         return -1;
     }
-    unsigned timeout =
-        w->o.timeout_s * 1000 < w->o.lease_s * 500 ? w->o.timeout_s * 1000 : w->o.lease_s * 500;
     f->resp_len = 0;
     f->resp[0] = '\0';
+    /* options that stay are set once per handle (setup_handle) */
     curl_easy_setopt(f->easy, CURLOPT_URL, url);
     curl_easy_setopt(f->easy, CURLOPT_HTTPHEADER, f->headers);
     curl_easy_setopt(f->easy, CURLOPT_POSTFIELDS, p->body);
     curl_easy_setopt(f->easy, CURLOPT_POSTFIELDSIZE, (long)p->len);
-    curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)timeout);
-    curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
-    curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "nuanyang-outbox/1");
     if (curl_multi_add_handle(w->multi, f->easy) != CURLM_OK) {
         finish(w, f, 0, 0, "cannot start the request");
         return -1;
@@ -318,7 +338,7 @@ static int take_slots(outbox_worker *w, ny_err *e)
         flight *f = &w->slots[i];
         if (!f->held)
             continue;
-        outbox_target_key(f->url, keys[n]);
+        memcpy(keys[n], outbox_key_of(&w->keys, f->url), sizeof keys[n]);
         targets[n] = keys[n];
         parts[n] = (int)f->batch.n;
         held[n++] = f;
@@ -331,6 +351,7 @@ static int take_slots(outbox_worker *w, ny_err *e)
         if (taken[k])
             continue;
         atomic_fetch_add(&w->deferred, 1);
+        w->deferred_turn = 1;
         held[k]->held = 0;
         held[k]->end = END_RELEASE;
         held[k]->next_at = (next[k] + 999) / 1000;
@@ -356,6 +377,7 @@ static void turn(outbox_worker *w, int claim_now)
     if (rc == NY_OK)
         write_outcomes(w);
     int free_slots = (int)(w->o.concurrency - w->busy);
+    w->deferred_turn = 0;
     if (rc == NY_OK && claim_now && free_slots > 0) {
         unsigned before = w->busy;
         rc = store_outbox_claim(w->db, w->node, now_ms() / 1000, (int)w->o.lease_s, free_slots,
@@ -433,18 +455,26 @@ static void purge(outbox_worker *w, int64_t now_s)
     }
 }
 
-/* 1 when a slot has an outcome to write. */
-static int has_ends(const outbox_worker *w)
+/* The number of slots with an outcome to write. */
+static unsigned count_ends(const outbox_worker *w)
 {
+    unsigned n = 0;
     for (unsigned i = 0; i < w->o.concurrency; i++)
-        if (w->slots[i].end != END_NONE)
-            return 1;
-    return 0;
+        n += w->slots[i].end != END_NONE;
+    return n;
 }
 
 static void *run(void *arg)
 {
     outbox_worker *w = arg;
+    if (w->o.nice) {
+        id_t tid = (id_t)syscall(SYS_gettid); /* this thread, not the process */
+        errno = 0;
+        int cur = getpriority(PRIO_PROCESS, tid);
+        int want = cur + w->o.nice > 19 ? 19 : cur + w->o.nice;
+        if ((cur == -1 && errno) || setpriority(PRIO_PROCESS, tid, want) != 0)
+            log_line("outbox worker priority not lowered", 0, strerror(errno));
+    }
     int64_t next_poll = 0, last_turn = 0, next_purge = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
@@ -452,10 +482,13 @@ static void *run(void *arg)
         /* a turn claims on a wake, at the poll, or while a backlog waits
          * for slots; it runs at most every CLAIM_GAP_MS (outcomes and the
          * wakes of a burst of commits share one transaction), at once at
-         * the poll or while stopping */
+         * the poll or while stopping, and with a backlog as soon as no
+         * request is in flight (the slots' outcomes all known, the next
+         * claim as large as it can be) */
         int want = !stopping && (atomic_load(&w->woken) || t >= next_poll || w->backlog);
-        int ends = has_ends(w);
-        int gap = t < last_turn + CLAIM_GAP_MS && t < next_poll && !stopping;
+        unsigned ends = count_ends(w);
+        int drained = w->backlog && ends == w->busy && !w->deferred_turn;
+        int gap = t < last_turn + CLAIM_GAP_MS && t < next_poll && !stopping && !drained;
         if ((want || ends) && !gap) {
             if (want) {
                 atomic_store(&w->woken, 0);
@@ -472,11 +505,14 @@ static void *run(void *arg)
         curl_multi_perform(w->multi, &running);
         completed(w);
         int64_t until = next_poll;
-        if ((has_ends(w) || atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency)) &&
-            last_turn + CLAIM_GAP_MS < until)
+        ends = count_ends(w);
+        if (w->backlog && ends == w->busy && !w->deferred_turn)
+            until = now_ms(); /* the next turn is due now */
+        else if ((ends || atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency)) &&
+                 last_turn + CLAIM_GAP_MS < until)
             until = last_turn + CLAIM_GAP_MS;
         int64_t wait = until - now_ms();
-        curl_multi_poll(w->multi, NULL, 0, wait < 1 ? 1 : wait > 1000 ? 1000 : (int)wait, NULL);
+        curl_multi_poll(w->multi, NULL, 0, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait, NULL);
     }
     ny_err e;
     if (store_outbox_release(w->db, w->node, 0, 0, &e) != NY_OK)
@@ -491,16 +527,17 @@ static int check_opts(outbox_opts *o, ny_err *e)
     o->cap_ms = o->cap_ms ? o->cap_ms : ROBOT_RETRY_CAP_MS;
     o->lease_s = o->lease_s ? o->lease_s : 30;
     o->per_minute = o->per_minute ? o->per_minute : ROBOT_RATE_PER_MIN;
-    o->concurrency = o->concurrency ? o->concurrency : 16;
+    o->concurrency = o->concurrency ? o->concurrency : 64;
     o->timeout_s = o->timeout_s ? o->timeout_s : 10;
     o->poll_ms = o->poll_ms ? o->poll_ms : 500;
     o->keep_s = o->keep_s ? o->keep_s : 7 * 86400;
     if (o->max_attempts > 100 || o->lease_s < 2 || o->lease_s > 3600 || o->per_minute > 1000 ||
-        o->concurrency > 256 || o->timeout_s > 600 || o->poll_ms > 60000 ||
-        o->keep_s > 3650u * 86400)
+        o->concurrency > 256 || o->timeout_s > 600 || o->poll_ms > 60000 || o->nice < 0 ||
+        o->nice > 19 || o->keep_s > 3650u * 86400)
         return ny_err_set(e, NY_EINVAL,
                           "outbox options out of range (attempts 1..100, lease 2..3600 s, "
-                          "per minute 1..1000, concurrency 1..256, keep up to 3650 days)");
+                          "per minute 1..1000, concurrency 1..256, keep up to 3650 days, "
+                          "nice 0..19)");
     return NY_OK;
 }
 
@@ -515,6 +552,7 @@ static void free_worker(outbox_worker *w)
     if (w->multi)
         curl_multi_cleanup(w->multi);
     free(w->slots);
+    outbox_keys_free(&w->keys);
     store_close(w->db);
     free(w);
 }
@@ -538,6 +576,8 @@ int outbox_start(const char *db_uri, const outbox_opts *o, outbox_worker **out, 
         rc = ny_err_set(e, NY_ERR, "libcurl cannot start");
     if (rc == NY_OK)
         rc = store_open(db_uri, &(store_open_opts){0, 1}, &w->db, e);
+    if (rc == NY_OK)
+        rc = store_outbox_lazy_commits(w->db, e);
     if (rc == NY_OK) {
         char host[64] = "node";
         uint32_t nonce = 0;

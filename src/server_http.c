@@ -71,17 +71,53 @@ void server_observe_triage(server_metrics *m, double seconds)
     atomic_fetch_add(&m->triage_us_sum, (long)(seconds * 1e6));
 }
 
+/* Appends msg as a JSON string with every byte that does not start a
+ * valid UTF-8 sequence replaced by U+FFFD: a reason may quote what the
+ * client sent, cut short (a group name cut at 120 bytes) or malformed
+ * (jansson's error text quotes the bytes of a bad escape). */
+static void reason_str(jbuf *b, const char *msg)
+{
+    size_t n = strlen(msg);
+    if (domain_utf8_check(msg, n, NULL) == NY_OK) {
+        jbuf_strn(b, msg, n);
+        return;
+    }
+    jbuf t = {0};
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)msg[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (i + k <= n && domain_utf8_check(msg + i, k, NULL) == NY_OK) {
+            jbuf_add(&t, msg + i, k);
+            i += k;
+        } else {
+            jbuf_add(&t, "\xEF\xBF\xBD", 3);
+            i++;
+        }
+    }
+    jbuf_strn(b, t.p ? t.p : "", t.len);
+    jbuf_free(&t);
+}
+
 int server_error(server_reply *r, int status, const char *msg, const char *field, long index)
 {
-    json_t *j = json_pack("{s:s, s:o, s:o}", "error", msg, "field",
-                          field ? json_string(field) : json_null(), "index",
-                          index >= 0 ? json_integer(index) : json_null());
+    jbuf b = {0};
+    jbuf_puts(&b, "{\"error\":");
+    reason_str(&b, msg);
+    jbuf_puts(&b, ",\"field\":");
+    jbuf_str(&b, field);
+    jbuf_puts(&b, ",\"index\":");
+    if (index >= 0)
+        jbuf_int(&b, index);
+    else
+        jbuf_puts(&b, "null");
+    jbuf_add(&b, "}", 1);
     free(r->body);
-    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    r->len = r->body ? strlen(r->body) : 0;
+    r->body = NULL;
+    r->len = 0;
+    if (jbuf_finish(&b, &r->body, &r->len, NULL) != NY_OK)
+        r->body = NULL;
     r->content_type = "application/json";
     r->status = status;
-    json_decref(j);
     return status;
 }
 

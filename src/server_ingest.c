@@ -8,7 +8,8 @@
  * before anything is triaged or stored, so a refused request stores nothing.
  * The usual bodies are read and checked without jansson
  * (server_ingest_read.c); any other body, and every refusal, goes through
- * json_loadb and check_message here.
+ * json_loadb and check_message here (server_ingest_parse, which the tests
+ * also run without the fast reader to compare the two).
  * The messages are then triaged on the thread's workspace and written with
  * store_message_ingest_batch, which is idempotent on (connector name,
  * message id) and atomic; the answer is sent only after that commit, with
@@ -571,61 +572,73 @@ static int authenticate(server *sv, server_worker *w, const server_call *call, c
     return 0;
 }
 
-void server_ingest(server *sv, const server_call *call, server_reply *r)
+int server_ingest_parse(const server *sv, const char *body, size_t len, int fast, server_msg **out,
+                        size_t *count, json_t **doc, char **strs, server_reply *r)
 {
-    const char *body = call->body;
-    size_t len = call->len;
     ny_err e;
     char why[600];
+    *out = NULL;
+    *count = 0;
+    *doc = NULL;
+    *strs = NULL;
+    if (domain_utf8_check(body, len, &e) != NY_OK) {
+        snprintf(why, sizeof why, "body is not valid UTF-8: %s", e.msg);
+        return server_error(r, 400, why, NULL, -1);
+    }
+    if (fast && server_ingest_read(sv, body, len, out, count, strs))
+        return 0; /* the usual shapes, checked */
+    json_error_t je;
+    json_t *d = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!d) {
+        snprintf(why, sizeof why, "malformed JSON at line %d column %d: %s", je.line, je.column,
+                 je.text);
+        return server_error(r, 400, why, NULL, -1);
+    }
+    json_t *list = json_object_get(d, "messages");
+    size_t n = list ? json_array_size(list) : 1;
+    int status = 0;
+    server_msg *in = NULL;
+    if (!json_is_object(d)) {
+        status =
+            server_error(r, 422, "body must be a message object or {\"messages\":[...]}", NULL, -1);
+    } else if (list && !json_is_array(list)) {
+        status = server_error(r, 422, "messages must be an array", "messages", -1);
+    } else if (n == 0) {
+        status = server_error(r, 422, "messages is empty", "messages", -1);
+    } else if (n > SERVER_MAX_BATCH) {
+        snprintf(why, sizeof why, "at most %d messages per request, got %zu", SERVER_MAX_BATCH, n);
+        status = server_error(r, 413, why, "messages", -1);
+    } else if (!(in = calloc(n, sizeof *in))) {
+        status = server_error(r, 500, "out of memory", NULL, -1);
+    }
+    for (size_t i = 0; !status && i < n; i++)
+        status = check_message(sv, list ? json_array_get(list, i) : d, (long)i, &in[i], r);
+    if (status) {
+        free(in);
+        json_decref(d);
+        return status;
+    }
+    *out = in;
+    *count = n;
+    *doc = d;
+    return 0;
+}
+
+void server_ingest(server *sv, const server_call *call, server_reply *r)
+{
+    ny_err e;
     server_worker *w = server_worker_get(sv, &e);
     if (!w) {
         server_error(r, 503, e.msg, NULL, -1);
         return;
     }
     char connector[80];
-    if (authenticate(sv, w, call, connector, r))
-        return;
-    if (domain_utf8_check(body, len, &e) != NY_OK) {
-        snprintf(why, sizeof why, "body is not valid UTF-8: %s", e.msg);
-        server_error(r, 400, why, NULL, -1);
-        return;
-    }
     server_msg *in;
     size_t n;
+    json_t *doc;
     char *strs;
-    if (server_ingest_read(sv, body, len, &in, &n, &strs)) { /* the usual shapes, checked */
-        submit(sv, w, call, connector, in, n, NULL, strs, r);
+    if (authenticate(sv, w, call, connector, r) ||
+        server_ingest_parse(sv, call->body, call->len, 1, &in, &n, &doc, &strs, r))
         return;
-    }
-    json_error_t je;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!doc) {
-        snprintf(why, sizeof why, "malformed JSON at line %d column %d: %s", je.line, je.column,
-                 je.text);
-        server_error(r, 400, why, NULL, -1);
-        return;
-    }
-    json_t *list = json_object_get(doc, "messages");
-    n = list ? json_array_size(list) : 1;
-    if (!json_is_object(doc)) {
-        server_error(r, 422, "body must be a message object or {\"messages\":[...]}", NULL, -1);
-    } else if (list && !json_is_array(list)) {
-        server_error(r, 422, "messages must be an array", "messages", -1);
-    } else if (n == 0) {
-        server_error(r, 422, "messages is empty", "messages", -1);
-    } else if (n > SERVER_MAX_BATCH) {
-        snprintf(why, sizeof why, "at most %d messages per request, got %zu", SERVER_MAX_BATCH, n);
-        server_error(r, 413, why, "messages", -1);
-    } else {
-        in = calloc(n, sizeof *in);
-        int bad = in ? 0 : server_error(r, 500, "out of memory", NULL, -1);
-        for (size_t i = 0; !bad && i < n; i++)
-            bad = check_message(sv, list ? json_array_get(list, i) : doc, (long)i, &in[i], r);
-        if (!bad) {
-            submit(sv, w, call, connector, in, n, doc, NULL, r);
-            return;
-        }
-        free(in);
-    }
-    json_decref(doc);
+    submit(sv, w, call, connector, in, n, doc, strs, r);
 }

@@ -283,6 +283,19 @@ typedef struct server_msg {
 int server_ingest_read(const server *sv, const char *body, size_t len, server_msg **out,
                        size_t *count, char **strs);
 
+/* Reads and checks a POST /api/v1/messages body of len bytes (NUL after
+ * them): valid UTF-8, a message object or {"messages":[…]} of 1 to
+ * SERVER_MAX_BATCH, every field of every message (check_message in
+ * server_ingest.c). With fast, the usual shapes go through
+ * server_ingest_read first; without, everything through jansson (the
+ * reference the tests compare the fast reader with). 0 with *out (*count
+ * messages) pointing into *doc or *strs, all three to free (the unused
+ * ones NULL); otherwise r is answered (400 UTF-8 or JSON, 413 too many,
+ * 422 naming the field and index) and its status returned, with nothing
+ * to free. */
+int server_ingest_parse(const server *sv, const char *body, size_t len, int fast, server_msg **out,
+                        size_t *count, json_t **doc, char **strs, server_reply *r);
+
 /* ---- ingest effects (server_effects.c) ------------------------------------
  * What ingested messages cause — leads, the bot's replies, staff
  * notifications — written in the transaction that stores them. */

@@ -2,15 +2,20 @@
  * of each attempt, the dead-letter list and its retry.
  *
  * Part of the storage layer, written once for both engines through
- * store_sql(). The delivery worker (outbox.c) is its main user: it claims
- * due rows in one statement, which on PostgreSQL locks the chosen rows with
- * FOR UPDATE SKIP LOCKED so that several nodes claim disjoint sets (the one
- * engine-specific clause of this file); on SQLite the statement runs under
- * the database's single write lock. Every later change of a claimed row is
+ * store_sql(). The delivery worker (outbox_worker.c) is its main user: in
+ * its transaction it reads the due rows it claims in claim order, which on
+ * PostgreSQL locks them with FOR UPDATE SKIP LOCKED so that several nodes
+ * claim disjoint sets, and marks them claimed with one UPDATE by id; on SQLite the transaction's
+ * write lock serialises claims. Every later change of a claimed row is
  * conditional on the claim still being the caller's, so a node whose lease
  * ran out cannot overwrite the outcome of the node that took the row over.
- * The per-target sliding minute (store_outbox_rate_take) lives here too, so
- * that every node sending to one robot shares it. */
+ * Lists of ids or targets are padded to a few fixed lengths, so that their
+ * statements stay prepared. The per-target sliding minute
+ * (store_outbox_rate_take) lives here too, so that every node sending to
+ * one robot shares it, and the worker handle's commits without a flush
+ * (store_outbox_lazy_commits). What differs by engine: that locking
+ * clause, the per-target window rows (written only on PostgreSQL, where
+ * they serialise takes) and the setting that makes commits lazy. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,41 +101,100 @@ int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *
     return rc;
 }
 
-/* One claim statement over the rows that where selects (its parameters
- * from p[2] on), in order, at most max; x->n counts the rows claimed. */
-static int claim_some(store *s, const char *where, int pg, store_val *p, int np, int max,
-                      struct each *x, ny_err *e)
+/* Largest number of ids one statement names (the worker's most slots). */
+#define IDS_MAX 256
+
+/* "?, ?, …" for n placeholders into buf (3 * n bytes). */
+static void marks(char *buf, size_t n)
 {
-    char sql[640];
-    snprintf(sql, sizeof sql,
-             "UPDATE outbox SET status = 'sending', claimed_by = ?, lease_until = ?"
-             " WHERE id IN (SELECT id FROM outbox WHERE %s LIMIT ?%s) RETURNING " COLS,
-             where, pg ? " FOR UPDATE SKIP LOCKED" : "");
+    char *o = buf;
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            *o++ = ',';
+            *o++ = ' ';
+        }
+        *o++ = '?';
+    }
+    *o = '\0';
+}
+
+/* The number of placeholders a list of n values is padded to (repeating
+ * its last value), so that lists of any length share five statement texts
+ * (1, 4, 16, 64 or 256 values) in the drivers' prepared-statement caches. */
+static size_t padded(size_t n)
+{
+    size_t k = 1;
+    while (k < n)
+        k *= 4;
+    return k;
+}
+
+/* The rows chosen by one claim: their ids, and the caller's callback. */
+struct claim {
+    struct each each;
+    int64_t *ids;
+};
+
+static int on_claim_row(void *ctx, const store_row *row)
+{
+    struct claim *c = ctx;
+    store_outbox_row r;
+    row_of(row, &r);
+    r.status = "sending";
+    c->ids[c->each.n++] = r.id;
+    return c->each.fn(c->each.ctx, &r);
+}
+
+/* Chooses the rows that where selects (its parameters p[0..np-1]) in
+ * order, at most max, handing each to the callback. */
+static int choose(store *s, const char *where, int pg, store_val *p, int np, int max,
+                  struct claim *c, ny_err *e)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT " COLS " FROM outbox WHERE %s LIMIT ?%s", where,
+             pg ? " FOR UPDATE SKIP LOCKED" : "");
     p[np] = SV_INT(max);
-    return store_sql(s, sql, p, np + 1, on_row, x, NULL, e);
+    return store_sql(s, sql, p, np + 1, on_claim_row, c, NULL, e);
 }
 
 int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
                        int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e)
 {
+    if (max < 1)
+        return NY_OK;
+    if (max > IDS_MAX)
+        max = IDS_MAX;
     int pg = strcmp(store_engine(s), "postgresql") == 0;
-    struct each x = {fn, ctx, 0};
+    int64_t ids[IDS_MAX];
+    struct claim c = {{fn, ctx, 0}, ids};
     /* rows whose lease ran out first (a node died holding them: the
      * oldest work), then pending rows one priority at a time, each a range
-     * of the outbox_claim index read in order */
-    store_val p[5] = {SV_TEXT(node), SV_INT(now + lease_s), SV_INT(now)};
-    int rc = claim_some(s,
-                        "status = 'sending' AND lease_until <= ?"
-                        " ORDER BY priority, next_at, id",
-                        pg, p, 3, max, &x, e);
-    for (int prio = 0; prio <= 3 && rc == NY_OK && x.n < max; prio++) {
-        p[3] = SV_INT(prio);
-        rc = claim_some(s,
-                        "status = 'pending' AND next_at <= ? AND priority = ?"
-                        " ORDER BY next_at, id",
-                        pg, p, 4, max - (int)x.n, &x, e);
+     * of the outbox_claim index read in order; plain reads (locking the
+     * rows on PostgreSQL), then one UPDATE by id for all of them, since an
+     * UPDATE … RETURNING costs SQLite a temporary table per execution */
+    store_val p[3] = {SV_INT(now)};
+    int rc = choose(s, "status = 'sending' AND lease_until <= ? ORDER BY priority, next_at, id", pg,
+                    p, 1, max, &c, e);
+    for (int prio = 0; prio <= 3 && rc == NY_OK && c.each.n < max; prio++) {
+        p[1] = SV_INT(prio);
+        rc = choose(s, "status = 'pending' AND next_at <= ? AND priority = ? ORDER BY next_at, id",
+                    pg, p, 2, max - (int)c.each.n, &c, e);
     }
-    return rc;
+    size_t n = (size_t)c.each.n, k = padded(n);
+    if (rc != NY_OK || n == 0)
+        return rc;
+    store_val v[2 + IDS_MAX];
+    v[0] = SV_TEXT(node);
+    v[1] = SV_INT(now + lease_s);
+    for (size_t i = 0; i < k; i++)
+        v[2 + i] = SV_INT(ids[i < n ? i : n - 1]);
+    char list[3 * IDS_MAX + 1], sql[160 + sizeof list];
+    marks(list, k);
+    snprintf(sql, sizeof sql,
+             "UPDATE outbox SET status = 'sending', claimed_by = ?, lease_until = ?"
+             " WHERE id IN (%s)",
+             list);
+    return store_sql(s, sql, v, (int)(2 + k), NULL, NULL, NULL, e);
 }
 
 int store_outbox_finish(store *s, int64_t id, const char *node, const char *status, int attempts,
@@ -230,41 +294,55 @@ int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e)
     return rc;
 }
 
-/* The body of store_outbox_rate_take, inside its transaction. */
-static int rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
-                     int *taken, int64_t *next_ms, ny_err *e)
+/* One target of a batch of takes: the target's sends in the last minute
+ * (in the table, and taken by this batch at now_ms). */
+struct window {
+    const char *target;
+    long table, batch;
+};
+
+static int cmp_window(const void *a, const void *b)
 {
-    store_val p[] = {SV_TEXT(target), SV_INT(now_ms), SV_INT(now_ms - 60000)};
-    /* the write to the target's row serialises takes for it: a row lock on
-     * PostgreSQL, the write lock on SQLite */
-    int rc = store_sql(s,
-                       "INSERT INTO outbox_window(target, touched) VALUES(?, ?)"
-                       " ON CONFLICT(target) DO UPDATE SET touched = excluded.touched",
-                       p, 2, NULL, NULL, NULL, e);
-    if (rc == NY_OK)
-        rc = store_sql(s, "DELETE FROM outbox_sends WHERE target = ? AND at <= ?",
-                       (store_val[]){p[0], p[2]}, 2, NULL, NULL, NULL, e);
-    int64_t used = 0;
-    if (rc == NY_OK)
-        rc = store_sql_int(s, "SELECT count(*) FROM outbox_sends WHERE target = ?", p, 1, &used, e);
-    if (rc != NY_OK)
-        return rc;
-    if (used + k > per_minute) { /* the (used + k - per_minute)-th oldest send must leave */
-        int64_t at = 0;
-        rc = store_sql_int(s,
-                           "SELECT at FROM outbox_sends WHERE target = ? ORDER BY at"
-                           " LIMIT 1 OFFSET ?",
-                           (store_val[]){p[0], SV_INT(used + k - per_minute - 1)}, 2, &at, e);
-        *taken = 0;
-        *next_ms = at + 60000;
-        return rc;
-    }
-    for (int i = 0; i < k && rc == NY_OK; i++)
-        rc = store_sql(s, "INSERT INTO outbox_sends(target, at) VALUES(?, ?)", p, 2, NULL, NULL,
-                       NULL, e);
-    *taken = 1;
-    *next_ms = now_ms;
-    return rc;
+    return strcmp(((const struct window *)a)->target, ((const struct window *)b)->target);
+}
+
+static struct window *find_window(struct window *w, size_t n, const char *target)
+{
+    struct window key = {target, 0, 0};
+    return bsearch(&key, w, n, sizeof *w, cmp_window);
+}
+
+/* The distinct targets of a batch of takes, sorted. */
+struct windows {
+    struct window *v;
+    size_t n;
+};
+
+static int on_count(void *ctx, const store_row *row)
+{
+    struct windows *ws = ctx;
+    struct window *x = find_window(ws->v, ws->n, store_row_text(row, 0));
+    if (x)
+        x->table = (long)store_row_int(row, 1);
+    return NY_OK;
+}
+
+/* Runs head + "(?, …)" + tail with the n targets of w as the list (padded
+ * by repeating the last) followed by the na values of after. */
+static int over_targets(store *s, const char *head, const char *tail, const struct window *w,
+                        size_t n, const store_val *after, int na,
+                        int (*fn)(void *ctx, const store_row *row), void *ctx, ny_err *e)
+{
+    store_val v[IDS_MAX + 4];
+    size_t k = padded(n);
+    char list[3 * IDS_MAX + 1], sql[256 + sizeof list];
+    for (size_t i = 0; i < k; i++)
+        v[i] = SV_TEXT(w[i < n ? i : n - 1].target);
+    for (int i = 0; i < na; i++)
+        v[k + (size_t)i] = after[i];
+    marks(list, k);
+    snprintf(sql, sizeof sql, "%s(%s)%s", head, list, tail);
+    return store_sql(s, sql, v, (int)k + na, fn, ctx, NULL, e);
 }
 
 int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
@@ -280,18 +358,113 @@ int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, 
     return rc;
 }
 
+/* Decides each take in order against the counts of w (nw distinct
+ * targets), then writes the sends taken in one multi-row INSERT; a take
+ * that does not fit reads the send it waits for. */
+static int decide(store *s, const char *const *targets, const int *k, size_t n, int per_minute,
+                  int64_t now_ms, struct window *w, size_t nw, int *taken, int64_t *next_ms,
+                  ny_err *e)
+{
+    int rc = NY_OK;
+    long total = 0;
+    for (size_t i = 0; i < n && rc == NY_OK; i++) {
+        struct window *x = find_window(w, nw, targets[i]);
+        long ki = k[i] < 1 ? 1 : k[i] > per_minute ? per_minute : k[i];
+        long used = x->table + x->batch;
+        taken[i] = used + ki <= per_minute;
+        next_ms[i] = now_ms;
+        if (taken[i]) {
+            x->batch += ki;
+            total += ki;
+            continue;
+        }
+        /* the (used + k - per_minute)-th oldest send must leave; the batch's
+         * own sends are the youngest */
+        long j = used + ki - per_minute - 1;
+        int64_t at = now_ms;
+        if (j < x->table)
+            rc = store_sql_int(s,
+                               "SELECT at FROM outbox_sends WHERE target = ? ORDER BY at"
+                               " LIMIT 1 OFFSET ?",
+                               (store_val[]){SV_TEXT(targets[i]), SV_INT(j)}, 2, &at, e);
+        next_ms[i] = at + 60000;
+    }
+    if (rc != NY_OK || total == 0)
+        return rc;
+    store_val *p = calloc((size_t)total, 2 * sizeof *p);
+    if (!p)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        long ki = k[i] < 1 ? 1 : k[i] > per_minute ? per_minute : k[i];
+        for (long j = 0; taken[i] && j < ki; j++) {
+            p[2 * m] = SV_TEXT(targets[i]);
+            p[2 * m++ + 1] = SV_INT(now_ms);
+        }
+    }
+    rc = store_sql_rows(s, "INSERT INTO outbox_sends(target, at) VALUES", "(?, ?)", "", 2, p, m,
+                        NULL, NULL, e);
+    free(p);
+    return rc;
+}
+
 int store_outbox_rate_take_batch(store *s, const char *const *targets, const int *k, size_t n,
                                  int per_minute, int64_t now_ms, int *taken, int64_t *next_ms,
                                  ny_err *e)
 {
     if (per_minute < 1)
         return ny_err_set(e, NY_EINVAL, "rate limit %d is not positive", per_minute);
+    if (n == 0)
+        return NY_OK;
+    if (n > IDS_MAX)
+        return ny_err_set(e, NY_EINVAL, "more than %d rate takes at once", IDS_MAX);
+    /* the distinct targets, sorted: their window rows are written in this
+     * order, so two nodes taking for the same targets lock them in the same
+     * order */
+    struct window w[IDS_MAX];
+    size_t nw = 0;
+    for (size_t i = 0; i < n; i++)
+        w[i] = (struct window){targets[i], 0, 0};
+    qsort(w, n, sizeof *w, cmp_window);
+    for (size_t i = 0; i < n; i++)
+        if (!nw || strcmp(w[nw - 1].target, w[i].target) != 0)
+            w[nw++] = w[i];
+    /* on PostgreSQL the write to each target's row serialises takes for it
+     * (a row lock held to the end of the transaction); on SQLite the
+     * transaction's write lock already does */
     int rc = NY_OK;
-    for (size_t i = 0; i < n && rc == NY_OK; i++) {
-        int ki = k[i] < 1 ? 1 : k[i] > per_minute ? per_minute : k[i];
-        rc = rate_take(s, targets[i], ki, per_minute, now_ms, &taken[i], &next_ms[i], e);
+    if (strcmp(store_engine(s), "postgresql") == 0) {
+        store_val *p = calloc(nw, 2 * sizeof *p);
+        if (!p)
+            return ny_err_set(e, NY_ERR, "out of memory");
+        for (size_t i = 0; i < nw; i++) {
+            p[2 * i] = SV_TEXT(w[i].target);
+            p[2 * i + 1] = SV_INT(now_ms);
+        }
+        rc = store_sql_rows(s, "INSERT INTO outbox_window(target, touched) VALUES", "(?, ?)",
+                            " ON CONFLICT(target) DO UPDATE SET touched = excluded.touched", 2, p,
+                            nw, NULL, NULL, e);
+        free(p);
     }
+    store_val old = SV_INT(now_ms - 60000);
+    if (rc == NY_OK)
+        rc = over_targets(s, "DELETE FROM outbox_sends WHERE target IN ", " AND at <= ?", w, nw,
+                          &old, 1, NULL, NULL, e);
+    if (rc == NY_OK)
+        rc =
+            over_targets(s, "SELECT target, count(*) FROM outbox_sends WHERE target IN ",
+                         " GROUP BY target", w, nw, NULL, 0, on_count, &(struct windows){w, nw}, e);
+    if (rc == NY_OK)
+        rc = decide(s, targets, k, n, per_minute, now_ms, w, nw, taken, next_ms, e);
     return rc;
+}
+
+int store_outbox_lazy_commits(store *s, ny_err *e)
+{
+    if (strcmp(store_engine(s), "postgresql") == 0)
+        return store_sql(s, "SELECT set_config('synchronous_commit', 'off', false)", NULL, 0, NULL,
+                         NULL, NULL, e);
+    return store_sql(s, "PRAGMA synchronous=NORMAL", NULL, 0, NULL, NULL, NULL, e);
 }
 
 int store_outbox_purge(store *s, int64_t sent_before, int max, long *purged, ny_err *e)

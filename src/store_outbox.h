@@ -38,16 +38,18 @@ int store_outbox_put(store *s, const store_outbox_row *r, int64_t *id_out, int *
 int store_outbox_put_batch(store *s, const store_outbox_row *r, size_t n, long *inserted,
                            ny_err *e);
 
-/* Claims up to max due rows for node until now + lease_s: sending rows
- * whose lease ran out first, then pending rows whose next_at has come,
- * lowest priority number first, then oldest next_at. Calls fn for each
- * (status "sending"). Up to five short statements, each reading only the
- * rows it takes (index outbox_claim), run in the caller's transaction (the
- * delivery worker's turn, which also writes the outcomes of its last rows
- * and takes their targets' minute slots): on PostgreSQL rows locked by
- * another node's claim are skipped (FOR UPDATE SKIP LOCKED), on SQLite the
- * write lock serialises claims. The rows handed to fn are claimed only once
- * that transaction has committed. */
+/* Claims up to max (at most 256) due rows for node until now + lease_s:
+ * sending rows whose lease ran out first, then pending rows whose next_at
+ * has come, lowest priority number first, then oldest next_at. Calls fn for
+ * each (status "sending"). Up to five short reads, each reading only the
+ * rows it takes (index outbox_claim), and one UPDATE of the chosen rows by
+ * id; run it inside a transaction (store_begin: the delivery worker's turn,
+ * which also writes the outcomes of its last rows and takes their targets'
+ * minute slots), which holds the chosen rows from their read to their
+ * update: on PostgreSQL the reads lock them and skip rows locked by another
+ * node's claim (FOR UPDATE SKIP LOCKED), on SQLite the write lock
+ * serialises claims. The rows handed to fn are claimed only once that
+ * transaction has committed. */
 int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int max,
                        int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e);
 
@@ -83,14 +85,29 @@ int store_outbox_retry(store *s, int64_t id, int64_t now, ny_err *e);
 int store_outbox_rate_take(store *s, const char *target, int k, int per_minute, int64_t now_ms,
                            int *taken, int64_t *next_ms, ny_err *e);
 
-/* store_outbox_rate_take for n targets in the caller's transaction (the
- * delivery worker's turn, with the claim of the rows), in order: a later
- * take for the same target sees the slots of an earlier one. taken[i] and
- * next_ms[i] as store_outbox_rate_take gives them; on an error roll the
- * transaction back (nothing is taken then). */
+/* store_outbox_rate_take for n (at most 256) targets in the caller's
+ * transaction (the delivery worker's turn, with the claim of the rows), in
+ * order: a later take for the same target sees the slots of an earlier
+ * one. A few statements for all of them (each target's window row written
+ * in the targets' sorted order, its old sends deleted, the sends counted,
+ * the new sends inserted), not a few per take. taken[i] and next_ms[i] as
+ * store_outbox_rate_take gives them; on an error roll the transaction back
+ * (nothing is taken then). */
 int store_outbox_rate_take_batch(store *s, const char *const *targets, const int *k, size_t n,
                                  int per_minute, int64_t now_ms, int *taken, int64_t *next_ms,
                                  ny_err *e);
+
+/* Makes the commits of handle s return without waiting for their own
+ * flush to disk (the delivery worker's handle): on SQLite, in WAL mode,
+ * synchronous=NORMAL on this connection only, so its transactions reach
+ * the disk with the next commit of a handle that flushes (every other
+ * handle keeps synchronous=FULL, and a flush of the log covers everything
+ * written to it before) or with the next checkpoint; on PostgreSQL
+ * synchronous_commit=off for this session, so they reach the disk within
+ * the WAL writer's delay. A crash of the process loses nothing committed
+ * this way; a power loss (or, on PostgreSQL, a crash of the database
+ * server) may lose the last such transactions. */
+int store_outbox_lazy_commits(store *s, ny_err *e);
 
 /* Rows waiting (pending or sending) and dead. */
 int store_outbox_depth(store *s, long *waiting, long *dead, ny_err *e);

@@ -43,6 +43,7 @@ contains "rebase counts groups and staff" "$tmp/out" "851 groups and"
 expect 2 "outbox rebase refuses a non-URL" $NY outbox rebase --db "$db" "not-a-url"
 expect 2 "serve refuses a retention of 0 days" $NY serve --db "$db" --outbox-keep-days 0
 expect 2 "serve refuses a retention over 10 years" $NY serve --db "$db" --outbox-keep-days 3651
+expect 2 "serve refuses a delivery nice value over 19" $NY serve --db "$db" --outbox-nice 20
 expect 0 "a staff target that always fails" \
     $NY outbox target --db "$db" comm411571001001 webhook "$rx/fail/comm"
 $NY connector add --db "$db" bridge >"$tmp/cred" 2>"$tmp/err"
@@ -66,6 +67,12 @@ serve() {
     for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 serve
+# the delivery thread's nice value is 10 above the server's (capped at 19):
+# field 19 of each thread's stat (the name in field 2 has no spaces)
+base=$(awk '{print $19}' /proc/"$pid"/stat)
+niced=$(cat /proc/"$pid"/task/*/stat | awk -v w=$((base + 10 > 19 ? 19 : base + 10)) '$19 == w' | wc -l)
+if [ "$niced" = 1 ] || [ "$base" = 19 ]; then ok "the delivery thread yields to the others"
+else bad "one thread at nice $((base + 10)) (the server's $base): $niced"; fi
 get() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 jpost() { curl -s -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' "$@"; }
 post() { # FILE: signed ingest

@@ -119,6 +119,13 @@ is "read: a repeated key (jansson)" "$(post "$tmp/j5.json")" 400
 printf '{"id":"j7","group":"%s","sender":{"id":"u","name":"x"},"text":"a\\u0000b","time":1}' "$group" >"$tmp/j7.json"
 is "read: NUL in the text (jansson)" "$(post "$tmp/j7.json")" 400
 is "read: NUL in the text is malformed JSON" "$(field '"malformed JSON" in d["error"]')" True
+# reasons quoting the client's bytes cut inside a character: still 4xx with a JSON reason
+printf '{"id":"j11","group":"%s","sender":{"id":"u","name":"x"},"text":"a\\u路灯","time":1}' "$group" >"$tmp/j11.json"
+is "a bad \\u escape before Chinese text" "$(post "$tmp/j11.json")" 400
+is "… its reason is JSON" "$(field '"malformed JSON" in d["error"]')" True
+printf '{"id":"j12","group":"a%s","sender":{"id":"u","name":"x"},"text":"hi","time":1}' "$(printf '群%.0s' $(seq 60))" >"$tmp/j12.json"
+is "an unknown group of 181 bytes" "$(post "$tmp/j12.json")" 422
+is "… its reason, cut at 120 bytes, names group" "$(field 'd["field"]+" "+str("unknown group" in d["error"])')" "group True"
 printf '{"id":"j8","group":"%s","sender":{"id":"u","name":"x"},"text":"hi","time":1.5}' "$group" >"$tmp/j8.json"
 is "read: a fractional time (jansson)" "$(post "$tmp/j8.json")" 422
 is "read: a fractional time names time" "$(field 'd["field"]')" time

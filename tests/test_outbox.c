@@ -142,6 +142,16 @@ static void test_enqueue(void **state)
     store_close(s);
 }
 
+/* store_outbox_claim in its own transaction, as the worker's turn runs it. */
+static int claim(store *s, const char *node, int64_t now, int lease_s, int max,
+                 int (*fn)(void *ctx, const store_outbox_row *r), void *ctx, ny_err *e)
+{
+    int rc = store_begin(s, e);
+    if (rc == NY_OK)
+        rc = store_outbox_claim(s, node, now, lease_s, max, fn, ctx, e);
+    return store_end(s, rc, e);
+}
+
 static void test_claims(void **state)
 {
     (void)state;
@@ -156,14 +166,14 @@ static void test_claims(void **state)
         MUST(outbox_enqueue(s, &it, 100 + i, &id[i], NULL, &e));
     }
     struct got g = {0};
-    MUST(store_outbox_claim(s, "node-a", 200, 30, 2, collect, &g, &e));
+    MUST(claim(s, "node-a", 200, 30, 2, collect, &g, &e));
     assert_int_equal(g.n, 2);
-    /* urgent first, then the oldest (RETURNING gives no order) */
-    assert_int_equal(g.id[0] + g.id[1], id[1] + id[0]);
-    assert_true(g.id[0] != id[2] && g.id[1] != id[2]);
+    /* urgent first, then the oldest, in claim order */
+    assert_int_equal(g.id[0], id[1]);
+    assert_int_equal(g.id[1], id[0]);
     assert_string_equal(g.status[0], "sending");
     struct got h = {0};
-    MUST(store_outbox_claim(s, "node-b", 200, 30, 10, collect, &h, &e));
+    MUST(claim(s, "node-b", 200, 30, 10, collect, &h, &e));
     assert_int_equal(h.n, 1); /* the claimed ones are not claimed again */
     assert_int_equal(h.id[0], id[2]);
 
@@ -172,10 +182,10 @@ static void test_claims(void **state)
                      NY_ECONFLICT);
     MUST(store_outbox_finish(s, id[0], "node-a", "pending", 1, 202, 300, "HTTP 500", &e));
     struct got none = {0};
-    MUST(store_outbox_claim(s, "node-a", 229, 30, 10, collect, &none, &e));
+    MUST(claim(s, "node-a", 229, 30, 10, collect, &none, &e));
     assert_int_equal(none.n, 0); /* k1 waits for its backoff, k3 is leased */
     struct got later = {0};
-    MUST(store_outbox_claim(s, "node-a", 300, 30, 10, collect, &later, &e));
+    MUST(claim(s, "node-a", 300, 30, 10, collect, &later, &e));
     assert_int_equal(later.n, 2); /* k1 due again, k3's lease ran out at 230 */
     assert_int_equal(later.attempts[0] + later.attempts[1], 1);
     assert_int_equal(store_outbox_finish(s, id[2], "node-b", "sent", 1, 301, 0, NULL, &e),
@@ -212,7 +222,7 @@ static int64_t ended(store *s, const char *key, const char *status, int64_t at)
         key, "reply", NULL, NULL, NULL, group_id, NULL, "t", NULL, 0, key[0] == 'u' ? 0 : 2, 0};
     MUST(outbox_enqueue(s, &it, at - 10, &id, NULL, &e));
     struct got g = {0};
-    MUST(store_outbox_claim(s, "n", at, 30, 1, collect, &g, &e));
+    MUST(claim(s, "n", at, 30, 1, collect, &g, &e));
     assert_int_equal(g.n, 1);
     if (strcmp(status, "pending") != 0)
         MUST(store_outbox_finish(s, id, "n", status, 1, at, at + 60, "x", &e));
@@ -390,20 +400,20 @@ static void test_claim_order(void **state)
         MUST(outbox_enqueue(s, &it, 100 + i, &id[i], NULL, &e));
     }
     struct got g = {0};
-    MUST(store_outbox_claim(s, "node-a", 200, 30, 1, collect, &g, &e));
+    MUST(claim(s, "node-a", 200, 30, 1, collect, &g, &e));
     assert_int_equal(g.n, 1);
     assert_int_equal(g.id[0], id[3]); /* the due urgent one */
     MUST(store_outbox_finish(s, id[3], "node-a", "sent", 1, 200, 0, NULL, &e));
     struct got h = {0};
-    MUST(store_outbox_claim(s, "node-b", 210, 30, 1, collect, &h, &e));
+    MUST(claim(s, "node-b", 210, 30, 1, collect, &h, &e));
     assert_int_equal(h.id[0], id[2]); /* normal before low */
     struct got x = {0};
-    MUST(store_outbox_claim(s, "node-a", 250, 30, 2, collect, &x, &e));
+    MUST(claim(s, "node-a", 250, 30, 2, collect, &x, &e));
     assert_int_equal(x.n, 2); /* node-b's lease ran out at 240: its row first, then normal */
     assert_int_equal(x.id[0], id[2]);
     assert_int_equal(x.id[1], id[4]);
     struct got rest = {0};
-    MUST(store_outbox_claim(s, "node-a", 260, 30, 5, collect, &rest, &e));
+    MUST(claim(s, "node-a", 260, 30, 5, collect, &rest, &e));
     assert_int_equal(rest.n, 1); /* the low one; later-urgent waits for 500 */
     assert_int_equal(rest.id[0], id[1]);
     store_close(s);
@@ -550,6 +560,23 @@ static void test_down_hosts(void **state)
     assert_int_equal(outbox_down_check(&d, "http://h1.example/", 100, why, sizeof why), 1);
 }
 
+/* The worker's memory of target keys gives what outbox_target_key gives,
+ * for URLs seen again and for more URLs than it has entries. */
+static void test_target_keys(void **state)
+{
+    (void)state;
+    outbox_keys *c = calloc(1, sizeof *c);
+    char url[64], want[OUTBOX_KEY_LEN + 1];
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 3 * OUTBOX_KEY_CACHE; i += round + 1) {
+            snprintf(url, sizeof url, "http://127.0.0.1:9/t/%d", i % 700);
+            outbox_target_key(url, want);
+            assert_string_equal(outbox_key_of(c, url), want);
+        }
+    outbox_keys_free(c);
+    free(c);
+}
+
 static int take(store *s, const char *target, int k, int64_t now, int64_t *next)
 {
     ny_err e;
@@ -630,6 +657,111 @@ static void test_minute_window_shared(void **state)
     store_close(s);
 }
 
+/* One batch of takes at now against a limit of 3 a minute. */
+static void take_batch(store *s, const char *const *t, const int *k, size_t n, int64_t now,
+                       int *taken, int64_t *next)
+{
+    ny_err e;
+    MUST(store_begin(s, &e));
+    MUST(store_outbox_rate_take_batch(s, t, k, n, 3, now, taken, next, &e));
+    MUST(store_commit(s, &e));
+}
+
+/* A batch of takes decides each in order as single takes one after
+ * another would: a later take for a target sees the earlier ones' slots,
+ * and one that does not fit learns when the send it waits for leaves the
+ * minute, be that send in the table or in the batch itself; random batches
+ * give what the same takes one at a time give on another database. */
+static void test_minute_window_batch(void **state)
+{
+    (void)state;
+    store *s = tu_open_fresh("window_batch");
+    const char *t1[] = {"a", "b", "a", "a", "b", "c"};
+    int k1[] = {1, 2, 2, 1, 1, 9}, taken[8];
+    int64_t next[8];
+    take_batch(s, t1, k1, 6, 100000, taken, next);
+    int want1[] = {1, 1, 1, 0, 1, 1};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(taken[i], want1[i]);
+    assert_int_equal(next[3], 160000); /* waits for a send of this batch */
+    const char *t2[] = {"c", "a", "d"};
+    int k2[] = {1, 1, 1};
+    take_batch(s, t2, k2, 3, 130000, taken, next);
+    assert_int_equal(taken[0], 0);
+    assert_int_equal(next[0], 160000); /* waits for a send in the table */
+    assert_int_equal(taken[1], 0);
+    assert_int_equal(taken[2], 1);
+    take_batch(s, t2, k2, 3, 160000, taken, next);
+    assert_int_equal(taken[0] + taken[1] + taken[2], 3); /* the minute has passed */
+    store_close(s);
+
+    store *x = tu_open_fresh("window_batch_x"), *y = tu_open_fresh("window_batch_y");
+    const char *names[] = {"p", "q", "r"};
+    unsigned seed = 7;
+    for (int round = 0; round < 40; round++) {
+        const char *t[8];
+        int k[8], bt[8], st[8];
+        int64_t bn[8], sn[8], now = 1000000 + round * 4000;
+        size_t n = 1 + (size_t)(rand_r(&seed) % 8);
+        for (size_t i = 0; i < n; i++) {
+            t[i] = names[rand_r(&seed) % 3];
+            k[i] = 1 + rand_r(&seed) % 2;
+        }
+        take_batch(x, t, k, n, now, bt, bn);
+        for (size_t i = 0; i < n; i++) {
+            ny_err e;
+            MUST(store_outbox_rate_take(y, t[i], k[i], 3, now, &st[i], &sn[i], &e));
+            assert_int_equal(bt[i], st[i]);
+            assert_int_equal(bn[i], sn[i]);
+        }
+    }
+    store_close(x);
+    store_close(y);
+}
+
+/* Handles taking batches for the same targets in different orders at once
+ * (nodes whose turns overlap) neither deadlock nor exceed the limit. */
+static void *race_batch(void *arg)
+{
+    struct racer *r = arg;
+    store *s;
+    ny_err e;
+    if (store_open(r->uri, NULL, &s, &e) != NY_OK)
+        return NULL;
+    for (int i = 0; i < 12; i++) {
+        const char *t[] = {i % 2 ? "s1" : "s2", "own", i % 2 ? "s2" : "s1"};
+        int k[] = {1, 1, 1}, taken[3];
+        int64_t next[3];
+        int rc = store_begin(s, &e);
+        if (rc == NY_OK)
+            rc = store_outbox_rate_take_batch(s, t, k, 3, 20, 200000 + i, taken, next, &e);
+        if (store_end(s, rc, &e) == NY_OK)
+            r->taken += taken[0] + taken[2];
+        else
+            r->taken = -1000; /* a failure (a deadlock) fails the test */
+    }
+    store_close(s);
+    return NULL;
+}
+
+static void test_minute_window_shared_batches(void **state)
+{
+    (void)state;
+    char uri[1024];
+    snprintf(uri, sizeof uri, "%s", tu_db_uri("window_shared_batch"));
+    store *s;
+    ny_err e;
+    MUST(store_open(uri, NULL, &s, &e));
+    struct racer r[3] = {{uri, 0}, {uri, 0}, {uri, 0}};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_batch, &r[i]), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r[0].taken + r[1].taken + r[2].taken, 40); /* s1 and s2: 20 each of 36 */
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,8 +773,11 @@ int main(void)
         cmocka_unit_test(test_build_and_judge),
         cmocka_unit_test(test_minute_window),
         cmocka_unit_test(test_minute_window_shared),
+        cmocka_unit_test(test_minute_window_batch),
+        cmocka_unit_test(test_minute_window_shared_batches),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_down_hosts),
+        cmocka_unit_test(test_target_keys),
         cmocka_unit_test(test_worker_down_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,11 +4,18 @@
  * stream gets the events of its caller's scope and nothing else, in order
  * and in the SSE format, that keep-alive comments flow, that a stream
  * without a session is refused, that a full queue tells the client what it
- * missed, and that stopping the server ends open streams at once. */
+ * missed, and that stopping the server ends open streams at once.
+ *
+ * Nothing here waits a fixed time for the server: a test publishes once
+ * every stream has its first bytes (the server registers a stream before
+ * it sends them), and a reader stops when it has read the last event it
+ * expects (events arrive in order, so what did not come before it will not
+ * come), each under a deadline far beyond what a loaded machine needs. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,15 +72,30 @@ static void start(void)
     MUST(server_start(&o, &sv, &e));
 }
 
-/* One stream read for a while into a buffer. */
+/* Deadline of everything a test waits for, in ms. */
+#define DEADLINE_MS 60000
+
+/* One stream read into a buffer until it shows `until` (or, with pings, has
+ * that many keep-alive comments), ms have passed or the server ends it. */
 typedef struct reader {
     const char *token;
-    long ms; /* how long to read */
+    long ms;
+    const char *until;
+    int pings;
     char buf[1 << 16];
     size_t len;
+    atomic_int opened; /* the stream's first bytes have arrived */
     long status;
     pthread_t th;
 } reader;
+
+static int count_pings(const char *p)
+{
+    int n = 0;
+    for (; (p = strstr(p, ": keep-alive\n\n")); p++)
+        n++;
+    return n;
+}
 
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 {
@@ -84,6 +106,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
     memcpy(r->buf + r->len, p, k);
     r->len += k;
     r->buf[r->len] = '\0';
+    if (strstr(r->buf, "retry: 3000\n"))
+        atomic_store(&r->opened, 1);
+    if ((r->until && strstr(r->buf, r->until)) || (r->pings && count_pings(r->buf) >= r->pings))
+        return 0; /* seen what was awaited: end the transfer */
     return size * n;
 }
 
@@ -107,10 +133,28 @@ static void *read_stream(void *arg)
     return NULL;
 }
 
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static void msleep(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
+}
+
+/* Waits until each of the n readers' streams is open. */
+static void wait_open(reader *rs, int n)
+{
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++)
+        while (!atomic_load(&rs[i].opened)) {
+            assert_true(now_ms() - t0 < DEADLINE_MS);
+            msleep(5);
+        }
 }
 
 static void publish(const char *event, const char *unit, int n)
@@ -120,9 +164,33 @@ static void publish(const char *event, const char *unit, int n)
     json_decref(j);
 }
 
-/* Opens a stream on a raw socket with a small receive buffer, does not read
- * while n events for the caller's grid are published, then reads what
- * arrives within a second. Returns it (malloc'd). */
+/* Reads fd into b (*len bytes, cap) until it holds want or the deadline
+ * passes (each read waits at most a second). */
+static void read_until(int fd, char **b, size_t *len, size_t *cap, const char *want)
+{
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    double t0 = now_ms();
+    while (!strstr(*b, want) && now_ms() - t0 < DEADLINE_MS) {
+        ssize_t got = read(fd, *b + *len, *cap - *len - 1);
+        if (got == 0)
+            break;
+        if (got < 0)
+            continue; /* nothing within the second */
+        *len += (size_t)got;
+        (*b)[*len] = '\0';
+        if (*cap - *len < 4096) {
+            *cap *= 2;
+            *b = realloc(*b, *cap);
+            assert_non_null(*b);
+        }
+    }
+}
+
+/* Opens a stream on a raw socket with a small receive buffer, waits for
+ * its first bytes, does not read while n events for the caller's grid are
+ * published, then reads until the last of them has arrived. Returns what
+ * it read (malloc'd). */
 static char *lagging_reader(const char *token, int n)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -136,21 +204,17 @@ static char *lagging_reader(const char *token, int n)
                      "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
                      token);
     assert_int_equal(write(fd, req, (size_t)k), k);
-    msleep(300);
-    for (int i = 0; i < n; i++)
-        publish("lead", "411571001001001", 100 + i);
-    struct timeval tv = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     size_t len = 0, cap = 1 << 20;
     char *buf = malloc(cap);
-    for (ssize_t got; (got = read(fd, buf + len, cap - len - 1)) > 0;) {
-        len += (size_t)got;
-        if (cap - len < 4096) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    buf[len] = '\0';
+    assert_non_null(buf);
+    buf[0] = '\0';
+    read_until(fd, &buf, &len, &cap, "retry: 3000\n");
+    assert_non_null(strstr(buf, "retry: 3000\n"));
+    for (int i = 0; i < n; i++)
+        publish("lead", "411571001001001", 100 + i);
+    char last[32];
+    snprintf(last, sizeof last, "\"n\":%d,", 100 + n - 1);
+    read_until(fd, &buf, &len, &cap, last);
     close(fd);
     return buf;
 }
@@ -163,10 +227,11 @@ static void test_scope(void **state)
     const char *toks[] = {tok_district, tok_street, tok_gw};
     for (int i = 0; i < 3; i++) {
         rs[i].token = toks[i];
-        rs[i].ms = 1500;
+        rs[i].ms = DEADLINE_MS;
+        rs[i].until = "\"n\":4,"; /* the last event, which every scope gets */
         pthread_create(&rs[i].th, NULL, read_stream, &rs[i]);
     }
-    msleep(400);
+    wait_open(rs, 3);
     publish("lead", "411571001001001", 1); /* grid 1: everyone */
     publish("lead", "411571001001002", 2); /* grid 2: district and street */
     publish("case", "411571002000", 3);    /* another street: district only */
@@ -189,7 +254,7 @@ static void test_scope(void **state)
     assert_null(strstr(rs[2].buf, "\"n\":3"));
 
     /* no session: 401 */
-    rs[0] = (reader){.token = NULL, .ms = 1000};
+    rs[0] = (reader){.token = NULL, .ms = DEADLINE_MS};
     read_stream(&rs[0]);
     assert_int_equal(rs[0].status, 401);
 
@@ -200,19 +265,21 @@ static void test_scope(void **state)
     free(got);
 
     /* stopping the server ends open streams at once */
-    rs[0] = (reader){.token = tok_street, .ms = 20000};
+    rs[0] = (reader){.token = tok_street, .ms = DEADLINE_MS};
     pthread_create(&rs[0].th, NULL, read_stream, &rs[0]);
-    msleep(300);
+    wait_open(rs, 1);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     server_stop(sv, 10);
     pthread_join(rs[0].th, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    assert_true(t1.tv_sec - t0.tv_sec < 5); /* not the reader's own deadline */
     assert_int_equal(rs[0].status, 200);
     free(rs);
 }
 
+/* With keep-alives every 100 ms, three arrive well within 10 s (the
+ * default interval of 15 s would give none). */
 static void test_keepalive(void **state)
 {
     (void)state;
@@ -220,13 +287,11 @@ static void test_keepalive(void **state)
     start();
     reader *r = calloc(1, sizeof *r);
     r->token = tok_street;
-    r->ms = 700;
+    r->ms = 10000;
+    r->pings = 3;
     read_stream(r);
     assert_int_equal(r->status, 200);
-    int pings = 0;
-    for (const char *p = r->buf; (p = strstr(p, ": keep-alive\n\n")); p++)
-        pings++;
-    assert_true(pings >= 3);
+    assert_true(count_pings(r->buf) >= 3);
     free(r);
     server_stop(sv, 10);
     unsetenv("NUANYANG_STREAM_KEEPALIVE_MS");
