@@ -17,7 +17,10 @@
  * closer than CLAIM_GAP_MS share a claim, and outcomes wait at most that
  * long for a turn to carry them; with a backlog the next turn starts as
  * soon as no request is in flight. The thread may run at a lower priority
- * (outbox_opts.nice), so that request threads go first on busy cores.
+ * (outbox_opts.nice), so that request threads go first on busy cores, and
+ * defers a turn (by at most OUTBOX_YIELD_MS) while requests wait for their
+ * commit (outbox_opts.busy), so that its transaction does not hold the
+ * write lock they need.
  * The parts of a split text go one after another; the row is sent when
  * all are, and a failed part fails the row, which is retried whole (its
  * parts keep their idempotency keys). A failure is retried after
@@ -475,7 +478,7 @@ static void *run(void *arg)
         if ((cur == -1 && errno) || setpriority(PRIO_PROCESS, tid, want) != 0)
             log_line("outbox worker priority not lowered", 0, strerror(errno));
     }
-    int64_t next_poll = 0, last_turn = 0, next_purge = 0;
+    int64_t next_poll = 0, last_turn = 0, next_purge = 0, yield_since = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
         int stopping = atomic_load(&w->stop);
@@ -489,7 +492,13 @@ static void *run(void *arg)
         unsigned ends = count_ends(w);
         int drained = w->backlog && ends == w->busy && !w->deferred_turn;
         int gap = t < last_turn + CLAIM_GAP_MS && t < next_poll && !stopping && !drained;
-        if ((want || ends) && !gap) {
+        /* requests waiting for their commit go first, for a while */
+        int yield = (want || ends) && !gap && !stopping && w->o.busy &&
+                    (!yield_since || t < yield_since + OUTBOX_YIELD_MS) && w->o.busy(w->o.busy_ctx);
+        if (yield && !yield_since)
+            yield_since = t;
+        if ((want || ends) && !gap && !yield) {
+            yield_since = 0;
             if (want) {
                 atomic_store(&w->woken, 0);
                 next_poll = t + w->o.poll_ms;
@@ -506,7 +515,9 @@ static void *run(void *arg)
         completed(w);
         int64_t until = next_poll;
         ends = count_ends(w);
-        if (w->backlog && ends == w->busy && !w->deferred_turn)
+        if (yield)
+            until = now_ms() + 1; /* asks again in a millisecond */
+        else if (w->backlog && ends == w->busy && !w->deferred_turn)
             until = now_ms(); /* the next turn is due now */
         else if ((ends || atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency)) &&
                  last_turn + CLAIM_GAP_MS < until)

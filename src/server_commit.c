@@ -26,6 +26,13 @@
  * own, every CKPT_MS while commits come in, so no group waits for a copy
  * of the log into the database file.
  *
+ * A group first runs without savepoints, and there consecutive members
+ * that share an apply_many (ingest requests: server_ingest.c) are written
+ * by one call of it, so that their messages, leads, cases and outbox rows
+ * go into each table with one set of multi-row statements rather than one
+ * set per request (server_effects_apply); a failure of that call counts as
+ * every one of its members' own.
+ *
  * One member's failure does not sink the others. A group first runs without
  * savepoints (a savepoint per member copies every page it touches); when a
  * member fails with a data error of its own (NY_EINVAL, NY_ENOTFOUND,
@@ -129,15 +136,41 @@ static void observe(server_committer *c, long n, double seconds)
     atomic_fetch_add(&c->members, n);
 }
 
+/* How many members from m on share m's apply_many (1 when it has none). */
+static size_t together(const server_commit_job *m)
+{
+    size_t n = 1;
+    for (const server_commit_job *x = m->next; m->apply_many && x && x->apply_many == m->apply_many;
+         x = x->next)
+        n++;
+    return n;
+}
+
 /* Runs the members in the open transaction. Without savepoints the first
  * member error ends the run and is returned (*mine = 1 for a data error of
- * the member's own). With savepoints a member's data error is undone and
- * kept in the member (own = 1) and the run goes on. Otherwise returns
- * NY_OK or the error that broke the transaction. */
+ * the member's own, or of a run of members written together by their
+ * apply_many). With savepoints a member's data error is undone and kept in
+ * the member (own = 1) and the run goes on. Otherwise returns NY_OK or the
+ * error that broke the transaction. */
 static int run_members(store *db, server_commit_job *group, int savepoints, int *mine, ny_err *e)
 {
     *mine = 0;
     for (server_commit_job *m = group; m; m = m->next) {
+        size_t n = savepoints ? 1 : together(m);
+        if (n > 1) { /* one call for the run; rc and e are the group's until the rerun */
+            int rc = m->apply_many(db, m, n, e);
+            for (size_t k = 0; k < n; k++) {
+                m->own = 0;
+                m->rc = rc;
+                if (k + 1 < n)
+                    m = m->next;
+            }
+            if (rc != NY_OK) {
+                *mine = data_error(rc);
+                return rc;
+            }
+            continue;
+        }
         int rc = savepoints ? store_savepoint(db, e) : NY_OK;
         if (rc != NY_OK)
             return rc;

@@ -32,7 +32,9 @@
  *    same for every person told) and the payload of the reply triage
  *    proposes (the etiquette inside decides whether it is sent; only a
  *    help text for an @-mention without a reply is built inside);
- *  - inside, the new leads of a request are written together: their cases
+ *  - inside, the new leads of a request (of every request of a commit
+ *    group's first run: server_commit.c hands them in together) are
+ *    written together: their cases
  *    (case_open_fill, store_case_insert_batch), the cases' "report" log
  *    entries and first reporters, the leads and their first reports, then
  *    every notification and reply of the request, each table with a few
@@ -91,14 +93,14 @@ typedef struct fx_msg {
     int rrc;        /* NY_OK, or NY_EINVAL when the group's target is malformed */
     /* set by apply */
     int64_t lead_id, message_id; /* the lead this message opened or joined */
-    int lead_opened;
+    int lead_opened, dup;
     const char *say; /* the reply the etiquette allows, or NULL */
     char merge[64];  /* the lead's merge key, "" for none */
 } fx_msg;
 
 struct server_effects {
     size_t n, ngroups, nstaff;
-    long queued; /* outbox rows written by apply */
+    long queued; /* outbox rows written by the apply that held it (with others) */
     fx_group **groups;
     fx_staff **staff;
     size_t *gslot, *sslot, gcap, scap; /* hash slots: index + 1, 0 = empty */
@@ -395,7 +397,6 @@ int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
 
 /* ---- inside the commit -------------------------------------------------------- */
 
-/* The new leads waiting to be written, as indices into fx->m. */
 /* The lead a message opens or joins, as the case loop reads it. */
 static case_lead lead_of(const fx_msg *m, int64_t now)
 {
@@ -411,16 +412,16 @@ static case_lead lead_of(const fx_msg *m, int64_t now)
                        0};
 }
 
+/* The new leads waiting to be written, in message order. */
 typedef struct fx_pending {
-    size_t *at;
+    fx_msg **at;
     size_t n;
 } fx_pending;
 
 /* Writes the pending new leads: the cases of those whose intent the case
  * loop takes, their log entries and reporters, then the leads and their
  * first reports. */
-static int open_leads(server *sv, store *db, server_effects *fx, fx_pending *p, int64_t now,
-                      ny_err *e)
+static int open_leads(server *sv, store *db, fx_pending *p, int64_t now, ny_err *e)
 {
     size_t n = p->n, nc = 0;
     p->n = 0;
@@ -439,7 +440,7 @@ static int open_leads(server *sv, store *db, server_effects *fx, fx_pending *p, 
                  ? NY_OK
                  : ny_err_set(e, NY_ERR, "out of memory");
     for (size_t j = 0; rc == NY_OK && j < n; j++) {
-        fx_msg *m = &fx->m[p->at[j]];
+        fx_msg *m = p->at[j];
         if (!case_lead_opens(m->t.intent_name))
             continue;
         if (m->grp->unit_rc != NY_OK) {
@@ -458,7 +459,7 @@ static int open_leads(server *sv, store *db, server_effects *fx, fx_pending *p, 
     if (rc == NY_OK && nc)
         rc = store_case_insert_batch(db, cp, nc, e);
     for (size_t j = 0; rc == NY_OK && j < n; j++) {
-        fx_msg *m = &fx->m[p->at[j]];
+        fx_msg *m = p->at[j];
         if (case_of[j]) {
             const case_row *c = cp[case_of[j] - 1];
             size_t k = (size_t)(case_of[j] - 1);
@@ -480,8 +481,8 @@ static int open_leads(server *sv, store *db, server_effects *fx, fx_pending *p, 
     if (rc == NY_OK)
         rc = store_lead_open_batch(db, leads, keys, senders, n, ids, e);
     for (size_t j = 0; rc == NY_OK && j < n; j++) {
-        fx->m[p->at[j]].lead_id = ids[j];
-        fx->m[p->at[j]].lead_opened = 1;
+        p->at[j]->lead_id = ids[j];
+        p->at[j]->lead_opened = 1;
     }
     for (size_t k = 0; rows && k < nc; k++)
         case_row_free(&rows[k]);
@@ -517,20 +518,19 @@ static int join_lead(server *sv, store *db, fx_msg *m, const triage_verdict *v, 
     return server_cases_lead(sv, db, lead_id, &cl, e);
 }
 
-/* Queues every notification and reply of the request, in message order,
- * with store_outbox_put_batch. */
-static int queue_all(server_effects *fx, store *db, int64_t now, ny_err *e)
+/* Queues every notification and reply of the n messages all, in message
+ * order, with store_outbox_put_batch; *queued counts the rows written. */
+static int queue_all(fx_msg *const *all, size_t n, store *db, int64_t now, long *queued, ny_err *e)
 {
-    size_t cap = 0;
-    for (size_t i = 0; i < fx->n; i++)
-        cap += TRIAGE_MAX_NOTIFY + 1;
-    store_outbox_row *r = calloc(cap ? cap : 1, sizeof *r);
-    char(*keys)[40] = calloc(cap ? cap : 1, sizeof *keys);
-    char **own = calloc(fx->n ? fx->n : 1, sizeof *own);
+    size_t cap = (n ? n : 1) * (TRIAGE_MAX_NOTIFY + 1);
+    store_outbox_row *r = calloc(cap, sizeof *r);
+    char(*keys)[40] = calloc(cap, sizeof *keys);
+    char **own = calloc(n ? n : 1, sizeof *own);
     size_t k = 0;
+    *queued = 0;
     int rc = r && keys && own ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
-    for (size_t i = 0; rc == NY_OK && i < fx->n; i++) {
-        fx_msg *m = &fx->m[i];
+    for (size_t i = 0; rc == NY_OK && i < n; i++) {
+        fx_msg *m = all[i];
         for (size_t j = 0; m->lead_opened && j < m->t.nnotify && j < TRIAGE_MAX_NOTIFY; j++) {
             const fx_staff *st = m->staff[j];
             if (!st)
@@ -581,11 +581,9 @@ static int queue_all(server_effects *fx, store *db, int64_t now, ny_err *e)
         else if (own[i])
             k++;
     }
-    long queued = 0;
     if (rc == NY_OK && k)
-        rc = store_outbox_put_batch(db, r, k, &queued, e);
-    fx->queued += queued;
-    for (size_t i = 0; own && i < fx->n; i++)
+        rc = store_outbox_put_batch(db, r, k, queued, e);
+    for (size_t i = 0; own && i < n; i++)
         free(own[i]);
     free(own);
     free(keys);
@@ -593,24 +591,70 @@ static int queue_all(server_effects *fx, store *db, int64_t now, ny_err *e)
     return rc;
 }
 
-int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_t *ids,
-                         const int *dup, ny_err *e)
+/* The messages of the parts stored with one store_message_ingest_batch,
+ * each part's ids and dup filled from it. */
+static int store_parts(store *db, const server_ingest_part *part, size_t nparts, size_t n,
+                       ny_err *e)
 {
+    if (nparts == 1)
+        return store_message_ingest_batch(db, part->rows, part->n, part->ids, part->dup, e);
+    store_message *rows = calloc(n ? n : 1, sizeof *rows);
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    int *dup = malloc((n ? n : 1) * sizeof *dup);
+    int rc = rows && ids && dup ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t k = 0, at = 0; rc == NY_OK && k < nparts; at += part[k++].n)
+        memcpy(rows + at, part[k].rows, part[k].n * sizeof *rows);
+    if (rc == NY_OK)
+        rc = store_message_ingest_batch(db, rows, n, ids, dup, e);
+    for (size_t k = 0, at = 0; rc == NY_OK && k < nparts; at += part[k++].n) {
+        memcpy(part[k].ids, ids + at, part[k].n * sizeof *ids);
+        memcpy(part[k].dup, dup + at, part[k].n * sizeof *dup);
+    }
+    free(rows);
+    free(ids);
+    free(dup);
+    return rc;
+}
+
+int server_effects_apply(server *sv, store *db, const server_ingest_part *part, size_t nparts,
+                         ny_err *e)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < nparts; k++)
+        n += part[k].n;
+    int rc = store_parts(db, part, nparts, n, e);
+    if (rc != NY_OK)
+        return rc;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = server_now(sv), wall = (int64_t)ts.tv_sec;
     int64_t now_ms = now * 1000 + ts.tv_nsec / 1000000;
-    fx_pending p = {calloc(fx->n ? fx->n : 1, sizeof *p.at), 0};
-    int rc = p.at ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
-    for (size_t i = 0; rc == NY_OK && i < fx->n; i++) {
-        fx_msg *m = &fx->m[i];
-        m->lead_id = 0;
-        m->lead_opened = 0;
-        m->say = NULL;
-        m->merge[0] = '\0';
-        m->message_id = ids[i];
-        if (dup[i])
+    fx_msg **all = malloc((n ? n : 1) * sizeof *all);
+    fx_pending p = {malloc((n ? n : 1) * sizeof *p.at), 0};
+    if (!all || !p.at) {
+        free(all);
+        free(p.at);
+        return ny_err_set(e, NY_ERR, "out of memory");
+    }
+    size_t i = 0;
+    for (size_t k = 0; k < nparts; k++)
+        for (size_t j = 0; j < part[k].n; j++, i++) {
+            fx_msg *m = all[i] = &part[k].fx->m[j];
+            m->lead_id = 0;
+            m->lead_opened = 0;
+            m->say = NULL;
+            m->merge[0] = '\0';
+            m->message_id = part[k].ids[j];
+            m->dup = part[k].dup[j];
+        }
+    for (i = 0; rc == NY_OK && i < n; i++) {
+        fx_msg *m = all[i];
+        if (m->dup)
             continue;
+        /* a reply on a case: the case may be one of the leads not yet written */
+        if (p.n && case_feedback_kind(m->row->text) != 0 &&
+            (rc = open_leads(sv, db, &p, now, e)) != NY_OK)
+            break;
         int64_t feedback = 0; /* a reporter's reply on their case (server_cases) */
         rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id, m->row->text, now,
                            &feedback, e);
@@ -630,17 +674,21 @@ int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_
             snprintf(m->merge, sizeof m->merge, "%s:%llu", sv->fx_node, (unsigned long long)v.lead);
         int joined = 0;
         if (v.merged && v.lead) { /* the lead may be one of those not yet written */
-            rc = open_leads(sv, db, fx, &p, now, e);
+            rc = open_leads(sv, db, &p, now, e);
             if (rc == NY_OK)
                 rc = join_lead(sv, db, m, &v, now, &joined, e);
         }
         if (rc == NY_OK && !joined)
-            p.at[p.n++] = i;
+            p.at[p.n++] = m;
     }
     if (rc == NY_OK)
-        rc = open_leads(sv, db, fx, &p, now, e);
+        rc = open_leads(sv, db, &p, now, e);
+    long queued = 0;
     if (rc == NY_OK)
-        rc = queue_all(fx, db, wall, e);
+        rc = queue_all(all, n, db, wall, &queued, e);
+    for (size_t k = 0; k < nparts; k++)
+        part[k].fx->queued = queued;
+    free(all);
     free(p.at);
     return rc;
 }

@@ -373,8 +373,24 @@ static void job_free(ingest_job *j)
 static int apply_ingest(store *db, void *ctx, ny_err *e)
 {
     ingest_job *j = ctx;
-    int rc = store_message_ingest_batch(db, j->rows, j->n, j->ids, j->dup, e);
-    return rc == NY_OK ? server_effects_apply(j->sv, db, j->fx, j->ids, j->dup, e) : rc;
+    server_ingest_part p = {j->rows, j->n, j->ids, j->dup, j->fx};
+    return server_effects_apply(j->sv, db, &p, 1, e);
+}
+
+/* apply_ingest for n requests of a commit group at once. */
+static int apply_ingest_many(store *db, server_commit_job *first, size_t n, ny_err *e)
+{
+    server_ingest_part *p = malloc(n * sizeof *p);
+    if (!p)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    server_commit_job *x = first;
+    for (size_t k = 0; k < n; k++, x = x->next) {
+        ingest_job *j = x->ctx;
+        p[k] = (server_ingest_part){j->rows, j->n, j->ids, j->dup, j->fx};
+    }
+    int rc = server_effects_apply(((ingest_job *)first->ctx)->sv, db, p, n, e);
+    free(p);
+    return rc;
 }
 
 /* Answers r from an error of the triage or the commit; returns the status. */
@@ -397,7 +413,7 @@ static int prepare(server *sv, server_worker *w, const char *connector, server_m
     ny_err e;
     int rc = j ? NY_OK : ny_err_set(&e, NY_ERR, "out of memory");
     if (rc == NY_OK) {
-        *j = (ingest_job){.job = {.apply = apply_ingest, .ctx = j},
+        *j = (ingest_job){.job = {.apply = apply_ingest, .apply_many = apply_ingest_many, .ctx = j},
                           .sv = sv,
                           .in = in,
                           .n = n,

@@ -318,13 +318,26 @@ int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
  * returned. */
 int server_effects_resolve(server_effects *fx, store *db, ny_err *e);
 
-/* Inside the transaction that stored the batch (ids and dup as
- * store_message_ingest_batch gave them): applies the group etiquette to
- * each new message and writes its lead, reply and notifications through
- * db. Store errors are returned (roll back); nothing is done for
- * duplicates. */
-int server_effects_apply(server *sv, store *db, server_effects *fx, const int64_t *ids,
-                         const int *dup, ny_err *e);
+/* One request's part of an apply: its n message rows, the ids and
+ * duplicate flags store_message_ingest_batch gives them, and its effects. */
+typedef struct server_ingest_part {
+    const store_message *rows;
+    size_t n;
+    int64_t *ids;
+    int *dup;
+    server_effects *fx;
+} server_ingest_part;
+
+/* Inside the open transaction: stores the messages of nparts requests with
+ * one store_message_ingest_batch (filling each part's ids and dup), then
+ * applies the group etiquette to each new message in order and writes the
+ * leads, replies and notifications of them all, each table with one set of
+ * multi-row statements (a message that joins a lead or replies on a case
+ * first writes the leads before it). Any error is returned and the caller
+ * rolls back (the group commit then reruns each request alone in its own
+ * savepoint); nothing is done for duplicates. */
+int server_effects_apply(server *sv, store *db, const server_ingest_part *part, size_t nparts,
+                         ny_err *e);
 
 /* After the commit: wakes the delivery worker when rows were queued. */
 void server_effects_committed(server *sv, server_effects *fx);
@@ -390,15 +403,25 @@ void server_relay_stop(server *sv);
 /* A request's writes: writes them through db (inside a transaction and a
  * savepoint that the caller owns); NY_OK or an NY_* code with *e filled. */
 typedef int (*server_apply_fn)(store *db, void *ctx, ny_err *e);
+struct server_commit_job;
+/* The writes of n consecutive jobs from first (linked by next) that share
+ * this function, together, in the open transaction and without savepoints:
+ * NY_OK, or an NY_* code with *e filled for them all. */
+typedef int (*server_apply_many_fn)(store *db, struct server_commit_job *first, size_t n,
+                                    ny_err *e);
 
-/* One request's writes for the committer: apply and ctx are the caller's;
- * done is called on the committer's thread once rc (NY_OK, or apply's own
- * error with its writes undone, or the error of its run alone after its
- * group failed) and e hold the outcome, and from then on the job is the
- * caller's again (done may free it). The other fields are the
+/* One request's writes for the committer: apply, apply_many and ctx are
+ * the caller's; done is called on the committer's thread once rc (NY_OK, or
+ * apply's own error with its writes undone, or the error of its run alone
+ * after its group failed) and e hold the outcome, and from then on the job
+ * is the caller's again (done may free it). apply_many may be NULL; when
+ * consecutive jobs of a group share it, the group's first run writes them
+ * with one call of it (a failure there reruns each with apply in its own
+ * savepoint, as for any member's data error). The other fields are the
  * committer's. */
 typedef struct server_commit_job {
     server_apply_fn apply;
+    server_apply_many_fn apply_many;
     void *ctx;
     void (*done)(struct server_commit_job *job);
     int rc;

@@ -9,7 +9,9 @@
 # statistics as the staff API shows them, and the same request again
 # changing nothing; then one request over 39 groups of grids, communities
 # and streets (read together before the commit), each case held by its own
-# group's unit at that unit's level. Runs on SQLite, or on PostgreSQL when the runner has
+# group's unit at that unit's level; then two single-message reports of one
+# problem by two residents in one commit group (another connection holds the
+# write lock meanwhile): one lead, its case with both reporters. Runs on SQLite, or on PostgreSQL when the runner has
 # exported NUANYANG_TEST_PG. Ends with "N passed, N failed".
 . "$(dirname "$0")/lib_cli.sh"
 pid=""
@@ -33,11 +35,11 @@ pid=$!
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 get() { curl -s -o "$tmp/body" -w '%{http_code}' -H "Authorization: Bearer $token" "$@"; }
-post() { # FILE: signed POST of the file's bytes
+post() { # FILE [OUT]: signed POST of the file's bytes, the answer to OUT ($tmp/body)
     local ts sig
     ts=$(date +%s)
     sig=$({ printf '%s' "$ts"; cat "$1"; } | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')
-    curl -s -o "$tmp/body" -w '%{http_code}' -X POST "$url/api/v1/messages" \
+    curl -s -o "${2:-$tmp/body}" -w '%{http_code}' -X POST "$url/api/v1/messages" \
         -H "X-Nuanyang-Key: $key" -H "X-Nuanyang-Timestamp: $ts" \
         -H "X-Nuanyang-Signature: sha256=$sig" -H 'Content-Type: application/json' \
         --data-binary "@$1"
@@ -131,6 +133,51 @@ while read -r g u lv; do
         ok_units=$((ok_units + 1))
 done <"$tmp/many"
 is "each group's case held by its own unit, at its level" "$ok_units" "$nmany"
+
+# two single-message requests in one commit group (server_commit.c writes
+# their effects with one call, server_effects_apply over both): another
+# connection holds the write lock while a first request waits for it in the
+# committer, so the two reports queue behind it and are taken together; the
+# second resident's report still joins the first one's lead, and its case
+# gets both reporters
+hold() { # SECONDS: holds the database's write lock that long, in the background
+    rm -f "$tmp/held"
+    if [ -n "${NUANYANG_TEST_PG:-}" ]; then
+        psql -q "$db" -c "BEGIN" -c "LOCK TABLE messages IN EXCLUSIVE MODE" \
+            -c "\\! touch $tmp/held" -c "SELECT pg_sleep($1)" -c "COMMIT" >/dev/null 2>&1 &
+    else
+        python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close()
+time.sleep(float(sys.argv[3])); c.execute("ROLLBACK")' "$db" "$tmp/held" "$1" &
+    fi
+    hpid=$!
+    for _ in $(seq 100); do [ -e "$tmp/held" ] && break; sleep 0.05; done
+}
+c0=$(metric nuanyang_ingest_commits_total) q0=$(metric nuanyang_ingest_commit_requests_total)
+msg p0 "$g2" s0 "大家早上好" >"$tmp/p0.json"
+msg p1 "$g2" r5 "5号楼电梯坏了好几天了，老人上不了楼，请尽快派人来修" >"$tmp/p1.json"
+msg p2 "$g2" r6 "5号楼电梯坏了好几天了，老人上不了楼，请尽快派人来修理" >"$tmp/p2.json"
+hold 3
+post "$tmp/p0.json" "$tmp/b0" >"$tmp/s0" & # taken alone; waits for the lock
+w0=$!
+sleep 0.5
+post "$tmp/p1.json" "$tmp/b1" >"$tmp/s1" &
+w1=$!
+sleep 0.1
+post "$tmp/p2.json" "$tmp/b2" >"$tmp/s2" &
+w2=$!
+wait "$w0" "$w1" "$w2" "$hpid"
+is "three requests answered" "$(cat "$tmp/s0" "$tmp/s1" "$tmp/s2" | tr -d '\n')" 200200200
+c1=$(metric nuanyang_ingest_commits_total) q1=$(metric nuanyang_ingest_commit_requests_total)
+is "the two reports shared one commit" "$((c1 - c0)) commits, $((q1 - q0)) requests" \
+    "2 commits, 3 requests"
+get "$url/api/v1/leads" >/dev/null
+is "one lead for the two reports" "$(field 'len([l for l in d["items"] if l["group"]=="'"$g2"'" and "电梯" in l["text"]])')" 1
+case3=$(field '[l for l in d["items"] if l["group"]=="'"$g2"'" and "电梯" in l["text"]][0]["case_id"]')
+is "its case" "$(get "$url/api/v1/cases/$case3")" 200
+is "both residents are its reporters" "$(field '",".join(sorted(r["sender_id"] for r in d["reporters"]))')" "r5,r6"
+is "opened, then the second report logged" "$(field '",".join(e["action"] for e in d["events"])')" "report,report"
 
 kill -TERM "$pid"
 wait "$pid"

@@ -306,12 +306,104 @@ static void test_submit_without_waiting(void **state)
     store_close(s);
 }
 
+/* Jobs that share an apply_many: the committer's first run of a group
+ * writes them with one call; counted here. */
+static atomic_int many_calls, many_jobs;
+
+static int apply_many(store *db, server_commit_job *first, size_t n, ny_err *e)
+{
+    atomic_fetch_add(&many_calls, 1);
+    int rc = NY_OK;
+    server_commit_job *x = first;
+    for (size_t k = 0; k < n && rc == NY_OK; k++, x = x->next)
+        rc = apply(db, x->ctx, e);
+    if (rc == NY_OK)
+        atomic_fetch_add(&many_jobs, (int)n);
+    return rc;
+}
+
+/* Submits n jobs with apply_many at once (job bad names an unknown group,
+ * job lost fails its first run as if the database went away) and returns
+ * the number of messages stored. */
+static int run_many(const char *tag, int n, int bad, int lost, server *sv, async_job *jobs)
+{
+    ny_err e;
+    store *s;
+    snprintf(uri, sizeof uri, "%s", tu_db_uri(tag));
+    MUST(store_open(uri, NULL, &s, &e));
+    store_group g = {0, "webhook", "g1", "resident", "411571001001001", "一网格群", 10, ""};
+    MUST(store_unit_put_batch(s, units, sizeof units / sizeof units[0], NULL, &e));
+    MUST(store_group_put_batch(s, &g, 1, &gid, &e));
+    memset(sv, 0, sizeof *sv);
+    sv->o.db_uri = uri;
+    server_commit_init(&sv->commit);
+    MUST(server_commit_start(sv, &e));
+    atomic_store(&many_calls, 0);
+    atomic_store(&many_jobs, 0);
+    atomic_int done = 0;
+    for (int k = 0; k < n; k++) {
+        jobs[k] = (async_job){.q = {sv, k, NY_ERR, k == lost, 0, k == bad, NULL, 0, -1, ""},
+                              .done = &done};
+        jobs[k].job = (server_commit_job){
+            .apply = apply, .apply_many = apply_many, .ctx = &jobs[k].q, .done = async_done};
+        assert_int_equal(server_commit_reserve(sv), 1);
+        server_commit_submit(sv, &jobs[k].job);
+    }
+    server_commit_close(sv);
+    assert_int_equal(atomic_load(&done), n);
+    server_commit_destroy(&sv->commit);
+    int stored = 0;
+    MUST(store_messages_each(s, count, &stored, &e));
+    store_close(s);
+    return stored;
+}
+
+/* Jobs sharing an apply_many are written together; a member's data error
+ * in such a call reruns the group with each member alone in its savepoint
+ * (that member gets the error it gets alone, the others commit); a failure
+ * of another kind runs each member alone, each stored exactly once. */
+static void test_apply_many(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    static server sv;
+    static async_job jobs[N];
+    assert_int_equal(run_many("commit_many_ok", N, -1, -1, &sv, jobs), N);
+    /* the jobs queued while the first committed: one call, one commit */
+    assert_true(atomic_load(&many_jobs) >= 2);
+    assert_true(atomic_load(&sv.commit.commits) <= N / 4);
+    assert_int_equal(atomic_load(&sv.commit.reruns), 0);
+
+    assert_int_equal(run_many("commit_many", N, 9, -1, &sv, jobs), N - 1);
+    for (int k = 0; k < N; k++)
+        assert_int_equal(jobs[k].job.rc, k == 9 ? NY_ENOTFOUND : NY_OK);
+    assert_true(atomic_load(&many_calls) >= 1);
+    assert_true(atomic_load(&sv.commit.reruns) >= 1);
+    assert_int_equal(atomic_load(&sv.commit.fallbacks), 0);
+    assert_int_equal(atomic_load(&sv.commit.members), N);
+    ny_err e; /* the error job 9 gets alone, on a plain handle */
+    store *s;
+    MUST(store_open(uri, NULL, &s, &e));
+    MUST(store_begin(s, &e));
+    req q = jobs[9].q;
+    assert_int_equal(apply(s, &q, &e), NY_ENOTFOUND);
+    store_rollback(s, NULL);
+    store_close(s);
+    assert_string_equal(jobs[9].job.e.msg, e.msg);
+
+    assert_int_equal(run_many("commit_many_lost", N, -1, 20, &sv, jobs), N);
+    for (int k = 0; k < N; k++)
+        assert_int_equal(jobs[k].job.rc, NY_OK);
+    assert_true(atomic_load(&sv.commit.fallbacks) >= 1);
+    assert_int_equal(jobs[20].q.runs, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_and_own_error),    cmocka_unit_test(test_fallback_alone),
         cmocka_unit_test(test_late_member_error),      cmocka_unit_test(test_checkpoint_thread),
-        cmocka_unit_test(test_submit_without_waiting),
+        cmocka_unit_test(test_submit_without_waiting), cmocka_unit_test(test_apply_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
