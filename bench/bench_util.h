@@ -2,8 +2,9 @@
  *
  * Header-only (each bench/bench_NAME.c is one program, with its parts
  * bench_NAME_*.c if any): clocks, the median of repeated runs, and a
- * growable list of texts read from the shared data sets. Benchmarks report thread CPU time where the machine is shared
- * and noisy, wall time where I/O is part of what is measured. */
+ * growable list of texts read from the shared data sets. Benchmarks
+ * report thread CPU time where the machine is shared and noisy, wall time
+ * where I/O is part of what is measured. */
 #ifndef NY_BENCH_UTIL_H
 #define NY_BENCH_UTIL_H
 

@@ -10,8 +10,10 @@
 #   3. beside ingest: `nuanyang serve` on a fresh demo district whose targets
 #      all point at the sink (--outbox-rate 1000, as bench/ingest.sh), signed
 #      single-message ingest for SECONDS_EACH at 8, 16 and 64 connections
-#      (rate, p50, p99), then the time the worker takes to drain what was
-#      left waiting (depth from /metrics, polled every 0.1 s)
+#      (rate, p50, p99, and the group commits' mean time from /metrics, which
+#      includes waiting for the write lock the worker's turns take), then the
+#      time the worker takes to drain what was left waiting (depth from
+#      /metrics, polled every 0.1 s)
 # Environment: ROWS (100000), SECONDS_EACH (5), CONNS (16), NY
 # (build/nuanyang), OUTBOX_BIN (build/bench/bench_outbox), BENCH_BIN
 # (build/bench/bench_ingest), SINK_BIN (build/bench/bench_sink) - another
@@ -65,10 +67,14 @@ for g in csv.DictReader(sys.stdin): print(g["external_id"])' >"$dir/groups"
     pid=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
     metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1==n{print $2}'; }
-    declare -A single
+    declare -A single commit
     for c in 8 16 64; do
+        s0=$(metric nuanyang_ingest_commit_seconds_sum) n0=$(metric nuanyang_ingest_commit_seconds_count)
         single[$c]=$($B post "$port" "$c" "$secs" 1 "$key" "$secret" "$dir/groups" "$dir/texts")
-        echo "== single, $c conns: ${single[$c]}"
+        s1=$(metric nuanyang_ingest_commit_seconds_sum) n1=$(metric nuanyang_ingest_commit_seconds_count)
+        # the group commits' mean time, begin (waiting for the write lock) to durable
+        commit[$c]=$(python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print('%.2f ms over %d commits' % ((a[1] - a[0]) * 1000 / max(1, a[3] - a[2]), a[3] - a[2]))" "$s0" "$s1" "$n0" "$n1")
+        echo "== single, $c conns: ${single[$c]}; commits ${commit[$c]}"
     done
     left=$(metric nuanyang_outbox_depth) t0=$(date +%s.%N)
     while [ "$(metric nuanyang_outbox_depth)" != 0 ]; do sleep 0.1; done
@@ -86,7 +92,7 @@ has 1 && echo "| the receiver alone (bench_sink), $conns conns | $(val "$sink" r
 has 2 && echo "| the worker alone, $rows rows queued for 1,000 targets | $(val "$drain" rows_per_s) rows/s | | | $(val "$drain" seconds) s, CPU $(val "$drain" cpu_s) s$(has 1 && python3 -c "import sys; print(', %.2f of the receiver' % (float(sys.argv[1]) / float(sys.argv[2])))" "$(val "$drain" rows_per_s)" "$(val "$sink" req_per_s)") |"
 if has 3; then
     for c in 8 16 64; do
-        echo "| single-message ingest beside the worker, $c conns | $(val "${single[$c]}" req_per_s) req/s | $(val "${single[$c]}" p50_ms) ms | $(val "${single[$c]}" p99_ms) ms | errors $(val "${single[$c]}" errors) |"
+        echo "| single-message ingest beside the worker, $c conns | $(val "${single[$c]}" req_per_s) req/s | $(val "${single[$c]}" p50_ms) ms | $(val "${single[$c]}" p99_ms) ms | errors $(val "${single[$c]}" errors); commit ${commit[$c]} |"
     done
     echo "| left waiting after ingest: $left rows, drained in | $drain_s s | | | outbox: $outbox |"
 fi

@@ -15,5 +15,7 @@ echo "== triage_vs_fasttext.sh"
 bench/triage_vs_fasttext.sh
 echo "== ingest.sh"
 bench/ingest.sh
+echo "== ingest_curve.sh"
+bench/ingest_curve.sh
 echo "== outbox.sh"
 bench/outbox.sh

@@ -10,6 +10,7 @@
  * is copied. */
 #include "jbuf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +57,24 @@ void jbuf_str(jbuf *b, const char *s)
         jbuf_strn(b, s, strlen(s));
 }
 
+/* 1 when one of the 8 bytes of w needs escaping: below 0x20, '"' or '\\'
+ * (each test is exact for every byte, UTF-8 continuation bytes included). */
+static int any_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    return ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash)) &
+            high) != 0;
+}
+
 void jbuf_strn(jbuf *b, const char *s, size_t n)
 {
     jbuf_add(b, "\"", 1);
     const char *run = s, *end = s + n; /* bytes copied as they are, up to p */
     for (const char *p = s;; p++) {
+        uint64_t w;
+        while (end - p >= 8 && (memcpy(&w, p, 8), !any_special(w)))
+            p += 8; /* eight plain bytes at a time */
         unsigned char c = p < end ? (unsigned char)*p : 0;
         if (p < end && c >= 0x20 && c != '"' && c != '\\')
             continue;

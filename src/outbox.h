@@ -116,7 +116,18 @@ typedef struct outbox_opts {
     const char *node;      /* owner name of this node's claims; NULL = host:pid:random */
     int nice; /* 0..19 added to the worker thread's nice value, so that on busy cores it
                * yields to the threads that answer requests; 0 = unchanged */
+    /* Asked before each turn (NULL = never busy): non-zero while requests
+     * wait for their commit (the server's ingest). The worker then defers
+     * the turn, which would take the write lock they need, by at most
+     * OUTBOX_YIELD_MS, so it goes on delivering under
+     * sustained ingest and drains the backlog at full speed once it
+     * pauses. Called on the worker's thread. */
+    int (*busy)(void *ctx);
+    void *busy_ctx;
 } outbox_opts;
+
+/* Longest a turn is deferred for outbox_opts.busy. */
+#define OUTBOX_YIELD_MS 50
 
 typedef struct outbox_worker outbox_worker;
 

@@ -17,7 +17,10 @@
  * closer than CLAIM_GAP_MS share a claim, and outcomes wait at most that
  * long for a turn to carry them; with a backlog the next turn starts as
  * soon as no request is in flight. The thread may run at a lower priority
- * (outbox_opts.nice), so that request threads go first on busy cores.
+ * (outbox_opts.nice), so that request threads go first on busy cores, and
+ * defers a turn (by at most OUTBOX_YIELD_MS) while requests wait for their
+ * commit (outbox_opts.busy), so that its transaction does not hold the
+ * write lock they need.
  * The parts of a split text go one after another; the row is sent when
  * all are, and a failed part fails the row, which is retried whole (its
  * parts keep their idempotency keys). A failure is retried after
@@ -174,15 +177,21 @@ static void finish(outbox_worker *w, flight *f, int ok, int permanent, const cha
 }
 
 /* Writes the outcome of every slot that has one (inside the turn's
- * transaction) and frees those slots. A write that fails leaves the row
- * claimed: its lease runs out and it is sent again (at least once). */
+ * transaction) and frees those slots: the rows sent in one statement, each
+ * other outcome in its own. A write that fails leaves the row claimed: its
+ * lease runs out and it is sent again (at least once). */
 static void write_outcomes(outbox_worker *w)
 {
     ny_err e;
+    int64_t ids[256];
+    size_t n = 0;
     for (unsigned i = 0; i < w->o.concurrency; i++) {
         flight *f = &w->slots[i];
+        int sent = f->end == END_FINISH && strcmp(f->status, "sent") == 0;
         int rc = NY_OK;
-        if (f->end == END_FINISH)
+        if (sent)
+            ids[n++] = f->r.id;
+        else if (f->end == END_FINISH)
             rc = store_outbox_finish(w->db, f->r.id, w->node, f->status, f->r.attempts, f->end_at,
                                      f->next_at, f->why, &e);
         else if (f->end == END_RELEASE)
@@ -194,6 +203,11 @@ static void write_outcomes(outbox_worker *w)
                      f->r.id, e.msg);
         release_flight(w, f);
     }
+    long updated = 0;
+    if (store_outbox_sent_batch(w->db, ids, n, w->node, now_ms() / 1000, &updated, &e) != NY_OK)
+        log_line("outbox rows not marked sent", ids[0], e.msg);
+    else if ((size_t)updated < n)
+        log_line("outbox rows sent after their claim was lost", ids[0], "another node took them");
 }
 
 /* Sets the options every request of a slot's handle shares, once: they
@@ -475,7 +489,7 @@ static void *run(void *arg)
         if ((cur == -1 && errno) || setpriority(PRIO_PROCESS, tid, want) != 0)
             log_line("outbox worker priority not lowered", 0, strerror(errno));
     }
-    int64_t next_poll = 0, last_turn = 0, next_purge = 0;
+    int64_t next_poll = 0, last_turn = 0, next_purge = 0, yield_since = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();
         int stopping = atomic_load(&w->stop);
@@ -489,7 +503,13 @@ static void *run(void *arg)
         unsigned ends = count_ends(w);
         int drained = w->backlog && ends == w->busy && !w->deferred_turn;
         int gap = t < last_turn + CLAIM_GAP_MS && t < next_poll && !stopping && !drained;
-        if ((want || ends) && !gap) {
+        /* requests waiting for their commit go first, for a while */
+        int yield = (want || ends) && !gap && !stopping && w->o.busy &&
+                    (!yield_since || t < yield_since + OUTBOX_YIELD_MS) && w->o.busy(w->o.busy_ctx);
+        if (yield && !yield_since)
+            yield_since = t;
+        if ((want || ends) && !gap && !yield) {
+            yield_since = 0;
             if (want) {
                 atomic_store(&w->woken, 0);
                 next_poll = t + w->o.poll_ms;
@@ -506,7 +526,9 @@ static void *run(void *arg)
         completed(w);
         int64_t until = next_poll;
         ends = count_ends(w);
-        if (w->backlog && ends == w->busy && !w->deferred_turn)
+        if (yield)
+            until = now_ms() + 1; /* asks again in a millisecond */
+        else if (w->backlog && ends == w->busy && !w->deferred_turn)
             until = now_ms(); /* the next turn is due now */
         else if ((ends || atomic_load(&w->woken) || (w->backlog && w->busy < w->o.concurrency)) &&
                  last_turn + CLAIM_GAP_MS < until)

@@ -75,6 +75,14 @@ static int load(server *sv, ny_err *e)
     return rc;
 }
 
+/* Whether requests wait for their group commit: the delivery worker defers
+ * its turns meanwhile (outbox_opts.busy). */
+static int ingest_waiting(void *ctx)
+{
+    server *sv = ctx;
+    return atomic_load(&sv->commit.reserved) > 0;
+}
+
 /* The shared group etiquette, this run's merge-key prefix and the
  * delivery worker (server_effects.c, outbox.h). */
 static int start_outbound(server *sv, ny_err *e)
@@ -86,8 +94,11 @@ static int start_outbound(server *sv, ny_err *e)
         nonce = (uint64_t)time(NULL);
     snprintf(sv->fx_node, sizeof sv->fx_node, "%016llx", (unsigned long long)nonce);
     int rc = triage_etiquette_new(&eo, &sv->etiquette, e);
+    outbox_opts oo = sv->o.outbox;
+    oo.busy = ingest_waiting;
+    oo.busy_ctx = sv;
     if (rc == NY_OK && !sv->o.no_outbox)
-        rc = outbox_start(sv->o.db_uri, &sv->o.outbox, &sv->outbox, e);
+        rc = outbox_start(sv->o.db_uri, &oo, &sv->outbox, e);
     return rc;
 }
 

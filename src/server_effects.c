@@ -259,7 +259,8 @@ static int on_group_unit(void *ctx, const store_group_unit *gu)
 /* Reads the request's groups in one range read of chat_groups when their
  * ids lie close together (at most twice as many ids from the lowest to the
  * highest as the request has messages): a batch of 1,000 over the district
- * touches some 600 of its 851 groups, each two reads when looked up alone. */
+ * touches some 600 of its 851 groups, each two reads when looked up alone;
+ * a request of one group (a single message) reads it in one. */
 static int prefetch_groups(server_effects *fx, store *db, ny_err *e)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -270,7 +271,7 @@ static int prefetch_groups(server_effects *fx, store *db, ny_err *e)
         lo = fx->m[i].g->id < lo ? fx->m[i].g->id : lo;
         hi = fx->m[i].g->id > hi ? fx->m[i].g->id : hi;
     }
-    if (fx->ngroups < 8 || (uint64_t)(hi - lo) >= 2 * (uint64_t)fx->n)
+    if ((fx->ngroups > 1 && fx->ngroups < 8) || (uint64_t)(hi - lo) >= 2 * (uint64_t)fx->n)
         return NY_OK; /* few groups, or spread thin: each read alone */
     return store_groups_targets(db, lo, hi, on_group_unit, fx, e);
 }
@@ -702,7 +703,7 @@ void server_effects_committed(server *sv, server_effects *fx)
         outbox_wake(sv->outbox);
     for (size_t i = 0; i < fx->n; i++) { /* committed leads go to GET /api/v1/stream */
         const fx_msg *m = &fx->m[i];
-        if (!m->lead_id)
+        if (!m->lead_id || !server_stream_listening(sv))
             continue;
         json_t *d = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
                               (json_int_t)m->lead_id, "message_id", (json_int_t)m->message_id,

@@ -365,6 +365,12 @@ void server_conns_free(server_worker *w);
  * from any thread; does nothing once the server is stopping. */
 void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data);
 
+/* 1 when a published event would reach anyone: a stream is open on this
+ * node, or events are relayed to other nodes. A publisher may skip
+ * building an event's data when it is 0 (a stream opened a moment later
+ * gets only the events published after it). */
+int server_stream_listening(const server *sv);
+
 /* The local half of server_stream_publish: this node's streams only (the
  * relay's entry for other nodes' events). */
 void server_stream_deliver(server *sv, const char *event, const char *unit_code, json_t *data);

@@ -57,7 +57,8 @@ struct server_stream_hub {
     int stopping;
     long keepalive_ms;
     size_t nclients;
-    long long seq; /* id of the last event published */
+    atomic_size_t open; /* nclients, readable without the lock */
+    long long seq;      /* id of the last event published */
     stream_client *clients;
 };
 
@@ -78,6 +79,7 @@ static void reap(struct server_stream_hub *h)
         if (atomic_load(&c->gone)) {
             *p = c->next;
             h->nclients--;
+            atomic_store(&h->open, h->nclients);
             client_free(c);
         } else {
             p = &c->next;
@@ -197,8 +199,8 @@ void server_stream_deliver_units(server *sv, const char *event, const char *cons
                                  json_t *data)
 {
     struct server_stream_hub *h = sv->stream;
-    if (!h || !event || !units || !units[0])
-        return;
+    if (!h || !event || !units || !units[0] || !atomic_load(&h->open))
+        return; /* nobody to tell: not even formatted */
     char *json = data ? json_dumps(data, JSON_COMPACT) : NULL;
     pthread_mutex_lock(&h->lock);
     reap(h);
@@ -221,6 +223,11 @@ void server_stream_deliver_units(server *sv, const char *event, const char *cons
     }
     pthread_mutex_unlock(&h->lock);
     free(json);
+}
+
+int server_stream_listening(const server *sv)
+{
+    return (sv->stream && atomic_load(&sv->stream->open)) || sv->relay;
 }
 
 void server_stream_publish(server *sv, const char *event, const char *unit_code, json_t *data)
@@ -317,6 +324,7 @@ void server_stream(server *sv, const server_call *call, server_reply *r)
         c->next = h->clients;
         h->clients = c;
         h->nclients++;
+        atomic_store(&h->open, h->nclients);
     }
     pthread_mutex_unlock(&h->lock);
     if (refuse || !c->cur) {

@@ -224,6 +224,31 @@ int store_outbox_finish(store *s, int64_t id, const char *node, const char *stat
     return rc;
 }
 
+int store_outbox_sent_batch(store *s, const int64_t *ids, size_t n, const char *node, int64_t now,
+                            long *updated, ny_err *e)
+{
+    *updated = 0;
+    if (n == 0)
+        return NY_OK;
+    if (n > IDS_MAX)
+        return ny_err_set(e, NY_EINVAL, "more than %d outbox rows at once", IDS_MAX);
+    size_t k = padded(n);
+    store_val v[IDS_MAX + 3];
+    v[0] = SV_INT(now);
+    v[1] = SV_INT(now);
+    for (size_t i = 0; i < k; i++)
+        v[2 + i] = SV_INT(ids[i < n ? i : n - 1]);
+    v[2 + k] = SV_TEXT(node);
+    char list[3 * IDS_MAX + 1], sql[300 + sizeof list];
+    marks(list, k);
+    snprintf(sql, sizeof sql,
+             "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
+             " next_at = ?, last_error = '', claimed_by = NULL, lease_until = NULL"
+             " WHERE id IN (%s) AND status = 'sending' AND claimed_by = ?",
+             list);
+    return store_sql(s, sql, v, (int)(3 + k), NULL, NULL, updated, e);
+}
+
 int store_outbox_release(store *s, const char *node, int64_t id, int64_t next_at, ny_err *e)
 {
     store_val p[] = {SV_INT(next_at), SV_INT(next_at), SV_TEXT(node), SV_INT(id), SV_INT(id)};

@@ -60,6 +60,13 @@ int store_outbox_claim(store *s, const char *node, int64_t now, int lease_s, int
 int store_outbox_finish(store *s, int64_t id, const char *node, const char *status, int attempts,
                         int64_t now, int64_t next_at, const char *error, ny_err *e);
 
+/* store_outbox_finish with status "sent" for the n (at most 256) rows
+ * ids claimed by node, in one statement: each row's attempts go up by one,
+ * sent_at and next_at become now. *updated counts the rows changed; a row
+ * node no longer holds is left as it is (not counted). */
+int store_outbox_sent_batch(store *s, const int64_t *ids, size_t n, const char *node, int64_t now,
+                            long *updated, ny_err *e);
+
 /* Gives back every row node has claimed (or only row id when id > 0),
  * pending again at next_at (0 = as they were due), attempts unchanged. */
 int store_outbox_release(store *s, const char *node, int64_t id, int64_t next_at, ny_err *e);

@@ -13,6 +13,7 @@
 #include "store_sqlite.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,32 @@ const char *sq_text(sqlite3_stmt *st, int col)
     return (const char *)sqlite3_column_text(st, col);
 }
 
+/* ---- the write lock between this process's handles ----------------------
+ * SQLite has one write lock per database and no way to wait for it: a
+ * handle that finds it taken calls its busy handler and tries again. The
+ * server's writers (the ingest committer, the delivery worker, the case
+ * scheduler) are threads of one process, so a waiting handle sleeps on a
+ * condition that every commit or rollback of this process signals, and
+ * tries again the moment the lock is free rather than after its sleep.
+ * The timed wait still bounds each try, for writers of other processes
+ * (the CLI) and for a lock freed by a statement outside a transaction. */
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long gate_gen;  /* write transactions ended in this process */
+static atomic_int gate_waiters; /* handles in busy_wait */
+
+/* After a commit or rollback: wakes the handles waiting for the lock. */
+static void gate_open(void)
+{
+    if (!atomic_load(&gate_waiters))
+        return;
+    pthread_mutex_lock(&gate_mu);
+    gate_gen++;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+}
+
 /* Runs one cached statement that returns no rows. */
 static int run(struct sq *h, enum sq_stmt_id id, const char *sql, ny_err *e)
 {
@@ -105,6 +132,8 @@ static int run(struct sq *h, enum sq_stmt_id id, const char *sql, ny_err *e)
         return rc;
     rc = sq_next(h, st, e);
     sq_reset(st);
+    if (id == SQ_COMMIT || id == SQ_ROLLBACK)
+        gate_open();
     return rc == 1 ? NY_OK : rc;
 }
 
@@ -226,20 +255,36 @@ static int migrate(struct sq *h, int target, ny_err *e)
     }
 }
 
-/* The busy handler: retries a locked database for 10 s, first after 50 µs,
- * doubling to every 2 ms. SQLite's own busy_timeout sleeps 1, 2, 5 … up to
- * 100 ms between tries, far longer than another connection of the server
- * holds the write lock for one commit, and the ingest group commit would
- * wait behind the sleep. */
+/* The busy handler: retries a locked database for 10 s. Each try waits
+ * until a write transaction of this process ends (gate_open), at most 50
+ * µs the first time, doubling to 2 ms: SQLite's own busy_timeout sleeps
+ * 1, 2, 5 … up to 100 ms between tries, far longer than another
+ * connection of the server holds the write lock for one commit, and the
+ * ingest group commit would wait behind the sleep. */
 static int busy_wait(void *ctx, int tries)
 {
-    (void)ctx;
-    long slept = tries < 6 ? 50L * ((1L << tries) - 1) : 3150L + (tries - 6) * 2000L;
-    if (slept >= 10 * 1000 * 1000)
+    struct sq *h = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (tries == 0)
+        h->busy_since = now;
+    else if (now.tv_sec - h->busy_since.tv_sec >= 10)
         return 0;
     long us = tries < 6 ? 50L << tries : 2000;
-    struct timespec ts = {0, us * 1000};
-    nanosleep(&ts, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += us * 1000;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&gate_mu);
+    atomic_fetch_add(&gate_waiters, 1);
+    for (unsigned long gen = gate_gen; gen == gate_gen;)
+        if (pthread_cond_timedwait(&gate_cv, &gate_mu, &until) != 0)
+            break;
+    atomic_fetch_sub(&gate_waiters, 1);
+    pthread_mutex_unlock(&gate_mu);
     return 1;
 }
 
@@ -249,7 +294,7 @@ static int busy_wait(void *ctx, int tries)
 /* Sets the connection pragmas; journal_mode answers with the mode it got. */
 static int configure(struct sq *h, ny_err *e)
 {
-    if (sqlite3_busy_handler(h->db, busy_wait, NULL) != SQLITE_OK)
+    if (sqlite3_busy_handler(h->db, busy_wait, h) != SQLITE_OK)
         return ny_err_set(e, NY_ERR, "cannot set busy handler");
     sqlite3_stmt *st;
     int src = sqlite3_prepare_v2(h->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);

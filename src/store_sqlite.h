@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store.h"
 #include "store_sql.h"
@@ -100,7 +101,8 @@ struct sq {
         char *sql;
         sqlite3_stmt *st;
     } sql_cache[SQ_SQL_CACHE];
-    int sql_next; /* slot the next new text replaces */
+    int sql_next;               /* slot the next new text replaces */
+    struct timespec busy_since; /* when the busy handler's tries began */
 };
 
 /* store_sql() entry (store_sqlite_sql.c) and the release of its statement

@@ -56,6 +56,23 @@ static void test_strings(void **state)
     json_t *doc;
     assert_string_equal(round_trip(all, &doc), all);
     json_decref(doc);
+    /* long runs are scanned eight bytes at a time: each character that
+     * needs escaping at every offset, after Chinese or ASCII text and
+     * before more of both (bytes just above and below the escaped ones) */
+    static const char special[] = {'"', '\\', '\x01', '\x1f', '\n', '\0'};
+    for (size_t k = 0; special[k]; k++)
+        for (int at = 0; at < 30; at++) {
+            char text[96];
+            int n = 0;
+            for (int i = 0; i + 3 <= at; i += 3)
+                n += snprintf(text + n, sizeof text - (size_t)n, "路");
+            for (int i = at / 3 * 3; i < at; i++)
+                text[n++] = (char)('!' + i % 60); /* '!' .. '\\' and beyond */
+            text[n++] = special[k];
+            snprintf(text + n, sizeof text - (size_t)n, "灯坏了#[]~\x7f abc 路灯坏了");
+            assert_string_equal(round_trip(text, &doc), text);
+            json_decref(doc);
+        }
 }
 
 static void test_shapes(void **state)
