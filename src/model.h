@@ -228,12 +228,19 @@ int model_emergency_cue_hits(const char *text, const struct match_hit *hits, siz
 
 /* ---- keyword features ---- */
 
+/* The value of the feature "term=<term>" of a lexicon hit: small beside the
+ * hints (after extra_scale * ln(1 + v) about a fifth of a unit-length n-gram
+ * vector), measured best of 0.03-1 for chat categories (data/models/README.md). */
+#define MODEL_TERM_VALUE 0.1f
+
 /* Appends to out[n..cap) the features of one lexicon hit: "intent=<intent>"
  * and "category=<category>" (a NULL or empty hint adds nothing) with value
- * weight. Returns the new count. Triage calls it for each hit of its matcher,
- * so the models see the same features as in training. */
-size_t model_hint_features(const char *intent, const char *category, float weight, model_extra *out,
-                           size_t n, size_t cap);
+ * weight, then "term=<term>" (the lexicon entry's term as written, not
+ * normalised; NULL or empty adds nothing) with value MODEL_TERM_VALUE: at
+ * most three. Returns the new count. Triage calls it for each hit of its
+ * matcher, so the models see the same features as in training. */
+size_t model_hint_features(const char *term, const char *intent, const char *category,
+                           float weight, model_extra *out, size_t n, size_t cap);
 
 /* Appends to out[n..cap) the feature of the intent that the intent model
  * gave a text, which the category model reads ("intent_is=<intent>", value

@@ -117,12 +117,15 @@ static void test_features_deterministic(void **state)
     assert_true(model_features(m, a, "\xff\xfe\xe7\x94", 4, NULL, 0, &idx, &val) > 0);
     assert_true(model_features(m, a, "", 0, NULL, 0, &idx, &val) <= 1); /* start-end bigram */
     /* caller features are added on top */
-    model_extra ex[2];
-    size_t ne = model_hint_features("emergency", "无", 3.0f, ex, 0, 2);
-    assert_int_equal(ne, 2);
+    model_extra ex[3];
+    size_t ne = model_hint_features("着火", "emergency", "无", 3.0f, ex, 0, 3);
+    assert_int_equal(ne, 3);
     assert_int_equal(ex[0].id, model_feature_id("intent=emergency"));
+    assert_int_equal(ex[2].id, model_feature_id("term=着火"));
+    assert_true(ex[2].value == MODEL_TERM_VALUE);
+    assert_int_equal(model_hint_features("", "", NULL, 1.0f, ex, 0, 3), 0);
     assert_int_equal(model_features(m, a, "电梯坏了", strlen("电梯坏了"), ex, ne, &idx, &val),
-                     n + 2);
+                     n + 3);
     assert_int_equal(model_feature_id("intent=emergency"), 0xf8e61dd3u);
     model_ws_free(a);
     model_ws_free(b);
