@@ -349,7 +349,8 @@ typedef struct model_train_opts {
     double safety_precision;   /* ... without letting that class's precision fall below */
     unsigned inner_folds;      /* folds for choosing C (and the offset); >= 2 */
     double fixed_c;            /* > 0: no search, L2-loss SVM with this C and balanced
-                                  class weights, no safety offset (quick training) */
+                                  class weights, no offsets (quick training, and the
+                                  short category model: data/models/README.md) */
     int verbose;               /* progress lines on stderr */
     /* Optional caller features of text i of the texts given to model_train
      * (e.g. lexicon hints): fills up to cap entries of out and returns how
@@ -366,13 +367,11 @@ typedef struct model_train_opts {
      * so they count neither in training nor in prediction */
     unsigned min_df;
     /* MODEL_CAL_*: per-class score offsets chosen on the held-out scores of
-     * the inner cross-validation to raise macro-F1, over all examples or
-     * only the texts of at most MODEL_SHORT_CHARS code points (which then
-     * also choose C and the class weighting) */
+     * the inner cross-validation to raise macro-F1 (not with fixed_c) */
     int calibrate;
 } model_train_opts;
 
-enum { MODEL_CAL_NONE = 0, MODEL_CAL_ALL = 1, MODEL_CAL_SHORT = 2 };
+enum { MODEL_CAL_NONE = 0, MODEL_CAL_ALL = 1 };
 
 /* Trains a model on the n examples texts[i] with labels[i] (index into
  * opts->labels; negative labels are skipped): chooses the solver and C by
