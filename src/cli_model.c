@@ -515,8 +515,8 @@ static int same_text(const model_example *a, const model_example *b)
 /* K-fold cross-validation predictions for ds, folds shuffled with seed; pool
  * holds the other sources. */
 static int cross_validate(int task, const model_dataset *ds, const model_dataset *pool,
-                          model_lexicon *lx, unsigned k, uint32_t seed, const cv_mode *cm,
-                          int rule, int *pred, size_t *ov, size_t *ov_right, ny_err *e)
+                          model_lexicon *lx, unsigned k, uint32_t seed, const cv_mode *cm, int rule,
+                          int *pred, size_t *ov, size_t *ov_right, ny_err *e)
 {
     int *gold = malloc(ds->n * sizeof *gold), *fold = malloc(ds->n * sizeof *fold);
     model_dataset tr = {0};
@@ -677,8 +677,8 @@ int cmd_eval(int argc, char **argv)
         snprintf(how, sizeof how, "%ld-fold cross-validation%s, fold seed %lu%s", k,
                  only ? " on this file alone" : " with the other training sources", seed,
                  cm.quick_c > 0 ? (cm.tune ? ", quick helper models" : ", quick (fixed C)") : "");
-        rc = cross_validate(task, &ds, &pool, lx, (unsigned)k, (uint32_t)seed, &cm, rule, pred,
-                            &ov, &ov_right, &e);
+        rc = cross_validate(task, &ds, &pool, lx, (unsigned)k, (uint32_t)seed, &cm, rule, pred, &ov,
+                            &ov_right, &e);
     } else if (rc == NY_OK) {
         snprintf(how, sizeof how, "models in %s", dir);
         rc = predict_all(task, &ds, dir, lx, rule, pred, &ov, &ov_right, &e);

@@ -239,8 +239,8 @@ int model_emergency_cue_hits(const char *text, const struct match_hit *hits, siz
  * normalised; NULL or empty adds nothing) with value MODEL_TERM_VALUE: at
  * most three. Returns the new count. Triage calls it for each hit of its
  * matcher, so the models see the same features as in training. */
-size_t model_hint_features(const char *term, const char *intent, const char *category,
-                           float weight, model_extra *out, size_t n, size_t cap);
+size_t model_hint_features(const char *term, const char *intent, const char *category, float weight,
+                           model_extra *out, size_t n, size_t cap);
 
 /* Appends to out[n..cap) the feature of the intent that the intent model
  * gave a text, which the category model reads ("intent_is=<intent>", value

@@ -53,8 +53,8 @@ static uint32_t hint_id(const char *kind, const char *hint)
     return h ? h : 1;
 }
 
-size_t model_hint_features(const char *term, const char *intent, const char *category,
-                           float weight, model_extra *out, size_t n, size_t cap)
+size_t model_hint_features(const char *term, const char *intent, const char *category, float weight,
+                           model_extra *out, size_t n, size_t cap)
 {
     uint32_t ids[2] = {hint_id("intent", intent), hint_id("category", category)};
     for (int k = 0; k < 2; k++)

@@ -29,8 +29,8 @@
  * measured when they were set (see data/models/README.md). */
 #define INTENT_FLOOR 0.885          /* measured 0.896 */
 #define EMERGENCY_RECALL_FLOOR 0.92 /* measured 0.929 (13 of 14) */
-#define CATEGORY_FLOOR 0.785 /* measured 0.7905 (0.779 before the lexicon's term features) */
-#define APPEALS_FLOOR 0.875  /* measured 0.889 (long-text model, our appeals too) */
+#define CATEGORY_FLOOR 0.785        /* measured 0.7905 (0.779 before the lexicon's term features) */
+#define APPEALS_FLOOR 0.875         /* measured 0.889 (long-text model, our appeals too) */
 
 static size_t features(model_ws *ws, const char *text, const uint32_t **idx, const float **val,
                        const model_clf *m)
