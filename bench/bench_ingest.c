@@ -38,7 +38,10 @@
  *       one outbox statement (outbox_enqueue_batch) - the storage ceiling of
  *       ingest with its effects
  *
- * Each mode prints one line of key=value pairs for the script to read.
+ * Each mode prints one line of key=value pairs for the script to read;
+ * the HTTP modes include client_cpu_s, the CPU this process used (building
+ * and signing bodies, the sockets), which shares the machine's cores with
+ * the server.
  * The HTTP client is in bench_ingest_http.c, the replay source and the
  * storage ceiling in bench_ingest_store.c. */
 #include <stdio.h>
@@ -75,16 +78,17 @@ int main(int argc, char **argv)
             die("replay needs a BATCH of at least 1");
         long total = load_replay(argv[4], &p);
         p.max = argc >= 9 ? atol(argv[8]) : 0;
+        double cpu0 = client_cpu(); /* the bodies are read before the run */
         double took = run_load(atoi(argv[2]), atoi(argv[3]), argc >= 8 ? atof(argv[7]) : 0,
                                next_replay, &p, &ld);
         /* every request started was answered; each batch but the year's last is full */
         long sent = p.next_body == p.nbodies ? total : (long)p.next_body * p.batch;
         qsort(ld.lat, ld.nlat, sizeof *ld.lat, bench_cmp_double);
         printf("mode=replay messages=%ld requests=%ld errors=%ld seconds=%.2f msgs_per_s=%.0f "
-               "req_per_s=%.0f p50_ms=%.2f p99_ms=%.2f\n",
+               "req_per_s=%.0f p50_ms=%.2f p99_ms=%.2f client_cpu_s=%.2f\n",
                sent, ld.done, ld.errors, took, (double)sent / took, (double)ld.done / took,
                ld.nlat ? ld.lat[ld.nlat / 2] : 0,
-               ld.nlat ? ld.lat[(size_t)((double)ld.nlat * 0.99)] : 0);
+               ld.nlat ? ld.lat[(size_t)((double)ld.nlat * 0.99)] : 0, client_cpu() - cpu0);
         free(ld.lat);
         for (size_t i = 0; i < p.nbodies; i++)
             free(p.bodies[i]);

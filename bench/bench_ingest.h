@@ -61,8 +61,13 @@ typedef struct load {
  * returns the wall time taken. */
 double run_load(int port, int nconn, double seconds, next_fn next, void *ctx, load *ld);
 
-/* Prints the line mode=… requests=… req_per_s=… p50_ms=… p99_ms=… of ld
- * (per_request messages in each request) and frees its latencies. */
+/* The CPU time (user and system) this process has used so far, seconds:
+ * the load generator's own share of the machine. */
+double client_cpu(void);
+
+/* Prints the line mode=… requests=… req_per_s=… p50_ms=… p99_ms=…
+ * client_cpu_s=… of ld (per_request messages in each request) and frees
+ * its latencies. */
 void report(const char *mode, load *ld, double took, long per_request);
 
 /* next_fn of GET requests of the path ctx. */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -256,6 +257,14 @@ double run_load(int port, int nconn, double seconds, next_fn next, void *ctx, lo
     return took;
 }
 
+double client_cpu(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 void report(const char *mode, load *ld, double took, long per_request)
 {
     double p50 = 0, p99 = 0;
@@ -265,9 +274,9 @@ void report(const char *mode, load *ld, double took, long per_request)
         p99 = ld->lat[(size_t)((double)ld->nlat * 0.99)];
     }
     printf("mode=%s requests=%ld errors=%ld seconds=%.2f req_per_s=%.0f msgs_per_s=%.0f "
-           "p50_ms=%.2f p99_ms=%.2f\n",
+           "p50_ms=%.2f p99_ms=%.2f client_cpu_s=%.2f\n",
            mode, ld->done, ld->errors, took, (double)ld->done / took,
-           (double)(ld->done * per_request) / took, p50, p99);
+           (double)(ld->done * per_request) / took, p50, p99, client_cpu());
     free(ld->lat);
 }
 

@@ -17,5 +17,7 @@ echo "== ingest.sh"
 bench/ingest.sh
 echo "== ingest_curve.sh"
 bench/ingest_curve.sh
+echo "== ingest_batch.sh"
+bench/ingest_batch.sh
 echo "== outbox.sh"
 bench/outbox.sh
