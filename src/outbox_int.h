@@ -32,7 +32,7 @@ int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz
 void outbox_target_key(const char *url, char key[OUTBOX_KEY_LEN + 1]);
 
 /* Entries of the worker's memory of target keys. */
-#define OUTBOX_KEY_CACHE 512
+#define OUTBOX_KEY_CACHE 4096
 
 /* The target keys of the URLs sent to lately (one entry per hash of the
  * URL, the last URL with that hash kept), so that a target's SHA-256 is

@@ -159,13 +159,35 @@ int outbox_build(const store_outbox_row *r, int64_t now_ms, char *url, size_t sz
     return rc;
 }
 
+/* 1 when the len bytes at b could name a member "code" or "errcode": they
+ * hold "code" or a backslash (an escape could spell it). */
+static int names_code(const char *b, size_t len)
+{
+    if (memchr(b, '\\', len))
+        return 1;
+    for (const char *p = b, *end = b + len; (p = memchr(p, 'c', (size_t)(end - p))); p++)
+        if (end - p >= 4 && memcmp(p, "code", 4) == 0)
+            return 1;
+    return 0;
+}
+
 int outbox_judge(long status, const char *body, size_t len, char *why, size_t sz)
 {
     if (status < 200 || status > 299) {
         snprintf(why, sz, "HTTP %ld: %.*s", status, (int)(len < 200 ? len : 200), body);
         return 0;
     }
-    json_t *j = len ? json_loadb(body, len, 0, NULL) : NULL;
+    /* a body that names no "code" (and has no escape that could spell it)
+     * has neither member, and one that starts with a zero "errcode" (the
+     * WeCom and DingTalk robots' success) and names none again has no other:
+     * neither needs a parse */
+    static const char zero[] = "{\"errcode\":0";
+    size_t nz = sizeof zero - 1;
+    if (!names_code(body, len) ||
+        (len > nz && memcmp(body, zero, nz) == 0 && (body[nz] == ',' || body[nz] == '}') &&
+         !names_code(body + nz, len - nz)))
+        return 1;
+    json_t *j = json_loadb(body, len, 0, NULL);
     json_t *code = json_object_get(j, "errcode");
     if (!code)
         code = json_object_get(j, "code");

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "server_cases.h"
+#include "server_fxcache.h"
 #include "server_kpi_memo.h"
 #include "server_int.h"
 
@@ -110,6 +111,7 @@ static void free_server(server *sv)
         next = w->next;
         server_live_ws_free(w);
         server_conns_free(w);
+        server_fxcache_free(w->fxc);
         store_close(w->db);
         free(w);
     }

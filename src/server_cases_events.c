@@ -9,7 +9,9 @@
  * it (a staff action, the scheduler, ingest, another node). An event goes
  * to the subscribers whose scope holds the case's unit, and when the entry
  * moved the case (escalate, return, reassign) also to those of the unit it
- * left.
+ * left. While no stream would get them (server_stream_listening), the
+ * entries are passed over by their ids alone, with the same marks: no case
+ * is read and no event built for nobody.
  *
  * Log ids are given out before commit, so on PostgreSQL a later id may
  * commit first. The reader keeps a mark below which every id is done and
@@ -62,16 +64,32 @@ struct poll_ctx {
     int rows;
 };
 
+/* Counts entry id as read and notes it as announced: 1 when it is new
+ * (to be announced now), 0 when it was announced before or has to wait. */
+static int note(struct poll_ctx *p, int64_t id)
+{
+    server_case_feed *f = p->f;
+    p->rows++;
+    if (id <= f->mark || seen(f, id))
+        return 0;
+    if (f->nseen == SERVER_CASE_FEED_SEEN) /* too many waiting behind a hole */
+        return 0;
+    f->seen[f->nseen++] = id;
+    return 1;
+}
+
+/* An entry read while nobody listens: passed over as announced. */
+static int on_id(void *ctx, int64_t id)
+{
+    note(ctx, id);
+    return NY_OK;
+}
+
 static int on_item(void *ctx, const case_feed_item *it)
 {
     struct poll_ctx *p = ctx;
-    server_case_feed *f = p->f;
-    p->rows++;
-    if (it->id <= f->mark || seen(f, it->id))
+    if (!note(p, it->id))
         return NY_OK;
-    if (f->nseen == SERVER_CASE_FEED_SEEN) /* too many waiting behind a hole */
-        return NY_OK;
-    f->seen[f->nseen++] = it->id;
     json_t *changes = json_loads(it->changes, 0, NULL);
     const char *status = text_or(new_value(changes, "status"), it->status);
     const char *level = text_or(new_value(changes, "level"), it->level);
@@ -142,7 +160,11 @@ int server_cases_feed_poll(server *sv, store *db, server_case_feed *f, ny_err *e
     struct poll_ctx p = {sv, f, 0};
     do { /* a full batch may have more behind it */
         p.rows = 0;
-        int rc = store_case_feed(db, f->mark, FEED_BATCH, on_item, &p, e);
+        /* with no stream to tell, the entries are only passed over (their
+         * ids read, not their cases; no event built), by the same marks */
+        int rc = server_stream_listening(sv)
+                     ? store_case_feed(db, f->mark, FEED_BATCH, on_item, &p, e)
+                     : store_case_feed_ids(db, f->mark, FEED_BATCH, on_id, &p, e);
         if (rc != NY_OK)
             return rc;
         advance(f, mono_now());

@@ -27,7 +27,8 @@
  *    handle each group's target and its unit's id, name and level (the case's
  *    holder: all of a request's groups in one range read when their ids lie
  *    close together), and each notified staff member's target, once per
- *    request,
+ *    request, unless the thread read them less than a second ago
+ *    (server_fxcache.c),
  *    and builds the notifications' text and payload (one per message: the
  *    same for every person told) and the payload of the reply triage
  *    proposes (the etiquette inside decides whether it is sent; only a
@@ -56,6 +57,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "server_cases.h"
+#include "server_fxcache.h"
 #include "server_int.h"
 #include "store_case.h"
 #include "store_outbox.h"
@@ -65,6 +67,7 @@ typedef struct fx_group {
     int64_t id;
     const char *unit_code; /* the unit the server has for it (server_group) */
     int ready;             /* target and unit read */
+    int cached;            /* ... or taken from the thread's memory (server_fxcache) */
     store_target t;        /* t.unit_id: the group's unit in the database (its leads') */
     int64_t unit_id;       /* the unit_code's id (its cases' holder) */
     char unit_name[128], level[16];
@@ -76,6 +79,7 @@ typedef struct fx_staff {
     const char *account;
     store_target t;
     int rc;
+    int cached; /* taken from the thread's memory (server_fxcache) */
 } fx_staff;
 
 typedef struct fx_msg {
@@ -261,24 +265,40 @@ static int on_group_unit(void *ctx, const store_group_unit *gu)
  * highest as the request has messages): a batch of 1,000 over the district
  * touches some 600 of its 851 groups, each two reads when looked up alone;
  * a request of one group (a single message) reads it in one. */
-static int prefetch_groups(server_effects *fx, store *db, ny_err *e)
+static int prefetch_groups(server_effects *fx, store *db, const server_fxcache *cache,
+                           long long now, ny_err *e)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
+    size_t left = 0;
     for (size_t i = 0; i < fx->n; i++) {
         int made;
-        if (!group_entry(fx, fx->m[i].g, &made))
+        fx_group *x = group_entry(fx, fx->m[i].g, &made);
+        if (!x)
             return ny_err_set(e, NY_ERR, "out of memory");
-        lo = fx->m[i].g->id < lo ? fx->m[i].g->id : lo;
-        hi = fx->m[i].g->id > hi ? fx->m[i].g->id : hi;
+        fxc_group c;
+        if (made && server_fxcache_group(cache, x->id, x->unit_code, now, &c)) {
+            x->t = c.t;
+            x->unit_id = c.unit_id;
+            memcpy(x->unit_name, c.unit_name, sizeof x->unit_name);
+            memcpy(x->level, c.level, sizeof x->level);
+            x->unit_rc = c.unit_rc;
+            x->ready = x->cached = 1;
+        }
+        if (x->ready)
+            continue;
+        left += made;
+        lo = x->id < lo ? x->id : lo;
+        hi = x->id > hi ? x->id : hi;
     }
-    if ((fx->ngroups > 1 && fx->ngroups < 8) || (uint64_t)(hi - lo) >= 2 * (uint64_t)fx->n)
-        return NY_OK; /* few groups, or spread thin: each read alone */
+    if (!left || (left > 1 && left < 8) || (uint64_t)(hi - lo) >= 2 * (uint64_t)fx->n)
+        return NY_OK; /* all remembered, few groups, or spread thin: each read alone */
     return store_groups_targets(db, lo, hi, on_group_unit, fx, e);
 }
 
 /* The request's entry for a staff account, looked up through db the first
  * time (an unknown account is kept with its error and skipped later). */
-static int staff_of(server_effects *fx, store *db, const char *account, fx_staff **out, ny_err *e)
+static int staff_of(server_effects *fx, store *db, server_fxcache **cache, long long now,
+                    const char *account, fx_staff **out, ny_err *e)
 {
     size_t at;
     PROBE(fx->sslot, fx->scap, hash_str(account),
@@ -293,6 +313,14 @@ static int staff_of(server_effects *fx, store *db, const char *account, fx_staff
     fx->staff[fx->nstaff++] = x;
     fx->sslot[at] = fx->nstaff;
     x->account = account;
+    fxc_staff c;
+    if (server_fxcache_staff(*cache, account, now, &c)) {
+        x->t = c.t;
+        x->rc = c.rc;
+        x->cached = 1;
+        *out = x;
+        return NY_OK;
+    }
     ny_err se;
     x->rc = store_staff_target(db, account, &x->t, &se);
     if (x->rc != NY_OK && x->rc != NY_ENOTFOUND) {
@@ -313,6 +341,26 @@ static int staff_of(server_effects *fx, store *db, const char *account, fx_staff
         return x->rc;
     }
     return NY_OK;
+}
+
+/* Keeps in the thread's memory what resolve read at time now (the groups
+ * and staff it did not take from there). */
+static void remember(const server_effects *fx, server_fxcache **cache, long long now)
+{
+    for (size_t i = 0; i < fx->ngroups; i++) {
+        const fx_group *x = fx->groups[i];
+        if (!x->ready || x->cached)
+            continue;
+        fxc_group c = {x->id, x->t, x->unit_id, "", "", x->unit_rc};
+        memcpy(c.unit_name, x->unit_name, sizeof c.unit_name);
+        memcpy(c.level, x->level, sizeof c.level);
+        server_fxcache_put_group(cache, x->unit_code, &c, now);
+    }
+    for (size_t i = 0; i < fx->nstaff; i++) {
+        const fx_staff *x = fx->staff[i];
+        if (!x->cached && (x->rc == NY_OK || x->rc == NY_ENOTFOUND || x->rc == NY_EINVAL))
+            server_fxcache_put_staff(cache, x->account, &(fxc_staff){x->t, x->rc}, now);
+    }
 }
 
 /* A table of at least twice n slots. */
@@ -357,14 +405,15 @@ static int reply_payload(fx_msg *m, ny_err *e)
     return NY_OK;
 }
 
-int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
+int server_effects_resolve(server_effects *fx, store *db, server_fxcache **cache, ny_err *e)
 {
+    long long now = server_fxcache_now(); /* before any read: an entry is never older */
     size_t most = (fx->n ? fx->n : 1) * TRIAGE_MAX_NOTIFY;
     if (fx->groups || !(fx->groups = calloc(fx->n ? fx->n : 1, sizeof *fx->groups)) ||
         !(fx->staff = calloc(most, sizeof *fx->staff)) || !(fx->gslot = slots(fx->n, &fx->gcap)) ||
         !(fx->sslot = slots(most, &fx->scap)))
         return ny_err_set(e, NY_ERR, "out of memory");
-    int prc = prefetch_groups(fx, db, e);
+    int prc = prefetch_groups(fx, db, *cache, now, e);
     if (prc != NY_OK)
         return prc;
     for (size_t i = 0; i < fx->n; i++) {
@@ -377,8 +426,8 @@ int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
         int any = 0;
         for (size_t k = 0; k < m->t.nnotify && k < TRIAGE_MAX_NOTIFY; k++) {
             m->staff[k] = NULL;
-            if (m->t.notify[k].account &&
-                (rc = staff_of(fx, db, m->t.notify[k].account, &m->staff[k], e)) != NY_OK)
+            if (m->t.notify[k].account && (rc = staff_of(fx, db, cache, now, m->t.notify[k].account,
+                                                         &m->staff[k], e)) != NY_OK)
                 return rc;
             any |= m->staff[k] && m->staff[k]->rc == NY_OK && m->staff[k]->t.channel[0];
         }
@@ -394,6 +443,7 @@ int server_effects_resolve(server_effects *fx, store *db, ny_err *e)
         if (rc != NY_OK)
             return rc; /* the text is ours: only memory can fail */
     }
+    remember(fx, cache, now);
     return NY_OK;
 }
 

@@ -459,7 +459,7 @@ static int prepare(server *sv, server_worker *w, const char *connector, server_m
         }
     }
     if (rc == NY_OK)
-        rc = server_effects_resolve(j->fx, w->db, &e);
+        rc = server_effects_resolve(j->fx, w->db, &w->fxc, &e);
     if (rc == NY_OK) {
         *out = j;
         return 0;

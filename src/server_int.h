@@ -82,6 +82,7 @@ typedef struct server_worker {
     struct live_engine *eng;    /* the engine ws belongs to (a reference) */
     long gen;                   /* the live generation eng came from */
     struct server_conns *conns; /* connectors seen lately (server_ingest.c) */
+    struct server_fxcache *fxc; /* targets read lately (server_fxcache.c) */
     struct server_worker *next;
 } server_worker;
 
@@ -314,9 +315,10 @@ int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
 /* Before the commit, on the request's own handle db: reads what the
  * effects of the noted messages need and no write lock protects (group
  * and staff targets, the units that will hold their cases) and builds the
- * notifications' payloads, so that apply only writes. Store errors are
- * returned. */
-int server_effects_resolve(server_effects *fx, store *db, ny_err *e);
+ * notifications' payloads, so that apply only writes. What the thread read
+ * less than a second ago is taken from *cache (its server_worker.fxc, made
+ * on first use) instead. Store errors are returned. */
+int server_effects_resolve(server_effects *fx, store *db, struct server_fxcache **cache, ny_err *e);
 
 /* One request's part of an apply: its n message rows, the ids and
  * duplicate flags store_message_ingest_batch gives them, and its effects. */

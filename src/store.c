@@ -358,6 +358,12 @@ int store_lead_put_batch(store *s, const store_lead *l, size_t n, int64_t *ids_o
     return s->drv->lead_put_batch(s->impl, l, n, ids_out, e);
 }
 
+int store_leads_count(store *s, const int64_t *unit_ids, const int64_t *created, size_t n,
+                      ny_err *e)
+{
+    return s->drv->leads_count && n ? s->drv->leads_count(s->impl, unit_ids, created, n, e) : NY_OK;
+}
+
 int store_leads_each(store *s, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e)
 {
     return s->drv->leads_each(s->impl, fn, ctx, e);

@@ -34,7 +34,7 @@
 typedef struct store store;
 
 /* The schema version this program writes (the last migration). */
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 typedef struct store_open_opts {
     /* Apply migrations only up to this version (0 = latest). For tests that
@@ -309,6 +309,15 @@ typedef struct store_lead {
 } store_lead;
 
 int store_lead_put_batch(store *s, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
+
+/* Counts n leads just inserted with portable SQL (store_sql) into the unit
+ * statistics, inside the caller's transaction: lead i under unit_ids[i]
+ * (its resolved unit, not 0) and the China-time day of created[i], one
+ * stat_deltas row per unit and day. SQLite counts leads here (schema 15
+ * dropped its row trigger; store_lead_put_batch counts its own); on
+ * PostgreSQL a statement trigger counts them and this does nothing. */
+int store_leads_count(store *s, const int64_t *unit_ids, const int64_t *created, size_t n,
+                      ny_err *e);
 int store_leads_each(store *s, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
 
 /* ---- counts ------------------------------------------------------------- */

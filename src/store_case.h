@@ -173,6 +173,11 @@ int store_case_feed_last(store *s, int64_t *id, ny_err *e);
 int store_case_feed(store *s, int64_t after, int max,
                     int (*fn)(void *ctx, const case_feed_item *it), void *ctx, ny_err *e);
 
+/* The ids alone of the entries store_case_feed would give, in its order
+ * (for a reader that passes them over). */
+int store_case_feed_ids(store *s, int64_t after, int max, int (*fn)(void *ctx, int64_t id),
+                        void *ctx, ny_err *e);
+
 /* Name and level of a unit, and its parent's code ("" for the district).
  * NY_ENOTFOUND when there is no such unit. */
 int store_case_unit(store *s, const char *code, char *name, size_t namesz, char *level,

@@ -52,3 +52,23 @@ int store_case_feed(store *s, int64_t after, int max,
                      " JOIN units u ON u.id = c.unit_id WHERE v.id > ? ORDER BY v.id LIMIT ?",
                      p, 2, on_item, &f, NULL, e);
 }
+
+struct ids_ctx {
+    int (*fn)(void *ctx, int64_t id);
+    void *ctx;
+};
+
+static int on_id(void *ctx, const store_row *r)
+{
+    struct ids_ctx *c = ctx;
+    return c->fn(c->ctx, store_row_int(r, 0));
+}
+
+int store_case_feed_ids(store *s, int64_t after, int max, int (*fn)(void *ctx, int64_t id),
+                        void *ctx, ny_err *e)
+{
+    struct ids_ctx c = {fn, ctx};
+    store_val p[] = {SV_INT(after), SV_INT(max)};
+    return store_sql(s, "SELECT id FROM case_events WHERE id > ? ORDER BY id LIMIT ?", p, 2, on_id,
+                     &c, NULL, e);
+}

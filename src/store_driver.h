@@ -70,6 +70,9 @@ struct store_driver {
     int (*case_events_each)(void *impl, int (*fn)(void *ctx, const store_case_event *ev), void *ctx,
                             ny_err *e);
     int (*lead_put_batch)(void *impl, const store_lead *l, size_t n, int64_t *ids_out, ny_err *e);
+    /* NULL for an engine whose trigger counts inserted leads itself */
+    int (*leads_count)(void *impl, const int64_t *unit_ids, const int64_t *created, size_t n,
+                       ny_err *e);
     int (*leads_each)(void *impl, int (*fn)(void *ctx, const store_lead *l), void *ctx, ny_err *e);
     int (*stats_get)(void *impl, store_stats *out, ny_err *e);
     int (*job_enqueue)(void *impl, const store_job *job, int64_t *id_out, ny_err *e);

@@ -8,7 +8,8 @@
  * the group etiquette (triage_etiquette_decide) merges later reports of the
  * same problem, so a merged report finds its lead in the same transaction
  * without any table kept in memory; lead_reports lists every message of a
- * lead, the first included. */
+ * lead, the first included. New leads are counted in the unit statistics
+ * by store_leads_count, in the same transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,20 @@ int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, 
     return rc;
 }
 
+/* The unit a lead of group_id is counted under: unit_id when known (not
+ * 0), else the group's. */
+static int lead_unit(store *s, int64_t unit_id, int64_t group_id, int64_t *out, ny_err *e)
+{
+    *out = unit_id;
+    if (unit_id)
+        return NY_OK;
+    int rc = store_sql_int(s, "SELECT unit_id FROM chat_groups WHERE id = ?",
+                           (store_val[]){SV_INT(group_id)}, 1, out, e);
+    if (rc == NY_ENOTFOUND)
+        return ny_err_set(e, NY_ENOTFOUND, "no chat group %lld", (long long)group_id);
+    return rc;
+}
+
 int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
                     int64_t *id_out, ny_err *e)
 {
@@ -189,6 +204,11 @@ int store_lead_open(store *s, const store_lead *l, const char *merge_key, const 
     rc = store_sql(
         s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES(?, ?, ?, ?)", q, 4,
         NULL, NULL, NULL, e);
+    int64_t unit;
+    if (rc == NY_OK)
+        rc = lead_unit(s, l->unit_id, l->group_id, &unit, e);
+    if (rc == NY_OK)
+        rc = store_leads_count(s, &unit, &l->created_at, 1, e);
     if (rc == NY_OK && id_out)
         *id_out = id;
     return rc;
@@ -223,7 +243,8 @@ int store_lead_open_batch(store *s, const store_lead *l, const char *const *merg
 {
     enum { NL = 9, NR = 4 };
     store_val *p = calloc(n ? n : 1, NL * sizeof *p), *q = calloc(n ? n : 1, NR * sizeof *q);
-    int rc = p && q ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    int64_t *units = calloc(n ? n : 1, 2 * sizeof *units);
+    int rc = p && q && units ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         store_val v[NL] = {SV_INT(l[i].message_id),
                            SV_INT(l[i].group_id),
@@ -253,7 +274,14 @@ int store_lead_open_batch(store *s, const store_lead *l, const char *const *merg
         rc =
             store_sql_rows(s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES",
                            "(?, ?, ?, ?)", "", NR, q, n, NULL, NULL, e);
+    for (size_t i = 0; rc == NY_OK && i < n; i++) {
+        units[n + i] = l[i].created_at;
+        rc = lead_unit(s, l[i].unit_id, l[i].group_id, &units[i], e);
+    }
+    if (rc == NY_OK)
+        rc = store_leads_count(s, units, units + n, n, e);
     free(p);
     free(q);
+    free(units);
     return rc;
 }

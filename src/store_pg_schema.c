@@ -381,6 +381,17 @@ const char *const store_pg_migrations[] = {
     /* 14: outbox_created, which no statement reads on either engine (see
      * store_sqlite_schema.c) */
     "DROP INDEX outbox_created;",
+    /* 15: SQLite counts leads in code instead of a row trigger (see
+     * store_sqlite_schema.c); here the row trigger becomes a statement
+     * trigger over the inserted rows, one stat_deltas row per unit and day
+     * of a statement (as messages_stat since migration 9), so every path
+     * that inserts leads stays counted with no change to it */
+    "DROP TRIGGER leads_stat ON leads;"
+    "CREATE OR REPLACE FUNCTION leads_stat() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " INSERT INTO stat_deltas(unit_id,day,leads) SELECT unit_id,(created_at+28800)/86400,"
+    "count(*) FROM new_leads GROUP BY unit_id,(created_at+28800)/86400; RETURN NULL; END$$;"
+    "CREATE TRIGGER leads_stat AFTER INSERT ON leads REFERENCING NEW TABLE AS new_leads"
+    " FOR EACH STATEMENT EXECUTE FUNCTION leads_stat();",
 };
 
 const int store_pg_migration_count =

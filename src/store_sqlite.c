@@ -699,6 +699,7 @@ const struct store_driver store_sqlite_driver = {
     .case_event_append_batch = sq_case_event_append_batch,
     .case_events_each = sq_case_events_each,
     .lead_put_batch = sq_lead_put_batch,
+    .leads_count = sq_leads_count,
     .leads_each = sq_leads_each,
     .stats_get = sq_stats_get,
     .job_enqueue = sq_job_enqueue,

@@ -88,6 +88,7 @@ enum sq_stmt_id {
     SQ_GROUP_UNITS,
     SQ_STAT_DELTA,
     SQ_STAT_DELTA_CHUNK,
+    SQ_STAT_LEADS,
     SQ_NSTMT
 };
 
@@ -177,6 +178,12 @@ void sq_tally_add(sq_tally *t, int64_t unit_id, const store_message *m);
 
 /* Writes the counts as stat_deltas rows, in the caller's transaction. */
 int sq_tally_flush(struct sq *h, sq_tally *t, ny_err *e);
+
+/* store_leads_count's entry: n leads counted per unit and China-time day,
+ * one stat_deltas row each, in the caller's transaction (also the end of
+ * sq_lead_put_batch). */
+int sq_leads_count(void *impl, const int64_t *unit_ids, const int64_t *created, size_t n,
+                   ny_err *e);
 
 /* Write entries of the driver table (store_sqlite_write.c); each behaves as
  * the store_* function of the same name in store.h. */

@@ -444,6 +444,13 @@ const char *const store_sqlite_migrations[] = {
      * reads it nowhere, while every queued row paid its insert (1.7 k of
      * 21.5 k instructions a row: docs/BENCHMARKS.md, session 7). */
     "DROP INDEX outbox_created;",
+    /* 15: leads are no longer counted by a row trigger: each insert of
+     * leads counts them per unit and China-time day in memory and writes one
+     * stat_deltas row per unit and day in the same transaction
+     * (store_leads_count: the driver's batch, store_effects.c's ingest
+     * statements), with the trigger's rule; the trigger cost a lead 8.1 k of
+     * 27 k instructions (docs/BENCHMARKS.md, session 7). */
+    "DROP TRIGGER leads_stat;",
 };
 
 const int store_sqlite_migration_count =

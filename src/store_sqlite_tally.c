@@ -16,7 +16,13 @@
  * trigger, and sq_tally_flush writes the sums inside the batch's own atomic
  * scope (sixteen rows a statement while sixteen are left), so the figures
  * still change in the same transaction as the rows and a failing batch
- * leaves neither. store_stats.c folds these rows like any others. */
+ * leaves neither. store_stats.c folds these rows like any others.
+ *
+ * Schema 15 did the same for leads: sq_leads_count counts inserted leads per
+ * unit and day (the leads column of the old trigger's row) and writes one
+ * row each; sq_lead_put_batch calls it at the end of its batch, and
+ * store_effects.c, which inserts the ingest's leads with portable SQL,
+ * through store_leads_count. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,4 +252,47 @@ int sq_tally_flush(struct sq *h, sq_tally *t, ny_err *e)
             return rc;
     }
     return NY_OK;
+}
+
+/* One lead of sq_leads_count: its unit and day. */
+struct lead_day {
+    int64_t unit, day;
+};
+
+static int cmp_lead_day(const void *a, const void *b)
+{
+    const struct lead_day *x = a, *y = b;
+    if (x->unit != y->unit)
+        return x->unit < y->unit ? -1 : 1;
+    return x->day < y->day ? -1 : x->day > y->day;
+}
+
+int sq_leads_count(void *impl, const int64_t *unit_ids, const int64_t *created, size_t n, ny_err *e)
+{
+    struct sq *h = impl;
+    struct lead_day one, *v = n == 1 ? &one : malloc(n * sizeof *v);
+    if (!v)
+        return ny_err_set(e, NY_ERR, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        v[i] = (struct lead_day){unit_ids[i], (created[i] + 28800) / 86400};
+    qsort(v, n, sizeof *v, cmp_lead_day);
+    int rc = NY_OK;
+    for (size_t i = 0, j; rc == NY_OK && i < n; i = j) {
+        for (j = i + 1; j < n && v[j].unit == v[i].unit && v[j].day == v[i].day; j++)
+            ;
+        sqlite3_stmt *st;
+        rc = sq_stmt(h, SQ_STAT_LEADS,
+                     "INSERT INTO stat_deltas(unit_id,day,leads) VALUES(?1,?2,?3)", &st, e);
+        if (rc != NY_OK)
+            break;
+        sqlite3_bind_int64(st, 1, v[i].unit);
+        sqlite3_bind_int64(st, 2, v[i].day);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)(j - i));
+        rc = sq_next(h, st, e);
+        sq_reset(st);
+        rc = rc < 0 ? rc : NY_OK;
+    }
+    if (v != &one)
+        free(v);
+    return rc;
 }

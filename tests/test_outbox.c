@@ -521,6 +521,23 @@ static void test_build_and_judge(void **state)
         outbox_judge(200, "{\"code\":19021,\"msg\":\"sign match fail\"}", 38, why, sizeof why), 0);
     assert_int_equal(outbox_judge(500, "boom", 4, why, sizeof why), 0);
     assert_string_equal(why, "HTTP 500: boom");
+    /* answers read without a parse, and the escapes that still need one */
+    const char *ok = "{\"ok\":true,\"message\":\"queued\"}";
+    assert_int_equal(outbox_judge(200, ok, strlen(ok), why, sizeof why), 1);
+    const char *esc = "{\"\\u0065rrcode\":93000,\"errmsg\":\"x\"}";
+    assert_int_equal(outbox_judge(200, esc, strlen(esc), why, sizeof why), 0);
+    assert_non_null(strstr(why, "93000"));
+    const char *late = "{\"data\":{},\"msg\":\"no\",\"code\":7}";
+    assert_int_equal(outbox_judge(200, late, strlen(late), why, sizeof why), 0);
+    assert_int_equal(outbox_judge(200, "{\"codex\":1}", 11, why, sizeof why), 1);
+    const char *wecom = "{\"errcode\":0,\"errmsg\":\"ok\"}";
+    assert_int_equal(outbox_judge(200, wecom, strlen(wecom), why, sizeof why), 1);
+    const char *twice = "{\"errcode\":0,\"errcode\":45009}";
+    assert_int_equal(outbox_judge(200, twice, strlen(twice), why, sizeof why), 0);
+    const char *more = "{\"errcode\":01}";
+    assert_int_equal(outbox_judge(200, more, strlen(more), why, sizeof why), 1);
+    const char *tenth = "{\"errcode\":0.5}";
+    assert_int_equal(outbox_judge(200, tenth, strlen(tenth), why, sizeof why), 1);
 }
 
 /* The worker's memory of hosts that could not be reached: by host and

@@ -9,10 +9,15 @@
  * batch and is named by its index in the caller's array; the statistics
  * count stored messages and not repeats; batches long enough for the
  * multi-row statements keep all of that; and the call works inside a
- * caller's transaction. */
+ * caller's transaction. Leads are counted too, by each unit and day of the
+ * subtree, through every way they are inserted (store_lead_open,
+ * store_lead_open_batch, store_lead_put_batch; SQLite counts them in code
+ * since schema 15), and not when their transaction rolls back. */
 #include <stdio.h>
 #include <string.h>
 
+#include "store_outbox.h"
+#include "store_sql.h"
 #include "store_stats.h"
 #include "testutil.h"
 
@@ -252,12 +257,74 @@ static void test_in_transaction(void **state)
     store_close(s);
 }
 
+static int64_t leads_of(store *s, const char *unit, int64_t day, int64_t days)
+{
+    ny_err e;
+    store_stat_counts c;
+    MUST(store_stats_total(s, unit, day, day + days, &c, &e));
+    return c.v[STORE_STAT_LEADS];
+}
+
+static void test_leads_counted(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_leads");
+    int64_t g1 = seed(s), g2 = 0, u1 = 0;
+    store_unit grid2 = {0, "411571001001002", "新都社区第二网格", "grid", "411571001001"};
+    store_group g = {0, "webhook", "g2", "resident", "411571001001002", "二网格群", 10, ""};
+    MUST(store_unit_put_batch(s, &grid2, 1, NULL, &e));
+    MUST(store_group_put_batch(s, &g, 1, &g2, &e));
+    MUST(store_sql_int(s, "SELECT id FROM units WHERE code = '411571001001001'", NULL, 0, &u1, &e));
+    store_message m[6];
+    int64_t mid[6];
+    int dup[6];
+    static const char *const ext[] = {"l1", "l2", "l3", "l4", "l5", "l6"};
+    for (int i = 0; i < 6; i++)
+        m[i] = msg(i == 2 || i == 3 ? g2 : g1, "c1", ext[i], "路灯坏了");
+    MUST(store_message_ingest_batch(s, m, 6, mid, dup, &e));
+    int64_t t0 = 1764547200, t1 = t0 + 86400, day = store_stat_day(t0);
+    /* one alone with its unit left to the group; three in one batch, units
+     * known or not, over two days; one through the driver's batch */
+    store_lead one = {0, mid[0], g1, 0, "report", "城乡建设", t0, 0};
+    MUST(store_lead_open(s, &one, NULL, "u1", NULL, &e));
+    store_lead three[3] = {{0, mid[1], g1, u1, "report", "城乡建设", t0, 0},
+                           {0, mid[2], g2, 0, "help", "无", t0, 0},
+                           {0, mid[3], g2, 0, "help", "无", t1, 0}};
+    const char *keys[3] = {NULL, NULL, NULL}, *senders[3] = {"u1", "u2", "u3"};
+    int64_t ids[3];
+    MUST(store_lead_open_batch(s, three, keys, senders, 3, ids, &e));
+    store_lead put = {0, mid[4], g1, u1, "report", "城乡建设", t0, 0};
+    MUST(store_lead_put_batch(s, &put, 1, NULL, &e));
+    /* one rolled back with its transaction: not counted */
+    store_lead gone = {0, mid[5], g1, u1, "report", "城乡建设", t0, 0};
+    MUST(store_begin(s, &e));
+    MUST(store_lead_open_batch(s, &gone, keys, senders, 1, ids, &e));
+    MUST(store_rollback(s, &e));
+
+    int64_t n = 0;
+    MUST(store_sql_int(s, "SELECT count(*) FROM leads", NULL, 0, &n, &e));
+    assert_int_equal(n, 5);
+    assert_int_equal(leads_of(s, "411571001001001", day, 1), 3);
+    assert_int_equal(leads_of(s, "411571001001002", day, 1), 1);
+    assert_int_equal(leads_of(s, "411571001001002", day + 1, 1), 1);
+    assert_int_equal(leads_of(s, "411571001001", day, 2), 5);
+    assert_int_equal(leads_of(s, "411571000000", day, 1), 4);
+    assert_int_equal(leads_of(s, "411571000000", day, 2), 5);
+    /* and after the deltas are folded into the days */
+    long folded = 0;
+    MUST(store_stats_compact(s, 0, &folded, &e));
+    assert_int_equal(leads_of(s, "411571001001001", day, 1), 3);
+    assert_int_equal(leads_of(s, "411571000000", day, 2), 5);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_and_repeat), cmocka_unit_test(test_repeat_within_batch),
         cmocka_unit_test(test_bad_element),    cmocka_unit_test(test_chunks),
-        cmocka_unit_test(test_in_transaction),
+        cmocka_unit_test(test_in_transaction), cmocka_unit_test(test_leads_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
