@@ -294,11 +294,31 @@ static int load_sources(model_dataset *ds, const char *data, const char *extra, 
     return rc == NY_OK ? normalise(ds, 0, e) : rc;
 }
 
-/* The lexicon named by --lexicon, or NULL for "" (no keyword features). */
+/* The lexicon named by --lexicon, or NULL for "" (no keyword features),
+ * with the word list words.txt of its directory when there is one (as
+ * triage reads it from its data directory). */
 static int open_lexicon(const char *path, model_lexicon **out, ny_err *e)
 {
     *out = NULL;
-    return path && *path ? model_lexicon_load(path, out, e) : NY_OK;
+    if (!path || !*path)
+        return NY_OK;
+    int rc = model_lexicon_load(path, out, e);
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path) : 1;
+    char wpath[4096];
+    if (rc == NY_OK && snprintf(wpath, sizeof wpath, "%.*s/words.txt", dl, slash ? path : ".") >=
+                           (int)sizeof wpath)
+        rc = ny_err_set(e, NY_EINVAL, "--lexicon path too long");
+    model_words *w = NULL;
+    if (rc == NY_OK && (rc = model_words_load(wpath, &w, e)) == NY_ENOTFOUND)
+        rc = NY_OK; /* no word list: no word features */
+    if (rc == NY_OK)
+        model_lexicon_set_words(*out, w);
+    else {
+        model_lexicon_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int cmd_train(int argc, char **argv)

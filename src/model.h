@@ -266,6 +266,31 @@ void model_lexicon_free(model_lexicon *lx);
 size_t model_lexicon_features(model_lexicon *lx, const char *text, size_t len, model_extra *out,
                               size_t cap, int *urgent);
 
+/* A word list (data/words.txt) whose words become category features. */
+typedef struct model_words model_words;
+
+#define MODEL_WORD_MAX 8      /* longest word of the list, in code points */
+#define MODEL_WORD_VALUE 0.1f /* the value of a "word=<word>" feature */
+
+/* Loads a word list: one word of 2 to MODEL_WORD_MAX code points a line
+ * (blank lines skipped), at most 65,536 words. Returns NY_OK, NY_ENOTFOUND,
+ * NY_EINVAL (with the line) or NY_ERR. */
+int model_words_load(const char *path, model_words **out, ny_err *e);
+
+/* Frees a word list; NULL is allowed. */
+void model_words_free(model_words *w);
+
+/* Appends to out[n..cap) the feature "word=<word>" (value MODEL_WORD_VALUE)
+ * of every word of w that occurs in the normalised text, overlapping ones
+ * included, in order of their start; returns the new count. w may be NULL
+ * (no features). Reads w only: any number of threads at once. */
+size_t model_words_features(const model_words *w, const char *text, size_t len, model_extra *out,
+                            size_t n, size_t cap);
+
+/* Gives the lexicon a word list: model_lexicon_features then also appends
+ * the word features of w. The lexicon takes w over and frees it. */
+void model_lexicon_set_words(model_lexicon *lx, model_words *w);
+
 /* ---- data sets and evaluation ---- */
 
 /* One labelled example: label indices into domain_intents and

@@ -35,6 +35,7 @@ struct model_lexicon {
     lex_entry *entries;
     size_t n;
     match_hits hits;
+    model_words *words; /* NULL: no word features */
 };
 
 static uint32_t hint_id(const char *kind, const char *hint)
@@ -177,8 +178,15 @@ void model_lexicon_free(model_lexicon *lx)
         return;
     match_release(lx->set);
     match_hits_free(&lx->hits);
+    model_words_free(lx->words);
     free(lx->entries);
     free(lx);
+}
+
+void model_lexicon_set_words(model_lexicon *lx, model_words *w)
+{
+    model_words_free(lx->words);
+    lx->words = w;
 }
 
 size_t model_lexicon_features(model_lexicon *lx, const char *text, size_t len, model_extra *out,
@@ -200,5 +208,5 @@ size_t model_lexicon_features(model_lexicon *lx, const char *text, size_t len, m
         if (urgent && x->urgent)
             *urgent = 1;
     }
-    return n;
+    return model_words_features(lx->words, text, len, out, n, cap);
 }

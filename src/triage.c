@@ -477,6 +477,12 @@ int triage_open(const triage_opts *o, triage_engine **out, ny_err *e)
     for (int k = 0; k < 3 && rc == NY_OK; k++)
         if ((rc = jobs[k].rc) != NY_OK && e)
             *e = jobs[k].e;
+    char *wpath = rc == NY_OK ? path_join(o->data_dir, "words.txt") : NULL;
+    if (rc == NY_OK && !wpath)
+        rc = ny_err_set(e, NY_ERR, "out of memory");
+    if (rc == NY_OK && (rc = model_words_load(wpath, &en->words, e)) == NY_ENOTFOUND)
+        rc = NY_OK; /* no word list: no word features (as `nuanyang train` without one) */
+    free(wpath);
     if (rc == NY_OK && (rc = match_holder_new(match_retain(x->set), &en->holder, e)) == NY_OK)
         en->lexes = x;
     else
@@ -503,6 +509,7 @@ void triage_close(triage_engine *en)
     model_free(en->intent_m);
     model_free(en->category_m);
     model_free(en->long_m);
+    model_words_free(en->words);
     policy_index_free(en->pix);
     free(en->cuts);
     policy_list_free(&en->policies);
@@ -632,6 +639,7 @@ int triage_message(triage_ws *ws, const char *text, size_t len, const triage_gro
     size_t nf = collect(ws, r, &sig);
     const char *t = ws->nb.s;
     size_t tl = ws->nb.len;
+    nf = model_words_features(en->words, t, tl, ws->extra, nf, MODEL_MAX_EXTRA);
     r->norm = t;
     r->norm_len = tl;
     static const int EMERGENCY = 3, CONSULT = 0, HELP = 1, OTHER = 5; /* domain_intents order */

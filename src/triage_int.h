@@ -133,6 +133,7 @@ struct triage_engine {
     uint32_t *cuts; /* per policy: tri_cut of its summary and of its how_to_apply */
     tri_org org;
     char *lexicon_path;
+    model_words *words; /* data/words.txt, the category model's word features; NULL: none */
 };
 
 struct triage_ws {
