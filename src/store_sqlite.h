@@ -2,6 +2,7 @@
  *
  * Internal to store_sqlite.c (connection, migrations, transactions, jobs,
  * counters), store_sqlite_write.c (the *_put_batch entries),
+ * store_sqlite_msg.c (messages: put, find and ingest batches),
  * store_sqlite_read.c (the *_each entries), store_sqlite_auth.c
  * (accounts, sessions, connectors) and store_sqlite_tally.c (message
  * statistics per batch). Nothing outside these files
@@ -50,6 +51,7 @@ enum sq_stmt_id {
     SQ_INS_MESSAGE,
     SQ_MESSAGE_FIND,
     SQ_INS_MESSAGE_NEW,
+    SQ_INS_MESSAGE_CHUNK,
     SQ_INS_CASE,
     SQ_INS_EVENT,
     SQ_INS_LEAD,
@@ -85,6 +87,7 @@ enum sq_stmt_id {
     SQ_GROUP_UNIT,
     SQ_GROUP_UNITS,
     SQ_STAT_DELTA,
+    SQ_STAT_DELTA_CHUNK,
     SQ_STAT_LEADS,
     SQ_NSTMT
 };

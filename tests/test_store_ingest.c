@@ -7,7 +7,8 @@
  * batch is stored once; the same external id from another connector is a
  * different message; a bad element (unknown group) writes nothing of the
  * batch and is named by its index in the caller's array; the statistics
- * count stored messages and not repeats; and the call works inside a
+ * count stored messages and not repeats; batches long enough for the
+ * multi-row statements keep all of that; and the call works inside a
  * caller's transaction. Leads are counted too, by each unit and day of the
  * subtree, through every way they are inserted (store_lead_open,
  * store_lead_open_batch, store_lead_put_batch; SQLite counts them in code
@@ -156,6 +157,80 @@ static void test_bad_element(void **state)
     store_close(s);
 }
 
+/* Batches long enough to be written sixteen rows a statement (SQLite):
+ * new rows get increasing ids; a statement in which some keys are taken
+ * (stored before, or not) tells the duplicates from the new rows exactly;
+ * a statement that fails names its element and leaves nothing; the
+ * statistics, twenty days of rows written sixteen a statement, count every
+ * new message once. */
+static void test_chunks(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_chunks");
+    int64_t gid = seed(s);
+    enum { N = 40 };
+    char keys[2 * N][16];
+    store_message a[N], b[N];
+    int64_t ids[N], first[N], top = 0;
+    int dup[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "a%d", i);
+        a[i] = msg(gid, "c1", keys[i], "first");
+        a[i].sent_at += (int64_t)(i % 20) * 86400; /* twenty unit-days */
+    }
+    MUST(store_message_ingest_batch(s, a, N, ids, dup, &e));
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(dup[i], 0);
+        assert_true(ids[i] > top);
+        top = first[i] = ids[i];
+    }
+    /* every third a repeat of a stored key, one a repeat within the batch */
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[N + i], sizeof keys[N + i], "b%d", i);
+        b[i] = msg(gid, "c1", i % 3 == 0 ? keys[i] : keys[N + i], "second");
+    }
+    b[31] = msg(gid, "c1", keys[N + 1], "again");
+    b[0] = msg(gid, "c1", keys[N - 1], "last"); /* the newest stored row */
+    MUST(store_message_ingest_batch(s, b, N, ids, dup, &e));
+    int fresh = 0;
+    for (int i = 0; i < N; i++) {
+        if (i % 3 == 0) {
+            assert_int_equal(dup[i], 1);
+            assert_int_equal(ids[i], first[i ? i : N - 1]);
+        } else if (i == 31) {
+            assert_int_equal(dup[i], 1);
+            assert_int_equal(ids[i], ids[1]);
+        } else {
+            assert_int_equal(dup[i], 0);
+            assert_true(ids[i] > first[N - 1]);
+            fresh++;
+        }
+    }
+    /* all taken: nothing changes */
+    MUST(store_message_ingest_batch(s, a, N, ids, dup, &e));
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(dup[i], 1);
+        assert_int_equal(ids[i], first[i]);
+    }
+    assert_int_equal(all(s).n, N + fresh);
+    assert_string_equal(all(s).text[0], "c1/a0:first");
+
+    /* a constraint the checks do not see fails the statement: element 20 */
+    for (int i = 0; i < N; i++)
+        a[i] = msg(gid, "c2", keys[i], "x");
+    a[20].sender_id = NULL;
+    assert_int_equal(store_message_ingest_batch(s, a, N, ids, dup, &e), NY_EINVAL);
+    assert_int_equal(e.index, 20);
+    assert_int_equal(all(s).n, N + fresh);
+
+    store_stat_counts c;
+    int64_t day = store_stat_day(1764547200);
+    MUST(store_stats_total(s, "411571000000", day, day + 20, &c, &e));
+    assert_int_equal(c.v[STORE_STAT_MESSAGES], N + fresh);
+    store_close(s);
+}
+
 static void test_in_transaction(void **state)
 {
     (void)state;
@@ -248,8 +323,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_and_repeat), cmocka_unit_test(test_repeat_within_batch),
-        cmocka_unit_test(test_bad_element),    cmocka_unit_test(test_in_transaction),
-        cmocka_unit_test(test_leads_counted),
+        cmocka_unit_test(test_bad_element),    cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_in_transaction), cmocka_unit_test(test_leads_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
