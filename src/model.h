@@ -228,12 +228,19 @@ int model_emergency_cue_hits(const char *text, const struct match_hit *hits, siz
 
 /* ---- keyword features ---- */
 
+/* The value of the feature "term=<term>" of a lexicon hit: small beside the
+ * hints (after extra_scale * ln(1 + v) about a fifth of a unit-length n-gram
+ * vector), measured best of 0.03-1 for chat categories (data/models/README.md). */
+#define MODEL_TERM_VALUE 0.1f
+
 /* Appends to out[n..cap) the features of one lexicon hit: "intent=<intent>"
  * and "category=<category>" (a NULL or empty hint adds nothing) with value
- * weight. Returns the new count. Triage calls it for each hit of its matcher,
- * so the models see the same features as in training. */
-size_t model_hint_features(const char *intent, const char *category, float weight, model_extra *out,
-                           size_t n, size_t cap);
+ * weight, then "term=<term>" (the lexicon entry's term as written, not
+ * normalised; NULL or empty adds nothing) with value MODEL_TERM_VALUE: at
+ * most three. Returns the new count. Triage calls it for each hit of its
+ * matcher, so the models see the same features as in training. */
+size_t model_hint_features(const char *term, const char *intent, const char *category, float weight,
+                           model_extra *out, size_t n, size_t cap);
 
 /* Appends to out[n..cap) the feature of the intent that the intent model
  * gave a text, which the category model reads ("intent_is=<intent>", value
@@ -342,7 +349,8 @@ typedef struct model_train_opts {
     double safety_precision;   /* ... without letting that class's precision fall below */
     unsigned inner_folds;      /* folds for choosing C (and the offset); >= 2 */
     double fixed_c;            /* > 0: no search, L2-loss SVM with this C and balanced
-                                  class weights, no safety offset (quick training) */
+                                  class weights, no offsets (quick training, and the
+                                  short category model: data/models/README.md) */
     int verbose;               /* progress lines on stderr */
     /* Optional caller features of text i of the texts given to model_train
      * (e.g. lexicon hints): fills up to cap entries of out and returns how
@@ -359,13 +367,11 @@ typedef struct model_train_opts {
      * so they count neither in training nor in prediction */
     unsigned min_df;
     /* MODEL_CAL_*: per-class score offsets chosen on the held-out scores of
-     * the inner cross-validation to raise macro-F1, over all examples or
-     * only the texts of at most MODEL_SHORT_CHARS code points (which then
-     * also choose C and the class weighting) */
+     * the inner cross-validation to raise macro-F1 (not with fixed_c) */
     int calibrate;
 } model_train_opts;
 
-enum { MODEL_CAL_NONE = 0, MODEL_CAL_ALL = 1, MODEL_CAL_SHORT = 2 };
+enum { MODEL_CAL_NONE = 0, MODEL_CAL_ALL = 1 };
 
 /* Trains a model on the n examples texts[i] with labels[i] (index into
  * opts->labels; negative labels are skipped): chooses the solver and C by

@@ -3,8 +3,11 @@
  * The lexicon (data/lexicon.csv: term, kind, intent, category, weight,
  * action) names for each term the intent and category it hints at. A hit
  * becomes up to two caller features of the model, "intent=<hint>" and
- * "category=<hint>", each with the entry's weight; several hits of the same
- * hint add up. The model learns how far to trust each hint from the training
+ * "category=<hint>", each with the entry's weight (several hits of the same
+ * hint add up), and one of the term itself, "term=<term>", with the small
+ * value MODEL_TERM_VALUE: a word, or a gap pattern such as 电梯…坏, as a
+ * feature of its own, which the character 1-3-grams only approximate for
+ * longer terms. The model learns how far to trust each hint from the training
  * data, so the lexicon contributes knowledge beyond the labelled messages
  * (terms no training message contains) without overriding them. The
  * assistant's triage builds the same features from its own matcher with
@@ -22,6 +25,7 @@
 
 typedef struct lex_entry {
     uint32_t intent_id, category_id; /* 0: no hint */
+    uint32_t term_id;
     float weight;
     int urgent;
 } lex_entry;
@@ -49,13 +53,16 @@ static uint32_t hint_id(const char *kind, const char *hint)
     return h ? h : 1;
 }
 
-size_t model_hint_features(const char *intent, const char *category, float weight, model_extra *out,
-                           size_t n, size_t cap)
+size_t model_hint_features(const char *term, const char *intent, const char *category, float weight,
+                           model_extra *out, size_t n, size_t cap)
 {
     uint32_t ids[2] = {hint_id("intent", intent), hint_id("category", category)};
     for (int k = 0; k < 2; k++)
         if (ids[k] && n < cap)
             out[n++] = (model_extra){ids[k], weight};
+    uint32_t tid = hint_id("term", term);
+    if (tid && n < cap)
+        out[n++] = (model_extra){tid, MODEL_TERM_VALUE};
     return n;
 }
 
@@ -123,8 +130,8 @@ static int read_rows(FILE *f, const char *path, char ***terms, lex_entry **entri
             break;
         }
         (*entries)[(*n)++] =
-            (lex_entry){hint_id("intent", rec.fields[2]), hint_id("category", rec.fields[3]), w,
-                        strcmp(rec.fields[5], "urgent") == 0};
+            (lex_entry){hint_id("intent", rec.fields[2]), hint_id("category", rec.fields[3]),
+                        hint_id("term", rec.fields[0]), w, strcmp(rec.fields[5], "urgent") == 0};
     }
     csv_close(r);
     return rc;
@@ -188,6 +195,8 @@ size_t model_lexicon_features(model_lexicon *lx, const char *text, size_t len, m
             out[n++] = (model_extra){x->intent_id, x->weight};
         if (x->category_id && n < cap)
             out[n++] = (model_extra){x->category_id, x->weight};
+        if (x->term_id && n < cap)
+            out[n++] = (model_extra){x->term_id, MODEL_TERM_VALUE};
         if (urgent && x->urgent)
             *urgent = 1;
     }

@@ -33,7 +33,6 @@ typedef struct tproblem {
     size_t nfeat;
     float *idf;                      /* with MODEL_F_IDF: per bucket */
     size_t nlong[MODEL_MAX_CLASSES]; /* examples of more than MODEL_SHORT_CHARS code points */
-    unsigned char *isshort;          /* per row: at most MODEL_SHORT_CHARS code points */
 } tproblem;
 
 typedef struct config {
@@ -69,7 +68,6 @@ static void tproblem_free(tproblem *t)
     free(t->space);
     free(t->bucket);
     free(t->idf);
-    free(t->isshort);
     memset(t, 0, sizeof *t);
 }
 
@@ -167,7 +165,6 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
                 labels[i] < MODEL_MAX_CLASSES)
                 t->nlong[labels[i]]++;
             if (pass == 1) {
-                t->isshort[l] = model_ws_chars(ws) <= MODEL_SHORT_CHARS;
                 struct feature_node *x = t->space + at;
                 size_t k = 0;
                 for (size_t j = 0; j < nf; j++)
@@ -199,8 +196,7 @@ static int build(const model_train_opts *o, model_ws *ws, const char *const *tex
             t->space = malloc(total * sizeof *t->space);
             t->prob.x = malloc(l * sizeof *t->prob.x);
             t->prob.y = malloc(l * sizeof *t->prob.y);
-            t->isshort = malloc(l);
-            if (!t->space || !t->prob.x || !t->prob.y || !t->isshort) {
+            if (!t->space || !t->prob.x || !t->prob.y) {
                 tproblem_free(t);
                 return ny_err_set(e, NY_ERR, "out of memory");
             }
@@ -324,33 +320,32 @@ static int inner_cv(const tproblem *t, const config *c, const int *fold, unsigne
     return NY_OK;
 }
 
-/* Macro-F1 of the held-out scores with the per-class offsets off, over the
- * rows that sel admits (all when NULL); pred and gold are scratch space. */
-static double cv_macro_f1(const tproblem *t, const float *scores, const float *off,
-                          const unsigned char *sel, int *pred, int *gold, model_scores *ms)
+/* Macro-F1 of the held-out scores with the per-class offsets off; pred and
+ * gold are scratch space. */
+static double cv_macro_f1(const tproblem *t, const float *scores, const float *off, int *pred,
+                          int *gold, model_scores *ms)
 {
     size_t k = 0;
-    for (int i = 0; i < t->prob.l; i++)
-        if (!sel || sel[i]) {
-            pred[k] = argmax(scores + (size_t)i * t->nclasses, t->nclasses, off);
-            gold[k++] = (int)t->prob.y[i];
-        }
+    for (int i = 0; i < t->prob.l; i++) {
+        pred[k] = argmax(scores + (size_t)i * t->nclasses, t->nclasses, off);
+        gold[k++] = (int)t->prob.y[i];
+    }
     model_score(gold, pred, k, t->nclasses, ms);
     return ms->macro_f1;
 }
 
-/* Per-class offsets (all but class skip) that raise the held-out macro-F1 of
- * the rows sel admits: coordinate ascent over CAL_STEPS steps of CAL_STEP
+/* Per-class offsets (all but class skip) that raise the held-out macro-F1:
+ * coordinate ascent over CAL_STEPS steps of CAL_STEP
  * either side of zero, a move kept only when it gains more than CAL_GAIN,
  * until a round moves nothing (at most CAL_ROUNDS rounds). */
 #define CAL_STEP 0.05f
 #define CAL_STEPS 10
 #define CAL_GAIN 1e-3
 #define CAL_ROUNDS 3
-static void calibrate(const tproblem *t, const float *scores, const unsigned char *sel, int skip,
-                      float *off, int *pred, int *gold, model_scores *ms)
+static void calibrate(const tproblem *t, const float *scores, int skip, float *off, int *pred,
+                      int *gold, model_scores *ms)
 {
-    double best = cv_macro_f1(t, scores, off, sel, pred, gold, ms);
+    double best = cv_macro_f1(t, scores, off, pred, gold, ms);
     for (int round = 0, moved = 1; moved && round < CAL_ROUNDS; round++) {
         moved = 0;
         for (size_t k = 0; k < t->nclasses; k++) {
@@ -359,7 +354,7 @@ static void calibrate(const tproblem *t, const float *scores, const unsigned cha
             float chosen = off[k];
             for (int step = -CAL_STEPS; step <= CAL_STEPS; step++) {
                 off[k] = (float)step * CAL_STEP;
-                double f = cv_macro_f1(t, scores, off, sel, pred, gold, ms);
+                double f = cv_macro_f1(t, scores, off, pred, gold, ms);
                 if (f > best + CAL_GAIN)
                     best = f, chosen = off[k], moved = 1;
             }
@@ -444,8 +439,6 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
     config best = {L2R_L2LOSS_SVC_DUAL, o->fixed_c, 1};
     double best_f1 = -1;
     float off[MODEL_MAX_CLASSES] = {0};
-    /* a model tuned for short texts also chooses C on them */
-    const unsigned char *sel = o->calibrate == MODEL_CAL_SHORT ? t.isshort : NULL;
     for (size_t si = 0; o->fixed_c <= 0 && si < sizeof solvers / sizeof *solvers; si++)
         for (size_t ci = 0; ci < sizeof cs / sizeof *cs; ci++)
             for (int bal = 0; bal < 2; bal++) {
@@ -454,7 +447,7 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
                     rc = ny_err_set(e, NY_ERR, "liblinear training failed (out of memory?)");
                     goto done;
                 }
-                double f1 = cv_macro_f1(&t, scores, off, sel, pred, gold, ms);
+                double f1 = cv_macro_f1(&t, scores, off, pred, gold, ms);
                 if (o->verbose)
                     fprintf(stderr, "  %-19s C=%-4g %-8s inner macro-F1 %.4f\n",
                             solver_name(c.solver), c.C, bal ? "balanced" : "plain", f1);
@@ -467,16 +460,16 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
     if (safety < 0 || (size_t)safety >= nc || o->fixed_c > 0)
         safety = -1;
     if (o->calibrate && o->fixed_c <= 0) {
-        calibrate(&t, best_scores, sel, safety, off, pred, gold, ms);
+        calibrate(&t, best_scores, safety, off, pred, gold, ms);
         if (o->verbose)
             fprintf(stderr, "  class offsets: inner macro-F1 %.4f\n",
-                    cv_macro_f1(&t, best_scores, off, sel, pred, gold, ms));
+                    cv_macro_f1(&t, best_scores, off, pred, gold, ms));
     }
     if (safety >= 0) {
         float chosen = 0;
         for (float next = 0; next < 3.0f; next += 0.02f) {
             off[safety] = next;
-            cv_macro_f1(&t, best_scores, off, sel, pred, gold, ms);
+            cv_macro_f1(&t, best_scores, off, pred, gold, ms);
             if (ms->precision[safety] < o->safety_precision)
                 break;
             chosen = next;
@@ -484,20 +477,21 @@ int model_train(const model_train_opts *o, const char *const *texts, const size_
                 break;
         }
         off[safety] = chosen;
-        cv_macro_f1(&t, best_scores, off, sel, pred, gold, ms);
+        cv_macro_f1(&t, best_scores, off, pred, gold, ms);
         if (o->verbose)
             fprintf(stderr,
                     "  safety offset %.2f: inner recall %.3f precision %.3f macro-F1 %.4f\n",
                     chosen, ms->recall[safety], ms->precision[safety], ms->macro_f1);
     }
-    char info[512], offs[160] = "";
+    char info[512], offs[160] = "", inner[64] = "C fixed";
+    if (o->fixed_c <= 0)
+        snprintf(inner, sizeof inner, "inner %u-fold macro-F1 %.4f", k, best_f1);
     for (size_t c = 0, at = 0; c < nc && at < sizeof offs; c++)
         at += (size_t)snprintf(offs + at, sizeof offs - at, "%s%.2f", c ? " " : "", off[c]);
     snprintf(info, sizeof info,
-             "%s, C=%g, %s class weights, %zu examples; inner %u-fold macro-F1 %.4f; "
-             "class offsets %s%s%s",
-             solver_name(best.solver), best.C, best.balanced ? "balanced" : "uniform", l, k,
-             best_f1, offs, o->note ? "; " : "", o->note ? o->note : "");
+             "%s, C=%g, %s class weights, %zu examples; %s; class offsets %s%s%s",
+             solver_name(best.solver), best.C, best.balanced ? "balanced" : "uniform", l, inner,
+             offs, o->note ? "; " : "", o->note ? o->note : "");
     struct model *lm = fit(&t, &best, NULL);
     if (!lm) {
         rc = ny_err_set(e, NY_ERR, "liblinear training failed (out of memory?)");

@@ -67,7 +67,7 @@ static int entry_from_row(const store_lexeme *row, size_t i, tri_entry *x, char 
                      -1,
                      0,
                      {{0, 0}, {0, 0}}};
-    x->nfeat = model_hint_features(x->intent, x->category, x->weight, x->feat, 0, 2);
+    x->nfeat = model_hint_features(x->term, x->intent, x->category, x->weight, x->feat, 0, 3);
     *pool += tl;
     return NY_OK;
 }

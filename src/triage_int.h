@@ -34,7 +34,7 @@ typedef struct tri_entry {
     unsigned flags;
     int cue_category; /* TRI_DISTRICT cues: index into domain_categories */
     size_t nfeat;     /* keyword features of a lexicon row (model_hint_features) */
-    model_extra feat[2];
+    model_extra feat[3];
 } tri_entry;
 
 /* A decision cue word (triage_decide.c). */

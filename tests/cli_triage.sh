@@ -136,4 +136,21 @@ if [ -z "${NUANYANG_TEST_PG:-}" ]; then
     expect 1 "missing database file" $NY triage --db "$tmp/none.db" </dev/null
 fi
 
+# eval --cv --quick: the quick proxy (every model at one C) on a small file of
+# our own, trained on its folds alone; a bad C is a usage error
+if [ -z "${NUANYANG_TEST_PG:-}" ]; then
+    for i in 1 2 3 4 5 6; do
+        printf 'report\t城乡建设\t%s号楼的电梯又坏了\n' "$i"
+        printf 'report\t交通运输\t%s路公交车站的站牌倒了\n' "$i"
+        printf 'consult\t劳动和社会保障\t请问第%s批低保什么时候发\n' "$i"
+        printf 'other\t无\t谢谢大家 第%s次辛苦了\n' "$i"
+    done >"$tmp/tiny.tsv"
+    expect 0 "eval --cv --quick runs" $NY eval --task intent "$tmp/tiny.tsv" --cv 2 --only \
+        --quick 1 --lexicon ""
+    contains "eval --quick says so" "$tmp/out" "quick (fixed C)"
+    is "eval --quick scores the tiny set" "$(grep -c 'macro-F1' "$tmp/out")" 1
+    expect 2 "eval --quick 0 is refused" $NY eval --task category "$tmp/tiny.tsv" --cv 2 --quick 0
+    contains "the refusal names --quick" "$tmp/err" "--quick"
+fi
+
 finish
