@@ -20,9 +20,11 @@
  * passed over (one that rolled back). On SQLite ids commit in order and
  * there are no holes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "jbuf.h"
 #include "server_cases.h"
 #include "store_case.h"
 
@@ -99,21 +101,50 @@ static int on_item(void *ctx, const case_feed_item *it)
     const char *left = json_is_array(from) ? text_or(json_array_get(from, 0), NULL) : NULL;
     char at[32];
     case_time_iso(it->at, at);
-    json_t *d = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                          (json_int_t)it->id, "case_id", (json_int_t)it->case_id, "action",
-                          it->action, "actor", it->actor, "at", at, "kind", it->kind, "category",
-                          it->category, "status", status, "status_label", case_status_label(status),
-                          "level", level, "unit", unit, "department", it->department, "overdue",
-                          json_is_integer(od) ? (int)json_integer_value(od) : it->overdue);
-    if (d && strcmp(unit, it->unit) == 0)
-        json_object_set_new(d, "unit_name", json_string(it->unit_name));
-    if (d && left && left[0])
-        json_object_set_new(d, "from_unit", json_string(left));
+    /* written directly: a jansson tree built only to be printed cost more
+     * than reading the entry */
+    jbuf d = {0};
+    static const char *const keys[] = {"action", "actor",        "at",    "kind", "category",
+                                       "status", "status_label", "level", "unit", "department"};
+    const char *vals[] = {it->action,
+                          it->actor,
+                          at,
+                          it->kind,
+                          it->category,
+                          status,
+                          case_status_label(status),
+                          level,
+                          unit,
+                          it->department};
+    jbuf_puts(&d, "{\"id\":");
+    jbuf_int(&d, it->id);
+    jbuf_puts(&d, ",\"case_id\":");
+    jbuf_int(&d, it->case_id);
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        jbuf_puts(&d, ",\"");
+        jbuf_puts(&d, keys[k]);
+        jbuf_puts(&d, "\":");
+        jbuf_str(&d, vals[k] ? vals[k] : "");
+    }
+    jbuf_puts(&d, (json_is_integer(od) ? json_integer_value(od) : it->overdue)
+                      ? ",\"overdue\":true"
+                      : ",\"overdue\":false");
+    if (strcmp(unit, it->unit) == 0) {
+        jbuf_puts(&d, ",\"unit_name\":");
+        jbuf_str(&d, it->unit_name ? it->unit_name : "");
+    }
+    if (left && left[0]) {
+        jbuf_puts(&d, ",\"from_unit\":");
+        jbuf_str(&d, left);
+    }
+    jbuf_add(&d, "}", 1);
     const char *units[3] = {unit, it->unit, left && left[0] ? left : it->unit};
-    if (d)
-        server_stream_deliver_units(p->sv, "case", units, 3, d);
-    json_decref(d);
-    json_decref(changes);
+    char *text = NULL;
+    ny_err e;
+    if (jbuf_finish(&d, &text, NULL, &e) == NY_OK)
+        server_stream_deliver_text(p->sv, "case", units, 3, text);
+    free(text);
+    json_decref(changes); /* status, level, unit and left point into it until here */
     return NY_OK;
 }
 

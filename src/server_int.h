@@ -384,6 +384,12 @@ void server_stream_deliver(server *sv, const char *event, const char *unit_code,
 void server_stream_deliver_units(server *sv, const char *event, const char *const *units, size_t n,
                                  json_t *data);
 
+/* server_stream_deliver_units with the data already written as JSON text
+ * (an object; NULL = {}), for a publisher that writes it directly (jbuf)
+ * rather than build a jansson tree only to print it. */
+void server_stream_deliver_text(server *sv, const char *event, const char *const *units, size_t n,
+                                const char *json);
+
 /* GET /api/v1/stream. */
 void server_stream(server *sv, const server_call *call, server_reply *r);
 

@@ -202,27 +202,38 @@ void server_stream_deliver_units(server *sv, const char *event, const char *cons
     if (!h || !event || !units || !units[0] || !atomic_load(&h->open))
         return; /* nobody to tell: not even formatted */
     char *json = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    server_stream_deliver_text(sv, event, units, n, json);
+    free(json);
+}
+
+void server_stream_deliver_text(server *sv, const char *event, const char *const *units, size_t n,
+                                const char *json)
+{
+    struct server_stream_hub *h = sv->stream;
+    if (!h || !event || !units || !units[0] || !atomic_load(&h->open))
+        return;
     pthread_mutex_lock(&h->lock);
     reap(h);
     long long id = ++h->seq;
+    char *text = NULL; /* the event as sent, formatted once for every client it goes to */
     for (stream_client *c = h->clients; c && !h->stopping; c = c->next) {
         if (!in_scope_any(&c->who, units, n))
             continue;
-        char *ev = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&ev, &len);
-        if (!f)
-            break;
-        fprintf(f, "event: %s\nid: %lld\ndata: %s\n\n", event, id, json ? json : "{}");
-        if (fclose(f) != 0) {
-            free(ev);
-            break;
+        if (!text) {
+            size_t size = strlen(event) + (json ? strlen(json) : 2) + 64;
+            if (!(text = malloc(size)))
+                break;
+            snprintf(text, size, "event: %s\nid: %lld\ndata: %s\n\n", event, id,
+                     json ? json : "{}");
         }
+        char *ev = strdup(text);
+        if (!ev)
+            break;
         enqueue(c, ev);
         wake(c);
     }
     pthread_mutex_unlock(&h->lock);
-    free(json);
+    free(text);
 }
 
 int server_stream_listening(const server *sv)

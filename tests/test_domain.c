@@ -1,6 +1,7 @@
 /* test_domain.c - unit tests of the vocabularies and identifier checks in
  * domain.c: division and grid codes, credit-code check characters, phone
  * masking and UTF-8 validation. No database involved. */
+#include <stdio.h>
 #include <string.h>
 
 #include "domain.h"
@@ -111,6 +112,22 @@ static void test_utf8(void **state)
     assert_int_equal(domain_utf8_check("\xc0\xaf", 2, &e), NY_EINVAL);       /* overlong */
     assert_int_equal(domain_utf8_check("\xed\xa0\x80", 3, &e), NY_EINVAL);   /* surrogate */
     assert_int_equal(domain_utf8_check("\xf4\x90\x80\x80", 4, &e), NY_EINVAL); /* > U+10FFFF */
+    /* ASCII runs are read eight bytes at a time: a bad byte or a character
+     * anywhere in or after a run, and a length that ends inside one */
+    for (size_t at = 0; at < 40; at++) {
+        char buf[48], want[32];
+        memset(buf, 'a', sizeof buf);
+        buf[at] = '\xff';
+        snprintf(want, sizeof want, "at byte %zu", at + 1);
+        for (size_t len = at + 1; len <= 41; len += 7) {
+            assert_int_equal(domain_utf8_check(buf, len, &e), NY_EINVAL);
+            assert_non_null(strstr(e.msg, want));
+        }
+        assert_int_equal(domain_utf8_check(buf, at, &e), NY_OK);
+        memcpy(buf + at, "\xe7\xbe\x8a", 3); /* 羊 */
+        assert_int_equal(domain_utf8_check(buf, 43, &e), NY_OK);
+        assert_int_equal(domain_utf8_check(buf, at + 2, &e), NY_EINVAL); /* cut inside it */
+    }
 }
 
 int main(void)
