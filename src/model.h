@@ -273,7 +273,8 @@ typedef struct model_words model_words;
 #define MODEL_WORD_VALUE 0.1f /* the value of a "word=<word>" feature */
 
 /* Loads a word list: one word of 2 to MODEL_WORD_MAX code points a line
- * (blank lines skipped), at most 65,536 words. Returns NY_OK, NY_ENOTFOUND,
+ * (blank lines skipped), up to about 60,000 words of four code points (a
+ * set of 2^18 slots, half of them used at most). Returns NY_OK, NY_ENOTFOUND,
  * NY_EINVAL (with the line) or NY_ERR. */
 int model_words_load(const char *path, model_words **out, ny_err *e);
 

@@ -9,9 +9,10 @@
  * included, becomes the feature "word=<word>" with the small value
  * MODEL_WORD_VALUE, the same for training (`nuanyang train`, `eval`, through
  * the lexicon of cli_model.c) and for the assistant's triage. The list is kept
- * as an open-addressing set of 64-bit hashes; a scan extends a hash code
- * point by code point from every start, so a text of n code points costs at
- * most n * MODEL_WORD_MAX probes and allocates nothing. */
+ * as an open-addressing set of 64-bit hashes that also marks the beginnings
+ * of words; a scan extends a hash code point by code point from every start
+ * while the text so far begins a word, so a text of n code points costs
+ * little more than n probes and allocates nothing. */
 #include "model.h"
 
 #include <errno.h>
@@ -19,9 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A slot holds a hash with its two low bits replaced by flags (0: empty):
+ * the text so far is a word of the list, and it begins a longer one, so a
+ * scan stops extending as soon as no word can follow. */
+#define IS_WORD 1u
+#define IS_PREFIX 2u
+#define FLAGS 3u
+
 struct model_words {
-    uint64_t *slot; /* 0: empty */
-    size_t mask;
+    uint64_t *slot;
+    size_t mask, used; /* used: slots taken, at most half of them */
 };
 
 /* FNV-1a over bytes, 64 bits for the set and 32 bits for the feature id
@@ -38,22 +46,27 @@ static uint32_t word_prefix_id(void)
     return h;
 }
 
-static int set_has(const model_words *w, uint64_t h)
+/* The flags of the text with hash h, 0 when it is neither a word of the list
+ * nor the beginning of one. */
+static unsigned set_flags(const model_words *w, uint64_t h)
 {
-    for (size_t j = h & w->mask;; j = (j + 1) & w->mask) {
-        if (w->slot[j] == h)
-            return 1;
+    uint64_t key = h | FLAGS;
+    for (size_t j = (h >> 2) & w->mask;; j = (j + 1) & w->mask) {
         if (!w->slot[j])
             return 0;
+        if ((w->slot[j] | FLAGS) == key)
+            return (unsigned)(w->slot[j] & FLAGS);
     }
 }
 
-static void set_put(model_words *w, uint64_t h)
+static void set_add(model_words *w, uint64_t h, unsigned flags)
 {
-    size_t j = h & w->mask;
-    while (w->slot[j] && w->slot[j] != h)
+    uint64_t key = h | FLAGS;
+    size_t j = (h >> 2) & w->mask;
+    while (w->slot[j] && (w->slot[j] | FLAGS) != key)
         j = (j + 1) & w->mask;
-    w->slot[j] = h;
+    w->used += !w->slot[j];
+    w->slot[j] = (w->slot[j] ? w->slot[j] : key & ~(uint64_t)FLAGS) | flags;
 }
 
 static size_t next_cp(const char *t, size_t len, size_t i)
@@ -71,12 +84,19 @@ static size_t count_cps(const char *t, size_t len)
     return n;
 }
 
-static uint64_t hash64(const char *t, size_t len)
+/* Adds the word t (len bytes) and marks every shorter beginning of it of two
+ * code points or more as a prefix. */
+static void add_word(model_words *w, const char *t, size_t len)
 {
     uint64_t h = H64_INIT;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)t[i]) * H64_PRIME;
-    return h ? h : 1;
+    size_t k = 0;
+    for (size_t i = 0; i < len;) {
+        size_t end = next_cp(t, len, i);
+        for (; i < end; i++)
+            h = (h ^ (unsigned char)t[i]) * H64_PRIME;
+        if (++k >= 2)
+            set_add(w, h, i == len ? IS_WORD : IS_PREFIX);
+    }
 }
 
 int model_words_load(const char *path, model_words **out, ny_err *e)
@@ -87,7 +107,7 @@ int model_words_load(const char *path, model_words **out, ny_err *e)
         return ny_err_set(e, errno == ENOENT ? NY_ENOTFOUND : NY_ERR, "%s: %s", path,
                           strerror(errno));
     model_words *w = calloc(1, sizeof *w);
-    size_t cap = 1u << 17;
+    size_t cap = 1u << 18;
     if (w)
         w->slot = calloc(cap, sizeof *w->slot);
     if (!w || !w->slot) {
@@ -97,7 +117,7 @@ int model_words_load(const char *path, model_words **out, ny_err *e)
     }
     w->mask = cap - 1;
     char line[256];
-    size_t n = 0, lineno = 0;
+    size_t lineno = 0;
     int rc = NY_OK;
     while (rc == NY_OK && fgets(line, sizeof line, f)) {
         lineno++;
@@ -107,10 +127,10 @@ int model_words_load(const char *path, model_words **out, ny_err *e)
         if (cps < 2 || cps > MODEL_WORD_MAX)
             rc = ny_err_set(e, NY_EINVAL, "%s:%zu: a word of 2 to %d code points expected", path,
                             lineno, MODEL_WORD_MAX);
-        else if (++n > cap / 2)
-            rc = ny_err_set(e, NY_EINVAL, "%s: more than %zu words", path, cap / 2);
+        else if (w->used + MODEL_WORD_MAX > cap / 2)
+            rc = ny_err_set(e, NY_EINVAL, "%s:%zu: too many words", path, lineno);
         else
-            set_put(w, hash64(line, len));
+            add_word(w, line, len);
     }
     if (rc == NY_OK && ferror(f))
         rc = ny_err_set(e, NY_ERR, "%s: read error", path);
@@ -147,8 +167,13 @@ size_t model_words_features(const model_words *w, const char *text, size_t len, 
                 h = (h ^ (unsigned char)text[j]) * H64_PRIME;
                 id = (id ^ (unsigned char)text[j]) * H32_PRIME;
             }
-            if (k >= 2 && set_has(w, h ? h : 1))
+            if (k < 2)
+                continue;
+            unsigned f = set_flags(w, h);
+            if (f & IS_WORD)
                 out[n++] = (model_extra){id ? id : 1, MODEL_WORD_VALUE};
+            if (!(f & IS_PREFIX))
+                break;
         }
     }
     return n;
