@@ -43,10 +43,20 @@ endif
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: build/nuanyang build/asan/nuanyang $(TESTS) $(STESTS) web/node_modules/.package-lock.json web_gz
+build: build/nuanyang build/asan/nuanyang data/words.txt $(TESTS) $(STESTS) web/node_modules/.package-lock.json web_gz
 
 deps:
 	@scripts/deps.sh build
+
+# The word list of the short category model's word features (src/model_words.c):
+# generated, not committed, from the dictionary of the Debian package
+# python3-jieba (installed by deps): every word of 2-8 code points with a
+# frequency of at least 100, in the dictionary's order. The committed models
+# were trained with exactly this list (data/models/README.md).
+JIEBA_DICT ?= /usr/lib/python3/dist-packages/jieba/dict.txt
+data/words.txt: $(JIEBA_DICT)
+	$(say) GEN $@
+	$(Q)python3 -c 'import sys; [print(w) for w, f, *_ in (l.split() for l in open(sys.argv[1], encoding="utf-8")) if int(f) >= 100 and 2 <= len(w) <= 8]' $< > $@.tmp && mv $@.tmp $@
 deps-test:
 	@scripts/deps.sh test
 deps-bench:
@@ -106,7 +116,7 @@ build/obj build/asan/obj build/tests build/asan/tests build/bench build/fuzz/obj
 # logins (Ctrl-C stops it).
 LISTEN ?= 127.0.0.1:8080
 run: deps
-	@$(MAKE) --no-print-directory build/nuanyang var web_gz
+	@$(MAKE) --no-print-directory build/nuanyang data/words.txt var web_gz
 	@if [ ! -e $(DB) ]; then \
 	  echo "Creating the demo district in $(DB) ..."; \
 	  build/nuanyang demo --db $(DB) || exit 1; \
@@ -129,7 +139,7 @@ test: deps deps-test
 	@tests/run.sh
 
 bench: deps deps-bench
-	@$(MAKE) --no-print-directory build/nuanyang $(BENCHES) web_gz
+	@$(MAKE) --no-print-directory build/nuanyang data/words.txt $(BENCHES) web_gz
 	@bench/run.sh
 
 # libFuzzer (clang) on the ingest body reader: the fast reader against the

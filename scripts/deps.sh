@@ -9,7 +9,7 @@
 set -eu
 build_pkgs="gcc make pkg-config libsqlite3-dev libjansson-dev libpq-dev libssl-dev
     libutf8proc-dev libopencc-dev opencc liblinear-dev libsodium-dev libmicrohttpd-dev
-    libcurl4-openssl-dev"
+    libcurl4-openssl-dev python3-jieba"
 test_pkgs="libcmocka-dev postgresql sqlite3 python3 curl openssl chromium fonts-noto-cjk"
 bench_pkgs="libhyperscan-dev fasttext hyperfine"
 want="$build_pkgs"
