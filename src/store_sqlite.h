@@ -140,6 +140,13 @@ void sq_bind_text(sqlite3_stmt *st, int col, const char *text);
 /* Column col as text, NULL for SQL NULL; valid until the next step/reset. */
 const char *sq_text(sqlite3_stmt *st, int col);
 
+/* s, or "(null)" when s is NULL: for naming a value in an error message. */
+const char *sq_show(const char *s);
+
+/* Records element i as the failing one of the error already in *e (e may be
+ * NULL) and returns rc unchanged, so a caller can `return sq_at(e, i, rc)`. */
+int sq_at(ny_err *e, long i, int rc);
+
 /* Starts the atomic scope of one batch: BEGIN IMMEDIATE when no transaction
  * is open (*own = 1), else a SAVEPOINT inside the caller's (*own = 0). */
 int sq_batch_begin(struct sq *h, int *own, ny_err *e);

@@ -17,20 +17,6 @@
 #include "domain.h"
 #include "store_sqlite.h"
 
-/* For messages: a string that may be NULL. */
-static const char *show(const char *s)
-{
-    return s ? s : "(null)";
-}
-
-/* Records element i as the failing one of an error already in *e. */
-static int at(ny_err *e, long i, int rc)
-{
-    if (e)
-        e->index = i;
-    return rc;
-}
-
 /* NY_OK if value is one of list; else NY_EINVAL naming what (the message)
  * and field. */
 static int known(const char *const *list, const char *value, const char *what, const char *field,
@@ -39,14 +25,14 @@ static int known(const char *const *list, const char *value, const char *what, c
     if (domain_index(list, value) >= 0)
         return NY_OK;
     return ny_err_set_at(e, NY_EINVAL, i, "%s: unknown %s '%s' (expected %s)", what, field,
-                         show(value), domain_list_text(list));
+                         sq_show(value), domain_list_text(list));
 }
 
 /* "message CONNECTOR/ID", the name of message m in its errors, into buf;
  * built only when something fails. */
 static const char *message_what(const store_message *m, char *buf, size_t size)
 {
-    snprintf(buf, size, "message %s/%s", show(m->connector), show(m->external_id));
+    snprintf(buf, size, "message %s/%s", sq_show(m->connector), sq_show(m->external_id));
     return buf;
 }
 
@@ -80,7 +66,7 @@ static int message_step(struct sq *h, sqlite3_stmt *st, const store_message *m, 
         return NY_OK;
     }
     char what[160];
-    rc = at(e, i, sq_error(h, rc, e, message_what(m, what, sizeof what)));
+    rc = sq_at(e, i, sq_error(h, rc, e, message_what(m, what, sizeof what)));
     sq_reset(st);
     if (rc == NY_EEXIST)
         ny_err_set_at(e, rc, i, "%s already exists", what);
@@ -117,7 +103,7 @@ static int message_put(struct sq *h, sq_tally *t, const store_message *m, long i
     sqlite3_stmt *st;
     rc = sq_stmt(h, SQ_INS_MESSAGE, MESSAGE_INSERT, &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     message_bind(st, 0, m);
     rc = message_step(h, st, m, i, id, e);
     if (rc == NY_OK)
@@ -180,7 +166,7 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
     rc = sq_stmt(h, SQ_INS_MESSAGE_NEW,
                  MESSAGE_INSERT " ON CONFLICT(connector,external_id) DO NOTHING", &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     message_bind(st, 0, m);
     rc = message_step(h, st, m, i, id, e);
     if (rc != NY_OK)
@@ -196,7 +182,7 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
         rc = ny_err_set_at(e, NY_ERR, i, "%s: stored message not found",
                            message_what(m, what, sizeof what));
     }
-    return rc == NY_OK ? rc : at(e, i, rc);
+    return rc == NY_OK ? rc : sq_at(e, i, rc);
 }
 
 /* The multi-row form of the ingest INSERT: CHUNK rows a statement. */
@@ -222,7 +208,7 @@ static int ingest_chunk(struct sq *h, sq_tally *t, const store_message *m, const
     sqlite3_stmt *st;
     int rc = sq_stmt(h, SQ_INS_MESSAGE_CHUNK, MESSAGE_INSERT_CHUNK, &st, e);
     if (rc != NY_OK)
-        return at(e, (long)at_[0], rc);
+        return sq_at(e, (long)at_[0], rc);
     for (int k = 0; k < CHUNK; k++)
         message_bind(st, 10 * k, &m[at_[k]]);
     rc = sqlite3_step(st);
@@ -240,7 +226,7 @@ static int ingest_chunk(struct sq *h, sq_tally *t, const store_message *m, const
         if (changes == CHUNK) {
             ids_out[i] = last - CHUNK + 1 + k;
         } else if ((rc = message_find(h, &m[i], &ids_out[i], e)) != NY_OK) {
-            return at(e, (long)i, rc);
+            return sq_at(e, (long)i, rc);
         } else if (!ids_out[i]) {
             char what[160];
             return ny_err_set_at(e, NY_ERR, (long)i, "%s: stored message not found",

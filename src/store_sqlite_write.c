@@ -31,14 +31,12 @@ static const struct {
 
 static const char *const lexeme_kinds[] = {"literal", "pattern", NULL};
 
-/* For messages: a string that may be NULL. */
-static const char *show(const char *s)
+const char *sq_show(const char *s)
 {
     return s ? s : "(null)";
 }
 
-/* Records element i as the failing one of an error already in *e. */
-static int at(ny_err *e, long i, int rc)
+int sq_at(ny_err *e, long i, int rc)
 {
     if (e)
         e->index = i;
@@ -53,7 +51,7 @@ static int insert(struct sq *h, sqlite3_stmt *st, const char *what, long i, int6
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE && id)
         *id = sqlite3_last_insert_rowid(h->db);
-    rc = rc == SQLITE_DONE ? NY_OK : at(e, i, sq_error(h, rc, e, what));
+    rc = rc == SQLITE_DONE ? NY_OK : sq_at(e, i, sq_error(h, rc, e, what));
     sq_reset(st);
     return rc;
 }
@@ -66,7 +64,7 @@ static int check_enum(const char *const *list, const char *value, int optional, 
     if (domain_index(list, value) >= 0 || (optional && (!value || !*value)))
         return NY_OK;
     return ny_err_set_at(e, NY_EINVAL, i, "%s: unknown %s '%s' (expected %s)", what, field,
-                         show(value), domain_list_text(list));
+                         sq_show(value), domain_list_text(list));
 }
 
 /* Resolves a unit code: 1 with its id and level (0..3) when found, 0 when
@@ -94,10 +92,10 @@ static int unit_ref(struct sq *h, const char *code, int need_grid, const char *w
 {
     int level = -1, rc = unit_lookup(h, code, id, &level, e);
     if (rc < 0)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     if (rc == 0)
         return ny_err_set_at(e, NY_ENOTFOUND, i, "%s: unknown %s '%s'", what,
-                             need_grid ? "grid" : "unit", show(code));
+                             need_grid ? "grid" : "unit", sq_show(code));
     if (need_grid && level != 3)
         return ny_err_set_at(e, NY_EINVAL, i, "%s: unit '%s' is a %s, not a grid", what, code,
                              level >= 0 ? domain_levels[level] : "unit of unknown level");
@@ -110,14 +108,14 @@ static int need_id(struct sq *h, enum ref r, int64_t rowid, const char *what, lo
     sqlite3_stmt *st;
     int rc = sq_stmt(h, refs[r].stmt, refs[r].sql, &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sqlite3_bind_int64(st, 1, rowid);
     rc = sq_next(h, st, e);
     sq_reset(st);
     if (rc == 0)
         return ny_err_set_at(e, NY_ENOTFOUND, i, "%s: unknown %s id %lld", what, refs[r].name,
                              (long long)rowid);
-    return rc == 1 ? NY_OK : at(e, i, rc);
+    return rc == 1 ? NY_OK : sq_at(e, i, rc);
 }
 
 /* Binds an int64 where 0 means absent (SQL NULL). */
@@ -163,7 +161,7 @@ static int unit_parent(struct sq *h, const store_unit *u, const char *what, long
     if (has_parent) {
         int rc = unit_lookup(h, u->parent_code, parent_id, &plv, e);
         if (rc < 0)
-            return at(e, i, rc);
+            return sq_at(e, i, rc);
         if (rc == 0)
             return ny_err_set_at(e, NY_ENOTFOUND, i, "unknown parent unit '%s'", u->parent_code);
     }
@@ -177,7 +175,7 @@ static int unit_parent(struct sq *h, const store_unit *u, const char *what, long
             e, NY_EINVAL, i, "%s (%s) cannot be under '%s' (%s): its parent must be a %s", what,
             u->level, u->parent_code, plv >= 0 ? domain_levels[plv] : "?", domain_levels[lv - 1]);
     int rc = domain_unit_code_check(u->level, u->code, u->parent_code, e);
-    return rc == NY_OK ? NY_OK : at(e, i, rc);
+    return rc == NY_OK ? NY_OK : sq_at(e, i, rc);
 }
 
 static int unit_put(struct sq *h, const void *item, long i, int64_t *id, ny_err *e)
@@ -194,7 +192,7 @@ static int unit_put(struct sq *h, const void *item, long i, int64_t *id, ny_err 
         rc = sq_stmt(h, SQ_INS_UNIT,
                      "INSERT INTO units(code,name,level,parent_id) VALUES(?1,?2,?3,?4)", &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, u->code);
     sq_bind_text(st, 2, u->name);
     sq_bind_text(st, 3, u->level);
@@ -216,7 +214,7 @@ static int household_put(struct sq *h, const void *item, long i, int64_t *id, ny
 {
     const store_household *x = item;
     char what[96];
-    snprintf(what, sizeof what, "household '%s'", show(x->code));
+    snprintf(what, sizeof what, "household '%s'", sq_show(x->code));
     if (x->size < 1 || x->size > 99)
         return ny_err_set_at(e, NY_EINVAL, i, "%s: size %d is outside 1..99", what, x->size);
     int64_t grid_id;
@@ -228,7 +226,7 @@ static int household_put(struct sq *h, const void *item, long i, int64_t *id, ny
                      " VALUES(?1,?2,?3,?4,?5)",
                      &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, x->code);
     sqlite3_bind_int64(st, 2, grid_id);
     sq_bind_text(st, 3, x->address);
@@ -250,7 +248,7 @@ static int enterprise_put(struct sq *h, const void *item, long i, int64_t *id, n
 {
     const store_enterprise *x = item;
     char what[96];
-    snprintf(what, sizeof what, "enterprise '%s'", show(x->uscc));
+    snprintf(what, sizeof what, "enterprise '%s'", sq_show(x->uscc));
     int64_t grid_id;
     int rc = unit_ref(h, x->grid_code, 1, what, i, &grid_id, e);
     sqlite3_stmt *st = NULL;
@@ -259,7 +257,7 @@ static int enterprise_put(struct sq *h, const void *item, long i, int64_t *id, n
                      "INSERT INTO enterprises(uscc,name,industry,grid_id) VALUES(?1,?2,?3,?4)", &st,
                      e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, x->uscc);
     sq_bind_text(st, 2, x->name);
     sq_bind_text(st, 3, x->industry);
@@ -282,7 +280,7 @@ static int group_put(struct sq *h, const void *item, long i, int64_t *id, ny_err
 {
     const store_group *g = item;
     char what[160];
-    snprintf(what, sizeof what, "group '%s' on %s", show(g->external_id), show(g->platform));
+    snprintf(what, sizeof what, "group '%s' on %s", sq_show(g->external_id), sq_show(g->platform));
     int64_t unit_id;
     int rc = check_enum(domain_platforms, g->platform, 0, what, "platform", i, e);
     if (rc == NY_OK)
@@ -297,7 +295,7 @@ static int group_put(struct sq *h, const void *item, long i, int64_t *id, ny_err
                  " VALUES(?1,?2,?3,?4,?5,?6,?7)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, g->platform);
     sq_bind_text(st, 2, g->external_id);
     sq_bind_text(st, 3, g->kind);
@@ -320,7 +318,7 @@ static int staff_put(struct sq *h, const void *item, long i, int64_t *id, ny_err
 {
     const store_staff *p = item;
     char what[96];
-    snprintf(what, sizeof what, "staff '%s'", show(p->account));
+    snprintf(what, sizeof what, "staff '%s'", sq_show(p->account));
     int64_t unit_id;
     int rc = check_enum(domain_roles, p->role, 0, what, "role", i, e);
     if (rc == NY_OK)
@@ -333,7 +331,7 @@ static int staff_put(struct sq *h, const void *item, long i, int64_t *id, ny_err
                  " VALUES(?1,?2,?3,?4,?5,?6)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, p->account);
     sq_bind_text(st, 2, p->name);
     sq_bind_text(st, 3, p->phone);
@@ -357,7 +355,7 @@ static int policy_put(struct sq *h, const void *item, long i, int64_t *id, ny_er
 {
     const store_policy *p = item;
     char what[96];
-    snprintf(what, sizeof what, "policy '%s'", show(p->code));
+    snprintf(what, sizeof what, "policy '%s'", sq_show(p->code));
     int rc = check_enum(domain_audiences, p->audience, 0, what, "audience", i, e);
     if (rc == NY_OK)
         rc = check_enum(domain_categories, p->category, 0, what, "category", i, e);
@@ -369,7 +367,7 @@ static int policy_put(struct sq *h, const void *item, long i, int64_t *id, ny_er
                  "eligibility,how_to_apply,keywords) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     const char *v[] = {p->code,    p->title,       p->category,     p->audience, p->department,
                        p->summary, p->eligibility, p->how_to_apply, p->keywords};
     for (int k = 0; k < 9; k++)
@@ -389,7 +387,7 @@ static int lexeme_put(struct sq *h, const void *item, long i, int64_t *id, ny_er
 {
     const store_lexeme *l = item;
     char what[96];
-    snprintf(what, sizeof what, "lexicon term '%s'", show(l->term));
+    snprintf(what, sizeof what, "lexicon term '%s'", sq_show(l->term));
     int rc = check_enum(lexeme_kinds, l->kind, 0, what, "kind", i, e);
     if (rc == NY_OK)
         rc = check_enum(domain_intents, l->intent, 1, what, "intent", i, e);
@@ -403,7 +401,7 @@ static int lexeme_put(struct sq *h, const void *item, long i, int64_t *id, ny_er
                  " VALUES(?1,?2,?3,?4,?5,?6)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, l->term);
     sq_bind_text(st, 2, l->kind);
     sq_bind_text(st, 3, l->intent);
@@ -427,7 +425,7 @@ static int case_put(struct sq *h, const void *item, long i, int64_t *id, ny_err 
 {
     const store_case *c = item;
     char what[160];
-    snprintf(what, sizeof what, "case '%s'", show(c->title));
+    snprintf(what, sizeof what, "case '%s'", sq_show(c->title));
     int rc = check_enum(domain_levels, c->level, 0, what, "level", i, e);
     if (rc == NY_OK)
         rc = need_id(h, REF_UNIT, c->unit_id, what, i, e);
@@ -441,7 +439,7 @@ static int case_put(struct sq *h, const void *item, long i, int64_t *id, ny_err 
                  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sq_bind_text(st, 1, c->source);
     sq_bind_text(st, 2, c->title);
     sq_bind_text(st, 3, c->description);
@@ -472,7 +470,7 @@ static int event_put(struct sq *h, const void *item, long i, int64_t *id, ny_err
 {
     const store_case_event *ev = item;
     char what[96];
-    snprintf(what, sizeof what, "event '%s' of case %lld", show(ev->action),
+    snprintf(what, sizeof what, "event '%s' of case %lld", sq_show(ev->action),
              (long long)ev->case_id);
     int rc = need_id(h, REF_CASE, ev->case_id, what, i, e);
     if (rc != NY_OK)
@@ -483,7 +481,7 @@ static int event_put(struct sq *h, const void *item, long i, int64_t *id, ny_err
                  " VALUES(?1,?2,?3,?4,?5,?6)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sqlite3_bind_int64(st, 1, ev->case_id);
     sqlite3_bind_int64(st, 2, ev->at);
     sq_bind_text(st, 3, ev->actor);
@@ -523,7 +521,7 @@ static int lead_put(struct sq *h, const void *item, long i, int64_t *id, ny_err 
                  "case_id) VALUES(?1,?2,?3,?4,?5,?6,?7)",
                  &st, e);
     if (rc != NY_OK)
-        return at(e, i, rc);
+        return sq_at(e, i, rc);
     sqlite3_bind_int64(st, 1, l->message_id);
     sqlite3_bind_int64(st, 2, l->group_id);
     sqlite3_bind_int64(st, 3, l->unit_id);
