@@ -429,7 +429,8 @@ try {
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => location.hash.includes('tab=policies'));
-    await page.waitForFunction(() => document.activeElement?.dataset.tab === 'policies').catch(() => {});
+    // wait for the whole state checked below: focus, selection and panel are set by one re-render
+    await page.waitForFunction(() => document.activeElement?.dataset.tab === 'policies' && document.activeElement.getAttribute('aria-selected') === 'true' && document.getElementById('tabpanel')?.getAttribute('aria-labelledby') === 'tab-policies').catch(() => {});
     const after = await page.evaluate(() => ({ tab: document.activeElement.dataset.tab, sel: document.activeElement.getAttribute('aria-selected'), panel: document.getElementById('tabpanel')?.getAttribute('aria-labelledby') }));
     check('keyboard: Enter opens the tab and keeps the focus on it', after.tab === 'policies' && after.sel === 'true' && after.panel === 'tab-policies', JSON.stringify(after));
     // the navigation: arrows move along the pages, Enter opens one
@@ -438,7 +439,7 @@ try {
     const next = (await active()).tab;
     await page.keyboard.press('Enter');
     await page.waitForFunction((n) => location.hash.startsWith('#/' + n), next).catch(() => {});
-    await page.waitForFunction((n) => document.activeElement?.dataset.tab === n, next).catch(() => {});
+    await page.waitForFunction((n) => document.activeElement?.dataset.tab === n && document.querySelector('#nav [aria-current=page]')?.dataset.tab === n, next).catch(() => {});
     const nav = await page.evaluate(() => ({ hash: location.hash, tab: document.activeElement.dataset.tab, cur: document.querySelector('#nav [aria-current=page]')?.dataset.tab }));
     check('keyboard: the navigation opens a page with Enter', nav.hash.startsWith('#/' + next) && nav.tab === next && nav.cur === next, JSON.stringify(nav));
     await page.context().close();
