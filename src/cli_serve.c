@@ -69,7 +69,7 @@ static int help(void)
            "                      that ingest goes first on busy cores (0..19, default 10)\n"
            "  --pool-nice N       the request threads' nice value above the server's, so\n"
            "                      that the group commit goes first on busy cores (0..19,\n"
-           "                      default 5)\n"
+           "                      default 0)\n"
            "  --no-outbox         queue outbound messages but let other nodes deliver them\n"
            "  --bot-id ID         the bot's own sender id (its messages are ignored)\n"
            "  --open311 MODE      Open311 reads: public (default), key (need an api_key,\n"
@@ -214,7 +214,7 @@ int cmd_serve(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
-    long threads = -1, max_body = -1, max_conn = -1, timeout = -1, outbox_nice = 10, pool_nice = 5;
+    long threads = -1, max_body = -1, max_conn = -1, timeout = -1, outbox_nice = 10, pool_nice = 0;
     int test_clock = 0, no_outbox = 0;
     const char *test_start = NULL;
     outbound_cfg ob = {-1, -1, -1, -1, -1, NULL, NULL};

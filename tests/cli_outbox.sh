@@ -63,7 +63,7 @@ url="http://127.0.0.1:$port"
 serve() {
     $NY serve --db "$db" --listen "127.0.0.1:$port" --threads "${threads:-2}" --bot-id bot-1 \
         --outbox-attempts 3 --outbox-backoff-ms 200 --outbox-lease 3 --outbox-keep-days 30 \
-        2>>"$tmp/log" &
+        --pool-nice 5 2>>"$tmp/log" &
     pid=$!
     for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
