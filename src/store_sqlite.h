@@ -52,6 +52,7 @@ enum sq_stmt_id {
     SQ_MESSAGE_FIND,
     SQ_INS_MESSAGE_NEW,
     SQ_INS_MESSAGE_CHUNK,
+    SQ_MESSAGE_TOP,
     SQ_INS_CASE,
     SQ_INS_EVENT,
     SQ_INS_LEAD,
@@ -89,6 +90,7 @@ enum sq_stmt_id {
     SQ_STAT_DELTA,
     SQ_STAT_DELTA_CHUNK,
     SQ_STAT_LEADS,
+    SQ_STAT_LEADS_CHUNK,
     SQ_NSTMT
 };
 
