@@ -25,8 +25,8 @@ int domain_index(const char *const *list, const char *value)
 {
     if (!value)
         return -1;
-    for (int i = 0; list[i]; i++)
-        if (strcmp(list[i], value) == 0)
+    for (int i = 0; list[i]; i++) /* the first byte tells most apart */
+        if (list[i][0] == value[0] && strcmp(list[i], value) == 0)
             return i;
     return -1;
 }

@@ -35,6 +35,11 @@ static int need(jbuf *b, size_t more)
     return 1;
 }
 
+void jbuf_reserve(jbuf *b, size_t n)
+{
+    need(b, n);
+}
+
 void jbuf_add(jbuf *b, const char *s, size_t n)
 {
     if (!need(b, n))
@@ -67,8 +72,31 @@ static int any_special(uint64_t w)
             high) != 0;
 }
 
+/* The first byte of the n at s that needs escaping, or s + n. */
+static const char *first_special(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n;
+    uint64_t w;
+    while (end - p >= 8 && (memcpy(&w, p, 8), !any_special(w)))
+        p += 8;
+    while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 void jbuf_strn(jbuf *b, const char *s, size_t n)
 {
+    if (first_special(s, n) == s + n) { /* the usual string: one copy */
+        if (!need(b, n + 2))
+            return;
+        char *o = b->p + b->len;
+        o[0] = '"';
+        memcpy(o + 1, s, n);
+        o[n + 1] = '"';
+        o[n + 2] = '\0';
+        b->len += n + 2;
+        return;
+    }
     jbuf_add(b, "\"", 1);
     const char *run = s, *end = s + n; /* bytes copied as they are, up to p */
     for (const char *p = s;; p++) {

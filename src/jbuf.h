@@ -16,6 +16,10 @@ typedef struct jbuf {
     int oom;
 } jbuf;
 
+/* Makes room for n more bytes at once, so that the appends that follow do
+ * not grow the buffer step by step (running out of memory is remembered as
+ * for an append). */
+void jbuf_reserve(jbuf *b, size_t n);
 /* Appends n bytes of s as they are. */
 void jbuf_add(jbuf *b, const char *s, size_t n);
 /* Appends the NUL-terminated s as it is. */

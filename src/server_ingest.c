@@ -260,6 +260,7 @@ static int check_message(const server *sv, json_t *j, long i, server_msg *m, ser
 static int result_text(const triage_result *t, char **out, size_t *len, ny_err *e)
 {
     jbuf b = {0};
+    jbuf_reserve(&b, 512); /* most results fit */
     jbuf_puts(&b, "{\"intent\":");
     jbuf_str(&b, t->intent_name);
     jbuf_puts(&b, ",\"category\":");
@@ -316,6 +317,10 @@ static int answer_text(const server_msg *in, size_t n, char *const *texts, const
                        const int *dup, char **out, size_t *len, ny_err *e)
 {
     jbuf b = {0};
+    size_t room = 16;
+    for (size_t i = 0; i < n; i++)
+        room += lens[i] + 160; /* the id, the status and their keys */
+    jbuf_reserve(&b, room);
     jbuf_puts(&b, "{\"results\":[");
     for (size_t i = 0; i < n; i++) {
         jbuf_add(&b, ",", i > 0);

@@ -16,6 +16,7 @@
  * reader thus only ever decides on the way to acceptance: every refusal,
  * and every body outside the two shapes, takes the jansson path as
  * before. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,42 +111,79 @@ static int escape_u(rd *r)
     return 1;
 }
 
+/* The bytes of w (in memory order, little-endian) that end or escape a
+ * string or are control characters: the high bit of each byte below 0x20,
+ * '"' or '\\' - exact for the first such byte, which is all the copy below
+ * needs (a borrow only runs upward from a byte that matched). */
+static uint64_t special8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    return (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash)) &
+           high;
+}
+
 /* A string (after white space), unescaped and NUL-terminated at r->o: *s
- * and its length *n. The body is valid UTF-8 (checked before). */
+ * and its length *n. The body is valid UTF-8 (checked before). Plain bytes
+ * are copied eight at a time up to the first byte that needs a look: the
+ * output never runs ahead of the input, so eight bytes written where fewer
+ * count stay inside the buffer. */
 static int str(rd *r, const char **s, size_t *n)
 {
     if (!eat(r, '"'))
         return 0;
-    char *start = r->o;
-    while (r->p < r->end) {
-        unsigned char c = (unsigned char)*r->p++;
+    const char *p = r->p, *end = r->end;
+    char *o = r->o, *start = o;
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t w, m;
+            memcpy(&w, p, 8);
+            memcpy(o, &w, 8);
+            m = special8(w);
+            if (m) {
+                unsigned k = (unsigned)__builtin_ctzll(m) / 8;
+                o += k;
+                p += k;
+                break;
+            }
+            o += 8;
+            p += 8;
+        }
+        if (p == end)
+            return 0;
+        unsigned char c = (unsigned char)*p++;
         if (c == '"') {
             *s = start;
-            *n = (size_t)(r->o - start);
-            *r->o++ = '\0';
+            *n = (size_t)(o - start);
+            *o++ = '\0';
+            r->p = p;
+            r->o = o;
             return 1;
         }
         if (c < 0x20) /* control characters must be escaped */
             return 0;
         if (c != '\\') {
-            *r->o++ = (char)c;
+            *o++ = (char)c;
             continue;
         }
-        if (r->p == r->end)
+        if (p == end)
             return 0;
-        c = (unsigned char)*r->p++;
+        c = (unsigned char)*p++;
         if (c == 'u') {
+            r->p = p;
+            r->o = o;
             if (!escape_u(r))
                 return 0;
+            p = r->p;
+            o = r->o;
             continue;
         }
         static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
         const char *k = strchr(from, c);
         if (!c || !k)
             return 0;
-        *r->o++ = to[k - from];
+        *o++ = to[k - from];
     }
-    return 0;
 }
 
 /* A plain integer (no fraction or exponent, at most 18 digits). */
@@ -201,11 +239,11 @@ static int sender(rd *r, server_msg *m)
         size_t kn, n;
         if (!str(r, &k, &kn) || !eat(r, ':'))
             return 0;
-        if (strcmp(k, "id") == 0 && !(seen & 1)) {
+        if (kn == 2 && memcmp(k, "id", 2) == 0 && !(seen & 1)) {
             seen |= 1;
             if (!(m->sender_id = id(r)))
                 return 0;
-        } else if (strcmp(k, "name") == 0 && !(seen & 2)) {
+        } else if (kn == 4 && memcmp(k, "name", 4) == 0 && !(seen & 2)) {
             seen |= 2;
             if (!str(r, &m->sender_name, &n))
                 return 0;
@@ -216,14 +254,29 @@ static int sender(rd *r, server_msg *m)
     return seen == 3 && eat(r, '}');
 }
 
-/* The value of key k of a message into m; bit is set in *seen. */
-static int field(const server *sv, rd *r, const char *k, server_msg *m, int *seen)
+/* The index of message key k (kn bytes) among id, group, sender, text and
+ * time, or -1: by its length first, then one comparison. */
+static int key_index(const char *k, size_t kn)
 {
-    static const char *const keys[] = {"id", "group", "sender", "text", "time"};
-    int i = 0;
-    while (i < 5 && strcmp(k, keys[i]) != 0)
-        i++;
-    if (i == 5 || (*seen & 1 << i))
+    switch (kn) {
+    case 2:
+        return memcmp(k, "id", 2) == 0 ? 0 : -1;
+    case 4:
+        return memcmp(k, "text", 4) == 0 ? 3 : memcmp(k, "time", 4) == 0 ? 4 : -1;
+    case 5:
+        return memcmp(k, "group", 5) == 0 ? 1 : -1;
+    case 6:
+        return memcmp(k, "sender", 6) == 0 ? 2 : -1;
+    default:
+        return -1;
+    }
+}
+
+/* The value of key k of a message into m; bit is set in *seen. */
+static int field(const server *sv, rd *r, const char *k, size_t kn, server_msg *m, int *seen)
+{
+    int i = key_index(k, kn);
+    if (i < 0 || (*seen & 1 << i))
         return 0; /* another key (mentions, ...) or a repeated one */
     *seen |= 1 << i;
     const char *s;
@@ -256,7 +309,7 @@ static int message(const server *sv, rd *r, server_msg *m)
     do {
         const char *k;
         size_t kn;
-        if (!str(r, &k, &kn) || !eat(r, ':') || !field(sv, r, k, m, &seen))
+        if (!str(r, &k, &kn) || !eat(r, ':') || !field(sv, r, k, kn, m, &seen))
             return 0;
     } while (eat(r, ','));
     return seen == 31 && eat(r, '}');

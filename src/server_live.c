@@ -21,6 +21,7 @@
  * change made through this server's own API rebuilds at once, inside the
  * writing transaction, so an edit that would break the assistant is refused
  * and rolled back. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,17 @@ typedef struct live_engine {
     atomic_int refs;
 } live_engine;
 
+/* A slot of the groups' hash index: the hash of an external id and the
+ * group's index + 1 (0: empty). */
+typedef struct group_slot {
+    uint32_t hash, at;
+} group_slot;
+
 typedef struct group_table {
-    server_group *g;
+    server_group *g; /* sorted by external id, then id */
     size_t n, cap;
+    group_slot *slot; /* open addressing, mask + 1 slots, at most half full */
+    size_t mask;
     struct group_table *older; /* replaced tables, freed at stop */
 } group_table;
 
@@ -75,9 +84,41 @@ static void table_free(group_table *t)
         free(t->g[i].kind);
         free(t->g[i].unit_code);
     }
-    if (t)
+    if (t) {
         free(t->g);
+        free(t->slot);
+    }
     free(t);
+}
+
+/* FNV-1a of the NUL-terminated s. */
+static uint32_t id_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Indexes t's (sorted) groups by external id; the first of a repeated id,
+ * the one with the lowest id, is the one found. */
+static int table_index(group_table *t)
+{
+    size_t size = 16;
+    while (size < 2 * t->n)
+        size *= 2;
+    if (!(t->slot = calloc(size, sizeof *t->slot)))
+        return NY_ERR;
+    t->mask = size - 1;
+    for (size_t i = 0; i < t->n; i++) {
+        uint32_t h = id_hash(t->g[i].external_id);
+        size_t k = h & t->mask;
+        while (t->slot[k].at && strcmp(t->g[t->slot[k].at - 1].external_id, t->g[i].external_id))
+            k = (k + 1) & t->mask;
+        if (!t->slot[k].at)
+            t->slot[k] = (group_slot){h, (uint32_t)i + 1};
+    }
+    return NY_OK;
 }
 
 /* ---- building -------------------------------------------------------------- */
@@ -134,6 +175,10 @@ int server_live_build(server *sv, store *db, server_live_build_t **out, ny_err *
     }
     if (b->groups->n)
         qsort(b->groups->g, b->groups->n, sizeof *b->groups->g, by_external_id);
+    if (table_index(b->groups) != NY_OK) {
+        server_live_build_free(b);
+        return ny_err_set(e, NY_ERR, "out of memory indexing the chat groups");
+    }
     *out = b;
     return NY_OK;
 }
@@ -278,13 +323,11 @@ long server_live_generation(const server *sv)
 const server_group *server_group_find(const server *sv, const char *external_id)
 {
     const group_table *t = atomic_load(&sv->live->groups);
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) { /* first element not less than external_id */
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(t->g[mid].external_id, external_id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t h = id_hash(external_id);
+    for (size_t k = h & t->mask; t->slot[k].at; k = (k + 1) & t->mask) {
+        const server_group *g = &t->g[t->slot[k].at - 1];
+        if (t->slot[k].hash == h && strcmp(g->external_id, external_id) == 0)
+            return g;
     }
-    return lo < t->n && strcmp(t->g[lo].external_id, external_id) == 0 ? &t->g[lo] : NULL;
+    return NULL;
 }

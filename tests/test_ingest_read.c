@@ -641,6 +641,36 @@ static void test_batch_sizes(void **state)
     }
 }
 
+/* Strings copied eight bytes at a time: a text and a sender name of every
+ * length up to 40 bytes with one byte that needs a look (a quote or
+ * backslash escape, \n, \u, a raw control character, the closing quote
+ * itself) at every position, so that it falls on each place of an eight-byte
+ * word and at the end of the body. */
+static void test_string_words(void **state)
+{
+    (void)state;
+    static const char *const marks[] = {"\\\"", "\\\\", "\\n", "\\u8def", "\t", "\x01", "\""};
+    tally t = {0};
+    for (size_t n = 0; n <= 40; n++)
+        for (size_t at = 0; at <= n; at++)
+            for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
+                char text[64];
+                memset(text, 'a', n);
+                text[n] = '\0';
+                if (at < n)
+                    text[at] = 'b';
+                out o = {0};
+                putf(&o,
+                     "{\"id\":\"w\",\"group\":\"g1\",\"sender\":{\"id\":\"s\","
+                     "\"name\":\"%.*s%s%s\"},\"text\":\"%.*s%s%s\",\"time\":1767225600}",
+                     (int)at, text, marks[m], text + at, (int)at, text, marks[m], text + at);
+                check(o.p, o.len, &t);
+                free(o.p);
+            }
+    show("words", &t);
+    assert_true(t.fast > 0 && t.status[400] > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_wild_bodies),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_batch_sizes),
+        cmocka_unit_test(test_string_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
