@@ -34,7 +34,7 @@
 typedef struct store store;
 
 /* The schema version this program writes (the last migration). */
-#define STORE_SCHEMA_VERSION 15
+#define STORE_SCHEMA_VERSION 16
 
 typedef struct store_open_opts {
     /* Apply migrations only up to this version (0 = latest). For tests that

@@ -52,6 +52,7 @@ enum sq_stmt_id {
     SQ_MESSAGE_FIND,
     SQ_INS_MESSAGE_NEW,
     SQ_INS_MESSAGE_CHUNK,
+    SQ_MESSAGE_TOP,
     SQ_INS_CASE,
     SQ_INS_EVENT,
     SQ_INS_LEAD,

@@ -11,7 +11,17 @@
  * least CHUNK are left: one statement's start, bindings' reset and halt
  * for sixteen rows instead of one (a fifth of a message row's cost; see
  * docs/BENCHMARKS.md, session 8), with the ids and the duplicates worked
- * out as ingest_chunk describes; what remains goes a row at a time. */
+ * out as ingest_chunk describes; what remains goes a row at a time.
+ *
+ * The multi-row statement is INSERT OR FAIL and the messages' foreign key
+ * to their group is checked at commit (schema 16): a multi-row statement
+ * that may abort half-way makes SQLite copy every page it touches into a
+ * statement journal first, so that the abort can undo the statement's own
+ * rows (2.3 k of a message row's 20 k instructions, docs/BENCHMARKS.md,
+ * session 9). Without it a failing statement keeps the rows before the one
+ * that failed; ingest_chunk tells them from older rows by their ids, and
+ * the batch's scope undoes them with everything else when the batch
+ * fails. */
 #include <stdio.h>
 
 #include "domain.h"
@@ -154,9 +164,11 @@ static int message_find(struct sq *h, const store_message *m, int64_t *id, ny_er
 
 /* Stores message m (element i) unless one with its key is stored (then
  * *dup = 1 and *id is that message's): the insert itself finds the key
- * taken (ON CONFLICT DO NOTHING), so a new message costs no lookup. */
-static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t *id,
-                          int *dup, ny_err *e)
+ * taken (ON CONFLICT DO NOTHING), so a new message costs no lookup. A
+ * stored row with an id above before was stored by this batch's failed
+ * statement (ingest_chunk) and is new (INT64_MAX: there was none). */
+static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, long i, int64_t before,
+                          int64_t *id, int *dup, ny_err *e)
 {
     int64_t unit_id = 0;
     int rc = message_check(h, t, m, i, &unit_id, e);
@@ -172,17 +184,20 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
     if (rc != NY_OK)
         return rc;
     *dup = sqlite3_changes(h->db) == 0;
-    if (!*dup) {
+    if (*dup) {
+        rc = message_find(h, m, id, e);
+        if (rc == NY_OK && *id == 0) { /* a conflict on the key, yet no row with it */
+            char what[160];
+            rc = ny_err_set_at(e, NY_ERR, i, "%s: stored message not found",
+                               message_what(m, what, sizeof what));
+        }
+        if (rc != NY_OK)
+            return sq_at(e, i, rc);
+        *dup = *id <= before;
+    }
+    if (!*dup)
         sq_tally_add(t, unit_id, m);
-        return NY_OK;
-    }
-    rc = message_find(h, m, id, e);
-    if (rc == NY_OK && *id == 0) { /* a conflict on the key, yet no row with it */
-        char what[160];
-        rc = ny_err_set_at(e, NY_ERR, i, "%s: stored message not found",
-                           message_what(m, what, sizeof what));
-    }
-    return rc == NY_OK ? rc : sq_at(e, i, rc);
+    return NY_OK;
 }
 
 /* The multi-row form of the ingest INSERT: CHUNK rows a statement. */
@@ -190,20 +205,22 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
 #define ROW1 "(?,?,?,?,?,?,?,?,?,?)"
 #define ROW4 ROW1 "," ROW1 "," ROW1 "," ROW1
 #define MESSAGE_INSERT_CHUNK                                                                       \
-    "INSERT INTO messages(group_id,connector,external_id,sender_id,sender_name,sent_at,text,"      \
+    "INSERT OR FAIL INTO messages(group_id,connector,external_id,sender_id,sender_name,sent_at,text,"      \
     "intent,category,triage) VALUES" ROW4 "," ROW4 "," ROW4 "," ROW4                               \
     " ON CONFLICT(connector,external_id) DO NOTHING"
 
 /* Stores the CHUNK messages m[at[0..CHUNK-1]] (each checked, its unit in
- * unit[]) with one statement, as message_ingest would one by one. When
- * every row is new their ids are the CHUNK consecutive rowids ending at the
- * last one (SQLite gives a new row the largest rowid plus one); when some
- * key was taken, each message is looked up by its key and is new exactly
- * when its id is above the largest rowid before the statement. A failing
- * statement changed nothing: the chunk then runs a row at a time, which
- * names the failing message. */
+ * unit[]) with one statement, as message_ingest would one by one; *top is
+ * the largest rowid of messages before it, and after it. When every row
+ * is new their ids are the CHUNK consecutive rowids ending at the last one
+ * (SQLite gives a new row the largest rowid plus one); when some key was
+ * taken, each message is looked up by its key and is new exactly when its
+ * id is above the largest rowid before the statement. A failing statement
+ * keeps the rows before the failing one (OR FAIL): the chunk then runs a
+ * row at a time, which counts those as new by the same rule and names the
+ * failing message. */
 static int ingest_chunk(struct sq *h, sq_tally *t, const store_message *m, const size_t *at_,
-                        const int64_t *unit, int64_t *ids_out, int *dup, ny_err *e)
+                        const int64_t *unit, int64_t *top, int64_t *ids_out, int *dup, ny_err *e)
 {
     sqlite3_stmt *st;
     int rc = sq_stmt(h, SQ_INS_MESSAGE_CHUNK, MESSAGE_INSERT_CHUNK, &st, e);
@@ -214,13 +231,20 @@ static int ingest_chunk(struct sq *h, sq_tally *t, const store_message *m, const
     rc = sqlite3_step(st);
     sq_reset(st);
     if (rc != SQLITE_DONE) {
+        int64_t before = *top;
         rc = NY_OK;
-        for (int k = 0; rc == NY_OK && k < CHUNK; k++)
-            rc = message_ingest(h, t, &m[at_[k]], (long)at_[k], &ids_out[at_[k]], &dup[at_[k]], e);
+        for (int k = 0; rc == NY_OK && k < CHUNK; k++) {
+            size_t i = at_[k];
+            rc = message_ingest(h, t, &m[i], (long)i, before, &ids_out[i], &dup[i], e);
+            if (rc == NY_OK && ids_out[i] > *top)
+                *top = ids_out[i];
+        }
         return rc;
     }
     int64_t changes = sqlite3_changes(h->db), last = sqlite3_last_insert_rowid(h->db);
     int64_t before = changes ? last - changes : INT64_MAX, fresh = 0;
+    if (changes)
+        *top = last;
     for (int k = 0; k < CHUNK; k++) {
         size_t i = at_[k];
         if (changes == CHUNK) {
@@ -243,6 +267,19 @@ static int ingest_chunk(struct sq *h, sq_tally *t, const store_message *m, const
     return NY_OK;
 }
 
+/* The largest id of messages into *top (0 when there is none). */
+static int max_id(struct sq *h, int64_t *top, ny_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = sq_stmt(h, SQ_MESSAGE_TOP, "SELECT max(id) FROM messages", &st, e);
+    if (rc != NY_OK)
+        return rc;
+    rc = sq_next(h, st, e);
+    *top = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+    sq_reset(st);
+    return rc < 0 ? rc : NY_OK;
+}
+
 int sq_message_ingest_batch(void *impl, const store_message *m, size_t n, const size_t *first,
                             int64_t *ids_out, int *dup, ny_err *e)
 {
@@ -259,21 +296,23 @@ int sq_message_ingest_batch(void *impl, const store_message *m, size_t n, const 
         /* the first element of each key, CHUNK at a time while CHUNK are
          * left, then one at a time; then those whose key came earlier */
         size_t at_[CHUNK], k = 0, left = 0;
-        int64_t unit[CHUNK];
+        int64_t unit[CHUNK], top = 0;
         for (size_t i = 0; i < n; i++)
             left += first[i] == i;
+        if (left >= CHUNK)
+            rc = max_id(h, &top, e);
         for (size_t i = 0; rc == NY_OK && i < n; i++) {
             if (first[i] != i)
                 continue;
             if (left - k < CHUNK && k == 0) {
-                rc = message_ingest(h, t, &m[i], (long)i, &ids_out[i], &dup[i], e);
+                rc = message_ingest(h, t, &m[i], (long)i, INT64_MAX, &ids_out[i], &dup[i], e);
                 left--;
                 continue;
             }
             rc = message_check(h, t, &m[i], (long)i, &unit[k], e);
             at_[k++] = i;
             if (rc == NY_OK && k == CHUNK) {
-                rc = ingest_chunk(h, t, m, at_, unit, ids_out, dup, e);
+                rc = ingest_chunk(h, t, m, at_, unit, &top, ids_out, dup, e);
                 left -= CHUNK;
                 k = 0;
             }

@@ -68,7 +68,7 @@ struct tally_day { /* one unit and day; used slots are listed in order */
 struct sq_tally {
     size_t cap; /* slots in each table: a power of two, at least twice the batch */
     struct tally_group *groups;
-    size_t ngroups; /* groups kept: at most cap / 2, so that probes end */
+    size_t ngroups;         /* groups kept: at most cap / 2, so that probes end */
     struct tally_day *days; /* set when first used: only used[] starts zeroed */
     unsigned char *used;
     size_t *order, norder; /* used day slots in first-use order */

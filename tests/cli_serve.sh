@@ -50,7 +50,7 @@ msg() { # ID TEXT [GROUP] [TIME]
 is "healthz" "$(get "$url/healthz")" 200
 is "healthz says ok" "$(field 'd["status"]')" ok
 is "healthz names the engine" "$(field 'd["engine"]')" "$([ -n "${NUANYANG_TEST_PG:-}" ] && echo postgresql || echo sqlite)"
-is "healthz gives the schema version" "$(field 'd["schema_version"]')" 15
+is "healthz gives the schema version" "$(field 'd["schema_version"]')" 16
 
 msg e1 "着火了！3栋楼道冒烟，快来人" >"$tmp/one.json"
 is "signed message accepted" "$(post "$tmp/one.json")" 200
