@@ -22,6 +22,7 @@
 
 #include "store_driver.h"
 #include "store_sqlite_schema.h"
+#include "store_sqlite_walbuf.h"
 
 /* ---- helpers shared by the driver files --------------------------------- */
 
@@ -329,6 +330,10 @@ static int configure(struct sq *h, ny_err *e)
 static void global_config(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* the WAL gathering VFS (store_sqlite_walbuf.c); should it fail, the
+     * default VFS is left as it is and the pragma that asks for gathering
+     * is ignored: every write then goes through as SQLite makes it */
+    (void)sq_walbuf_install();
 }
 
 static void sq_close(void *impl)

@@ -26,7 +26,8 @@ int store_wal_writer(store *s, ny_err *e)
     if (!is_sqlite(s))
         return NY_OK;
     static const char *const set[] = {"PRAGMA wal_autocheckpoint = 0", "PRAGMA temp_store = MEMORY",
-                                      "PRAGMA cache_size = -16384"};
+                                      "PRAGMA cache_size = -16384",
+                                      "PRAGMA nuanyang_wal_buffer = ON"};
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         int rc = store_sql(s, set[i], NULL, 0, NULL, NULL, NULL, e);
         if (rc != NY_OK)

@@ -402,9 +402,9 @@ static void test_group_key_at_commit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_and_repeat), cmocka_unit_test(test_repeat_within_batch),
-        cmocka_unit_test(test_bad_element),    cmocka_unit_test(test_chunks),
-        cmocka_unit_test(test_in_transaction), cmocka_unit_test(test_leads_counted),
+        cmocka_unit_test(test_new_and_repeat),       cmocka_unit_test(test_repeat_within_batch),
+        cmocka_unit_test(test_bad_element),          cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_in_transaction),       cmocka_unit_test(test_leads_counted),
         cmocka_unit_test(test_chunk_fails_half_way), cmocka_unit_test(test_group_key_at_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
