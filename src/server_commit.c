@@ -24,7 +24,13 @@
  * statements stay warm. On SQLite it does not checkpoint the WAL at commit
  * (store_wal_writer); a thread of the committer does, on a handle of its
  * own, every CKPT_MS while commits come in, so no group waits for a copy
- * of the log into the database file.
+ * of the log into the database file. Those checkpoints are passive, and the
+ * WAL starts over only when a write transaction begins with every frame
+ * copied and no reader in the WAL, which never happens while groups follow
+ * each other; so once the WAL is longer than CKPT_RESTART_FRAMES the thread
+ * runs a restart checkpoint, which waits for the write lock between two
+ * groups and for the WAL's readers, and the next group starts the WAL
+ * over (DESIGN: a few milliseconds every 64 MiB).
  *
  * A group first runs without savepoints, and there consecutive members
  * that share an apply_many (ingest requests: server_ingest.c) are written
@@ -70,6 +76,10 @@
 /* How often the checkpoint thread copies the WAL while commits come in. */
 #define CKPT_MS 50
 
+/* The WAL's length in frames (64 MiB of 4 KiB pages) beyond which the
+ * checkpoint thread makes the log start over. */
+#define CKPT_RESTART_FRAMES 16384
+
 const double server_commit_time_buckets[SERVER_COMMIT_NTIME] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                                 0.025,  0.05,  0.1,    0.25,  1};
 
@@ -88,7 +98,7 @@ void server_commit_init(server_committer *c)
 static void *checkpointer(void *arg)
 {
     server_committer *c = arg;
-    long seen = 0;
+    long seen = 0, frames = 0;
     pthread_mutex_lock(&c->ckpt_mu);
     while (!c->ckpt_stop) {
         struct timespec until;
@@ -103,7 +113,8 @@ static void *checkpointer(void *arg)
         seen = commits;
         pthread_mutex_unlock(&c->ckpt_mu);
         ny_err e;
-        if (store_wal_checkpoint(c->ckpt_db, NULL, NULL, &e) == NY_OK)
+        if (store_wal_checkpoint(c->ckpt_db, frames > CKPT_RESTART_FRAMES, &frames, NULL, &e) ==
+            NY_OK)
             atomic_fetch_add(&c->checkpoints, 1);
         else /* the next turn tries again; a commit never waits for it */
             log_event("warn", "WAL checkpoint failed", "error", e.msg, NULL);

@@ -48,12 +48,11 @@ static int on_ckpt(void *ctx, const store_row *row)
     return NY_OK;
 }
 
-int store_wal_checkpoint(store *s, long *frames, long *done, ny_err *e)
+int store_wal_checkpoint(store *s, int restart, long *frames, long *done, ny_err *e)
 {
     struct ckpt c = {0, 0};
-    int rc = is_sqlite(s)
-                 ? store_sql(s, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, on_ckpt, &c, NULL, e)
-                 : NY_OK;
+    const char *sql = restart ? "PRAGMA wal_checkpoint(RESTART)" : "PRAGMA wal_checkpoint(PASSIVE)";
+    int rc = is_sqlite(s) ? store_sql(s, sql, NULL, 0, on_ckpt, &c, NULL, e) : NY_OK;
     if (frames)
         *frames = c.frames;
     if (done)
