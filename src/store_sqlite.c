@@ -256,7 +256,7 @@ static int migrate(struct sq *h, int target, ny_err *e)
     }
 }
 
-/* The busy handler: retries a locked database for 10 s. Each try waits
+/* The busy handler: retries a locked database for 10 s (h->busy_ms). Each try waits
  * until a write transaction of this process ends (gate_open), at most 50
  * µs the first time, doubling to 2 ms: SQLite's own busy_timeout sleeps
  * 1, 2, 5 … up to 100 ms between tries, far longer than another
@@ -269,7 +269,9 @@ static int busy_wait(void *ctx, int tries)
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (tries == 0)
         h->busy_since = now;
-    else if (now.tv_sec - h->busy_since.tv_sec >= 10)
+    else if ((now.tv_sec - h->busy_since.tv_sec) * 1000 +
+                 (now.tv_nsec - h->busy_since.tv_nsec) / 1000000 >=
+             h->busy_ms)
         return 0;
     long us = tries < 6 ? 50L << tries : 2000;
     struct timespec until;
@@ -381,6 +383,7 @@ static int sq_open(const char *uri, const store_open_opts *opts, void **impl, ny
         return rc;
     }
     sqlite3_extended_result_codes(h->db, 1);
+    h->busy_ms = STORE_BUSY_MS;
     rc = configure(h, e);
     if (rc == NY_OK)
         rc = migrate(h, target, e);
@@ -428,6 +431,11 @@ static int sq_rollback(void *impl, ny_err *e)
     if (sqlite3_get_autocommit(h->db))
         return ny_err_set(e, NY_ECONFLICT, "no transaction is open");
     return run(h, SQ_ROLLBACK, "ROLLBACK", e);
+}
+
+static void sq_busy_limit(void *impl, int ms)
+{
+    ((struct sq *)impl)->busy_ms = ms;
 }
 
 /* ---- counts ------------------------------------------------------------- */
@@ -679,6 +687,7 @@ const struct store_driver store_sqlite_driver = {
     .schema_version = sq_schema_version,
     .begin = sq_begin,
     .commit = sq_commit,
+    .busy_limit = sq_busy_limit,
     .rollback = sq_rollback,
     .unit_put_batch = sq_unit_put_batch,
     .unit_get = sq_unit_get,

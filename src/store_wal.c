@@ -37,12 +37,13 @@ int store_wal_writer(store *s, ny_err *e)
 }
 
 struct ckpt {
-    long frames, done;
+    long busy, frames, done;
 };
 
 static int on_ckpt(void *ctx, const store_row *row)
 {
     struct ckpt *c = ctx;
+    c->busy = (long)store_row_int(row, 0);
     c->frames = (long)store_row_int(row, 1);
     c->done = (long)store_row_int(row, 2);
     return NY_OK;
@@ -50,12 +51,14 @@ static int on_ckpt(void *ctx, const store_row *row)
 
 int store_wal_checkpoint(store *s, int restart, long *frames, long *done, ny_err *e)
 {
-    struct ckpt c = {0, 0};
+    struct ckpt c = {0, 0, 0};
     const char *sql = restart ? "PRAGMA wal_checkpoint(RESTART)" : "PRAGMA wal_checkpoint(PASSIVE)";
     int rc = is_sqlite(s) ? store_sql(s, sql, NULL, 0, on_ckpt, &c, NULL, e) : NY_OK;
     if (frames)
         *frames = c.frames;
     if (done)
         *done = c.done;
+    if (rc == NY_OK && restart && c.busy) /* the lock or the readers did not come free */
+        rc = ny_err_set(e, NY_EUNAVAIL, "WAL restart: readers or the writer kept the WAL busy");
     return rc;
 }

@@ -22,8 +22,8 @@ int store_wal_writer(store *s, ny_err *e);
  * from its beginning (a restart checkpoint; the writer waits meanwhile).
  * *frames (may be NULL) gets the WAL's length in frames, *done how many of
  * them are now in the database file (both 0 on PostgreSQL). NY_OK, or an
- * NY_* code (NY_EUNAVAIL when the lock or the readers did not come free
- * within the busy timeout). */
+ * NY_* code (NY_EUNAVAIL when a restart found the lock or the readers
+ * still busy at the end of the handle's busy timeout). */
 int store_wal_checkpoint(store *s, int restart, long *frames, long *done, ny_err *e);
 
 #endif
