@@ -34,7 +34,7 @@
  *       with "effects", each message that opens a lead also gets in the same
  *       transaction what the server writes for it (server_effects.c): its
  *       case with the log entry and reporter (case_from_lead), the lead with
- *       its first report (store_lead_open) and the staff notifications in
+ *       the lead (store_lead_open_batch) and the staff notifications in
  *       one outbox statement (outbox_enqueue_batch) - the storage ceiling of
  *       ingest with its effects
  *

@@ -305,7 +305,7 @@ static long fx_write(store *s, const sla *sl, const unit_of *u, const store_mess
     if (nc && (store_case_log_batch(s, log, nc, &e) != NY_OK ||
                store_case_reporter_add_batch(s, rep, nc, &e) != NY_OK))
         die(e.msg);
-    if (nl && store_lead_open_batch(s, leads, keys, senders, nl, lead_ids, &e) != NY_OK)
+    if (nl && store_lead_open_batch(s, leads, keys, nl, lead_ids, &e) != NY_OK)
         die(e.msg);
     for (long i = 0; i < n; i++)
         for (int k = 0; !dup[i] && f[i].intent && k < f[i].nacc; k++) {

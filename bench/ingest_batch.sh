@@ -21,7 +21,8 @@
 # SINK_BIN (build/bench/bench_sink), BENCH_DIR (var/bench_batch),
 # MIX_MESSAGES (demo year size read for the mix, 50000), CEILING_ROWS
 # (rows of each storage ceiling, 50000; 20000 with effects), THREADS (serve
-# --threads), CEILINGS (1; 0 skips them).
+# --threads), SERVE_ARGS (more serve options, e.g. "--pool-nice 0"), CEILINGS
+# (1; 0 skips them).
 set -eu
 cd "$(dirname "$0")/.."
 NY=${NY:-build/nuanyang}
@@ -73,7 +74,7 @@ run() {
     key=$(awk '$1=="key"{print $2}' "$dir/cred_$1") secret=$(awk '$1=="secret"{print $2}' "$dir/cred_$1")
     $NY outbox rebase --db "$dir/$1.db" "http://127.0.0.1:$sport" >/dev/null
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    $NY serve --db "$dir/$1.db" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} \
+    $NY serve --db "$dir/$1.db" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} ${SERVE_ARGS:-} \
         --outbox-rate 1000 2>"$dir/server_$1.log" &
     pid=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

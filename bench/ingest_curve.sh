@@ -14,7 +14,7 @@
 # Environment: SECONDS_EACH (5), CONNS_LIST ("8 16 64"), NY (build/nuanyang),
 # BENCH_BIN (build/bench/bench_ingest), SINK_BIN (build/bench/bench_sink),
 # BENCH_DIR (var/bench_curve), MIX_MESSAGES (demo year size read for the mix,
-# 20000), THREADS (serve --threads).
+# 20000), THREADS (serve --threads), SERVE_ARGS (more serve options).
 set -eu
 cd "$(dirname "$0")/.."
 NY=${NY:-build/nuanyang}
@@ -62,7 +62,7 @@ run() {
     key=$(awk '$1=="key"{print $2}' "$dir/cred_$1") secret=$(awk '$1=="secret"{print $2}' "$dir/cred_$1")
     $NY outbox rebase --db "$dir/$1.db" "http://127.0.0.1:$sport" >/dev/null
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    $NY serve --db "$dir/$1.db" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} \
+    $NY serve --db "$dir/$1.db" --listen "127.0.0.1:$port" ${THREADS:+--threads "$THREADS"} ${SERVE_ARGS:-} \
         --outbox-rate 1000 2>"$dir/server_$1.log" &
     pid=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

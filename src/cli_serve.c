@@ -67,6 +67,9 @@ static int help(void)
            "  --outbox-keep-days N  delete sent outbound messages N days after sending (7)\n"
            "  --outbox-nice N     the delivery thread's nice value above the server's, so\n"
            "                      that ingest goes first on busy cores (0..19, default 10)\n"
+           "  --pool-nice N       the request threads' nice value above the server's, so\n"
+           "                      that the group commit goes first on busy cores (0..19,\n"
+           "                      default 0)\n"
            "  --no-outbox         queue outbound messages but let other nodes deliver them\n"
            "  --bot-id ID         the bot's own sender id (its messages are ignored)\n"
            "  --open311 MODE      Open311 reads: public (default), key (need an api_key,\n"
@@ -204,13 +207,14 @@ int cmd_serve(int argc, char **argv)
                                          {"outbox-rate", required_argument, NULL, 'R'},
                                          {"outbox-keep-days", required_argument, NULL, 'K'},
                                          {"outbox-nice", required_argument, NULL, 'Y'},
+                                         {"pool-nice", required_argument, NULL, 'P'},
                                          {"no-outbox", no_argument, NULL, 'N'},
                                          {"bot-id", required_argument, NULL, 'I'},
                                          {"open311", required_argument, NULL, 'O'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *db = NULL, *listen = NULL, *config = NULL, *data = NULL, *web = NULL;
-    long threads = -1, max_body = -1, max_conn = -1, timeout = -1, outbox_nice = 10;
+    long threads = -1, max_body = -1, max_conn = -1, timeout = -1, outbox_nice = 10, pool_nice = 0;
     int test_clock = 0, no_outbox = 0;
     const char *test_start = NULL;
     outbound_cfg ob = {-1, -1, -1, -1, -1, NULL, NULL};
@@ -262,6 +266,9 @@ int cmd_serve(int argc, char **argv)
         case 'Y':
             rc = number("--outbox-nice", optarg, 0, 19, &outbox_nice);
             break;
+        case 'P':
+            rc = number("--pool-nice", optarg, 0, 19, &pool_nice);
+            break;
         case 'N':
             no_outbox = 1;
             break;
@@ -298,7 +305,7 @@ int cmd_serve(int argc, char **argv)
                      test_clock, NULL,
                      {0},        no_outbox,
                      ob.bot_id,  SERVER_OPEN311_PUBLIC,
-                     test_start};
+                     test_start, 0};
     o.web_dir = web ? web : default_web(o.data_dir, webdir, sizeof webdir);
     if (!parse_listen(listen ? listen : "127.0.0.1:8080", addr, sizeof addr, &o.port))
         rc = cli_usage_error(CMD, "--listen must be ADDR:PORT, not '%s'", listen);
@@ -324,6 +331,7 @@ int cmd_serve(int argc, char **argv)
         o.outbox.per_minute = ob.rate > 0 ? (unsigned)ob.rate : 0;
         o.outbox.keep_s = ob.keep_days > 0 ? (unsigned)ob.keep_days * 86400 : 0;
         o.outbox.nice = (int)outbox_nice;
+        o.pool_nice = (int)pool_nice;
         rc = run(&o);
     }
     json_decref(cfg);

@@ -38,7 +38,6 @@
  * rows a turn, so sending never waits long behind it; with several nodes
  * each purges, which is harmless. */
 #include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,14 +45,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "outbox.h"
 #include "log.h"
 #include "outbox_int.h"
+#include "thread.h"
 
 /* Least milliseconds between two claims started by wakes, and most an
  * outcome waits for the turn that writes it. */
@@ -494,14 +492,10 @@ static unsigned count_ends(const outbox_worker *w)
 static void *run(void *arg)
 {
     outbox_worker *w = arg;
-    if (w->o.nice) {
-        id_t tid = (id_t)syscall(SYS_gettid); /* this thread, not the process */
-        errno = 0;
-        int cur = getpriority(PRIO_PROCESS, tid);
-        int want = cur + w->o.nice > 19 ? 19 : cur + w->o.nice;
-        if ((cur == -1 && errno) || setpriority(PRIO_PROCESS, tid, want) != 0)
-            log_line("outbox worker priority not lowered", 0, strerror(errno));
-    }
+    thread_name("ny-outbox");
+    ny_err pe;
+    if (thread_lower_priority(w->o.nice, &pe) != NY_OK)
+        log_line("outbox worker priority not lowered", 0, pe.msg);
     int64_t next_poll = 0, last_turn = 0, next_purge = 0, yield_since = 0;
     while (!atomic_load(&w->stop) || w->busy) {
         int64_t t = now_ms();

@@ -37,6 +37,7 @@ typedef struct server_opts {
     const char *bot_id;       /* the bot's own sender id in the groups (ignored), or NULL */
     int open311;              /* SERVER_OPEN311_*: who may read the Open311 requests */
     const char *test_start;   /* with test_clock: ISO-8601 time the clock starts at, or NULL */
+    int pool_nice;            /* 0..19 added to each request thread's nice value (thread.c) */
 } server_opts;
 
 /* server_opts.open311: Open311 reads are public (POST always needs an

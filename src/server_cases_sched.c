@@ -39,6 +39,7 @@
 #include "server_cases.h"
 #include "store_case.h"
 #include "store_case_report.h"
+#include "thread.h"
 
 struct server_cases_state {
     sla *sla;
@@ -197,6 +198,7 @@ void server_cases_poke(server *sv)
 static void *run(void *arg)
 {
     server *sv = arg;
+    thread_name("ny-cases");
     struct server_cases_state *st = sv->cases;
     store *db = NULL;
     char worker[64];

@@ -72,6 +72,7 @@
 #include "server_int.h"
 #include "log.h"
 #include "store_wal.h"
+#include "thread.h"
 
 /* How often the checkpoint thread copies the WAL while commits come in. */
 #define CKPT_MS 50
@@ -101,6 +102,7 @@ void server_commit_init(server_committer *c)
 static void *checkpointer(void *arg)
 {
     server_committer *c = arg;
+    thread_name("ny-checkpoint");
     long seen = 0;
     pthread_mutex_lock(&c->ckpt_mu);
     while (!c->ckpt_stop) {
@@ -346,6 +348,7 @@ static server_commit_job *take(server_committer *c)
 static void *committer(void *arg)
 {
     server *sv = arg;
+    thread_name("ny-commit");
     server_committer *c = &sv->commit;
     pthread_mutex_lock(&c->mu);
     for (;;) {

@@ -32,12 +32,16 @@
  *    and builds the notifications' text and payload (one per message: the
  *    same for every person told) and the payload of the reply triage
  *    proposes (the etiquette inside decides whether it is sent; only a
- *    help text for an @-mention without a reply is built inside);
+ *    help text for an @-mention without a reply is built inside), and the
+ *    case row the message's lead would open (title, description, urgency:
+ *    case_from_lead_row; whether the lead opens is decided inside); the
+ *    note also reads whether the text is feedback on a case
+ *    (case_feedback_kind), so that the commit looks for the case only then;
  *  - inside, the new leads of a request (of every request of a commit
  *    group's first run: server_commit.c hands them in together) are
- *    written together: their cases
- *    (case_open_fill, store_case_insert_batch), the cases' "report" log
- *    entries and first reporters, the leads and their first reports, then
+ *    written together: their cases (the prepared row with its time, state
+ *    and deadline, case_open_fill, store_case_insert_batch), the cases'
+ *    "report" log entries and first reporters, the leads, then
  *    every notification and reply of the request, each table with a few
  *    multi-row statements (store_sql_rows) instead of one statement per
  *    message. A message that joins a lead first writes the new leads before
@@ -88,6 +92,7 @@ typedef struct fx_msg {
     const store_message *row;
     const server_group *g;
     int reply_inline;
+    int fb; /* case_feedback_kind of the text, read on the request thread */
     const char *mentions[OUTBOX_MAX_MENTIONS];
     size_t nmentions;
     /* resolved before the commit */
@@ -96,6 +101,7 @@ typedef struct fx_msg {
     char *npayload; /* the notifications' payload, NULL when none */
     char *rpayload; /* the payload of the reply m->reply to the group, NULL when none */
     int rrc;        /* NY_OK, or NY_EINVAL when the group's target is malformed */
+    case_row crow;  /* the case its lead would open (case_from_lead_row), title NULL: none */
     /* set by apply */
     int64_t lead_id, message_id; /* the lead this message opened or joined */
     int lead_opened, dup;
@@ -127,6 +133,7 @@ void server_effects_free(server_effects *fx)
         free(fx->m[i].reply);
         free(fx->m[i].npayload);
         free(fx->m[i].rpayload);
+        case_row_free(&fx->m[i].crow);
     }
     for (size_t i = 0; fx && i < fx->ngroups; i++)
         free(fx->groups[i]);
@@ -155,6 +162,7 @@ int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
     m->row = row;
     m->g = in->g;
     m->reply_inline = in->reply_inline;
+    m->fb = case_feedback_kind(row->text);
     for (size_t k = 0; k < json_array_size(in->mentions) && m->nmentions < OUTBOX_MAX_MENTIONS; k++)
         m->mentions[m->nmentions++] = json_string_value(json_array_get(in->mentions, k));
     return m->norm && (m->reply || !t->reply) ? NY_OK : NY_ERR;
@@ -405,6 +413,21 @@ static int reply_payload(fx_msg *m, ny_err *e)
     return NY_OK;
 }
 
+/* The lead a message opens or joins, as the case loop reads it. */
+static case_lead lead_of(const fx_msg *m, int64_t now)
+{
+    return (case_lead){m->g->id,
+                       m->message_id,
+                       now,
+                       m->g->unit_code,
+                       m->row->sender_id,
+                       m->row->sender_name,
+                       m->row->text,
+                       m->t.intent_name,
+                       m->t.category_name,
+                       0};
+}
+
 int server_effects_resolve(server_effects *fx, store *db, server_fxcache **cache, ny_err *e)
 {
     long long now = server_fxcache_now(); /* before any read: an entry is never older */
@@ -423,6 +446,11 @@ int server_effects_resolve(server_effects *fx, store *db, server_fxcache **cache
             return rc;
         if ((rc = reply_payload(m, e)) != NY_OK)
             return rc;
+        if (m->t.nnotify && case_lead_opens(m->t.intent_name) && m->grp->unit_rc == NY_OK) {
+            case_lead cl = lead_of(m, 0); /* what the row takes depends on neither id nor time */
+            if ((rc = case_from_lead_row(&cl, &m->crow, e)) != NY_OK)
+                return rc;
+        }
         int any = 0;
         for (size_t k = 0; k < m->t.nnotify && k < TRIAGE_MAX_NOTIFY; k++) {
             m->staff[k] = NULL;
@@ -449,21 +477,6 @@ int server_effects_resolve(server_effects *fx, store *db, server_fxcache **cache
 
 /* ---- inside the commit -------------------------------------------------------- */
 
-/* The lead a message opens or joins, as the case loop reads it. */
-static case_lead lead_of(const fx_msg *m, int64_t now)
-{
-    return (case_lead){m->g->id,
-                       m->message_id,
-                       now,
-                       m->g->unit_code,
-                       m->row->sender_id,
-                       m->row->sender_name,
-                       m->row->text,
-                       m->t.intent_name,
-                       m->t.category_name,
-                       0};
-}
-
 /* The new leads waiting to be written, in message order. */
 typedef struct fx_pending {
     fx_msg **at;
@@ -485,10 +498,10 @@ static int open_leads(server *sv, store *db, fx_pending *p, int64_t now, ny_err 
     case_log_row *log = calloc(n, sizeof *log);
     case_reporter_row *rep = calloc(n, sizeof *rep);
     store_lead *leads = calloc(n, sizeof *leads);
-    const char **keys = calloc(n, sizeof *keys), **senders = calloc(n, sizeof *senders);
+    const char **keys = calloc(n, sizeof *keys);
     int64_t *ids = calloc(n, sizeof *ids), *case_of = calloc(n, sizeof *case_of);
     char(*changes)[256] = calloc(n, sizeof *changes);
-    int rc = rows && cp && log && rep && leads && keys && senders && ids && case_of && changes
+    int rc = rows && cp && log && rep && leads && keys && ids && case_of && changes
                  ? NY_OK
                  : ny_err_set(e, NY_ERR, "out of memory");
     for (size_t j = 0; rc == NY_OK && j < n; j++) {
@@ -500,9 +513,10 @@ static int open_leads(server *sv, store *db, fx_pending *p, int64_t now, ny_err 
             break;
         }
         case_lead cl = lead_of(m, now);
-        case_row *c = &rows[nc];
-        if ((rc = case_from_lead_row(&cl, c, e)) != NY_OK)
+        if (!m->crow.title && (rc = case_from_lead_row(&cl, &m->crow, e)) != NY_OK)
             break;
+        case_row *c = &rows[nc];
+        *c = m->crow; /* its text fields stay m's: a rerun of the group opens it again */
         case_open_fill(server_cases_sla(sv), c, m->grp->unit_name, m->grp->level, now);
         c->unit_id = m->grp->unit_id;
         cp[nc] = c;
@@ -526,27 +540,23 @@ static int open_leads(server *sv, store *db, fx_pending *p, int64_t now, ny_err 
             0,   m->message_id, m->g->id, m->grp->t.unit_id, m->t.intent_name, m->t.category_name,
             now, case_of[j]};
         keys[j] = m->merge[0] ? m->merge : NULL;
-        senders[j] = m->row->sender_id;
     }
     if (rc == NY_OK && nc)
         rc = store_case_log_batch(db, log, nc, e);
     if (rc == NY_OK && nc)
         rc = store_case_reporter_add_batch(db, rep, nc, e);
     if (rc == NY_OK)
-        rc = store_lead_open_batch(db, leads, keys, senders, n, ids, e);
+        rc = store_lead_open_batch(db, leads, keys, n, ids, e);
     for (size_t j = 0; rc == NY_OK && j < n; j++) {
         p->at[j]->lead_id = ids[j];
         p->at[j]->lead_opened = 1;
     }
-    for (size_t k = 0; rows && k < nc; k++)
-        case_row_free(&rows[k]);
     free(rows);
     free(cp);
     free(log);
     free(rep);
     free(leads);
     free(keys);
-    free(senders);
     free(ids);
     free(case_of);
     free(changes);
@@ -577,8 +587,8 @@ static int join_lead(server *sv, store *db, fx_msg *m, const triage_verdict *v, 
 static int queue_all(fx_msg *const *all, size_t n, store *db, int64_t now, long *queued, ny_err *e)
 {
     size_t cap = (n ? n : 1) * (TRIAGE_MAX_NOTIFY + 1);
-    store_outbox_row *r = calloc(cap, sizeof *r);
-    char(*keys)[40] = calloc(cap, sizeof *keys);
+    store_outbox_row *r = malloc(cap * sizeof *r); /* each row set whole before it is counted */
+    char(*keys)[40] = malloc(cap * sizeof *keys);
     char **own = calloc(n ? n : 1, sizeof *own);
     size_t k = 0;
     *queued = 0;
@@ -706,12 +716,12 @@ int server_effects_apply(server *sv, store *db, const server_ingest_part *part, 
         if (m->dup)
             continue;
         /* a reply on a case: the case may be one of the leads not yet written */
-        if (p.n && case_feedback_kind(m->row->text) != 0 &&
-            (rc = open_leads(sv, db, &p, now, e)) != NY_OK)
+        if (p.n && m->fb != 0 && (rc = open_leads(sv, db, &p, now, e)) != NY_OK)
             break;
         int64_t feedback = 0; /* a reporter's reply on their case (server_cases) */
-        rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id, m->row->text, now,
-                           &feedback, e);
+        if (m->fb != 0)
+            rc = case_feedback(db, server_cases_sla(sv), m->g->id, m->row->sender_id, m->row->text,
+                               now, &feedback, e);
         if (rc != NY_OK || feedback)
             continue;
         triage_post tp = {m->g->external_id, m->row->sender_id,    m->mentions, m->nmentions,

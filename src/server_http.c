@@ -25,6 +25,7 @@
 #include "domain.h"
 #include "jbuf.h"
 #include "log.h"
+#include "thread.h"
 #include "server_int.h"
 
 const double server_buckets[SERVER_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -412,6 +413,25 @@ static size_t status_slot(int status)
     return SERVER_NSTATUS - 1;
 }
 
+/* A pool thread's first connection lowers the thread's priority by
+ * o.pool_nice (thread.c), so that on busy cores the group committer, which
+ * every acknowledged message waits for, goes first. A connection stays on
+ * the pool thread that accepted it, so this runs on each pool thread. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_ctx;
+    server *sv = cls;
+    static _Thread_local int lowered;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED || lowered)
+        return;
+    lowered = 1;
+    ny_err e;
+    if (thread_lower_priority(sv->o.pool_nice, &e) != NY_OK)
+        log_event("warn", "request thread priority not lowered", "error", e.msg, NULL);
+}
+
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode why)
 {
@@ -485,8 +505,8 @@ int server_http_start(server *sv, ny_err *e)
         0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv, MHD_OPTION_EXTERNAL_LOGGER,
-        log_mhd, NULL, MHD_OPTION_END);
+        (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, sv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
     if (!sv->daemon)
         return ny_err_set(e, NY_EUNAVAIL, "cannot listen on %s:%u (address in use?)",
                           sv->o.listen_addr, sv->o.port);

@@ -28,6 +28,7 @@
 #include "server_int.h"
 #include "log.h"
 #include "store_notify.h"
+#include "thread.h"
 
 #define RELAY_CHANNEL "nuanyang_events"
 #define RELAY_QUEUE 1024
@@ -164,6 +165,7 @@ static void drain(struct server_relay *r)
 static void *run(void *arg)
 {
     struct server_relay *r = arg;
+    thread_name("ny-relay");
     while (!atomic_load(&r->stop)) {
         ny_err e;
         if (!r->listening) {

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "server_int.h"
+#include "thread.h"
 
 /* Events one client may have waiting before the oldest are dropped. */
 #define STREAM_QUEUE 256
@@ -100,6 +101,7 @@ static void wake(stream_client *c)
 static void *ticker(void *arg)
 {
     struct server_stream_hub *h = arg;
+    thread_name("ny-stream");
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
         struct timespec until;

@@ -7,8 +7,10 @@
  * outbox.c's enqueue reads the targets. A lead carries the key under which
  * the group etiquette (triage_etiquette_decide) merges later reports of the
  * same problem, so a merged report finds its lead in the same transaction
- * without any table kept in memory; lead_reports lists every message of a
- * lead, the first included. New leads are counted in the unit statistics
+ * without any table kept in memory; lead_reports lists every later message
+ * merged into a lead (its first is the lead's own message_id: no readers
+ * need a second copy, and writing one cost every lead a row and an index
+ * entry in the ingest commit). New leads are counted in the unit statistics
  * by store_leads_count, in the same transaction. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,8 +180,8 @@ static int lead_unit(store *s, int64_t unit_id, int64_t group_id, int64_t *out, 
     return rc;
 }
 
-int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
-                    int64_t *id_out, ny_err *e)
+int store_lead_open(store *s, const store_lead *l, const char *merge_key, int64_t *id_out,
+                    ny_err *e)
 {
     store_val p[] = {SV_INT(l->message_id),
                      SV_INT(l->unit_id),
@@ -200,13 +202,8 @@ int store_lead_open(store *s, const store_lead *l, const char *merge_key, const 
         return ny_err_set(e, NY_ENOTFOUND, "no chat group %lld", (long long)l->group_id);
     if (rc != NY_OK)
         return rc;
-    store_val q[] = {SV_INT(l->message_id), SV_INT(id), SV_TEXT(sender_id), SV_INT(l->created_at)};
-    rc = store_sql(
-        s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES(?, ?, ?, ?)", q, 4,
-        NULL, NULL, NULL, e);
     int64_t unit;
-    if (rc == NY_OK)
-        rc = lead_unit(s, l->unit_id, l->group_id, &unit, e);
+    rc = lead_unit(s, l->unit_id, l->group_id, &unit, e);
     if (rc == NY_OK)
         rc = store_leads_count(s, &unit, &l->created_at, 1, e);
     if (rc == NY_OK && id_out)
@@ -238,13 +235,13 @@ int store_lead_join(store *s, const char *merge_key, int64_t message_id, const c
     return rc;
 }
 
-int store_lead_open_batch(store *s, const store_lead *l, const char *const *merge_keys,
-                          const char *const *senders, size_t n, int64_t *ids, ny_err *e)
+int store_lead_open_batch(store *s, const store_lead *l, const char *const *merge_keys, size_t n,
+                          int64_t *ids, ny_err *e)
 {
-    enum { NL = 9, NR = 4 };
-    store_val *p = calloc(n ? n : 1, NL * sizeof *p), *q = calloc(n ? n : 1, NR * sizeof *q);
-    int64_t *units = calloc(n ? n : 1, 2 * sizeof *units);
-    int rc = p && q && units ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
+    enum { NL = 9 };
+    store_val *p = calloc(n ? n : 1, NL * sizeof *p);
+    int64_t *units = malloc((n ? n : 1) * 2 * sizeof *units);
+    int rc = p && units ? NY_OK : ny_err_set(e, NY_ERR, "out of memory");
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
         store_val v[NL] = {SV_INT(l[i].message_id),
                            SV_INT(l[i].group_id),
@@ -266,22 +263,12 @@ int store_lead_open_batch(store *s, const store_lead *l, const char *const *merg
                             " CAST(? AS BIGINT))",
                             "", NL, p, n, ids, NULL, e);
     for (size_t i = 0; rc == NY_OK && i < n; i++) {
-        store_val v[NR] = {SV_INT(l[i].message_id), SV_INT(ids[i]), SV_TEXT(senders[i]),
-                           SV_INT(l[i].created_at)};
-        memcpy(q + i * NR, v, sizeof v);
-    }
-    if (rc == NY_OK)
-        rc =
-            store_sql_rows(s, "INSERT INTO lead_reports(message_id, lead_id, sender_id, at) VALUES",
-                           "(?, ?, ?, ?)", "", NR, q, n, NULL, NULL, e);
-    for (size_t i = 0; rc == NY_OK && i < n; i++) {
         units[n + i] = l[i].created_at;
         rc = lead_unit(s, l[i].unit_id, l[i].group_id, &units[i], e);
     }
     if (rc == NY_OK)
         rc = store_leads_count(s, units, units + n, n, e);
     free(p);
-    free(q);
     free(units);
     return rc;
 }

@@ -182,20 +182,21 @@ int store_targets_rebase(store *s, const char *base, int groups, long *ngroups, 
 
 /* Opens a lead for message l->message_id (group, unit — 0 for the group's
  * own —, intent, category, created_at and case_id — 0 for none yet — read)
- * under merge_key (may be NULL) with one reporter, and lists the message as
- * its first report by sender_id. */
-int store_lead_open(store *s, const store_lead *l, const char *merge_key, const char *sender_id,
-                    int64_t *id_out, ny_err *e);
+ * under merge_key (may be NULL) with one reporter, and counts it in the
+ * unit statistics. The message is the lead's first report (its message_id);
+ * lead_reports receives only the messages joined later (store_lead_join). */
+int store_lead_open(store *s, const store_lead *l, const char *merge_key, int64_t *id_out,
+                    ny_err *e);
 
 /* Opens the n leads l[0..n-1] as store_lead_open does each (merge_keys[i]
- * may be NULL, senders[i] the first reporter) with a few statements, and
- * gives their ids in ids[0..n-1]. */
-int store_lead_open_batch(store *s, const store_lead *l, const char *const *merge_keys,
-                          const char *const *senders, size_t n, int64_t *ids, ny_err *e);
+ * may be NULL) with a few statements, and gives their ids in ids[0..n-1]. */
+int store_lead_open_batch(store *s, const store_lead *l, const char *const *merge_keys, size_t n,
+                          int64_t *ids, ny_err *e);
 
-/* Adds message_id by sender_id at time at to the lead opened under
- * merge_key and sets its reporter count to reporters. *lead_id receives the
- * lead. NY_ENOTFOUND when no lead has that key. */
+/* Lists message_id by sender_id at time at in lead_reports under the lead
+ * opened under merge_key (the latest with that key) and sets its reporter
+ * count to reporters. *lead_id receives the lead. NY_ENOTFOUND when no lead
+ * has that key. */
 int store_lead_join(store *s, const char *merge_key, int64_t message_id, const char *sender_id,
                     int reporters, int64_t at, int64_t *lead_id, ny_err *e);
 

@@ -90,6 +90,7 @@ enum sq_stmt_id {
     SQ_STAT_DELTA,
     SQ_STAT_DELTA_CHUNK,
     SQ_STAT_LEADS,
+    SQ_STAT_LEADS_CHUNK,
     SQ_NSTMT
 };
 

@@ -20,9 +20,9 @@
  *
  * Schema 15 did the same for leads: sq_leads_count counts inserted leads per
  * unit and day (the leads column of the old trigger's row) and writes one
- * row each; sq_lead_put_batch calls it at the end of its batch, and
- * store_effects.c, which inserts the ingest's leads with portable SQL,
- * through store_leads_count. */
+ * row each (sixteen a statement while sixteen are left); sq_lead_put_batch calls it at the end of
+ * its batch, and store_effects.c, which inserts the ingest's leads with portable SQL, through
+ * store_leads_count. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +267,11 @@ static int cmp_lead_day(const void *a, const void *b)
     return x->day < y->day ? -1 : x->day > y->day;
 }
 
+#define LEADS_ROW4 "(?,?,?),(?,?,?),(?,?,?),(?,?,?)"
+#define LEADS_INSERT_CHUNK                                                                         \
+    "INSERT INTO stat_deltas(unit_id,day,leads) VALUES" LEADS_ROW4 "," LEADS_ROW4 "," LEADS_ROW4   \
+    "," LEADS_ROW4
+
 int sq_leads_count(void *impl, const int64_t *unit_ids, const int64_t *created, size_t n, ny_err *e)
 {
     struct sq *h = impl;
@@ -276,22 +281,38 @@ int sq_leads_count(void *impl, const int64_t *unit_ids, const int64_t *created, 
     for (size_t i = 0; i < n; i++)
         v[i] = (struct lead_day){unit_ids[i], (created[i] + 28800) / 86400};
     qsort(v, n, sizeof *v, cmp_lead_day);
-    int rc = NY_OK;
-    for (size_t i = 0, j; rc == NY_OK && i < n; i = j) {
+    size_t rows = 0; /* the sums, in place: v[k] with its count in counts[k] */
+    int64_t *counts = malloc((n ? n : 1) * sizeof *counts);
+    if (!counts) {
+        if (v != &one)
+            free(v);
+        return ny_err_set(e, NY_ERR, "out of memory");
+    }
+    for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].unit == v[i].unit && v[j].day == v[i].day; j++)
             ;
+        v[rows] = v[i];
+        counts[rows++] = (int64_t)(j - i);
+    }
+    int rc = NY_OK;
+    for (size_t o = 0; rc == NY_OK && o < rows;) {
+        int k = rows - o >= TALLY_CHUNK ? TALLY_CHUNK : 1;
         sqlite3_stmt *st;
-        rc = sq_stmt(h, SQ_STAT_LEADS,
-                     "INSERT INTO stat_deltas(unit_id,day,leads) VALUES(?1,?2,?3)", &st, e);
+        rc = k > 1 ? sq_stmt(h, SQ_STAT_LEADS_CHUNK, LEADS_INSERT_CHUNK, &st, e)
+                   : sq_stmt(h, SQ_STAT_LEADS,
+                             "INSERT INTO stat_deltas(unit_id,day,leads) VALUES(?1,?2,?3)", &st, e);
         if (rc != NY_OK)
             break;
-        sqlite3_bind_int64(st, 1, v[i].unit);
-        sqlite3_bind_int64(st, 2, v[i].day);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)(j - i));
+        for (int r = 0; r < k; r++, o++) {
+            sqlite3_bind_int64(st, 3 * r + 1, v[o].unit);
+            sqlite3_bind_int64(st, 3 * r + 2, v[o].day);
+            sqlite3_bind_int64(st, 3 * r + 3, counts[o]);
+        }
         rc = sq_next(h, st, e);
         sq_reset(st);
         rc = rc < 0 ? rc : NY_OK;
     }
+    free(counts);
     if (v != &one)
         free(v);
     return rc;

@@ -76,6 +76,7 @@ case1=$(field '[l for l in d["items"] if l["group"]=="'"$g1"'"][0]["case_id"]')
 case2=$(field '[l for l in d["items"] if l["group"]=="'"$g2"'"][0]["case_id"]')
 is "the case of the first group" "$(get "$url/api/v1/cases/$case1")" 200
 is "both residents are its reporters" "$(field '",".join(sorted(r["sender_id"] for r in d["reporters"]))')" "r1,r2"
+is "both reports are its messages" "$(field '",".join(m["sender"]["id"] for m in d["messages"])')" "r1,r2"
 is "opened, then the repeated report logged" "$(field '",".join(e["action"] for e in d["events"])')" "report,report"
 is "the opening entry is the lead's" "$(field 'd["events"][0]["note"]')" "群消息线索自动立案"
 is "with its unit and deadline" "$(field 'd["events"][0]["changes"]["unit"][1] == d["unit"] and d["events"][0]["changes"]["due_at"][1] == d["due_at"]')" True

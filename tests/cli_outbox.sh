@@ -44,6 +44,7 @@ expect 2 "outbox rebase refuses a non-URL" $NY outbox rebase --db "$db" "not-a-u
 expect 2 "serve refuses a retention of 0 days" $NY serve --db "$db" --outbox-keep-days 0
 expect 2 "serve refuses a retention over 10 years" $NY serve --db "$db" --outbox-keep-days 3651
 expect 2 "serve refuses a delivery nice value over 19" $NY serve --db "$db" --outbox-nice 20
+expect 2 "serve refuses a request-thread nice value over 19" $NY serve --db "$db" --pool-nice 20
 expect 0 "a staff target that always fails" \
     $NY outbox target --db "$db" comm411571001001 webhook "$rx/fail/comm"
 $NY connector add --db "$db" bridge >"$tmp/cred" 2>"$tmp/err"
@@ -62,7 +63,7 @@ url="http://127.0.0.1:$port"
 serve() {
     $NY serve --db "$db" --listen "127.0.0.1:$port" --threads "${threads:-2}" --bot-id bot-1 \
         --outbox-attempts 3 --outbox-backoff-ms 200 --outbox-lease 3 --outbox-keep-days 30 \
-        2>>"$tmp/log" &
+        --pool-nice 5 2>>"$tmp/log" &
     pid=$!
     for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
@@ -73,6 +74,21 @@ base=$(awk '{print $19}' /proc/"$pid"/stat)
 niced=$(cat /proc/"$pid"/task/*/stat | awk -v w=$((base + 10 > 19 ? 19 : base + 10)) '$19 == w' | wc -l)
 if [ "$niced" = 1 ] || [ "$base" = 19 ]; then ok "the delivery thread yields to the others"
 else bad "one thread at nice $((base + 10)) (the server's $base): $niced"; fi
+# by name: the committer keeps the server's nice value, each request thread
+# that has taken a connection is 5 above it (--pool-nice), the delivery
+# thread 10 above (each capped at 19)
+for _ in 1 2 3 4 5 6; do curl -sf "$url/healthz" >/dev/null; done
+nices() { for t in /proc/"$pid"/task/*; do awk -v n="$1" '$2 == "(" n ")" {print $19}' "$t/stat"; done | sort -u | tr '\n' ' '; }
+cap() { echo $(($1 > 19 ? 19 : $1)); }
+is "the committer runs at the server's priority" "$(nices ny-commit)" "$base "
+# (a pool thread lowers itself on its first connection: one may have had none)
+pool=$(nices MHD-worker)
+case "$pool" in
+"$(cap $((base + 5))) " | "$base $(cap $((base + 5))) " | "$(cap $((base + 5))) $base ")
+    ok "request threads yield to the committer" ;;
+*) bad "request threads at nice values: $pool (the server's $base)" ;;
+esac
+is "the delivery thread by name" "$(nices ny-outbox)" "$(cap $((base + 10))) "
 get() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 jpost() { curl -s -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' "$@"; }
 post() { # FILE: signed ingest

@@ -434,7 +434,7 @@ static void test_leads(void **state)
     MUST(store_sql_int(s, "SELECT id FROM units WHERE code = ?", p, 1, &unit, &e));
     store_lead l = {0, mid[0], group_id, unit, "report", "城乡建设", 100, 0};
     int64_t lead, joined;
-    MUST(store_lead_open(s, &l, "node:7", "u1", &lead, &e));
+    MUST(store_lead_open(s, &l, "node:7", &lead, &e));
     MUST(store_lead_join(s, "node:7", mid[1], "u2", 2, 110, &joined, &e));
     assert_int_equal(joined, lead);
     assert_int_equal(store_lead_join(s, "node:8", mid[1], "u2", 2, 110, &joined, &e), NY_ENOTFOUND);
@@ -442,8 +442,13 @@ static void test_leads(void **state)
     store_val q[] = {SV_INT(lead)};
     MUST(store_sql_int(s, "SELECT reporters FROM leads WHERE id = ?", q, 1, &v, &e));
     assert_int_equal(v, 2);
+    /* the first report is the lead's own message; only the joined one is listed */
     MUST(store_sql_int(s, "SELECT count(*) FROM lead_reports WHERE lead_id = ?", q, 1, &v, &e));
-    assert_int_equal(v, 2);
+    assert_int_equal(v, 1);
+    MUST(store_sql_int(s, "SELECT message_id FROM lead_reports WHERE lead_id = ?", q, 1, &v, &e));
+    assert_int_equal(v, mid[1]);
+    MUST(store_sql_int(s, "SELECT message_id FROM leads WHERE id = ?", q, 1, &v, &e));
+    assert_int_equal(v, mid[0]);
     store_close(s);
 }
 

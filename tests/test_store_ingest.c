@@ -291,19 +291,19 @@ static void test_leads_counted(void **state)
     /* one alone with its unit left to the group; three in one batch, units
      * known or not, over two days; one through the driver's batch */
     store_lead one = {0, mid[0], g1, 0, "report", "城乡建设", t0, 0};
-    MUST(store_lead_open(s, &one, NULL, "u1", NULL, &e));
+    MUST(store_lead_open(s, &one, NULL, NULL, &e));
     store_lead three[3] = {{0, mid[1], g1, u1, "report", "城乡建设", t0, 0},
                            {0, mid[2], g2, 0, "help", "无", t0, 0},
                            {0, mid[3], g2, 0, "help", "无", t1, 0}};
-    const char *keys[3] = {NULL, NULL, NULL}, *senders[3] = {"u1", "u2", "u3"};
+    const char *keys[3] = {NULL, NULL, NULL};
     int64_t ids[3];
-    MUST(store_lead_open_batch(s, three, keys, senders, 3, ids, &e));
+    MUST(store_lead_open_batch(s, three, keys, 3, ids, &e));
     store_lead put = {0, mid[4], g1, u1, "report", "城乡建设", t0, 0};
     MUST(store_lead_put_batch(s, &put, 1, NULL, &e));
     /* one rolled back with its transaction: not counted */
     store_lead gone = {0, mid[5], g1, u1, "report", "城乡建设", t0, 0};
     MUST(store_begin(s, &e));
-    MUST(store_lead_open_batch(s, &gone, keys, senders, 1, ids, &e));
+    MUST(store_lead_open_batch(s, &gone, keys, 1, ids, &e));
     MUST(store_rollback(s, &e));
 
     int64_t n = 0;
@@ -320,6 +320,43 @@ static void test_leads_counted(void **state)
     MUST(store_stats_compact(s, 0, &folded, &e));
     assert_int_equal(leads_of(s, "411571001001001", day, 1), 3);
     assert_int_equal(leads_of(s, "411571000000", day, 2), 5);
+    store_close(s);
+}
+
+/* Forty leads of one batch on twenty unit-days (two grids, twenty days, two
+ * leads each): the counts go sixteen unit-days a statement, then one by one. */
+static void test_leads_counted_chunks(void **state)
+{
+    (void)state;
+    ny_err e;
+    store *s = tu_open_fresh("ingest_leads_chunks");
+    int64_t g1 = seed(s), g2 = 0;
+    store_unit grid2 = {0, "411571001001002", "新都社区第二网格", "grid", "411571001001"};
+    store_group g = {0, "webhook", "g2", "resident", "411571001001002", "二网格群", 10, ""};
+    MUST(store_unit_put_batch(s, &grid2, 1, NULL, &e));
+    MUST(store_group_put_batch(s, &g, 1, &g2, &e));
+    enum { N = 40 };
+    store_message m[N];
+    store_lead l[N];
+    const char *keys[N] = {0};
+    char ext[N][16];
+    int64_t mid[N], ids[N], t0 = 1764547200, day = store_stat_day(t0);
+    int dup[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ext[i], sizeof ext[i], "k%d", i);
+        m[i] = msg(i % 2 ? g2 : g1, "c1", ext[i], "路灯坏了");
+    }
+    MUST(store_message_ingest_batch(s, m, N, mid, dup, &e));
+    for (int i = 0; i < N; i++)
+        l[i] = (store_lead){
+            0, mid[i], i % 2 ? g2 : g1, 0, "report", "城乡建设", t0 + (int64_t)(i % 20) * 86400, 0};
+    MUST(store_lead_open_batch(s, l, keys, N, ids, &e));
+    for (int d = 0; d < 20; d++) {
+        assert_int_equal(leads_of(s, "411571001001001", day + d, 1), d % 2 ? 0 : 2);
+        assert_int_equal(leads_of(s, "411571001001002", day + d, 1), d % 2 ? 2 : 0);
+    }
+    assert_int_equal(leads_of(s, "411571001001", day, 20), N);
+    assert_int_equal(leads_of(s, "411571000000", day + 4, 16), 32);
     store_close(s);
 }
 
@@ -405,7 +442,8 @@ int main(void)
         cmocka_unit_test(test_new_and_repeat),       cmocka_unit_test(test_repeat_within_batch),
         cmocka_unit_test(test_bad_element),          cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_in_transaction),       cmocka_unit_test(test_leads_counted),
-        cmocka_unit_test(test_chunk_fails_half_way), cmocka_unit_test(test_group_key_at_commit),
+        cmocka_unit_test(test_leads_counted_chunks), cmocka_unit_test(test_chunk_fails_half_way),
+        cmocka_unit_test(test_group_key_at_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
