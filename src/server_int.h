@@ -70,6 +70,9 @@ typedef struct server_committer {
     pthread_cond_t ckpt_cv;
     int ckpt_stop;
     atomic_long commits, members, fallbacks, reruns, checkpoints;
+    atomic_long wal_frames;   /* the WAL's length at the last checkpoint (SQLite) */
+    atomic_long wal_restarts; /* restart checkpoints taken by the committer */
+    long restart_at;          /* the committer restarts the WAL beyond this many frames */
     atomic_long size_bucket[SERVER_COMMIT_NSIZE];
     atomic_long time_bucket[SERVER_COMMIT_NTIME + 1]; /* last: +Inf */
     atomic_long time_us_sum;
