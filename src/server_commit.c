@@ -24,7 +24,13 @@
  * statements stay warm. On SQLite it does not checkpoint the WAL at commit
  * (store_wal_writer); a thread of the committer does, on a handle of its
  * own, every CKPT_MS while commits come in, so no group waits for a copy
- * of the log into the database file.
+ * of the log into the database file. Those checkpoints are passive, and the
+ * WAL starts over only when a write transaction begins with every frame
+ * copied and no reader in the WAL, which never happens while groups follow
+ * each other; so once the WAL is longer than CKPT_RESTART_FRAMES the
+ * committer itself runs a restart checkpoint between two groups, waiting at
+ * most CKPT_RESTART_WAIT_MS for the WAL's readers, and the next group
+ * starts the WAL over (DESIGN: 10-30 ms every 64 MiB).
  *
  * A group first runs without savepoints, and there consecutive members
  * that share an apply_many (ingest requests: server_ingest.c) are written
@@ -71,12 +77,19 @@
 /* How often the checkpoint thread copies the WAL while commits come in. */
 #define CKPT_MS 50
 
+/* The WAL's length in frames (64 MiB of 4 KiB pages) beyond which the
+ * committer makes the log start over (restart_wal), and how long that
+ * waits at most for the WAL's readers (the next group waits with it). */
+#define CKPT_RESTART_FRAMES 16384
+#define CKPT_RESTART_WAIT_MS 100
+
 const double server_commit_time_buckets[SERVER_COMMIT_NTIME] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                                 0.025,  0.05,  0.1,    0.25,  1};
 
 void server_commit_init(server_committer *c)
 {
     memset(c, 0, sizeof *c);
+    c->restart_at = CKPT_RESTART_FRAMES;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     pthread_cond_init(&c->drained, NULL);
@@ -103,13 +116,16 @@ static void *checkpointer(void *arg)
         if (c->ckpt_stop || commits == seen)
             continue;
         seen = commits;
-        pthread_mutex_unlock(&c->ckpt_mu);
+        /* ckpt_mu stays held: the committer's restart_wal waits for this
+         * checkpoint rather than find SQLite's checkpoint lock taken */
         ny_err e;
-        if (store_wal_checkpoint(c->ckpt_db, NULL, NULL, &e) == NY_OK)
+        long frames = 0;
+        if (store_wal_checkpoint(c->ckpt_db, 0, &frames, NULL, &e) == NY_OK) {
             atomic_fetch_add(&c->checkpoints, 1);
-        else /* the next turn tries again; a commit never waits for it */
+            atomic_store(&c->wal_frames, frames);
+        } else { /* the next turn tries again; a commit never waits for it */
             log_event("warn", "WAL checkpoint failed", "error", e.msg, NULL);
-        pthread_mutex_lock(&c->ckpt_mu);
+        }
     }
     pthread_mutex_unlock(&c->ckpt_mu);
     return NULL;
@@ -285,6 +301,35 @@ static void run_alone(server *sv, server_committer *c, server_commit_job *group)
     }
 }
 
+/* Between two groups, once the last checkpoint found the WAL longer than
+ * c->restart_at frames: a restart checkpoint on the committer's handle. The
+ * committer is the writer, so it waits for no lock but the WAL's readers,
+ * for CKPT_RESTART_WAIT_MS at most; what is left to copy is what the
+ * checkpoint thread has not copied yet (about one group). The next group
+ * then starts the WAL over. One that gave up (a long reader) is tried
+ * again once the WAL has grown by another CKPT_RESTART_FRAMES. */
+static void restart_wal(server_committer *c)
+{
+    long frames = atomic_load(&c->wal_frames);
+    if (!c->db || !c->ckpt_db || frames <= c->restart_at)
+        return;
+    ny_err e;
+    pthread_mutex_lock(&c->ckpt_mu); /* not during the checkpoint thread's turn */
+    store_busy_limit(c->db, CKPT_RESTART_WAIT_MS);
+    int rc = store_wal_checkpoint(c->db, 1, NULL, NULL, &e);
+    store_busy_limit(c->db, STORE_BUSY_MS);
+    pthread_mutex_unlock(&c->ckpt_mu);
+    if (rc == NY_OK) {
+        c->restart_at = CKPT_RESTART_FRAMES;
+        atomic_store(&c->wal_frames, 0);
+        atomic_fetch_add(&c->wal_restarts, 1);
+        return;
+    }
+    c->restart_at = frames + CKPT_RESTART_FRAMES;
+    if (rc != NY_EUNAVAIL)
+        log_event("warn", "WAL restart failed", "error", e.msg, NULL);
+}
+
 /* ---- the committer thread ------------------------------------------------ */
 
 /* Takes the queue's first SERVER_COMMIT_MAX jobs (c->mu held). */
@@ -324,6 +369,7 @@ static void *committer(void *arg)
             ended += m->reserved;
             m->done(m);
         }
+        restart_wal(c);
         pthread_mutex_lock(&c->mu);
         if (ended && atomic_fetch_sub(&c->reserved, ended) == ended)
             pthread_cond_broadcast(&c->drained);

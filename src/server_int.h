@@ -70,6 +70,9 @@ typedef struct server_committer {
     pthread_cond_t ckpt_cv;
     int ckpt_stop;
     atomic_long commits, members, fallbacks, reruns, checkpoints;
+    atomic_long wal_frames;   /* the WAL's length at the last checkpoint (SQLite) */
+    atomic_long wal_restarts; /* restart checkpoints taken by the committer */
+    long restart_at;          /* the committer restarts the WAL beyond this many frames */
     atomic_long size_bucket[SERVER_COMMIT_NSIZE];
     atomic_long time_bucket[SERVER_COMMIT_NTIME + 1]; /* last: +Inf */
     atomic_long time_us_sum;
@@ -307,10 +310,11 @@ server_effects *server_effects_new(size_t n);
 void server_effects_free(server_effects *fx);
 
 /* Notes message i of the batch, in, stored as row, as triaged into t
- * (copying what the next triage on the workspace would overwrite); row and
- * in must live until server_effects_free. NY_OK or NY_ERR (memory). */
-int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
-                        const store_message *row, const server_msg *in);
+ * (copying what the next triage on the workspace would overwrite), with
+ * what the group etiquette et will read of it (triage_etiquette_prepare);
+ * row and in must live until server_effects_free. NY_OK or NY_ERR (memory). */
+int server_effects_note(server_effects *fx, const triage_etiquette *et, size_t i,
+                        const triage_result *t, const store_message *row, const server_msg *in);
 
 /* Before the commit, on the request's own handle db: reads what the
  * effects of the noted messages need and no write lock protects (group

@@ -92,6 +92,12 @@ void store_pipeline(store *s, int on)
         s->drv->pipeline(s->impl, on);
 }
 
+void store_busy_limit(store *s, int ms)
+{
+    if (s->drv->busy_limit)
+        s->drv->busy_limit(s->impl, ms);
+}
+
 int store_sync(store *s, ny_err *e)
 {
     ny_err_clear(e);

@@ -91,6 +91,13 @@ int store_savepoint_rollback(store *s, ny_err *e);
  * Off by default; no effect on SQLite. */
 void store_pipeline(store *s, int on);
 
+/* How long, in ms, a call on s waits for a lock another connection holds
+ * (SQLite's write lock, or its WAL's readers during a checkpoint) before it
+ * gives up with NY_EUNAVAIL: STORE_BUSY_MS unless set. No effect on
+ * PostgreSQL. */
+#define STORE_BUSY_MS 10000
+void store_busy_limit(store *s, int ms);
+
 /* Waits for the statements sent without waiting: NY_OK, or the first
  * failure among them (the transaction must then be rolled back, or the
  * savepoint rolled back to). NY_OK at once when nothing is pending. */

@@ -123,6 +123,9 @@ struct store_driver {
      * every statement and waits for it (store.c: nothing to do). */
     void (*pipeline)(void *impl, int on);
     int (*sync)(void *impl, ny_err *e);
+    /* store_busy_limit(); NULL for an engine that does not wait for locks
+     * this way. */
+    void (*busy_limit)(void *impl, int ms);
     /* store_notify_wait (store_notify.h); NULL for an engine without
      * notifications. */
     int (*notify_wait)(void *impl, int wake_fd, int timeout_ms,

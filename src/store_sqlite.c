@@ -22,6 +22,7 @@
 
 #include "store_driver.h"
 #include "store_sqlite_schema.h"
+#include "store_sqlite_walbuf.h"
 
 /* ---- helpers shared by the driver files --------------------------------- */
 
@@ -255,7 +256,7 @@ static int migrate(struct sq *h, int target, ny_err *e)
     }
 }
 
-/* The busy handler: retries a locked database for 10 s. Each try waits
+/* The busy handler: retries a locked database for 10 s (h->busy_ms). Each try waits
  * until a write transaction of this process ends (gate_open), at most 50
  * µs the first time, doubling to 2 ms: SQLite's own busy_timeout sleeps
  * 1, 2, 5 … up to 100 ms between tries, far longer than another
@@ -268,7 +269,9 @@ static int busy_wait(void *ctx, int tries)
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (tries == 0)
         h->busy_since = now;
-    else if (now.tv_sec - h->busy_since.tv_sec >= 10)
+    else if ((now.tv_sec - h->busy_since.tv_sec) * 1000 +
+                 (now.tv_nsec - h->busy_since.tv_nsec) / 1000000 >=
+             h->busy_ms)
         return 0;
     long us = tries < 6 ? 50L << tries : 2000;
     struct timespec until;
@@ -329,6 +332,10 @@ static int configure(struct sq *h, ny_err *e)
 static void global_config(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* the WAL gathering VFS (store_sqlite_walbuf.c); should it fail, the
+     * default VFS is left as it is and the pragma that asks for gathering
+     * is ignored: every write then goes through as SQLite makes it */
+    (void)sq_walbuf_install();
 }
 
 static void sq_close(void *impl)
@@ -376,6 +383,7 @@ static int sq_open(const char *uri, const store_open_opts *opts, void **impl, ny
         return rc;
     }
     sqlite3_extended_result_codes(h->db, 1);
+    h->busy_ms = STORE_BUSY_MS;
     rc = configure(h, e);
     if (rc == NY_OK)
         rc = migrate(h, target, e);
@@ -423,6 +431,11 @@ static int sq_rollback(void *impl, ny_err *e)
     if (sqlite3_get_autocommit(h->db))
         return ny_err_set(e, NY_ECONFLICT, "no transaction is open");
     return run(h, SQ_ROLLBACK, "ROLLBACK", e);
+}
+
+static void sq_busy_limit(void *impl, int ms)
+{
+    ((struct sq *)impl)->busy_ms = ms;
 }
 
 /* ---- counts ------------------------------------------------------------- */
@@ -674,6 +687,7 @@ const struct store_driver store_sqlite_driver = {
     .schema_version = sq_schema_version,
     .begin = sq_begin,
     .commit = sq_commit,
+    .busy_limit = sq_busy_limit,
     .rollback = sq_rollback,
     .unit_put_batch = sq_unit_put_batch,
     .unit_get = sq_unit_get,

@@ -109,6 +109,7 @@ struct sq {
     } sql_cache[SQ_SQL_CACHE];
     int sql_next;               /* slot the next new text replaces */
     struct timespec busy_since; /* when the busy handler's tries began */
+    int busy_ms;                /* how long it tries (store_busy_limit; 10 s) */
 };
 
 /* store_sql() entry (store_sqlite_sql.c) and the release of its statement

@@ -205,7 +205,8 @@ static int message_ingest(struct sq *h, sq_tally *t, const store_message *m, lon
 #define ROW1 "(?,?,?,?,?,?,?,?,?,?)"
 #define ROW4 ROW1 "," ROW1 "," ROW1 "," ROW1
 #define MESSAGE_INSERT_CHUNK                                                                       \
-    "INSERT OR FAIL INTO messages(group_id,connector,external_id,sender_id,sender_name,sent_at,text,"      \
+    "INSERT OR FAIL INTO "                                                                         \
+    "messages(group_id,connector,external_id,sender_id,sender_name,sent_at,text,"                  \
     "intent,category,triage) VALUES" ROW4 "," ROW4 "," ROW4 "," ROW4                               \
     " ON CONFLICT(connector,external_id) DO NOTHING"
 

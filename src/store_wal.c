@@ -26,7 +26,8 @@ int store_wal_writer(store *s, ny_err *e)
     if (!is_sqlite(s))
         return NY_OK;
     static const char *const set[] = {"PRAGMA wal_autocheckpoint = 0", "PRAGMA temp_store = MEMORY",
-                                      "PRAGMA cache_size = -16384"};
+                                      "PRAGMA cache_size = -16384",
+                                      "PRAGMA nuanyang_wal_buffer = ON"};
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         int rc = store_sql(s, set[i], NULL, 0, NULL, NULL, NULL, e);
         if (rc != NY_OK)
@@ -36,26 +37,28 @@ int store_wal_writer(store *s, ny_err *e)
 }
 
 struct ckpt {
-    long frames, done;
+    long busy, frames, done;
 };
 
 static int on_ckpt(void *ctx, const store_row *row)
 {
     struct ckpt *c = ctx;
+    c->busy = (long)store_row_int(row, 0);
     c->frames = (long)store_row_int(row, 1);
     c->done = (long)store_row_int(row, 2);
     return NY_OK;
 }
 
-int store_wal_checkpoint(store *s, long *frames, long *done, ny_err *e)
+int store_wal_checkpoint(store *s, int restart, long *frames, long *done, ny_err *e)
 {
-    struct ckpt c = {0, 0};
-    int rc = is_sqlite(s)
-                 ? store_sql(s, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, on_ckpt, &c, NULL, e)
-                 : NY_OK;
+    struct ckpt c = {0, 0, 0};
+    const char *sql = restart ? "PRAGMA wal_checkpoint(RESTART)" : "PRAGMA wal_checkpoint(PASSIVE)";
+    int rc = is_sqlite(s) ? store_sql(s, sql, NULL, 0, on_ckpt, &c, NULL, e) : NY_OK;
     if (frames)
         *frames = c.frames;
     if (done)
         *done = c.done;
+    if (rc == NY_OK && restart && c.busy) /* the lock or the readers did not come free */
+        rc = ny_err_set(e, NY_EUNAVAIL, "WAL restart: readers or the writer kept the WAL busy");
     return rc;
 }

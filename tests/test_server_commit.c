@@ -16,10 +16,13 @@
  * handing in 64 jobs without waiting for them (as a pool thread does with
  * suspended connections) gets every one done in a few shared commits, and
  * closing the committer waits for all of them, then makes callers wait
- * (server_commit_run) instead. */
+ * (server_commit_run) instead. On SQLite a WAL that groups following each
+ * other keep from starting over is restarted by the committer once it
+ * passes 64 MiB. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "server_int.h"
@@ -398,12 +401,73 @@ static void test_apply_many(void **state)
     assert_int_equal(jobs[20].q.runs, 2);
 }
 
+/* A job writing about 1 MiB (250 pages) into the WAL. */
+static int big_write(store *db, void *ctx, ny_err *e)
+{
+    (void)ctx;
+    return store_sql(db,
+                     "INSERT INTO meta(key, value)"
+                     " VALUES(hex(randomblob(16)), hex(randomblob(500000)))",
+                     NULL, 0, NULL, NULL, NULL, e);
+}
+
+static void *big_writer(void *arg)
+{
+    server *sv = arg;
+    ny_err e;
+    for (int i = 0; i < 60; i++)
+        MUST(server_commit_run(sv, big_write, NULL, &e));
+    return NULL;
+}
+
+/* SQLite: two threads keep a job queued, so groups follow each other as
+ * under load and a passive checkpoint never lets the WAL start over; the
+ * committer restarts it once it passes 64 MiB (CKPT_RESTART_FRAMES), and
+ * the WAL file stays well under the 120 MiB written. */
+static void test_wal_restart(void **state)
+{
+    (void)state;
+    if (tu_is_pg())
+        skip();
+    static server sv;
+    ny_err e;
+    store *s;
+    snprintf(uri, sizeof uri, "%s", tu_db_uri("commit_restart"));
+    MUST(store_open(uri, NULL, &s, &e));
+    memset(&sv, 0, sizeof sv);
+    sv.o.db_uri = uri;
+    server_commit_init(&sv.commit);
+    MUST(server_commit_start(&sv, &e));
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, big_writer, &sv), 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    long restarts = atomic_load(&sv.commit.wal_restarts);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", uri);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    server_commit_destroy(&sv.commit);
+    assert_true(restarts >= 1);
+    assert_true(st.st_size < 100L << 20);
+    int64_t n = 0;
+    MUST(store_sql_int(s, "SELECT count(*) FROM meta WHERE length(value) = 1000000", NULL, 0, &n,
+                       &e));
+    assert_int_equal(n, 120);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_group_and_own_error),    cmocka_unit_test(test_fallback_alone),
-        cmocka_unit_test(test_late_member_error),      cmocka_unit_test(test_checkpoint_thread),
-        cmocka_unit_test(test_submit_without_waiting), cmocka_unit_test(test_apply_many),
+        cmocka_unit_test(test_group_and_own_error),
+        cmocka_unit_test(test_fallback_alone),
+        cmocka_unit_test(test_late_member_error),
+        cmocka_unit_test(test_checkpoint_thread),
+        cmocka_unit_test(test_submit_without_waiting),
+        cmocka_unit_test(test_apply_many),
+        cmocka_unit_test(test_wal_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
