@@ -36,7 +36,10 @@
  *    case row the message's lead would open (title, description, urgency:
  *    case_from_lead_row; whether the lead opens is decided inside); the
  *    note also reads whether the text is feedback on a case
- *    (case_feedback_kind), so that the commit looks for the case only then;
+ *    (case_feedback_kind), so that the commit looks for the case only then,
+ *    and what the group etiquette reads of it without its group's state
+ *    (triage_etiquette_prepare: @-mention, text and policy hashes, the
+ *    sketch its duplicate test compares);
  *  - inside, the new leads of a request (of every request of a commit
  *    group's first run: server_commit.c hands them in together) are
  *    written together: their cases (the prepared row with its time, state
@@ -102,6 +105,7 @@ typedef struct fx_msg {
     char *rpayload; /* the payload of the reply m->reply to the group, NULL when none */
     int rrc;        /* NY_OK, or NY_EINVAL when the group's target is malformed */
     case_row crow;  /* the case its lead would open (case_from_lead_row), title NULL: none */
+    triage_etiquette_prep prep; /* what the etiquette reads of it, prepared */
     /* set by apply */
     int64_t lead_id, message_id; /* the lead this message opened or joined */
     int lead_opened, dup;
@@ -148,8 +152,8 @@ void server_effects_free(server_effects *fx)
     free(fx);
 }
 
-int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
-                        const store_message *row, const server_msg *in)
+int server_effects_note(server_effects *fx, const triage_etiquette *et, size_t i,
+                        const triage_result *t, const store_message *row, const server_msg *in)
 {
     fx_msg *m = &fx->m[i];
     m->t = *t;
@@ -165,6 +169,9 @@ int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
     m->fb = case_feedback_kind(row->text);
     for (size_t k = 0; k < json_array_size(in->mentions) && m->nmentions < OUTBOX_MAX_MENTIONS; k++)
         m->mentions[m->nmentions++] = json_string_value(json_array_get(in->mentions, k));
+    triage_post tp = {m->g->external_id, row->sender_id,    m->mentions, m->nmentions,
+                      row->text,         strlen(row->text), 0,           NULL};
+    triage_etiquette_prepare(et, &tp, &m->t, &m->prep);
     return m->norm && (m->reply || !t->reply) ? NY_OK : NY_ERR;
 }
 
@@ -725,7 +732,7 @@ int server_effects_apply(server *sv, store *db, const server_ingest_part *part, 
         if (rc != NY_OK || feedback)
             continue;
         triage_post tp = {m->g->external_id, m->row->sender_id,    m->mentions, m->nmentions,
-                          m->row->text,      strlen(m->row->text), now_ms};
+                          m->row->text,      strlen(m->row->text), now_ms,      &m->prep};
         triage_verdict v;
         if ((rc = triage_etiquette_decide(sv->etiquette, &tp, &m->t, &v, e)) != NY_OK ||
             v.why == TRIAGE_OWN)

@@ -453,7 +453,7 @@ static int prepare(server *sv, server_worker *w, const char *connector, server_m
                                      t.intent_name,
                                      t.category_name,
                                      j->texts[i]};
-        if ((rc = server_effects_note(j->fx, i, &t, &j->rows[i], &in[i])) != NY_OK) {
+        if ((rc = server_effects_note(j->fx, j->sv->etiquette, i, &t, &j->rows[i], &in[i])) != NY_OK) {
             ny_err_set(&e, rc, "out of memory");
             break;
         }

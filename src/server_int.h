@@ -310,10 +310,11 @@ server_effects *server_effects_new(size_t n);
 void server_effects_free(server_effects *fx);
 
 /* Notes message i of the batch, in, stored as row, as triaged into t
- * (copying what the next triage on the workspace would overwrite); row and
- * in must live until server_effects_free. NY_OK or NY_ERR (memory). */
-int server_effects_note(server_effects *fx, size_t i, const triage_result *t,
-                        const store_message *row, const server_msg *in);
+ * (copying what the next triage on the workspace would overwrite), with
+ * what the group etiquette et will read of it (triage_etiquette_prepare);
+ * row and in must live until server_effects_free. NY_OK or NY_ERR (memory). */
+int server_effects_note(server_effects *fx, const triage_etiquette *et, size_t i,
+                        const triage_result *t, const store_message *row, const server_msg *in);
 
 /* Before the commit, on the request's own handle db: reads what the
  * effects of the noted messages need and no write lock protects (group

@@ -63,14 +63,14 @@ struct tally_group { /* chat group id (0: free slot) → unit id */
 
 struct tally_day { /* one unit and day; used slots are listed in order */
     int64_t unit, day, n[T_N];
-    int used;
 };
 
 struct sq_tally {
     size_t cap; /* slots in each table: a power of two, at least twice the batch */
     struct tally_group *groups;
-    size_t ngroups; /* groups kept: at most cap / 2, so that probes end */
-    struct tally_day *days;
+    size_t ngroups;         /* groups kept: at most cap / 2, so that probes end */
+    struct tally_day *days; /* set when first used: only used[] starts zeroed */
+    unsigned char *used;
     size_t *order, norder; /* used day slots in first-use order */
 };
 
@@ -83,9 +83,10 @@ sq_tally *sq_tally_new(size_t n)
     while (t->cap < 2 * n)
         t->cap *= 2;
     t->groups = calloc(t->cap, sizeof *t->groups);
-    t->days = calloc(t->cap, sizeof *t->days);
-    t->order = calloc(t->cap, sizeof *t->order);
-    if (!t->groups || !t->days || !t->order) {
+    t->days = malloc(t->cap * sizeof *t->days);
+    t->used = calloc(t->cap, 1);
+    t->order = malloc(t->cap * sizeof *t->order);
+    if (!t->groups || !t->days || !t->used || !t->order) {
         sq_tally_free(t);
         return NULL;
     }
@@ -98,6 +99,7 @@ void sq_tally_free(sq_tally *t)
         return;
     free(t->groups);
     free(t->days);
+    free(t->used);
     free(t->order);
     free(t);
 }
@@ -194,13 +196,12 @@ void sq_tally_add(sq_tally *t, int64_t unit_id, const store_message *m)
 {
     int64_t day = (m->sent_at + 28800) / 86400; /* as SQL's integer division */
     size_t k = mix((uint64_t)unit_id, (uint64_t)day, t->cap);
-    while (t->days[k].used && (t->days[k].unit != unit_id || t->days[k].day != day))
+    while (t->used[k] && (t->days[k].unit != unit_id || t->days[k].day != day))
         k = (k + 1) & (t->cap - 1);
     struct tally_day *d = &t->days[k];
-    if (!d->used) {
-        d->used = 1;
-        d->unit = unit_id;
-        d->day = day;
+    if (!t->used[k]) {
+        t->used[k] = 1;
+        *d = (struct tally_day){unit_id, day, {0}};
         t->order[t->norder++] = k;
     }
     /* the bot answered: the triage JSON has a reply that is a string */

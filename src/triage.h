@@ -186,6 +186,20 @@ typedef struct triage_etiquette_opts {
  * groups, no sender id, bot name "暖羊阳". */
 triage_etiquette_opts triage_etiquette_defaults(void);
 
+/* Bigram hashes kept per report for the duplicate test. */
+#define TRIAGE_SKETCH 48
+
+/* What triage_etiquette_decide reads of a post and its triage that no group
+ * state changes: whether it @-mentions the bot, the hashes of its normalised
+ * text and top policy, and (for a message for a person) the bottom-k sketch
+ * of its text's character bigrams. triage_etiquette_prepare fills it. */
+typedef struct triage_etiquette_prep {
+    int mentioned;
+    uint64_t text, policy;
+    unsigned nsketch;
+    uint32_t sketch[TRIAGE_SKETCH];
+} triage_etiquette_prep;
+
 /* One message as the chat platform delivered it. */
 typedef struct triage_post {
     const char *group;           /* the group's key (its external id); required */
@@ -194,7 +208,8 @@ typedef struct triage_post {
     size_t nmentions;
     const char *text; /* the raw text; it and r->norm are searched for "@<bot name>" */
     size_t len;
-    int64_t now_ms; /* the time the message arrived, in milliseconds */
+    int64_t now_ms;                    /* the time the message arrived, in milliseconds */
+    const triage_etiquette_prep *prep; /* prepared for this post and triage, or NULL */
 } triage_post;
 
 /* Why the bot stays silent. */
@@ -224,6 +239,13 @@ int triage_etiquette_new(const triage_etiquette_opts *o, triage_etiquette **out,
 /* Frees the state; NULL is allowed. */
 void triage_etiquette_free(triage_etiquette *et);
 
+/* Fills *out with what triage_etiquette_decide reads of post p triaged as r
+ * without its group's state (its mentions, texts, intent and top policy):
+ * on any thread, before decide, so that the work is not done under decide's
+ * lock (the ingest commit computes it on the request's thread). */
+void triage_etiquette_prepare(const triage_etiquette *et, const triage_post *p,
+                              const triage_result *r, triage_etiquette_prep *out);
+
 /* Decides what the bot does with post p, triaged as r (its intent,
  * category, top policy, normalised text and reply are read; r may come from
  * any workspace), and records it:
@@ -237,8 +259,9 @@ void triage_etiquette_free(triage_etiquette *et);
  *    (never for emergencies or @-mentions), and when the rate limit is
  *    reached (for every message: the platform refuses more).
  * Times may arrive out of order by a few seconds; an earlier time than the
- * group has seen counts as that latest time. Returns NY_OK, or NY_EINVAL
- * for a missing group key. */
+ * group has seen counts as that latest time. p->prep, when set, must be
+ * triage_etiquette_prepare's result for p and r on this etiquette (else it
+ * is computed here). Returns NY_OK, or NY_EINVAL for a missing group key. */
 int triage_etiquette_decide(triage_etiquette *et, const triage_post *p, const triage_result *r,
                             triage_verdict *v, ny_err *e);
 

@@ -13,7 +13,10 @@
  * repeat window are skipped. Everything per group has a fixed size and groups are limited in number
  * (the least recently active is forgotten first), so memory is bounded. Groups are spread over
  * shards by a hash of their key, each shard behind its own spin lock (the work inside takes well
- * under a microsecond), so threads serving different groups rarely meet. Time is the caller's. */
+ * under a microsecond), so threads serving different groups rarely meet. What needs no group
+ * state - whether the bot is @-mentioned, the hashes of the text and top policy, the sketch - can
+ * be computed beforehand on any thread (triage_etiquette_prepare: the ingest commit, which decides
+ * for every message in one serial pass, then does only the group's part). Time is the caller's. */
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
@@ -22,10 +25,10 @@
 #include "triage_int.h"
 
 #define SHARDS 16
-#define ANSWERS 16 /* answers remembered per group */
-#define LEADS 8    /* open leads remembered per group */
-#define SKETCH 48  /* bigram hashes kept per lead */
-#define SENDERS 16 /* distinct senders remembered per lead */
+#define ANSWERS 16           /* answers remembered per group */
+#define LEADS 8              /* open leads remembered per group */
+#define SKETCH TRIAGE_SKETCH /* bigram hashes kept per lead */
+#define SENDERS 16           /* distinct senders remembered per lead */
 #define RATE_MAX 120
 #define SIG_CHARS 1024
 
@@ -259,13 +262,12 @@ static int repeated(const triage_etiquette *et, const group *g, uint64_t text, u
     return 0;
 }
 
-/* Adds the report to the most similar recent lead of its category, or opens
- * a lead; fills v->lead, v->reporters and v->merged. */
+/* Adds the report (its sketch sk of nsk hashes) to the most similar recent
+ * lead of its category, or opens a lead; fills v->lead, v->reporters and
+ * v->merged. */
 static void file_lead(triage_etiquette *et, group *g, const triage_post *p, const triage_result *r,
-                      int64_t t, triage_verdict *v)
+                      const uint32_t *sk, unsigned nsk, int64_t t, triage_verdict *v)
 {
-    uint32_t sk[SKETCH];
-    unsigned nsk = sketch(r->norm, r->norm_len, sk);
     lead *best = NULL;
     double best_sim = 0;
     for (unsigned i = 0; i < LEADS; i++) {
@@ -336,6 +338,17 @@ static int is_mentioned(const triage_etiquette *et, const triage_post *p, const 
            (has_at_name(et, p->text, p->len) || has_at_name(et, r->norm, r->norm_len));
 }
 
+void triage_etiquette_prepare(const triage_etiquette *et, const triage_post *p,
+                              const triage_result *r, triage_etiquette_prep *out)
+{
+    out->mentioned = is_mentioned(et, p, r);
+    out->text = hash(r->norm, r->norm_len);
+    out->policy = r->intent == CONSULT && r->npolicies
+                      ? hash(r->policies[0].code, strlen(r->policies[0].code))
+                      : 0;
+    out->nsketch = r->intent >= 1 && r->intent <= 4 ? sketch(r->norm, r->norm_len, out->sketch) : 0;
+}
+
 int triage_etiquette_decide(triage_etiquette *et, const triage_post *p, const triage_result *r,
                             triage_verdict *v, ny_err *e)
 {
@@ -346,7 +359,13 @@ int triage_etiquette_decide(triage_etiquette *et, const triage_post *p, const tr
         v->why = TRIAGE_OWN;
         return NY_OK;
     }
-    int mentioned = is_mentioned(et, p, r);
+    triage_etiquette_prep own;
+    const triage_etiquette_prep *pre = p->prep;
+    if (!pre) {
+        triage_etiquette_prepare(et, p, r, &own);
+        pre = &own;
+    }
+    int mentioned = pre->mentioned;
     uint64_t key = hash(p->group, strlen(p->group));
     shard *s = &et->shards[(key >> 59) % SHARDS];
     while (atomic_flag_test_and_set(&s->lock))
@@ -359,13 +378,10 @@ int triage_etiquette_decide(triage_etiquette *et, const triage_post *p, const tr
     int64_t before = g->latest, t = p->now_ms > before ? p->now_ms : before;
     g->latest = t;
     if (r->intent >= 1 && r->intent <= 4) /* help, report, emergency, complaint */
-        file_lead(et, g, p, r, t, v);
+        file_lead(et, g, p, r, pre->sketch, pre->nsketch, t, v);
     v->mentioned = mentioned;
     const char *reply = r->reply ? r->reply : mentioned ? triage_help_text() : NULL;
-    uint64_t text = hash(r->norm, r->norm_len);
-    uint64_t policy = r->intent == CONSULT && r->npolicies
-                          ? hash(r->policies[0].code, strlen(r->policies[0].code))
-                          : 0;
+    uint64_t text = pre->text, policy = pre->policy;
     int free_pass = mentioned || r->intent == EMERGENCY;
     if (!reply)
         v->why = TRIAGE_NOTHING;

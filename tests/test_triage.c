@@ -577,7 +577,7 @@ static triage_result fake(int intent, int category, const char *norm, const char
 static int decide_at(triage_etiquette *et, const char *group, const char *sender, int64_t ms,
                      const triage_result *r, triage_verdict *v)
 {
-    triage_post p = {group, sender, NULL, 0, r->norm, r->norm_len, ms};
+    triage_post p = {group, sender, NULL, 0, r->norm, r->norm_len, ms, NULL};
     ny_err e;
     assert_int_equal(triage_etiquette_decide(et, &p, r, v, &e), NY_OK);
     return v->why;
@@ -639,7 +639,7 @@ static void test_repeat_and_mentions(void **state)
     assert_int_equal(decide_at(et, "h", "u2", 120000, &q, &v), TRIAGE_SAY);
     assert_int_equal(decide_at(et, "g", "u2", 700000, &q, &v), TRIAGE_SAY);
     /* an @-mention is answered even when repeated */
-    triage_post p = {"g", "u4", NULL, 0, "@暖羊阳 低保怎么申请", 28, 701000};
+    triage_post p = {"g", "u4", NULL, 0, "@暖羊阳 低保怎么申请", 28, 701000, NULL};
     assert_int_equal(triage_etiquette_decide(et, &p, &q, &v, &e), NY_OK);
     assert_int_equal(v.why, TRIAGE_SAY);
     assert_int_equal(v.mentioned, 1);
@@ -652,7 +652,7 @@ static void test_repeat_and_mentions(void **state)
     assert_int_equal(v.why, TRIAGE_SAY);
     assert_string_equal(v.reply, triage_help_text());
     const char *mentions[] = {"someone", "bot-42"}; /* the platform's mention list */
-    p = (triage_post){"g", "u6", mentions, 2, "在吗", 6, 703000};
+    p = (triage_post){"g", "u6", mentions, 2, "在吗", 6, 703000, NULL};
     assert_int_equal(triage_etiquette_decide(et, &p, &chat, &v, &e), NY_OK);
     assert_int_equal(v.why, TRIAGE_SAY);
     mentions[1] = "暖羊阳";
@@ -681,6 +681,80 @@ static void test_repeat_and_mentions(void **state)
     o = triage_etiquette_defaults();
     o.dup_similarity = 1.5;
     assert_int_equal(triage_etiquette_new(&o, &et, &e), NY_EINVAL);
+}
+
+/* The same posts decided with their etiquette inputs prepared beforehand
+ * (triage_etiquette_prepare, as the ingest commit does) and computed inside:
+ * every verdict the same - merges, repeats, mentions, rate, own messages. */
+static void test_prepared_same(void **state)
+{
+    (void)state;
+    triage_etiquette_opts o = triage_etiquette_defaults();
+    o.bot_sender_id = "bot-42";
+    o.rate_per_minute = 3;
+    triage_etiquette *inside, *ahead;
+    ny_err e;
+    assert_int_equal(triage_etiquette_new(&o, &inside, &e), NY_OK);
+    assert_int_equal(triage_etiquette_new(&o, &ahead, &e), NY_OK);
+    const char *bot[] = {"bot-42"};
+    struct {
+        const char *group, *sender, *raw;
+        int intent, category;
+        const char *norm, *reply, *policy;
+        const char *const *mentions;
+        size_t nmentions;
+    } posts[] = {
+        {"g", "u1", "3号楼电梯坏了", REPORT, C_BUILD, "3号楼电梯坏了", "收到", NULL, NULL, 0},
+        {"g", "u2", "3号楼的电梯坏了!", REPORT, C_BUILD, "3号楼的电梯坏了!", "收到", NULL, NULL, 0},
+        {"g", "u2", "3号楼电梯又坏了", REPORT, C_BUILD, "3号楼电梯又坏了", "收到", NULL, NULL, 0},
+        {"g", "u3", "3号楼电梯坏了", REPORT, C_ENV, "3号楼电梯坏了", "收到", NULL, NULL, 0},
+        {"h", "u1", "小区门口路灯不亮了", HELP, C_BUILD, "小区门口路灯不亮了", "收到", NULL, NULL,
+         0},
+        {"g", "u4", "低保怎么申请", CONSULT, C_LABOUR, "低保怎么申请", "【低保】", "dibao", NULL,
+         0},
+        {"g", "u5", "吃低保要什么条件", CONSULT, C_LABOUR, "吃低保要什么条件", "【低保】", "dibao",
+         NULL, 0},
+        {"g", "u6", "@暖羊阳 在吗", OTHER, C_NONE, "在吗", NULL, NULL, NULL, 0},
+        {"g", "u7", "在吗", OTHER, C_NONE, "@暖羊阳在吗", NULL, NULL, NULL, 0},
+        {"g", "u8", "在吗", OTHER, C_NONE, "在吗", NULL, NULL, bot, 1},
+        {"g", "bot-42", "收到", REPORT, C_BUILD, "收到", "收到", NULL, NULL, 0},
+        {"g", "u9", "着火了", EMERGENCY, C_NONE, "着火了", "请拨打119", NULL, NULL, 0},
+        {"g", "u10", "着火了!", EMERGENCY, C_NONE, "着火了!", "请拨打119", NULL, NULL, 0},
+        {"g", NULL, "垃圾没人清运", COMPLAINT, C_ENV, "垃圾没人清运", "收到", NULL, NULL, 0},
+        {"g", "u11", "。。。", REPORT, C_BUILD, "。。。", "收到", NULL, NULL, 0},
+    };
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++) {
+            triage_result r = fake(posts[i].intent, posts[i].category, posts[i].norm,
+                                   posts[i].reply, posts[i].policy);
+            int64_t ms = round * 3600000 + (int64_t)i * 1000;
+            triage_post p = {posts[i].group,
+                             posts[i].sender,
+                             posts[i].mentions,
+                             posts[i].nmentions,
+                             posts[i].raw,
+                             strlen(posts[i].raw),
+                             ms,
+                             NULL};
+            triage_verdict a, b;
+            assert_int_equal(triage_etiquette_decide(inside, &p, &r, &a, &e), NY_OK);
+            triage_etiquette_prep prep;
+            triage_etiquette_prepare(ahead, &p, &r, &prep);
+            p.prep = &prep;
+            assert_int_equal(triage_etiquette_decide(ahead, &p, &r, &b, &e), NY_OK);
+            assert_int_equal(a.why, b.why);
+            assert_ptr_equal(a.reply, b.reply);
+            assert_int_equal(a.mentioned, b.mentioned);
+            assert_int_equal(a.lead, b.lead);
+            assert_int_equal(a.reporters, b.reporters);
+            assert_int_equal(a.merged, b.merged);
+            if (i == 1 || i == 2)
+                assert_int_equal(b.merged, 1); /* the cases above do meet */
+            if (i >= 7 && i <= 9)
+                assert_int_equal(b.mentioned, 1);
+        }
+    triage_etiquette_free(inside);
+    triage_etiquette_free(ahead);
 }
 
 static void test_duplicates(void **state)
@@ -767,7 +841,7 @@ static void *etiquette_thread(void *arg)
     for (int i = 0; i < 400; i++) { /* 8 groups x 50 questions at the same moment */
         snprintf(text, sizeof text, "问题%d-%d", c->id, i);
         triage_result r = fake(CONSULT, C_BUILD, text, "答复", NULL);
-        triage_post p = {i % 2 ? "odd" : "even", "u", NULL, 0, text, strlen(text), 1000};
+        triage_post p = {i % 2 ? "odd" : "even", "u", NULL, 0, text, strlen(text), 1000, NULL};
         char group[16];
         snprintf(group, sizeof group, "g%d", i % 8);
         p.group = group;
@@ -811,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_repeat_and_mentions),
+        cmocka_unit_test(test_prepared_same),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_bounded_groups),
         cmocka_unit_test(test_etiquette_threads),
