@@ -499,14 +499,17 @@ int server_http_start(server *sv, ny_err *e)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n < 1 ? 2 : n > 32 ? 64 : 2 * (unsigned)n;
     }
-    sv->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME,
-        0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, sv->o.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, sv->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, sv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+    /* the logger first: libmicrohttpd reports the options that follow it
+     * through it, and warns at every start when it comes later */
+    sv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+                                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+                                  0, NULL, NULL, on_request, sv, MHD_OPTION_EXTERNAL_LOGGER,
+                                  log_mhd, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                  MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                                  sv->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  sv->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                  (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_done, sv,
+                                  MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv, MHD_OPTION_END);
     if (!sv->daemon)
         return ny_err_set(e, NY_EUNAVAIL, "cannot listen on %s:%u (address in use?)",
                           sv->o.listen_addr, sv->o.port);

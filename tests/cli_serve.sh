@@ -51,6 +51,8 @@ is "healthz" "$(get "$url/healthz")" 200
 is "healthz says ok" "$(field 'd["status"]')" ok
 is "healthz names the engine" "$(field 'd["engine"]')" "$([ -n "${NUANYANG_TEST_PG:-}" ] && echo postgresql || echo sqlite)"
 is "healthz gives the schema version" "$(field 'd["schema_version"]')" 16
+if grep -q '"level":"warn"' "$tmp/log"; then bad "start-up logged a warning: $(grep -m1 '"level":"warn"' "$tmp/log")"
+else ok "start-up logs no warning (libmicrohttpd's logger set first)"; fi
 
 msg e1 "着火了！3栋楼道冒烟，快来人" >"$tmp/one.json"
 is "signed message accepted" "$(post "$tmp/one.json")" 200
